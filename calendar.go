@@ -1,0 +1,163 @@
+package followup
+
+import (
+	"context"
+	"time"
+)
+
+// Event is one block as calendars see it: a VEVENT in the ICS feed and one
+// calendar object on the user's CalDAV server. Times are absolute; encoders
+// may write them in UTC.
+type Event struct {
+	UID         string
+	Sequence    int
+	Summary     string
+	Description string
+	Location    string
+	URL         string
+	Start       time.Time
+	End         time.Time
+	// Stamp is the last modification of the block (DTSTAMP, LAST-MODIFIED).
+	Stamp time.Time
+	// Created is when the block was first planned (CREATED).
+	Created time.Time
+	// AlarmMinutes is the reminder offset before Start (VALARM); negative means none.
+	AlarmMinutes int
+	// Categories, e.g. "followup" and the step kind.
+	Categories []string
+}
+
+// CalDAVAccount is how to reach a user's CalDAV server. Password is in the
+// clear only in memory; the store keeps it encrypted.
+type CalDAVAccount struct {
+	URL      string
+	Username string
+	Password string
+}
+
+// Calendar is one calendar collection found on a CalDAV server.
+type Calendar struct {
+	URL         string   `json:"url"` // absolute URL of the collection
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Components  []string `json:"components"` // e.g. VEVENT, VTODO
+	ReadOnly    bool     `json:"read_only,omitempty"`
+}
+
+// SupportsEvents reports whether the calendar accepts VEVENTs (an empty
+// component set means all components, RFC 4791 §5.2.3).
+func (c Calendar) SupportsEvents() bool {
+	if len(c.Components) == 0 {
+		return true
+	}
+	for _, comp := range c.Components {
+		if comp == "VEVENT" {
+			return true
+		}
+	}
+	return false
+}
+
+// Discovery is what discovery found for an account (RFC 6764, RFC 4791 §6).
+type Discovery struct {
+	// Endpoint is the URL that answered as a CalDAV server after following
+	// /.well-known/caldav and redirects.
+	Endpoint      string     `json:"endpoint"`
+	Principal     string     `json:"principal"`
+	HomeSet       string     `json:"home_set"`
+	Calendars     []Calendar `json:"calendars"`
+	CanMkCalendar bool       `json:"-"`
+}
+
+// RemoteEvent is one of our calendar objects as it is on the server.
+type RemoteEvent struct {
+	UID   string
+	Href  string // absolute URL of the object
+	ETag  string
+	Start time.Time
+	End   time.Time
+}
+
+// BusyObject is the busy time one calendar object contributes.
+type BusyObject struct {
+	ETag      string     `json:"etag"`
+	Intervals []Interval `json:"intervals"`
+}
+
+// BusyState is what an incremental busy read remembers between calls: the
+// sync token (RFC 6578) or the collection tag, and each object's intervals,
+// so that an unchanged calendar costs one request.
+type BusyState struct {
+	SyncToken string `json:"sync_token,omitempty"`
+	CTag      string `json:"ctag,omitempty"`
+	// From and To bound the window the objects were expanded for.
+	From    time.Time             `json:"from"`
+	To      time.Time             `json:"to"`
+	Objects map[string]BusyObject `json:"objects"` // by object href
+}
+
+// Intervals returns every interval in the state.
+func (s BusyState) Intervals() []Interval {
+	var out []Interval
+	for _, o := range s.Objects {
+		out = append(out, o.Intervals...)
+	}
+	return out
+}
+
+// BusyRead is the answer of an incremental busy read.
+type BusyRead struct {
+	State    BusyState
+	Changed  bool // false when the server said nothing changed
+	Requests int  // HTTP requests it took
+}
+
+// CalendarServer is a CalDAV server as the sync service uses it. The caldav
+// package implements it. Errors: EREMOTE with a message a person understands
+// for unreachable hosts, TLS failures and non-CalDAV URLs; EUNAUTHORIZED-like
+// failures of the user's credentials are EREMOTE with Field "password";
+// ECONFLICT for a failed precondition (HTTP 412); ENOTFOUND for a missing object.
+type CalendarServer interface {
+	// Discover finds the principal, the calendar home set and its calendars.
+	Discover(ctx context.Context, acct CalDAVAccount) (Discovery, error)
+	// CreateCalendar makes a VEVENT calendar named name under the home set
+	// with MKCALENDAR (RFC 4791 §5.3.1) and returns it.
+	CreateCalendar(ctx context.Context, acct CalDAVAccount, homeSet, name string) (Calendar, error)
+	// PutEvent writes ev as one calendar object whose href is derived from
+	// ev.UID. With ifMatch "" it creates (If-None-Match: *), else it updates
+	// with If-Match. It returns the new ETag ("" when the server sent none).
+	PutEvent(ctx context.Context, acct CalDAVAccount, calendarURL string, ev Event, ifMatch string) (string, error)
+	// GetEvent reads the object for uid.
+	GetEvent(ctx context.Context, acct CalDAVAccount, calendarURL, uid string) (RemoteEvent, error)
+	// DeleteEvent removes the object for uid; ifMatch "" deletes unconditionally.
+	// A missing object is not an error.
+	DeleteEvent(ctx context.Context, acct CalDAVAccount, calendarURL, uid, ifMatch string) error
+	// ListEvents lists the objects in the calendar with their ETags and times.
+	ListEvents(ctx context.Context, acct CalDAVAccount, calendarURL string) ([]RemoteEvent, error)
+	// Busy reads the busy time of a calendar in [from, to), expanding
+	// recurring events, incrementally from prev (RFC 6578 sync-collection
+	// where supported, else CTag/ETag comparison).
+	Busy(ctx context.Context, acct CalDAVAccount, calendarURL string, from, to time.Time, prev BusyState) (BusyRead, error)
+}
+
+// ICSSource fetches a plain ICS URL as a busy source.
+type ICSSource interface {
+	// FetchBusy GETs url conditionally (If-None-Match / If-Modified-Since from
+	// prev) and returns the busy intervals in [from, to).
+	FetchBusy(ctx context.Context, url string, from, to time.Time, prev ICSState) (ICSRead, error)
+}
+
+// ICSState remembers an ICS source's validators and its intervals.
+type ICSState struct {
+	ETag         string     `json:"etag,omitempty"`
+	LastModified string     `json:"last_modified,omitempty"`
+	From         time.Time  `json:"from"`
+	To           time.Time  `json:"to"`
+	Intervals    []Interval `json:"intervals"`
+}
+
+// ICSRead is the answer of FetchBusy.
+type ICSRead struct {
+	State   ICSState
+	Changed bool
+}

@@ -1,0 +1,167 @@
+// Package followup holds the domain of the followup service: commitments,
+// the follow-up steps planned from them, user settings, and the interfaces
+// that the adapters (store, scheduler, ics, caldav, web) implement or use.
+// It depends on the standard library only.
+package followup
+
+import (
+	"time"
+)
+
+// Direction says who made the promise.
+type Direction string
+
+// Directions.
+const (
+	Mine   Direction = "mine"   // I promised something
+	Theirs Direction = "theirs" // they promised me something
+)
+
+// Status is the state of a commitment.
+type Status string
+
+// Commitment statuses.
+const (
+	StatusOpen  Status = "open"
+	StatusDone  Status = "done"
+	StatusLetGo Status = "let_go"
+)
+
+// StepKind names a step of the follow-up cadence (see cadence.md).
+type StepKind string
+
+// Step kinds.
+const (
+	KindRefresher StepKind = "refresher"
+	KindDeliver   StepKind = "deliver"
+	KindChase     StepKind = "chase"
+	KindMeeting   StepKind = "meeting"
+	KindConfirm   StepKind = "confirm"
+	KindNudge     StepKind = "nudge"
+	KindClose     StepKind = "close"
+	KindLetGo     StepKind = "let_go"
+)
+
+// IsBlock reports whether steps of this kind take calendar time. close and
+// let_go are transitions applied at a point in time, never shown as blocks.
+func (k StepKind) IsBlock() bool {
+	return k != KindClose && k != KindLetGo
+}
+
+// StepStatus is the state of one step.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepPlanned   StepStatus = "planned"   // placed, may still move
+	StepSynced    StepStatus = "synced"    // written to the user's CalDAV calendar; stays put
+	StepDone      StepStatus = "done"      // completed
+	StepCancelled StepStatus = "cancelled" // no longer needed
+)
+
+// Pending reports whether the step still waits to happen.
+func (s StepStatus) Pending() bool { return s == StepPlanned || s == StepSynced }
+
+// Action is something the user reports about a commitment.
+type Action string
+
+// Actions accepted by POST /api/v1/commitments/{id}/actions.
+const (
+	ActionContacted Action = "contacted" // the first note went out
+	ActionReplied   Action = "replied"   // they answered: the cycle ends well
+	ActionDelivered Action = "delivered" // the promise was kept (by me or by them)
+	ActionLetGo     Action = "let_go"    // give up on purpose
+)
+
+// Contact is the person a commitment is about.
+type Contact struct {
+	Name    string `json:"name"`
+	Email   string `json:"email"`
+	Phone   string `json:"phone"`
+	Company string `json:"company"`
+	URL     string `json:"url"`
+}
+
+// Meeting is a meeting agreed on the spot.
+type Meeting struct {
+	Start    time.Time `json:"start"`
+	Minutes  int       `json:"minutes"`
+	Location string    `json:"location"`
+}
+
+// End returns the end of the meeting.
+func (m Meeting) End() time.Time { return m.Start.Add(time.Duration(m.Minutes) * time.Minute) }
+
+// Commitment is one logged promise with its follow-up steps.
+type Commitment struct {
+	ID        int64     `json:"id"`
+	UserID    int64     `json:"-"`
+	Contact   Contact   `json:"contact"`
+	MetAt     time.Time `json:"met_at"`
+	MetWhere  string    `json:"met_where"`
+	Promise   string    `json:"promise"`
+	Direction Direction `json:"direction"`
+	Due       time.Time `json:"due"`
+	DueText   string    `json:"due_text,omitempty"`
+	Priority  bool      `json:"priority"`
+	Meeting   *Meeting  `json:"meeting,omitempty"`
+	Notes     string    `json:"notes"`
+	Status    Status    `json:"status"`
+
+	ContactedAt *time.Time `json:"contacted_at,omitempty"`
+	RepliedAt   *time.Time `json:"replied_at,omitempty"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"`
+
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	Steps    []Step   `json:"steps"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Step is one step of a commitment's cadence. Block steps have a placed
+// Start and End; close and let_go have Start == End, the moment they apply.
+type Step struct {
+	ID           int64      `json:"id"`
+	CommitmentID int64      `json:"-"`
+	UserID       int64      `json:"-"`
+	Kind         StepKind   `json:"kind"`
+	Status       StepStatus `json:"status"`
+	Start        time.Time  `json:"start"`
+	End          time.Time  `json:"end"`
+	// NotBefore is the earliest moment the step may be placed.
+	NotBefore time.Time `json:"-"`
+	// Due is the deadline the step should be placed before.
+	Due  time.Time `json:"due"`
+	UID  string    `json:"uid"`
+	Late bool      `json:"late"`
+	// Sequence rises on every change visible to calendars (RFC 5545 §3.8.7.4).
+	Sequence int `json:"-"`
+	// Pinned marks a block that must stay where it is: the user moved it in
+	// their calendar app, so their time is kept.
+	Pinned    bool      `json:"-"`
+	UpdatedAt time.Time `json:"-"`
+}
+
+// Interval is a busy span of time, [Start, End).
+type Interval struct {
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Source string    `json:"source,omitempty"`
+	// AllDay marks a busy all-day event.
+	AllDay bool `json:"all_day,omitempty"`
+}
+
+// Overlaps reports whether the two intervals share any time.
+func (iv Interval) Overlaps(o Interval) bool {
+	return iv.Start.Before(o.End) && o.Start.Before(iv.End)
+}
+
+// User is an account.
+type User struct {
+	ID           int64     `json:"id"`
+	Email        string    `json:"email"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+}
