@@ -140,8 +140,28 @@ type Step struct {
 	Sequence int `json:"-"`
 	// Pinned marks a block that must stay where it is: the user moved it in
 	// their calendar app, so their time is kept.
-	Pinned    bool      `json:"-"`
-	UpdatedAt time.Time `json:"-"`
+	Pinned bool `json:"-"`
+	// RemoteETag is the ETag of the calendar object last written or seen on
+	// the user's CalDAV server; "" when none exists there.
+	RemoteETag string `json:"-"`
+	// RemoteSequence is the Sequence that was last written to the server.
+	RemoteSequence int `json:"-"`
+	// CompletedAt is when the step became done or cancelled.
+	CompletedAt *time.Time `json:"-"`
+	CreatedAt   time.Time  `json:"-"`
+	UpdatedAt   time.Time  `json:"-"`
+}
+
+// Live reports whether calendars show the step: a pending block, or a done
+// block that had started when it was completed (kept as a record).
+func (s Step) Live() bool {
+	if !s.Kind.IsBlock() {
+		return false
+	}
+	if s.Status.Pending() {
+		return true
+	}
+	return s.Status == StepDone && s.CompletedAt != nil && !s.CompletedAt.Before(s.Start)
 }
 
 // Interval is a busy span of time, [Start, End).

@@ -1,0 +1,142 @@
+package followup
+
+import (
+	"context"
+	"time"
+)
+
+// CommitmentFilter selects commitments for listing.
+type CommitmentFilter struct {
+	Status Status // "" for all
+	Limit  int    // 0 means the store's default
+	Offset int
+}
+
+// Feed is a user's feed validators: what a conditional GET needs, nothing more.
+type Feed struct {
+	UserID int64
+	// Version rises on every change that the feed shows.
+	Version   int64
+	UpdatedAt time.Time
+}
+
+// CalDAVConnection is a user's stored CalDAV account and what discovery found.
+type CalDAVConnection struct {
+	UserID         int64      `json:"-"`
+	URL            string     `json:"url"`
+	Username       string     `json:"username"`
+	SealedPassword string     `json:"-"`
+	Endpoint       string     `json:"endpoint"`
+	HomeSet        string     `json:"home_set"`
+	CalendarURL    string     `json:"calendar"` // where blocks are written
+	Calendars      []Calendar `json:"calendars"`
+	BusyCalendars  []string   `json:"busy_calendars"` // URLs of calendars read as busy
+	BusyICS        []string   `json:"busy_ics,omitempty"`
+	LastSyncAt     *time.Time `json:"last_sync_at"`
+	LastError      string     `json:"last_error"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// BusySource is one calendar or ICS URL read as busy time, with the state
+// of its last incremental read.
+type BusySource struct {
+	UserID    int64
+	URL       string
+	Kind      string // "caldav" or "ics"
+	CalDAV    BusyState
+	ICS       ICSState
+	UpdatedAt time.Time
+}
+
+// Intervals returns the source's busy intervals.
+func (b BusySource) Intervals() []Interval {
+	if b.Kind == "ics" {
+		return b.ICS.Intervals
+	}
+	return b.CalDAV.Intervals()
+}
+
+// Job kinds of the durable queue.
+const (
+	JobCalDAVStep = "caldav_step" // reconcile one step's calendar object (UserID, UID)
+	JobSyncUser   = "sync_user"   // a full sync of one user's calendars (UserID)
+)
+
+// Job is one unit of background work, stored in the database queue.
+type Job struct {
+	Kind   string
+	UserID int64
+	UID    string
+}
+
+// JobHandler runs jobs taken from the queue. An error retries the job with
+// backoff; an error with a RetryAfter() time.Duration method retries after
+// that delay.
+type JobHandler interface {
+	HandleJob(ctx context.Context, job Job) error
+	// Tick applies time-based transitions due at now.
+	Tick(ctx context.Context) error
+}
+
+// Queries are the store's reads and writes. Errors: ENOTFOUND for a missing
+// or foreign object, ECONFLICT for a duplicate.
+type Queries interface {
+	CreateUser(ctx context.Context, u *User, s Settings) error
+	UserByEmail(ctx context.Context, email string) (User, error)
+	UserByID(ctx context.Context, id int64) (User, error)
+	CreateAPIToken(ctx context.Context, userID int64, tokenHash []byte, name string) error
+	UserByAPIToken(ctx context.Context, tokenHash []byte) (User, error)
+
+	Settings(ctx context.Context, userID int64) (Settings, error)
+	PutSettings(ctx context.Context, userID int64, s Settings) error
+
+	// SetFeedToken replaces the user's feed token (hash for lookup, sealed for display).
+	SetFeedToken(ctx context.Context, userID int64, tokenHash []byte, sealed string) error
+	FeedToken(ctx context.Context, userID int64) (sealed string, err error)
+	FeedByToken(ctx context.Context, tokenHash []byte) (Feed, error)
+	// TouchFeed raises the user's feed version after a change to their blocks.
+	TouchFeed(ctx context.Context, userID int64, now time.Time) error
+
+	InsertCommitment(ctx context.Context, c *Commitment) error
+	UpdateCommitment(ctx context.Context, c *Commitment) error
+	DeleteCommitment(ctx context.Context, userID, id int64) error
+	// Commitment returns one of the user's commitments with its steps.
+	Commitment(ctx context.Context, userID, id int64) (Commitment, error)
+	// Commitments lists the user's commitments, newest first, with their steps.
+	Commitments(ctx context.Context, userID int64, f CommitmentFilter) ([]Commitment, error)
+	// CommitmentsByID returns the user's commitments with these ids, without steps.
+	CommitmentsByID(ctx context.Context, userID int64, ids []int64) (map[int64]Commitment, error)
+
+	InsertStep(ctx context.Context, s *Step) error
+	UpdateStep(ctx context.Context, s *Step) error
+	StepByUID(ctx context.Context, uid string) (Step, error)
+	// PendingSteps returns the user's planned and synced steps.
+	PendingSteps(ctx context.Context, userID int64) ([]Step, error)
+	// LiveBlocks returns the user's steps that calendars show: pending block
+	// steps, and done blocks that had started by when they were completed.
+	LiveBlocks(ctx context.Context, userID int64) ([]Step, error)
+	// StepsInRange returns the user's block steps overlapping [from, to) that are pending or done.
+	StepsInRange(ctx context.Context, userID int64, from, to time.Time) ([]Step, error)
+	// DueSteps returns pending steps of the given kinds starting at or before t, across users.
+	DueSteps(ctx context.Context, kinds []StepKind, t time.Time, limit int) ([]Step, error)
+
+	CalDAV(ctx context.Context, userID int64) (CalDAVConnection, error)
+	PutCalDAV(ctx context.Context, c CalDAVConnection) error
+	DeleteCalDAV(ctx context.Context, userID int64) error
+	CalDAVUsers(ctx context.Context) ([]int64, error)
+	BusySources(ctx context.Context, userID int64) ([]BusySource, error)
+	PutBusySource(ctx context.Context, b BusySource) error
+	DeleteBusySources(ctx context.Context, userID int64, keep []string) error
+
+	// Enqueue adds a job to the durable queue; inside InTx it commits with the transaction.
+	Enqueue(ctx context.Context, j Job) error
+}
+
+// Store is the database: Queries outside a transaction, and InTx for a
+// transaction that commits only if fn returns nil.
+type Store interface {
+	Queries
+	InTx(ctx context.Context, fn func(q Queries) error) error
+	Ping(ctx context.Context) error
+}

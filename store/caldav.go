@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/followup/followup"
+)
+
+// CalDAV returns the user's CalDAV connection, ENOTFOUND when none.
+func (q *queries) CalDAV(ctx context.Context, userID int64) (followup.CalDAVConnection, error) {
+	var c followup.CalDAVConnection
+	var cals, busy, ics string
+	err := q.ex.QueryRowContext(ctx, `
+		SELECT user_id, url, username, password_sealed, endpoint, home_set, calendar_url, calendars, busy_calendars,
+			busy_ics, last_sync_at, last_error, created_at, updated_at
+		FROM caldav_accounts WHERE user_id = ?`, userID).
+		Scan(&c.UserID, &c.URL, &c.Username, &c.SealedPassword, &c.Endpoint, &c.HomeSet, &c.CalendarURL, &cals, &busy,
+			&ics, scanTimePtr(&c.LastSyncAt), &c.LastError, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
+	if err != nil {
+		return c, notFound(err, "CalDAV connection")
+	}
+	for _, f := range []struct {
+		raw string
+		dst any
+	}{{cals, &c.Calendars}, {busy, &c.BusyCalendars}, {ics, &c.BusyICS}} {
+		if err := json.Unmarshal([]byte(f.raw), f.dst); err != nil {
+			return c, fmt.Errorf("store: caldav of user %d: %w", userID, err)
+		}
+	}
+	if c.Calendars == nil {
+		c.Calendars = []followup.Calendar{}
+	}
+	if c.BusyCalendars == nil {
+		c.BusyCalendars = []string{}
+	}
+	return c, nil
+}
+
+// PutCalDAV creates or replaces the user's CalDAV connection.
+func (q *queries) PutCalDAV(ctx context.Context, c followup.CalDAVConnection) error {
+	cals, _ := json.Marshal(orEmpty(c.Calendars))
+	busy, _ := json.Marshal(orEmpty(c.BusyCalendars))
+	ics, _ := json.Marshal(orEmpty(c.BusyICS))
+	_, err := q.ex.ExecContext(ctx, `
+		INSERT INTO caldav_accounts (user_id, url, username, password_sealed, endpoint, home_set, calendar_url, calendars,
+			busy_calendars, busy_ics, last_sync_at, last_error, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET url = excluded.url, username = excluded.username,
+			password_sealed = excluded.password_sealed, endpoint = excluded.endpoint, home_set = excluded.home_set,
+			calendar_url = excluded.calendar_url, calendars = excluded.calendars, busy_calendars = excluded.busy_calendars,
+			busy_ics = excluded.busy_ics, last_sync_at = excluded.last_sync_at, last_error = excluded.last_error,
+			updated_at = excluded.updated_at`,
+		c.UserID, c.URL, c.Username, c.SealedPassword, c.Endpoint, c.HomeSet, c.CalendarURL, string(cals), string(busy),
+		string(ics), nullTS(c.LastSyncAt), c.LastError, ts(c.CreatedAt), ts(c.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("store: put caldav: %w", err)
+	}
+	return nil
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// DeleteCalDAV removes the user's connection and its busy sources.
+func (q *queries) DeleteCalDAV(ctx context.Context, userID int64) error {
+	if _, err := q.ex.ExecContext(ctx, `DELETE FROM busy_sources WHERE user_id = ?`, userID); err != nil {
+		return err
+	}
+	return q.execOne(ctx, "CalDAV connection", `DELETE FROM caldav_accounts WHERE user_id = ?`, userID)
+}
+
+// CalDAVUsers lists the users with a CalDAV connection.
+func (q *queries) CalDAVUsers(ctx context.Context) ([]int64, error) {
+	rows, err := q.ex.QueryContext(ctx, `SELECT user_id FROM caldav_accounts ORDER BY user_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// busyState is the stored JSON of a busy source.
+type busyState struct {
+	CalDAV *followup.BusyState `json:"caldav,omitempty"`
+	ICS    *followup.ICSState  `json:"ics,omitempty"`
+}
+
+// BusySources returns the user's busy sources with their last state.
+func (q *queries) BusySources(ctx context.Context, userID int64) ([]followup.BusySource, error) {
+	rows, err := q.ex.QueryContext(ctx, `SELECT url, kind, state, updated_at FROM busy_sources WHERE user_id = ? ORDER BY url`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []followup.BusySource
+	for rows.Next() {
+		b := followup.BusySource{UserID: userID}
+		var raw string
+		if err := rows.Scan(&b.URL, &b.Kind, &raw, scanTime(&b.UpdatedAt)); err != nil {
+			return nil, err
+		}
+		var st busyState
+		if err := json.Unmarshal([]byte(raw), &st); err != nil {
+			return nil, fmt.Errorf("store: busy source %s: %w", b.URL, err)
+		}
+		if st.CalDAV != nil {
+			b.CalDAV = *st.CalDAV
+		}
+		if st.ICS != nil {
+			b.ICS = *st.ICS
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// PutBusySource stores a busy source's state.
+func (q *queries) PutBusySource(ctx context.Context, b followup.BusySource) error {
+	st := busyState{}
+	if b.Kind == "ics" {
+		st.ICS = &b.ICS
+	} else {
+		st.CalDAV = &b.CalDAV
+	}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	_, err = q.ex.ExecContext(ctx, `
+		INSERT INTO busy_sources (user_id, url, kind, state, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, url) DO UPDATE SET kind = excluded.kind, state = excluded.state, updated_at = excluded.updated_at`,
+		b.UserID, b.URL, b.Kind, string(raw), ts(b.UpdatedAt))
+	return err
+}
+
+// DeleteBusySources removes the user's busy sources whose URL is not in keep.
+func (q *queries) DeleteBusySources(ctx context.Context, userID int64, keep []string) error {
+	srcs, err := q.BusySources(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, s := range srcs {
+		if !slices.Contains(keep, s.URL) {
+			if _, err := q.ex.ExecContext(ctx, `DELETE FROM busy_sources WHERE user_id = ? AND url = ?`, userID, s.URL); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

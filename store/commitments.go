@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/followup/followup"
+)
+
+// InsertCommitment stores a new commitment (without its steps) and sets c.ID.
+func (q *queries) InsertCommitment(ctx context.Context, c *followup.Commitment) error {
+	args := commitmentArgs(c)
+	res, err := q.ex.ExecContext(ctx, `
+		INSERT INTO commitments (user_id, contact_name, contact_email, contact_phone, contact_company, contact_url,
+			met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes,
+			meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		append([]any{c.UserID}, append(args, ts(c.CreatedAt), ts(c.UpdatedAt))...)...)
+	if err != nil {
+		return fmt.Errorf("store: insert commitment: %w", err)
+	}
+	c.ID, err = res.LastInsertId()
+	return err
+}
+
+// commitmentArgs are the mutable columns, in INSERT/UPDATE order.
+func commitmentArgs(c *followup.Commitment) []any {
+	var mStart any
+	var mMinutes int
+	var mLoc string
+	if c.Meeting != nil {
+		mStart, mMinutes, mLoc = ts(c.Meeting.Start), c.Meeting.Minutes, c.Meeting.Location
+	}
+	warnings, _ := json.Marshal(c.Warnings)
+	if c.Warnings == nil {
+		warnings = []byte("[]")
+	}
+	return []any{
+		c.Contact.Name, c.Contact.Email, c.Contact.Phone, c.Contact.Company, c.Contact.URL,
+		ts(c.MetAt), c.MetWhere, c.Promise, string(c.Direction), ts(c.Due), c.DueText, c.Priority,
+		mStart, mMinutes, mLoc, c.Notes, string(c.Status),
+		nullTS(c.ContactedAt), nullTS(c.RepliedAt), nullTS(c.DeliveredAt), nullTS(c.EndedAt), string(warnings),
+	}
+}
+
+// UpdateCommitment writes every mutable field of c.
+func (q *queries) UpdateCommitment(ctx context.Context, c *followup.Commitment) error {
+	args := append(commitmentArgs(c), ts(c.UpdatedAt), c.ID, c.UserID)
+	return q.execOne(ctx, "Commitment", `
+		UPDATE commitments SET contact_name = ?, contact_email = ?, contact_phone = ?, contact_company = ?, contact_url = ?,
+			met_at = ?, met_where = ?, promise = ?, direction = ?, due = ?, due_text = ?, priority = ?, meeting_start = ?,
+			meeting_minutes = ?, meeting_location = ?, notes = ?, status = ?, contacted_at = ?, replied_at = ?,
+			delivered_at = ?, ended_at = ?, warnings = ?, updated_at = ?
+		WHERE id = ? AND user_id = ?`, args...)
+}
+
+// DeleteCommitment removes a commitment. Its steps stay behind as cancelled
+// tombstones (commitment_id NULL) so that their calendar objects can still
+// be deleted by the sync.
+func (q *queries) DeleteCommitment(ctx context.Context, userID, id int64) error {
+	if _, err := q.ex.ExecContext(ctx, `
+		UPDATE steps SET status = 'cancelled', sequence = sequence + 1, updated_at = ?, completed_at = coalesce(completed_at, ?)
+		WHERE commitment_id = ? AND user_id = ? AND status IN ('planned', 'synced')`,
+		ts(q.db.now()), ts(q.db.now()), id, userID); err != nil {
+		return fmt.Errorf("store: delete commitment: %w", err)
+	}
+	if err := q.execOne(ctx, "Commitment", `DELETE FROM commitments WHERE id = ? AND user_id = ?`, id, userID); err != nil {
+		return err
+	}
+	// Tombstones with nothing on a server are not needed.
+	_, err := q.ex.ExecContext(ctx, `DELETE FROM steps WHERE commitment_id IS NULL AND user_id = ? AND remote_etag = ''`, userID)
+	return err
+}
+
+const commitmentColumns = `id, user_id, contact_name, contact_email, contact_phone, contact_company, contact_url,
+	met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes, meeting_location,
+	notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at`
+
+func scanCommitment(row interface{ Scan(...any) error }) (followup.Commitment, error) {
+	var c followup.Commitment
+	var mStart *time.Time
+	var mMinutes int
+	var mLoc, direction, status, warnings string
+	err := row.Scan(&c.ID, &c.UserID, &c.Contact.Name, &c.Contact.Email, &c.Contact.Phone, &c.Contact.Company, &c.Contact.URL,
+		scanTime(&c.MetAt), &c.MetWhere, &c.Promise, &direction, scanTime(&c.Due), &c.DueText, &c.Priority,
+		scanTimePtr(&mStart), &mMinutes, &mLoc, &c.Notes, &status,
+		scanTimePtr(&c.ContactedAt), scanTimePtr(&c.RepliedAt), scanTimePtr(&c.DeliveredAt), scanTimePtr(&c.EndedAt),
+		&warnings, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
+	if err != nil {
+		return c, err
+	}
+	c.Direction, c.Status = followup.Direction(direction), followup.Status(status)
+	if mStart != nil {
+		c.Meeting = &followup.Meeting{Start: *mStart, Minutes: mMinutes, Location: mLoc}
+	}
+	if warnings != "" && warnings != "[]" {
+		_ = json.Unmarshal([]byte(warnings), &c.Warnings)
+	}
+	c.Steps = []followup.Step{}
+	return c, nil
+}
+
+// Commitment returns one of the user's commitments with its steps.
+func (q *queries) Commitment(ctx context.Context, userID, id int64) (followup.Commitment, error) {
+	c, err := scanCommitment(q.ex.QueryRowContext(ctx, `SELECT `+commitmentColumns+` FROM commitments WHERE id = ? AND user_id = ?`, id, userID))
+	if err != nil {
+		return c, notFound(err, "Commitment")
+	}
+	steps, err := q.stepsWhere(ctx, `commitment_id = ? ORDER BY start_at, id`, id)
+	if err != nil {
+		return c, err
+	}
+	c.Steps = steps
+	return c, nil
+}
+
+// Commitments lists the user's commitments, newest first, with their steps.
+func (q *queries) Commitments(ctx context.Context, userID int64, f followup.CommitmentFilter) ([]followup.Commitment, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	where, args := `user_id = ?`, []any{userID}
+	if f.Status != "" {
+		where += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	args = append(args, f.Limit, f.Offset)
+	rows, err := q.ex.QueryContext(ctx, `SELECT `+commitmentColumns+` FROM commitments WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list commitments: %w", err)
+	}
+	defer rows.Close()
+	out := []followup.Commitment{}
+	index := map[int64]int{}
+	for rows.Next() {
+		c, err := scanCommitment(rows)
+		if err != nil {
+			return nil, err
+		}
+		index[c.ID] = len(out)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]any, 0, len(out))
+	for _, c := range out {
+		ids = append(ids, c.ID)
+	}
+	steps, err := q.stepsWhere(ctx, `commitment_id IN (`+placeholders(len(ids))+`) ORDER BY start_at, id`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range steps {
+		i := index[s.CommitmentID]
+		out[i].Steps = append(out[i].Steps, s)
+	}
+	return out, nil
+}
+
+// CommitmentsByID returns the user's commitments with these ids, without steps.
+func (q *queries) CommitmentsByID(ctx context.Context, userID int64, ids []int64) (map[int64]followup.Commitment, error) {
+	out := make(map[int64]followup.Commitment, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := []any{userID}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := q.ex.QueryContext(ctx, `SELECT `+commitmentColumns+` FROM commitments WHERE user_id = ? AND id IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: commitments by id: %w", err)
+		}
+		for rows.Next() {
+			c, err := scanCommitment(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[c.ID] = c
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}

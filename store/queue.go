@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/followup/followup"
+)
+
+// QueueOptions configure the job queue.
+type QueueOptions struct {
+	// Workers is how many jobs run at once (default 4).
+	Workers int
+	// TickInterval is how often time-based transitions are applied (default 30 s).
+	TickInterval time.Duration
+	// SyncInterval is how often every connected calendar account is synced (default 5 min).
+	SyncInterval time.Duration
+	// PollInterval is how often the queue looks for jobs inserted by other processes (default 1 s).
+	PollInterval time.Duration
+	// MaxAttempts before a job is discarded (default 25, about three weeks of backoff).
+	// A discarded calendar write is repaired by the next periodic sync.
+	MaxAttempts int
+}
+
+// Job arguments, one type per kind. Kinds are stored in the queue table.
+type stepArgs struct {
+	UserID int64  `json:"user_id"`
+	UID    string `json:"uid"`
+}
+
+func (stepArgs) Kind() string { return followup.JobCalDAVStep }
+
+type syncArgs struct {
+	UserID int64 `json:"user_id"`
+}
+
+func (syncArgs) Kind() string { return followup.JobSyncUser }
+
+type syncAllArgs struct{}
+
+func (syncAllArgs) Kind() string { return "sync_all" }
+
+type tickArgs struct{}
+
+func (tickArgs) Kind() string { return "tick" }
+
+// uniqueOpts dedupe a job while an identical one waits or runs. A job that
+// is already running when a new change commits is not inserted again, so
+// the handler re-reads state after writing (see service.Sync).
+var uniqueOpts = river.UniqueOpts{
+	ByArgs: true,
+	ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	},
+}
+
+// queue wraps the River client.
+type queue struct {
+	client  *river.Client[*sql.Tx]
+	handler atomic.Pointer[followup.JobHandler]
+	log     *slog.Logger
+	opts    QueueOptions
+}
+
+func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.TickInterval <= 0 {
+		o.TickInterval = 30 * time.Second
+	}
+	if o.SyncInterval <= 0 {
+		o.SyncInterval = 5 * time.Minute
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 25
+	}
+	q := &queue{log: log, opts: o}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[stepArgs]) error {
+		return q.run(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: j.Args.UserID, UID: j.Args.UID})
+	}))
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncArgs]) error {
+		return q.run(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: j.Args.UserID})
+	}))
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncAllArgs]) error {
+		users, err := s.q().CalDAVUsers(ctx)
+		if err != nil {
+			return err
+		}
+		for _, id := range users {
+			if err := s.q().Enqueue(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: id}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[tickArgs]) error {
+		h := q.handler.Load()
+		if h == nil {
+			return errors.New("store: no job handler")
+		}
+		return (*h).Tick(ctx)
+	}))
+	client, err := river.NewClient(riversqlite.New(s.db), &river.Config{
+		Logger:            log,
+		Workers:           workers,
+		MaxAttempts:       o.MaxAttempts,
+		FetchPollInterval: o.PollInterval,
+		FetchCooldown:     min(100*time.Millisecond, o.PollInterval),
+		JobTimeout:        2 * time.Minute,
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(o.TickInterval), func() (river.JobArgs, *river.InsertOpts) {
+				return tickArgs{}, &river.InsertOpts{UniqueOpts: uniqueOpts}
+			}, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(o.SyncInterval), func() (river.JobArgs, *river.InsertOpts) {
+				return syncAllArgs{}, &river.InsertOpts{UniqueOpts: uniqueOpts}
+			}, &river.PeriodicJobOpts{RunOnStart: true}),
+		},
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: queue: %w", err)
+	}
+	q.client = client
+	return q, nil
+}
+
+// run hands a job to the handler, turning a Retry-After into a snooze.
+func (q *queue) run(ctx context.Context, j followup.Job) error {
+	h := q.handler.Load()
+	if h == nil {
+		return errors.New("store: no job handler")
+	}
+	err := (*h).HandleJob(ctx, j)
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+		q.log.InfoContext(ctx, "job snoozed", "kind", j.Kind, "user_id", j.UserID, "after", ra.RetryAfter().String())
+		return river.JobSnooze(ra.RetryAfter())
+	}
+	return err
+}
+
+// StartQueue starts working jobs with h until ctx ends or StopQueue.
+func (s *DB) StartQueue(ctx context.Context, h followup.JobHandler) error {
+	s.queue.handler.Store(&h)
+	if err := s.queue.client.Start(ctx); err != nil {
+		return fmt.Errorf("store: start queue: %w", err)
+	}
+	return nil
+}
+
+// StopQueue stops taking jobs and waits for running ones to finish.
+func (s *DB) StopQueue(ctx context.Context) error {
+	return s.queue.client.Stop(ctx)
+}
+
+// Enqueue adds a job; inside InTx it commits with the transaction.
+func (q *queries) Enqueue(ctx context.Context, j followup.Job) error {
+	var args river.JobArgs
+	switch j.Kind {
+	case followup.JobCalDAVStep:
+		args = stepArgs{UserID: j.UserID, UID: j.UID}
+	case followup.JobSyncUser:
+		args = syncArgs{UserID: j.UserID}
+	default:
+		return fmt.Errorf("store: unknown job kind %q", j.Kind)
+	}
+	opts := &river.InsertOpts{UniqueOpts: uniqueOpts}
+	var err error
+	if q.tx != nil {
+		_, err = q.db.queue.client.InsertTx(ctx, q.tx, args, opts)
+	} else {
+		_, err = q.db.queue.client.Insert(ctx, args, opts)
+	}
+	if err != nil {
+		return fmt.Errorf("store: enqueue %s: %w", j.Kind, err)
+	}
+	return nil
+}
+
+// PendingJobs counts jobs not yet completed (available, scheduled, retryable,
+// running), for tests and /readyz-style introspection.
+func (s *DB) PendingJobs(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE state IN ('available','scheduled','retryable','running','pending')`).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/followup/followup"
+)
+
+const stepColumns = `id, coalesce(commitment_id, 0), user_id, kind, status, start_at, end_at, not_before, due, uid, late,
+	sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at`
+
+func scanStep(row interface{ Scan(...any) error }) (followup.Step, error) {
+	var s followup.Step
+	var kind, status string
+	err := row.Scan(&s.ID, &s.CommitmentID, &s.UserID, &kind, &status, scanTime(&s.Start), scanTime(&s.End),
+		scanTime(&s.NotBefore), scanTime(&s.Due), &s.UID, &s.Late, &s.Sequence, &s.Pinned, &s.RemoteETag,
+		&s.RemoteSequence, scanTimePtr(&s.CompletedAt), scanTime(&s.CreatedAt), scanTime(&s.UpdatedAt))
+	s.Kind, s.Status = followup.StepKind(kind), followup.StepStatus(status)
+	return s, err
+}
+
+func (q *queries) stepsWhere(ctx context.Context, where string, args ...any) ([]followup.Step, error) {
+	rows, err := q.ex.QueryContext(ctx, `SELECT `+stepColumns+` FROM steps WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: steps: %w", err)
+	}
+	defer rows.Close()
+	out := []followup.Step{}
+	for rows.Next() {
+		s, err := scanStep(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// InsertStep stores a new step and sets s.ID.
+func (q *queries) InsertStep(ctx context.Context, s *followup.Step) error {
+	res, err := q.ex.ExecContext(ctx, `
+		INSERT INTO steps (commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
+			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore), ts(s.Due),
+		s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt), ts(s.UpdatedAt))
+	if isUnique(err) {
+		return followup.Errorf(followup.ECONFLICT, "", "Step %s exists.", s.UID)
+	} else if err != nil {
+		return fmt.Errorf("store: insert step: %w", err)
+	}
+	s.ID, err = res.LastInsertId()
+	return err
+}
+
+// UpdateStep writes every mutable field of s.
+func (q *queries) UpdateStep(ctx context.Context, s *followup.Step) error {
+	return q.execOne(ctx, "Step", `
+		UPDATE steps SET status = ?, start_at = ?, end_at = ?, not_before = ?, due = ?, late = ?, sequence = ?, pinned = ?,
+			remote_etag = ?, remote_sequence = ?, completed_at = ?, updated_at = ?
+		WHERE id = ?`,
+		string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore), ts(s.Due), s.Late, s.Sequence, s.Pinned,
+		s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.UpdatedAt), s.ID)
+}
+
+// StepByUID finds a step (or a tombstone) by its UID.
+func (q *queries) StepByUID(ctx context.Context, uid string) (followup.Step, error) {
+	s, err := scanStep(q.ex.QueryRowContext(ctx, `SELECT `+stepColumns+` FROM steps WHERE uid = ?`, uid))
+	return s, notFound(err, "Step")
+}
+
+// PendingSteps returns the user's planned and synced steps.
+func (q *queries) PendingSteps(ctx context.Context, userID int64) ([]followup.Step, error) {
+	return q.stepsWhere(ctx, `user_id = ? AND status IN ('planned', 'synced') AND commitment_id IS NOT NULL ORDER BY start_at, id`, userID)
+}
+
+// LiveBlocks returns the steps that calendars show.
+func (q *queries) LiveBlocks(ctx context.Context, userID int64) ([]followup.Step, error) {
+	steps, err := q.stepsWhere(ctx, `user_id = ? AND commitment_id IS NOT NULL AND kind NOT IN ('close', 'let_go')
+		AND (status IN ('planned', 'synced') OR (status = 'done' AND completed_at >= start_at)) ORDER BY start_at, id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	return steps, nil
+}
+
+// StepsInRange returns the user's block steps overlapping [from, to) that are pending or done.
+func (q *queries) StepsInRange(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, error) {
+	return q.stepsWhere(ctx, `user_id = ? AND commitment_id IS NOT NULL AND kind NOT IN ('close', 'let_go')
+		AND status IN ('planned', 'synced', 'done') AND start_at < ? AND end_at > ? ORDER BY start_at, id`, userID, ts(to), ts(from))
+}
+
+// DueSteps returns pending steps of the given kinds starting at or before t.
+func (q *queries) DueSteps(ctx context.Context, kinds []followup.StepKind, t time.Time, limit int) ([]followup.Step, error) {
+	args := []any{}
+	for _, k := range kinds {
+		args = append(args, string(k))
+	}
+	args = append(args, ts(t), limit)
+	return q.stepsWhere(ctx, `status IN ('planned', 'synced') AND kind IN (`+placeholders(len(kinds))+`) AND start_at <= ?
+		AND commitment_id IS NOT NULL ORDER BY start_at, id LIMIT ?`, args...)
+}

@@ -1,0 +1,257 @@
+// Package store keeps the service's state in SQL: SQLite through the pure-Go
+// modernc.org/sqlite driver by default. It implements followup.Store and
+// holds the durable job queue (River), whose jobs commit in the same
+// transaction as the domain change that caused them.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/followup/followup"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// tsFormat is how times are stored: UTC, fixed width, so that text order
+// is time order.
+const tsFormat = "2006-01-02T15:04:05.000000Z"
+
+// DB is the database. It implements followup.Store.
+type DB struct {
+	*queries // the Queries on the pool, outside any transaction
+	db       *sql.DB
+	path     string
+	queue    *queue
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// Options configure Open.
+type Options struct {
+	Logger *slog.Logger
+	// Queue configures the job queue's workers.
+	Queue QueueOptions
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Open opens the database named by dsn ("sqlite:PATH", or a bare path) and
+// prepares its job queue. It does not migrate; call Migrate.
+func Open(dsn string, o Options) (*DB, error) {
+	path, err := sqlitePath(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create %s: %w", dir, err)
+		}
+	}
+	// Pragmas go in the DSN so that every pooled connection gets them.
+	// _txlock=immediate makes BEGIN take the write lock at once, so that two
+	// writers wait on busy_timeout instead of failing to upgrade a read lock.
+	conn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", conn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(0)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &DB{db: db, path: path, log: o.Logger, now: o.Now}
+	s.queries = &queries{db: s, ex: db}
+	q, err := newQueue(s, o.Queue, o.Logger)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.queue = q
+	return s, nil
+}
+
+// sqlitePath extracts the file path from a FOLLOWUP_DATABASE value.
+func sqlitePath(dsn string) (string, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return "", followup.Errorf(followup.EINVALID, "database", "PostgreSQL is not supported by this build yet; use sqlite:PATH.")
+	case strings.HasPrefix(dsn, "sqlite:"):
+		dsn = strings.TrimPrefix(dsn, "sqlite:")
+		dsn = strings.TrimPrefix(dsn, "//")
+	}
+	if dsn == "" || strings.ContainsAny(dsn, "?#\x00") {
+		return "", followup.Errorf(followup.EINVALID, "database", "Database %q is not sqlite:PATH.", dsn)
+	}
+	return dsn, nil
+}
+
+// Path returns the database file's path.
+func (s *DB) Path() string { return s.path }
+
+// SQL returns the underlying pool, for tests and benchmarks.
+func (s *DB) SQL() *sql.DB { return s.db }
+
+// Close stops the queue and closes the database.
+func (s *DB) Close() error {
+	return s.db.Close()
+}
+
+// Ping checks that the database answers.
+func (s *DB) Ping(ctx context.Context) error {
+	var one int
+	return s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// Migrate applies the service's migrations (goose, embedded) and the job
+// queue's own (River's migrator).
+func (s *DB) Migrate(ctx context.Context) error {
+	fsys, err := fs.Sub(migrationsFS, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.db, fsys)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	m, err := rivermigrate.New(riversqlite.New(s.db), nil)
+	if err != nil {
+		return fmt.Errorf("store: queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("store: migrate queue: %w", err)
+	}
+	return nil
+}
+
+// execer is what queries run on: the pool or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries implements followup.Queries on the pool or on a transaction.
+type queries struct {
+	db *DB
+	ex execer
+	tx *sql.Tx // nil outside InTx
+}
+
+var _ followup.Store = (*DB)(nil)
+
+func (s *DB) q() *queries { return &queries{db: s, ex: s.db} }
+
+// InTx runs fn in a transaction, committing when it returns nil.
+func (s *DB) InTx(ctx context.Context, fn func(q followup.Queries) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(&queries{db: s, ex: tx, tx: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// ts formats a time for storage.
+func ts(t time.Time) string { return t.UTC().Format(tsFormat) }
+
+// nullTS formats an optional time.
+func nullTS(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return ts(*t)
+}
+
+// parseTS reads a stored time.
+func parseTS(s string) (time.Time, error) {
+	t, err := time.Parse(tsFormat, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: bad time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// timeScanner scans a TEXT time column into a time.Time (or *time.Time via ptr).
+type timeScanner struct {
+	t   *time.Time
+	ptr **time.Time
+}
+
+func (ts timeScanner) Scan(v any) error {
+	if v == nil {
+		if ts.ptr != nil {
+			*ts.ptr = nil
+		}
+		return nil
+	}
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case []byte:
+		s = string(x)
+	default:
+		return fmt.Errorf("store: time column holds %T", v)
+	}
+	t, err := parseTS(s)
+	if err != nil {
+		return err
+	}
+	if ts.ptr != nil {
+		*ts.ptr = &t
+	} else {
+		*ts.t = t
+	}
+	return nil
+}
+
+func scanTime(t *time.Time) timeScanner     { return timeScanner{t: t} }
+func scanTimePtr(p **time.Time) timeScanner { return timeScanner{ptr: p} }
+
+// notFound maps sql.ErrNoRows to ENOTFOUND.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return followup.Errorf(followup.ENOTFOUND, "", "%s not found.", what)
+	}
+	return err
+}
+
+// isUnique reports a UNIQUE constraint violation.
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// river returns the queue's client (for tests).
+func (s *DB) riverClient() *river.Client[*sql.Tx] { return s.queue.client }

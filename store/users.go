@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/followup/followup"
+)
+
+// CreateUser inserts a user with their settings. A taken email is ECONFLICT.
+func (q *queries) CreateUser(ctx context.Context, u *followup.User, s followup.Settings) error {
+	settings, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	res, err := q.ex.ExecContext(ctx, `
+		INSERT INTO users (email, password_hash, settings, feed_updated_at, created_at)
+		VALUES (?, ?, ?, ?, ?)`,
+		u.Email, u.PasswordHash, string(settings), ts(u.CreatedAt), ts(u.CreatedAt))
+	if isUnique(err) {
+		return followup.Errorf(followup.ECONFLICT, "email", "A user with email %q already exists.", u.Email)
+	} else if err != nil {
+		return fmt.Errorf("store: create user: %w", err)
+	}
+	u.ID, err = res.LastInsertId()
+	return err
+}
+
+const userColumns = `id, email, password_hash, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (followup.User, error) {
+	var u followup.User
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, scanTime(&u.CreatedAt))
+	return u, err
+}
+
+// UserByEmail finds a user by email, case-insensitively.
+func (q *queries) UserByEmail(ctx context.Context, email string) (followup.User, error) {
+	u, err := scanUser(q.ex.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+	return u, notFound(err, "User")
+}
+
+// UserByID finds a user by id.
+func (q *queries) UserByID(ctx context.Context, id int64) (followup.User, error) {
+	u, err := scanUser(q.ex.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	return u, notFound(err, "User")
+}
+
+// CreateAPIToken stores the hash of a new API token.
+func (q *queries) CreateAPIToken(ctx context.Context, userID int64, tokenHash []byte, name string) error {
+	_, err := q.ex.ExecContext(ctx, `INSERT INTO api_tokens (user_id, token_hash, name, created_at) VALUES (?, ?, ?, ?)`,
+		userID, tokenHash, name, ts(q.db.now()))
+	if err != nil {
+		return fmt.Errorf("store: create token: %w", err)
+	}
+	return nil
+}
+
+// UserByAPIToken finds the user owning a token hash.
+func (q *queries) UserByAPIToken(ctx context.Context, tokenHash []byte) (followup.User, error) {
+	u, err := scanUser(q.ex.QueryRowContext(ctx, `
+		SELECT u.id, u.email, u.password_hash, u.created_at
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, tokenHash))
+	return u, notFound(err, "Token")
+}
+
+// Settings returns the user's settings.
+func (q *queries) Settings(ctx context.Context, userID int64) (followup.Settings, error) {
+	var raw string
+	if err := q.ex.QueryRowContext(ctx, `SELECT settings FROM users WHERE id = ?`, userID).Scan(&raw); err != nil {
+		return followup.Settings{}, notFound(err, "User")
+	}
+	s := followup.DefaultSettings("UTC")
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return followup.Settings{}, fmt.Errorf("store: settings of user %d: %w", userID, err)
+	}
+	return s, nil
+}
+
+// PutSettings replaces the user's settings.
+func (q *queries) PutSettings(ctx context.Context, userID int64, s followup.Settings) error {
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return q.execOne(ctx, "User", `UPDATE users SET settings = ? WHERE id = ?`, string(raw), userID)
+}
+
+// SetFeedToken replaces the user's feed token; the old one stops matching at once.
+func (q *queries) SetFeedToken(ctx context.Context, userID int64, tokenHash []byte, sealed string) error {
+	return q.execOne(ctx, "User", `UPDATE users SET feed_token_hash = ?, feed_token_sealed = ? WHERE id = ?`, tokenHash, sealed, userID)
+}
+
+// FeedToken returns the sealed feed token ("" when none was made yet).
+func (q *queries) FeedToken(ctx context.Context, userID int64) (string, error) {
+	var sealed string
+	err := q.ex.QueryRowContext(ctx, `SELECT feed_token_sealed FROM users WHERE id = ?`, userID).Scan(&sealed)
+	return sealed, notFound(err, "User")
+}
+
+// FeedByToken finds a feed by its token hash: one indexed row, no scan of events.
+func (q *queries) FeedByToken(ctx context.Context, tokenHash []byte) (followup.Feed, error) {
+	var f followup.Feed
+	err := q.ex.QueryRowContext(ctx, `SELECT id, feed_version, feed_updated_at FROM users WHERE feed_token_hash = ?`, tokenHash).
+		Scan(&f.UserID, &f.Version, scanTime(&f.UpdatedAt))
+	return f, notFound(err, "Feed")
+}
+
+// TouchFeed raises the feed version.
+func (q *queries) TouchFeed(ctx context.Context, userID int64, now time.Time) error {
+	return q.execOne(ctx, "User", `UPDATE users SET feed_version = feed_version + 1, feed_updated_at = ? WHERE id = ?`, ts(now), userID)
+}
+
+// execOne runs a statement that must touch exactly one row.
+func (q *queries) execOne(ctx context.Context, what, query string, args ...any) error {
+	res, err := q.ex.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return followup.Errorf(followup.ENOTFOUND, "", "%s not found.", what)
+	}
+	return nil
+}
