@@ -177,12 +177,14 @@ func TestPlanRules(t *testing.T) {
 			want: []scheduler.Placement{placed(1, d(3, 3, 10, 0), 15, false), placed(2, d(3, 7, 10, 0), 30, false)},
 		},
 		{
-			name:   "follow-up hour is used only within working hours",
-			now:    d(3, 2, 6, 0),
-			mutate: func(s *followup.Settings) { s.FollowupHour.Start, s.FollowupHour.End = followup.Clock{Hour: 8}, followup.Clock{Hour: 9, Minute: 30} },
-			busy:   []followup.Interval{iv(d(3, 2, 9, 0), d(3, 2, 9, 10))},
-			tasks:  []scheduler.Task{task(1, followup.KindRefresher, d(3, 2, 6, 0), d(3, 2, 17, 0))},
-			want:   []scheduler.Placement{placed(1, d(3, 2, 9, 15), 15, false)},
+			name: "follow-up hour is used only within working hours",
+			now:  d(3, 2, 6, 0),
+			mutate: func(s *followup.Settings) {
+				s.FollowupHour.Start, s.FollowupHour.End = followup.Clock{Hour: 8}, followup.Clock{Hour: 9, Minute: 30}
+			},
+			busy:  []followup.Interval{iv(d(3, 2, 9, 0), d(3, 2, 9, 10))},
+			tasks: []scheduler.Task{task(1, followup.KindRefresher, d(3, 2, 6, 0), d(3, 2, 17, 0))},
+			want:  []scheduler.Placement{placed(1, d(3, 2, 9, 15), 15, false)},
 		},
 		{
 			name:  "no deadline: first working slot, never late",
