@@ -1,0 +1,311 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/followup/followup"
+	"github.com/followup/followup/scheduler"
+)
+
+// Create logs a commitment: it resolves the deadline, derives the steps,
+// plans them into free time and stores everything in one transaction.
+// Errors: EINVALID naming the field.
+func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommitment) (followup.Commitment, error) {
+	now := s.now()
+	if err := in.Validate(now); err != nil {
+		return followup.Commitment{}, err
+	}
+	var out followup.Commitment
+	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		st, loc, err := settings(ctx, q, userID)
+		if err != nil {
+			return err
+		}
+		c := followup.Commitment{
+			UserID: userID, Contact: in.Contact, MetAt: in.MetAt.UTC(), MetWhere: in.MetWhere, Promise: in.Promise,
+			Direction: in.Direction, DueText: in.DueText, Priority: in.Priority, Notes: in.Notes,
+			Status: followup.StatusOpen, CreatedAt: now, UpdatedAt: now,
+		}
+		if in.Meeting != nil {
+			m := *in.Meeting
+			m.Start = m.Start.UTC()
+			c.Meeting = &m
+		}
+		switch {
+		case in.Due != nil:
+			c.Due = in.Due.UTC()
+		case in.DueText != "":
+			if s.ParseDue == nil {
+				return followup.Errorf(followup.EINVALID, "due_text", "Deadlines in words are not available; send due as RFC 3339.")
+			}
+			due, err := s.ParseDue(in.DueText, now, loc, st.WorkHours.End)
+			if err != nil {
+				return err
+			}
+			if !due.After(c.MetAt) {
+				return followup.Errorf(followup.EINVALID, "due_text", "%q is already past.", in.DueText)
+			}
+			c.Due = due.UTC()
+		}
+		due, warning := scheduler.Deadline(c, st, loc)
+		c.Due = due.UTC()
+		if warning != "" {
+			c.Warnings = append(c.Warnings, warning)
+		}
+		if err := q.InsertCommitment(ctx, &c); err != nil {
+			return err
+		}
+		for _, step := range scheduler.Steps(c, st, loc, now) {
+			if err := s.insertStep(ctx, q, c, &step, now); err != nil {
+				return err
+			}
+		}
+		if err := s.replan(ctx, q, userID, now); err != nil {
+			return err
+		}
+		out, err = q.Commitment(ctx, userID, c.ID)
+		return err
+	})
+	return out, err
+}
+
+// insertStep completes a derived step with ids, a UID and timestamps, and stores it.
+func (s *Service) insertStep(ctx context.Context, q followup.Queries, c followup.Commitment, step *followup.Step, now time.Time) error {
+	uid, err := s.newUID()
+	if err != nil {
+		return err
+	}
+	step.UID, step.CommitmentID, step.UserID = uid, c.ID, c.UserID
+	step.Status = followup.StepPlanned
+	step.RemoteSequence = -1
+	step.CreatedAt, step.UpdatedAt = now, now
+	if step.Start.IsZero() {
+		// Not placed yet; replan places it. Until then it sits at its earliest moment.
+		step.Start, step.End = step.NotBefore, step.NotBefore
+	}
+	return q.InsertStep(ctx, step)
+}
+
+// Get returns one of the user's commitments. Errors: ENOTFOUND.
+func (s *Service) Get(ctx context.Context, userID, id int64) (followup.Commitment, error) {
+	return s.Store.Commitment(ctx, userID, id)
+}
+
+// List returns the user's commitments, newest first. Errors: EINVALID for an unknown status.
+func (s *Service) List(ctx context.Context, userID int64, f followup.CommitmentFilter) ([]followup.Commitment, error) {
+	switch f.Status {
+	case "", followup.StatusOpen, followup.StatusDone, followup.StatusLetGo:
+	default:
+		return nil, followup.Errorf(followup.EINVALID, "status", "status must be open, done or let_go.")
+	}
+	if f.Limit < 0 || f.Limit > 500 {
+		return nil, followup.Errorf(followup.EINVALID, "limit", "limit must be between 1 and 500.")
+	}
+	if f.Offset < 0 {
+		return nil, followup.Errorf(followup.EINVALID, "offset", "offset must not be negative.")
+	}
+	return s.Store.Commitments(ctx, userID, f)
+}
+
+// Delete removes a commitment; its blocks leave the feed and every calendar.
+// Errors: ENOTFOUND.
+func (s *Service) Delete(ctx context.Context, userID, id int64) error {
+	now := s.now()
+	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		c, err := q.Commitment(ctx, userID, id)
+		if err != nil {
+			return err
+		}
+		if err := q.DeleteCommitment(ctx, userID, id); err != nil {
+			return err
+		}
+		if err := s.enqueueSteps(ctx, q, userID, c.Steps); err != nil {
+			return err
+		}
+		if err := s.replan(ctx, q, userID, now); err != nil {
+			return err
+		}
+		return q.TouchFeed(ctx, userID, now)
+	})
+}
+
+// Act applies an action to a commitment and returns it updated.
+// Errors: EINVALID for an unknown action, ENOTFOUND, ECONFLICT when the
+// action does not fit the commitment's state.
+func (s *Service) Act(ctx context.Context, userID, id int64, action followup.Action) (followup.Commitment, error) {
+	switch action {
+	case followup.ActionContacted, followup.ActionReplied, followup.ActionDelivered, followup.ActionLetGo:
+	default:
+		return followup.Commitment{}, followup.Errorf(followup.EINVALID, "action", "action must be contacted, replied, delivered or let_go.")
+	}
+	now := s.now()
+	var out followup.Commitment
+	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		c, err := q.Commitment(ctx, userID, id)
+		if err != nil {
+			return err
+		}
+		if c.Status != followup.StatusOpen {
+			return followup.Errorf(followup.ECONFLICT, "action", "This commitment is already %s.", c.Status)
+		}
+		st, loc, err := settings(ctx, q, userID)
+		if err != nil {
+			return err
+		}
+		a := actor{ctx: ctx, s: s, q: q, c: &c, st: st, loc: loc, now: now}
+		switch action {
+		case followup.ActionContacted:
+			if c.ContactedAt != nil {
+				return followup.Errorf(followup.ECONFLICT, "action", "You already marked this contact as contacted.")
+			}
+			err = a.contacted()
+		case followup.ActionReplied:
+			if c.RepliedAt != nil {
+				return followup.Errorf(followup.ECONFLICT, "action", "You already recorded a reply.")
+			}
+			err = a.replied()
+		case followup.ActionDelivered:
+			if c.DeliveredAt != nil {
+				return followup.Errorf(followup.ECONFLICT, "action", "This promise is already marked delivered.")
+			}
+			err = a.delivered()
+		case followup.ActionLetGo:
+			err = a.end(followup.StatusLetGo)
+		}
+		if err != nil {
+			return err
+		}
+		if err := a.finish(); err != nil {
+			return err
+		}
+		out, err = q.Commitment(ctx, userID, id)
+		return err
+	})
+	return out, err
+}
+
+// actor applies transitions to one commitment inside a transaction.
+type actor struct {
+	ctx     context.Context
+	s       *Service
+	q       followup.Queries
+	c       *followup.Commitment
+	st      followup.Settings
+	loc     *time.Location
+	now     time.Time
+	changed []followup.Step
+}
+
+// complete marks pending steps of the given kinds done (or cancelled).
+func (a *actor) complete(status followup.StepStatus, kinds ...followup.StepKind) {
+	for i := range a.c.Steps {
+		step := &a.c.Steps[i]
+		if !step.Status.Pending() {
+			continue
+		}
+		for _, k := range kinds {
+			if step.Kind == k {
+				step.Status = status
+				t := a.now
+				step.CompletedAt = &t
+				step.Sequence++
+				step.UpdatedAt = a.now
+				a.changed = append(a.changed, *step)
+			}
+		}
+	}
+}
+
+// contacted records the first note: the refresher is done, the 10-day
+// let-go no longer applies, and the nudge/close pair is planned.
+func (a *actor) contacted() error {
+	t := a.now
+	a.c.ContactedAt = &t
+	a.complete(followup.StepDone, followup.KindRefresher)
+	a.complete(followup.StepCancelled, followup.KindLetGo)
+	if a.c.RepliedAt != nil {
+		return nil
+	}
+	for _, step := range scheduler.AfterContacted(*a.c, a.st, a.loc, a.now) {
+		if err := a.s.insertStep(a.ctx, a.q, *a.c, &step, a.now); err != nil {
+			return err
+		}
+		a.c.Steps = append(a.c.Steps, step)
+	}
+	return nil
+}
+
+// replied ends the cycle as successful: nudge and close are cancelled.
+// A reply implies contact, so the refresher and let-go are settled too.
+func (a *actor) replied() error {
+	t := a.now
+	a.c.RepliedAt = &t
+	if a.c.ContactedAt == nil {
+		a.c.ContactedAt = &t
+		a.complete(followup.StepDone, followup.KindRefresher)
+		a.complete(followup.StepCancelled, followup.KindLetGo)
+	}
+	a.complete(followup.StepCancelled, followup.KindNudge, followup.KindClose)
+	return nil
+}
+
+// delivered marks the promise kept: deliver (mine) or chase (theirs) is
+// done. Delivering my promise is also my first contact.
+func (a *actor) delivered() error {
+	t := a.now
+	a.c.DeliveredAt = &t
+	a.complete(followup.StepDone, followup.KindDeliver, followup.KindChase)
+	if a.c.Direction == followup.Mine && a.c.ContactedAt == nil {
+		return a.contacted()
+	}
+	return nil
+}
+
+// end closes the commitment: every pending step is cancelled.
+func (a *actor) end(status followup.Status) error {
+	a.c.Status = status
+	t := a.now
+	a.c.EndedAt = &t
+	for i := range a.c.Steps {
+		if a.c.Steps[i].Status.Pending() {
+			a.complete(followup.StepCancelled, a.c.Steps[i].Kind)
+		}
+	}
+	return nil
+}
+
+// finish stores the commitment and its changed steps, settles its status,
+// replans the user's blocks and queues calendar writes.
+func (a *actor) finish() error {
+	ctx := a.ctx
+	if a.c.Status == followup.StatusOpen {
+		pending := false
+		for _, st := range a.c.Steps {
+			if st.Status.Pending() {
+				pending = true
+			}
+		}
+		if !pending {
+			a.c.Status = followup.StatusDone
+			t := a.now
+			a.c.EndedAt = &t
+		}
+	}
+	a.c.UpdatedAt = a.now
+	if err := a.q.UpdateCommitment(ctx, a.c); err != nil {
+		return err
+	}
+	for i := range a.changed {
+		if err := a.q.UpdateStep(ctx, &a.changed[i]); err != nil {
+			return err
+		}
+	}
+	if err := a.s.enqueueSteps(ctx, a.q, a.c.UserID, a.changed); err != nil {
+		return err
+	}
+	if err := a.s.replan(ctx, a.q, a.c.UserID, a.now); err != nil {
+		return err
+	}
+	return a.q.TouchFeed(ctx, a.c.UserID, a.now)
+}

@@ -1,0 +1,177 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/followup/followup"
+)
+
+// FeedLinks are the addresses of a user's feed.
+type FeedLinks struct {
+	URL    string `json:"url"`
+	Webcal string `json:"webcal"`
+}
+
+// FeedTokenBytes is the feed token's size: 256 random bits.
+const FeedTokenBytes = 32
+
+// rotateFeed gives the user a new feed token and returns it.
+func (s *Service) rotateFeed(ctx context.Context, q followup.Queries, userID int64) (string, error) {
+	token, err := s.randomToken(FeedTokenBytes)
+	if err != nil {
+		return "", err
+	}
+	sealed := token
+	if s.Sealer != nil {
+		if sealed, err = s.Sealer.Seal(token); err != nil {
+			return "", err
+		}
+	}
+	if err := q.SetFeedToken(ctx, userID, hashToken(token), sealed); err != nil {
+		return "", err
+	}
+	s.feedCache.Delete(userID)
+	return token, nil
+}
+
+// links builds the feed addresses for a token.
+func (s *Service) links(token string) FeedLinks {
+	base := strings.TrimRight(s.BaseURL, "/")
+	u := base + "/feeds/" + token + ".ics"
+	webcal := u
+	if i := strings.Index(u, "://"); i >= 0 {
+		webcal = "webcal" + u[i:]
+	}
+	return FeedLinks{URL: u, Webcal: webcal}
+}
+
+// FeedLinks returns the user's feed addresses, making a token if needed.
+func (s *Service) FeedLinks(ctx context.Context, userID int64) (FeedLinks, error) {
+	sealed, err := s.Store.FeedToken(ctx, userID)
+	if err != nil {
+		return FeedLinks{}, err
+	}
+	if sealed == "" {
+		return s.RotateFeed(ctx, userID)
+	}
+	token := sealed
+	if s.Sealer != nil {
+		if token, err = s.Sealer.Open(sealed); err != nil {
+			return FeedLinks{}, fmt.Errorf("service: open feed token: %w", err)
+		}
+	}
+	return s.links(token), nil
+}
+
+// RotateFeed replaces the feed token; the old address stops working at once.
+func (s *Service) RotateFeed(ctx context.Context, userID int64) (FeedLinks, error) {
+	var token string
+	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		var err error
+		token, err = s.rotateFeed(ctx, q, userID)
+		return err
+	})
+	if err != nil {
+		return FeedLinks{}, err
+	}
+	return s.links(token), nil
+}
+
+// FeedVersion is what a conditional GET of a feed compares.
+type FeedVersion struct {
+	UserID       int64
+	ETag         string
+	LastModified time.Time
+}
+
+// validToken reports whether a feed token has the shape we issue.
+func validToken(token string) bool {
+	if len(token) < 40 || len(token) > 64 {
+		return false
+	}
+	for _, r := range token {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// FeedVersion finds a feed by token with one indexed lookup and no scan of
+// its events. Errors: ENOTFOUND for an unknown token.
+func (s *Service) FeedVersion(ctx context.Context, token string) (FeedVersion, error) {
+	if !validToken(token) {
+		return FeedVersion{}, followup.Errorf(followup.ENOTFOUND, "", "Feed not found.")
+	}
+	f, err := s.Store.FeedByToken(ctx, hashToken(token))
+	if err != nil {
+		return FeedVersion{}, err
+	}
+	return FeedVersion{
+		UserID:       f.UserID,
+		ETag:         `"` + strconv.FormatInt(f.UserID, 36) + "-" + strconv.FormatInt(f.Version, 36) + `"`,
+		LastModified: f.UpdatedAt.Truncate(time.Second),
+	}, nil
+}
+
+type cachedFeed struct {
+	etag string
+	body []byte
+}
+
+// FeedDocument renders the feed of a version found by FeedVersion; the
+// rendering is cached per user until the version changes.
+func (s *Service) FeedDocument(ctx context.Context, v FeedVersion) ([]byte, error) {
+	if c, ok := s.feedCache.Load(v.UserID); ok && c.(*cachedFeed).etag == v.ETag {
+		return c.(*cachedFeed).body, nil
+	}
+	events, err := s.FeedEvents(ctx, v.UserID)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := s.Encoder.EncodeFeed(&buf, "Follow-ups", events, v.LastModified); err != nil {
+		return nil, err
+	}
+	body := buf.Bytes()
+	s.feedCache.Store(v.UserID, &cachedFeed{etag: v.ETag, body: body})
+	return body, nil
+}
+
+// FeedEvents returns the events of every live block of the user.
+func (s *Service) FeedEvents(ctx context.Context, userID int64) ([]followup.Event, error) {
+	st, loc, err := settings(ctx, s.Store, userID)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := s.Store.LiveBlocks(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[int64]bool{}
+	var idList []int64
+	for _, p := range steps {
+		if !ids[p.CommitmentID] {
+			ids[p.CommitmentID] = true
+			idList = append(idList, p.CommitmentID)
+		}
+	}
+	meta, err := s.Store.CommitmentsByID(ctx, userID, idList)
+	if err != nil {
+		return nil, err
+	}
+	events := make([]followup.Event, 0, len(steps))
+	for _, p := range steps {
+		c, ok := meta[p.CommitmentID]
+		if !ok || !p.Live() {
+			continue
+		}
+		events = append(events, followup.BlockEvent(c, p, st, loc, s.BaseURL))
+	}
+	return events, nil
+}

@@ -1,0 +1,192 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/followup/followup"
+	"github.com/followup/followup/scheduler"
+)
+
+// busyWindow is how far ahead busy time is read from calendars.
+const busyWindow = 90 * 24 * time.Hour
+
+// externalBusy returns the user's busy time from their calendars and ICS
+// sources. All-day events, stored as UTC dates, are re-anchored to whole
+// local days in the user's zone.
+func externalBusy(ctx context.Context, q followup.Queries, userID int64, loc *time.Location) ([]followup.Interval, error) {
+	srcs, err := q.BusySources(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	var out []followup.Interval
+	for _, src := range srcs {
+		for _, iv := range src.Intervals() {
+			if iv.AllDay {
+				s, e := iv.Start.UTC(), iv.End.UTC()
+				iv.Start = time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, loc)
+				iv.End = time.Date(e.Year(), e.Month(), e.Day(), 0, 0, 0, 0, loc)
+			}
+			if iv.End.After(iv.Start) {
+				out = append(out, iv)
+			}
+		}
+	}
+	return out, nil
+}
+
+// replan places the user's movable blocks again in free time. A block
+// stays put when it has started, when it was written to a calendar (unless
+// a busy event now overlaps it), or when the user moved it. Changed steps
+// get a higher SEQUENCE, a calendar write and a new feed version.
+func (s *Service) replan(ctx context.Context, q followup.Queries, userID int64, now time.Time) error {
+	st, loc, err := settings(ctx, q, userID)
+	if err != nil {
+		return err
+	}
+	pending, err := q.PendingSteps(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	external, err := externalBusy(ctx, q, userID, loc)
+	if err != nil {
+		return err
+	}
+	busy := append([]followup.Interval(nil), external...)
+	for _, p := range pending {
+		if p.Kind == followup.KindMeeting {
+			busy = append(busy, followup.Interval{Start: p.Start, End: p.End, Source: "meeting"})
+		}
+	}
+
+	// Written blocks that a busy event now overlaps must move.
+	var written []followup.Interval
+	var writtenIdx []int
+	for i, p := range pending {
+		if p.Kind.IsBlock() && p.Kind != followup.KindMeeting && p.Status == followup.StepSynced && !p.Pinned && p.Start.After(now) {
+			written = append(written, followup.Interval{Start: p.Start, End: p.End})
+			writtenIdx = append(writtenIdx, i)
+		}
+	}
+	mustMove := map[int]bool{}
+	for _, w := range scheduler.Conflicts(written, external, st) {
+		mustMove[writtenIdx[w]] = true
+	}
+
+	var blocks []followup.Interval
+	var tasks []scheduler.Task
+	var movable []int
+	ids := map[int64]bool{}
+	for i, p := range pending {
+		if !p.Kind.IsBlock() || p.Kind == followup.KindMeeting {
+			continue
+		}
+		fixed := p.Pinned || (p.Status == followup.StepSynced && !mustMove[i]) ||
+			(!p.Start.After(now) && p.End.After(p.Start))
+		if fixed {
+			blocks = append(blocks, followup.Interval{Start: p.Start, End: p.End})
+			continue
+		}
+		movable = append(movable, i)
+		ids[p.CommitmentID] = true
+	}
+	if len(movable) == 0 {
+		return nil
+	}
+	idList := make([]int64, 0, len(ids))
+	for id := range ids {
+		idList = append(idList, id)
+	}
+	meta, err := q.CommitmentsByID(ctx, userID, idList)
+	if err != nil {
+		return err
+	}
+	for _, i := range movable {
+		p := pending[i]
+		c := meta[p.CommitmentID]
+		t := scheduler.Task{
+			Key: i, Kind: p.Kind, Duration: st.Durations.For(p.Kind),
+			NotBefore: p.NotBefore, Due: p.Due, Starred: c.Priority, MetAt: c.MetAt,
+		}
+		if p.Kind == followup.KindConfirm && c.Meeting != nil {
+			t.LateUntil = c.Meeting.Start
+		}
+		tasks = append(tasks, t)
+	}
+	placements := scheduler.Plan(scheduler.Request{Settings: st, Loc: loc, Now: now, Busy: busy, Blocks: blocks, Tasks: tasks})
+
+	var changed []followup.Step
+	nudgeEnd := map[int64]time.Time{}
+	for _, pl := range placements {
+		if !pl.OK {
+			continue
+		}
+		p := pending[pl.Key]
+		if p.Kind == followup.KindNudge {
+			nudgeEnd[p.CommitmentID] = pl.End
+		}
+		if p.Start.Equal(pl.Start) && p.End.Equal(pl.End) && p.Late == pl.Late {
+			continue
+		}
+		p.Start, p.End, p.Late = pl.Start.UTC(), pl.End.UTC(), pl.Late
+		if p.Status == followup.StepSynced {
+			p.Status = followup.StepPlanned // it moves: the calendar copy is rewritten
+		}
+		p.Sequence++
+		p.UpdatedAt = now
+		changed = append(changed, p)
+	}
+	// close follows its nudge: CloseAfterDays after the nudge block.
+	for _, p := range pending {
+		end, ok := nudgeEnd[p.CommitmentID]
+		if p.Kind != followup.KindClose || !ok {
+			continue
+		}
+		at := scheduler.CloseAt(end, st, loc).UTC()
+		if !p.Start.Equal(at) {
+			p.Start, p.End, p.UpdatedAt = at, at, now
+			changed = append(changed, p)
+		}
+	}
+	for i := range changed {
+		if err := q.UpdateStep(ctx, &changed[i]); err != nil {
+			return err
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	if err := s.enqueueSteps(ctx, q, userID, changed); err != nil {
+		return err
+	}
+	return q.TouchFeed(ctx, userID, now)
+}
+
+// enqueueSteps queues a calendar write for each block step, in the caller's
+// transaction, when the user has a CalDAV calendar to write to.
+func (s *Service) enqueueSteps(ctx context.Context, q followup.Queries, userID int64, steps []followup.Step) error {
+	if s.Calendars == nil || len(steps) == 0 {
+		return nil
+	}
+	conn, err := q.CalDAV(ctx, userID)
+	if followup.ErrorCode(err) == followup.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if conn.CalendarURL == "" {
+		return nil
+	}
+	for _, st := range steps {
+		if !st.Kind.IsBlock() {
+			continue
+		}
+		if err := q.Enqueue(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: userID, UID: st.UID}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

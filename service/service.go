@@ -1,0 +1,120 @@
+// Package service is the domain service: it turns logged commitments into
+// planned steps, applies the user's actions and the passing of time, serves
+// the feed and keeps CalDAV calendars in sync. The HTTP API, the CLI and the
+// web app all call it; it reaches storage, calendars and encoders only
+// through the interfaces of the root package.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/followup/followup"
+)
+
+// Sealer encrypts small secrets at rest (secret.Box implements it).
+type Sealer interface {
+	Seal(plaintext string) (string, error)
+	Open(sealed string) (string, error)
+}
+
+// FeedEncoder renders a calendar feed (ics.Encoder implements it).
+type FeedEncoder interface {
+	EncodeFeed(w io.Writer, name string, events []followup.Event, now time.Time) error
+}
+
+// Service is the domain service.
+type Service struct {
+	Store followup.Store
+	// Now is the clock; only cmd passes time.Now.
+	Now func() time.Time
+	// BaseURL is the public URL of the service, for links in blocks and feeds.
+	BaseURL string
+	Sealer  Sealer
+	Encoder FeedEncoder
+	// Calendars is the CalDAV client; nil disables CalDAV.
+	Calendars followup.CalendarServer
+	// ICS fetches plain ICS busy sources; nil disables them.
+	ICS followup.ICSSource
+	// ParseDue resolves due_text phrases.
+	ParseDue func(text string, now time.Time, loc *time.Location, endOfDay followup.Clock) (time.Time, error)
+	Log      *slog.Logger
+	// Random is the source of tokens and UIDs (default crypto/rand).
+	Random io.Reader
+
+	feedCache sync.Map // user id -> *cachedFeed
+	userLocks sync.Map // user id -> *sync.Mutex, serialises syncs per user
+}
+
+// now returns the service clock's time in UTC.
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now().UTC()
+	}
+	return s.Now().UTC()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
+
+// randomToken returns n random bytes, base64url without padding.
+func (s *Service) randomToken(n int) (string, error) {
+	r := s.Random
+	if r == nil {
+		r = rand.Reader
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// newUID returns a globally unique step UID (RFC 5545 §3.8.4.7).
+func (s *Service) newUID() (string, error) {
+	r := s.Random
+	if r == nil {
+		r = rand.Reader
+	}
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b) + "@followup", nil
+}
+
+// hashToken is how tokens are stored: only their SHA-256.
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// userLock serialises calendar syncs of one user inside this process.
+func (s *Service) userLock(userID int64) *sync.Mutex {
+	m, _ := s.userLocks.LoadOrStore(userID, &sync.Mutex{})
+	return m.(*sync.Mutex)
+}
+
+// settings loads a user's settings and zone.
+func settings(ctx context.Context, q followup.Queries, userID int64) (followup.Settings, *time.Location, error) {
+	st, err := q.Settings(ctx, userID)
+	if err != nil {
+		return st, nil, err
+	}
+	loc, err := st.Location()
+	if err != nil {
+		return st, nil, err
+	}
+	return st, loc, nil
+}

@@ -1,0 +1,127 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/followup/followup"
+)
+
+// tickBatch bounds the work of one transaction in Tick.
+const tickBatch = 200
+
+// Tick applies the time-based transitions that are due: let-go at met + 10
+// days without contact, close after an unanswered nudge, and meetings (and
+// their confirmations) that have taken place. Each commitment changes in
+// its own transaction and only while its step is still pending, so a crash
+// or a restart neither misses a transition nor applies it twice.
+func (s *Service) Tick(ctx context.Context) error {
+	now := s.now()
+	for {
+		due, err := s.Store.DueSteps(ctx, []followup.StepKind{followup.KindLetGo, followup.KindClose}, now, tickBatch)
+		if err != nil {
+			return err
+		}
+		for _, st := range due {
+			if err := s.applyTransition(ctx, st); err != nil {
+				return err
+			}
+		}
+		if len(due) < tickBatch {
+			break
+		}
+	}
+	// Meetings are done once over; their confirmation once they begin.
+	for {
+		due, err := s.Store.DueSteps(ctx, []followup.StepKind{followup.KindMeeting, followup.KindConfirm}, now, tickBatch)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, st := range due {
+			if st.Kind == followup.KindMeeting && st.End.After(now) {
+				continue
+			}
+			if st.Kind == followup.KindConfirm && st.End.After(now) {
+				continue
+			}
+			n++
+			if err := s.completePast(ctx, st); err != nil {
+				return err
+			}
+		}
+		if n == 0 || len(due) < tickBatch {
+			break
+		}
+	}
+	return nil
+}
+
+// applyTransition ends a commitment through its due let_go or close step.
+func (s *Service) applyTransition(ctx context.Context, due followup.Step) error {
+	now := s.now()
+	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		c, err := q.Commitment(ctx, due.UserID, due.CommitmentID)
+		if err != nil {
+			return err
+		}
+		var step *followup.Step
+		for i := range c.Steps {
+			if c.Steps[i].ID == due.ID {
+				step = &c.Steps[i]
+			}
+		}
+		if step == nil || !step.Status.Pending() || c.Status != followup.StatusOpen {
+			return nil // already applied, by another instance or before a restart
+		}
+		st, loc, err := settings(ctx, q, c.UserID)
+		if err != nil {
+			return err
+		}
+		a := actor{ctx: ctx, s: s, q: q, c: &c, st: st, loc: loc, now: now}
+		a.end(followup.StatusLetGo)
+		// The transition itself happened: it is done, not cancelled.
+		for i := range a.changed {
+			if a.changed[i].ID == due.ID {
+				a.changed[i].Status = followup.StepDone
+			}
+		}
+		s.log().InfoContext(ctx, "commitment let go", "commitment_id", c.ID, "user_id", c.UserID, "by", string(due.Kind))
+		return a.finish()
+	})
+	if err != nil {
+		return fmt.Errorf("service: apply %s of commitment %d: %w", due.Kind, due.CommitmentID, err)
+	}
+	return nil
+}
+
+// completePast marks a past meeting or confirm step done.
+func (s *Service) completePast(ctx context.Context, due followup.Step) error {
+	now := s.now()
+	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		c, err := q.Commitment(ctx, due.UserID, due.CommitmentID)
+		if err != nil {
+			return err
+		}
+		st, loc, err := settings(ctx, q, c.UserID)
+		if err != nil {
+			return err
+		}
+		a := actor{ctx: ctx, s: s, q: q, c: &c, st: st, loc: loc, now: now}
+		for i := range c.Steps {
+			if c.Steps[i].ID == due.ID && c.Steps[i].Status.Pending() {
+				step := &c.Steps[i]
+				step.Status = followup.StepDone
+				// Completed when it ended: a past block stays as a record.
+				t := step.End
+				step.CompletedAt = &t
+				step.UpdatedAt = now
+				a.changed = append(a.changed, *step)
+			}
+		}
+		if len(a.changed) == 0 {
+			return nil
+		}
+		return a.finish()
+	})
+}
