@@ -1,0 +1,235 @@
+// Package caldav is the service's CalDAV client (RFC 4791) and plain ICS
+// fetcher: discovery (RFC 6764, RFC 5397), calendar creation, one calendar
+// object per block with conditional writes, and incremental busy reads
+// (RFC 6578 sync-collection, else CTag/ETag comparison) with recurrence
+// expansion done here.
+//
+// It is the only importer of github.com/emersion/go-webdav and
+// github.com/emersion/go-ical. go-webdav v0.6.0's client is not enough for
+// this service, so the WebDAV requests are made here; what it lacks:
+//   - FindCalendarHomeSet keeps only the path of the href, losing a home set
+//     on another host as iCloud returns (emersion/go-webdav#61);
+//   - PutCalendarObject and RemoveAll send no If-Match / If-None-Match
+//     (emersion/go-webdav#130, #137);
+//   - its errors hide the HTTP status in an internal type, so 401, 404, 412
+//     and 503 with Retry-After cannot be told apart;
+//   - QueryCalendar and MultiGetCalendar fail the whole listing when one
+//     response in a 207 has an error status;
+//   - no public sync-collection REPORT, no getctag, no
+//     current-user-privilege-set, no MKCALENDAR;
+//   - redirects are left to net/http, which turns a 301/302 PROPFIND into a
+//     GET (emersion/go-webdav#107 was never merged).
+//
+// go-ical's RecurrenceSet reads RDATE from the EXDATE properties and fails on
+// an unknown TZID, so recurrence sets are built here on rrule-go directly.
+package caldav
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/followup/followup"
+)
+
+// maxBody bounds every response body we read (XML or ICS).
+const maxBody = 32 << 20
+
+// maxRedirects bounds the redirects followed for one request.
+const maxRedirects = 5
+
+var errTooLarge = errors.New("caldav: response body too large")
+
+// Client implements followup.CalendarServer and followup.ICSSource.
+type Client struct {
+	hc *http.Client
+}
+
+var (
+	_ followup.CalendarServer = (*Client)(nil)
+	_ followup.ICSSource      = (*Client)(nil)
+)
+
+// New returns a client that makes every request with hc (the caller passes a
+// guarded *http.Client with timeouts, a size limit and an address guard).
+// Redirects are followed by the client itself, not by hc, so that a PROPFIND
+// stays a PROPFIND with its body (RFC 4918 has no redirect semantics of its
+// own; net/http would turn a 301/302 into a GET).
+func New(hc *http.Client) *Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	nc := *hc
+	nc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{hc: &nc}
+}
+
+// session makes the requests of one operation for one account and counts them.
+type session struct {
+	c        *Client
+	username string
+	password string
+	n        int
+}
+
+func (c *Client) session(acct followup.CalDAVAccount) *session {
+	return &session{c: c, username: acct.Username, password: acct.Password}
+}
+
+// reply is a fully read response.
+type reply struct {
+	method string
+	url    *url.URL // the URL that answered, after redirects
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends one request, following up to maxRedirects redirects (301, 302,
+// 303, 307, 308) with the same method and body, except that 303 and a
+// redirected GET become GET without a body. It reads the whole body, bounded
+// by maxBody. Transport failures come back as EREMOTE errors naming the
+// host; HTTP statuses are left to the caller.
+func (s *session) do(ctx context.Context, method, rawURL string, hdr http.Header, body []byte) (*reply, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, followup.Errorf(followup.EINVALID, "url", "The address %q is not an http or https URL.", redactURL(rawURL))
+	}
+	u.User = nil
+	for hop := 0; ; hop++ {
+		req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+		if err != nil {
+			return nil, followup.Errorf(followup.EINVALID, "url", "The address on %s is not a valid URL.", u.Host)
+		}
+		for k, v := range hdr {
+			req.Header[k] = v
+		}
+		if len(body) > 0 && req.Header.Get("Content-Type") == "" {
+			req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
+		}
+		if s.username != "" || s.password != "" {
+			req.SetBasicAuth(s.username, s.password)
+		}
+		s.n++
+		resp, err := s.c.hc.Do(req)
+		if err != nil {
+			return nil, transportError(ctx, u.Host, err)
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+		resp.Body.Close()
+		if err == nil && len(data) > maxBody {
+			err = errTooLarge
+		}
+		if err != nil {
+			return nil, transportError(ctx, u.Host, err)
+		}
+		r := &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header, body: data}
+		switch resp.StatusCode {
+		case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+			http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		default:
+			return r, nil
+		}
+		loc := resp.Header.Get("Location")
+		if loc == "" {
+			return r, nil
+		}
+		if hop >= maxRedirects {
+			return nil, remoteError(nil, "%s redirected too many times.", u.Host)
+		}
+		next, err := u.Parse(loc)
+		if err != nil || (next.Scheme != "http" && next.Scheme != "https") {
+			return nil, remoteError(err, "%s redirected to an address we cannot follow.", u.Host)
+		}
+		if u.Scheme == "https" && next.Scheme == "http" && (s.username != "" || s.password != "") {
+			return nil, remoteError(nil, "%s redirected from https to plain http; we will not send the password there.", u.Host)
+		}
+		next.User = nil
+		if resp.StatusCode == http.StatusSeeOther || (method == http.MethodGet || method == http.MethodHead) {
+			if method != http.MethodHead {
+				method = http.MethodGet
+			}
+			body = nil
+		}
+		u = next
+	}
+}
+
+// redactURL hides user info and the query, which may hold a secret.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "?"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	return u.String()
+}
+
+// resolve returns ref resolved against base as an absolute URL.
+func resolve(base *url.URL, ref string) (*url.URL, error) {
+	r, err := url.Parse(strings.TrimSpace(ref))
+	if err != nil {
+		return nil, err
+	}
+	out := base.ResolveReference(r)
+	out.User = nil
+	out.Fragment = ""
+	return out, nil
+}
+
+// canonical returns the form of an absolute URL used as a map key: scheme,
+// lower-case host and the path re-escaped from its decoded form, so that
+// "/a%40b.ics" and "/a@b.ics" are one key.
+func canonical(u *url.URL) string {
+	p := &url.URL{Path: u.Path}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + p.EscapedPath()
+}
+
+// parseCollection parses a collection URL given by the caller and makes sure
+// its path ends in a slash.
+func parseCollection(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, followup.Errorf(followup.EINVALID, "url", "The calendar address %q is not an http or https URL.", redactURL(raw))
+	}
+	u.User = nil
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		u.RawPath = ""
+	}
+	return u, nil
+}
+
+// objectURL is the href of the calendar object for uid: the collection URL
+// plus the UID with every byte outside [A-Za-z0-9._~-] percent-encoded, plus
+// ".ics". It depends on the UID alone, so a retried create can never make a
+// second object (RFC 4791 §5.3.2 lets the client choose the name).
+func objectURL(collection *url.URL, uid string) (*url.URL, error) {
+	if uid == "" {
+		return nil, followup.Errorf(followup.EINVALID, "uid", "The event has no UID.")
+	}
+	var b strings.Builder
+	for i := 0; i < len(uid); i++ {
+		c := uid[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '~' || (c == '.' && i > 0) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	seg := b.String() + ".ics"
+	u := *collection
+	u.RawPath = collection.EscapedPath() + seg
+	p, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return nil, followup.Errorf(followup.EINVALID, "uid", "The event UID cannot be made into an address.")
+	}
+	u.Path = p
+	return &u, nil
+}

@@ -1,0 +1,334 @@
+package caldav
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-ical"
+	webdavcaldav "github.com/emersion/go-webdav/caldav"
+
+	"github.com/followup/followup"
+)
+
+// prodID is the PRODID of every object we write (RFC 5545 §3.7.3).
+const prodID = "-//followup//followup//EN"
+
+// encodeEvent builds one calendar object resource: a VCALENDAR with a single
+// VEVENT whose UID is ev.UID and no METHOD property (RFC 4791 §4.1). Times
+// are written in UTC (RFC 5545 §3.3.5 form 2); the VALARM (§3.6.6) is a
+// DISPLAY alarm AlarmMinutes before the start, left out when negative.
+func encodeEvent(ev followup.Event) ([]byte, error) {
+	if ev.UID == "" {
+		return nil, followup.Errorf(followup.EINVALID, "uid", "The event has no UID.")
+	}
+	if !ev.End.After(ev.Start) {
+		return nil, followup.Errorf(followup.EINVALID, "end", "The event ends before it starts.")
+	}
+	stamp := ev.Stamp
+	if stamp.IsZero() {
+		stamp = ev.Created
+	}
+	if stamp.IsZero() {
+		stamp = ev.Start
+	}
+	ve := ical.NewEvent()
+	ve.Props.SetText(ical.PropUID, ev.UID) // RFC 5545 §3.8.4.7
+	ve.Props.SetDateTime(ical.PropDateTimeStamp, stamp.UTC())
+	if !ev.Created.IsZero() {
+		ve.Props.SetDateTime(ical.PropCreated, ev.Created.UTC())
+	}
+	if !ev.Stamp.IsZero() {
+		ve.Props.SetDateTime(ical.PropLastModified, ev.Stamp.UTC())
+	}
+	seq := ical.NewProp(ical.PropSequence) // RFC 5545 §3.8.7.4
+	seq.SetValueType(ical.ValueInt)
+	seq.Value = strconv.Itoa(max(ev.Sequence, 0))
+	ve.Props.Set(seq)
+	ve.Props.SetDateTime(ical.PropDateTimeStart, ev.Start.UTC())
+	ve.Props.SetDateTime(ical.PropDateTimeEnd, ev.End.UTC())
+	ve.Props.SetText(ical.PropSummary, ev.Summary)
+	if ev.Description != "" {
+		ve.Props.SetText(ical.PropDescription, ev.Description)
+	}
+	if ev.Location != "" {
+		ve.Props.SetText(ical.PropLocation, ev.Location)
+	}
+	if ev.URL != "" {
+		if u, err := url.Parse(ev.URL); err == nil && u.Scheme != "" {
+			ve.Props.SetURI(ical.PropURL, u)
+		}
+	}
+	if len(ev.Categories) > 0 {
+		cat := ical.NewProp(ical.PropCategories)
+		cat.SetTextList(ev.Categories)
+		ve.Props.Set(cat)
+	}
+	ve.Props.SetText(ical.PropTransparency, "OPAQUE")
+	if ev.AlarmMinutes >= 0 {
+		alarm := ical.NewComponent(ical.CompAlarm)
+		alarm.Props.SetText(ical.PropAction, "DISPLAY")
+		desc := ev.Summary
+		if desc == "" {
+			desc = "Reminder"
+		}
+		alarm.Props.SetText(ical.PropDescription, desc)
+		trig := ical.NewProp(ical.PropTrigger)
+		trig.SetValueType(ical.ValueDuration)
+		trig.Value = fmt.Sprintf("-PT%dM", ev.AlarmMinutes)
+		alarm.Props.Set(trig)
+		ve.Children = append(ve.Children, alarm)
+	}
+
+	cal := ical.NewCalendar()
+	cal.Props.SetText(ical.PropVersion, "2.0")
+	cal.Props.SetText(ical.PropProductID, prodID)
+	cal.Children = append(cal.Children, ve.Component)
+	if _, _, err := webdavcaldav.ValidateCalendarObject(cal); err != nil {
+		return nil, fmt.Errorf("caldav: encode %s: %w", ev.UID, err)
+	}
+	var buf bytes.Buffer
+	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
+		return nil, fmt.Errorf("caldav: encode %s: %w", ev.UID, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// PutEvent writes ev as one calendar object at calendarURL + escaped UID +
+// ".ics" (RFC 4791 §5.3.2). With ifMatch "" it creates with
+// If-None-Match: *, else it updates with If-Match: ifMatch (RFC 9110
+// §13.1.1). It returns the object's new ETag, reading DAV:getetag when the
+// PUT response carries none (RFC 4791 §5.3.4 lets servers leave it out).
+//
+// Errors: ECONFLICT for 412 (the object exists, or changed); EREMOTE with
+// field "password" for 401; *RetryAfterError for 429/503 with Retry-After;
+// EREMOTE otherwise.
+func (c *Client) PutEvent(ctx context.Context, acct followup.CalDAVAccount, calendarURL string, ev followup.Event, ifMatch string) (string, error) {
+	col, err := parseCollection(calendarURL)
+	if err != nil {
+		return "", err
+	}
+	href, err := objectURL(col, ev.UID)
+	if err != nil {
+		return "", err
+	}
+	body, err := encodeEvent(ev)
+	if err != nil {
+		return "", err
+	}
+	hdr := http.Header{"Content-Type": {"text/calendar; charset=utf-8"}}
+	if ifMatch == "" {
+		hdr.Set("If-None-Match", "*")
+	} else {
+		hdr.Set("If-Match", quoteETag(ifMatch))
+	}
+	s := c.session(acct)
+	r, err := s.do(ctx, http.MethodPut, href.String(), hdr, body)
+	if err != nil {
+		return "", err
+	}
+	switch r.status {
+	case http.StatusOK, http.StatusCreated, http.StatusNoContent:
+	case http.StatusPreconditionFailed:
+		if ifMatch == "" {
+			return "", conflict(r, "A calendar object for this block already exists on %s.")
+		}
+		return "", conflict(r, "The calendar object for this block changed on %s since we last wrote it.")
+	case http.StatusNotFound, http.StatusConflict:
+		return "", remoteError(fmt.Errorf("caldav: PUT %s: HTTP %d", href.Redacted(), r.status),
+			"The calendar was not found on %s (HTTP %d); choose another calendar.", r.url.Host, r.status)
+	case http.StatusForbidden:
+		return "", remoteError(fmt.Errorf("caldav: PUT %s: HTTP 403", href.Redacted()),
+			"%s refused to write the event to this calendar (HTTP 403); is it read-only?", r.url.Host)
+	case http.StatusBadRequest, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+		return "", remoteError(fmt.Errorf("caldav: PUT %s: HTTP %d: %.200s", href.Redacted(), r.status, r.body),
+			"%s rejected the event (HTTP %d).", r.url.Host, r.status)
+	default:
+		return "", statusError(r, "calendar")
+	}
+	if etag := r.header.Get("ETag"); etag != "" && !strings.HasPrefix(etag, "W/") {
+		return quoteETag(etag), nil
+	}
+	return s.getETag(ctx, href)
+}
+
+// conflict is the ECONFLICT error for a 412 Precondition Failed.
+func conflict(r *reply, format string) error {
+	e := followup.Errorf(followup.ECONFLICT, "", format, r.url.Host)
+	e.Err = fmt.Errorf("caldav: %s %s: HTTP %d", r.method, r.url.Redacted(), r.status)
+	return e
+}
+
+// getETag reads DAV:getetag of one resource (RFC 4918 §15.6); "" when the
+// server has none.
+func (s *session) getETag(ctx context.Context, href *url.URL) (string, error) {
+	r, err := s.do(ctx, "PROPFIND", href.String(), http.Header{"Depth": {"0"}}, propfindBody("d:getetag"))
+	if err != nil {
+		return "", err
+	}
+	if r.status != http.StatusMultiStatus {
+		return "", statusError(r, "calendar object")
+	}
+	ms, err := parseMultistatus(r)
+	if err != nil {
+		return "", err
+	}
+	for _, resp := range ms.Responses {
+		if p := resp.props(); p.ETag != nil {
+			return quoteETag(*p.ETag), nil
+		}
+	}
+	return "", nil
+}
+
+// GetEvent reads the object for uid. Errors: ENOTFOUND when it is missing;
+// EREMOTE when it cannot be read.
+func (c *Client) GetEvent(ctx context.Context, acct followup.CalDAVAccount, calendarURL, uid string) (followup.RemoteEvent, error) {
+	col, err := parseCollection(calendarURL)
+	if err != nil {
+		return followup.RemoteEvent{}, err
+	}
+	href, err := objectURL(col, uid)
+	if err != nil {
+		return followup.RemoteEvent{}, err
+	}
+	s := c.session(acct)
+	r, err := s.do(ctx, http.MethodGet, href.String(), http.Header{"Accept": {ical.MIMEType}}, nil)
+	if err != nil {
+		return followup.RemoteEvent{}, err
+	}
+	switch r.status {
+	case http.StatusOK:
+	case http.StatusNotFound, http.StatusGone:
+		e := followup.Errorf(followup.ENOTFOUND, "", "The calendar object for this block is not on %s.", r.url.Host)
+		e.Err = fmt.Errorf("caldav: GET %s: HTTP %d", href.Redacted(), r.status)
+		return followup.RemoteEvent{}, e
+	default:
+		return followup.RemoteEvent{}, statusError(r, "calendar object")
+	}
+	ev, err := remoteEvent(r.url.Host, r.body)
+	if err != nil {
+		return followup.RemoteEvent{}, err
+	}
+	ev.Href = r.url.String()
+	ev.ETag = quoteETag(r.header.Get("ETag"))
+	return ev, nil
+}
+
+// remoteEvent reads UID, DTSTART and DTEND of the first non-override VEVENT
+// of a calendar object.
+func remoteEvent(host string, data []byte) (followup.RemoteEvent, error) {
+	cal, err := decodeCalendar(data)
+	if err != nil {
+		return followup.RemoteEvent{}, unreadable(host, err)
+	}
+	for _, comp := range cal.Children {
+		if comp.Name != ical.CompEvent || comp.Props.Get(ical.PropRecurrenceID) != nil {
+			continue
+		}
+		var ev followup.RemoteEvent
+		if p := comp.Props.Get(ical.PropUID); p != nil {
+			ev.UID = p.Value
+		}
+		o, err := readOccurrence(comp)
+		if err != nil {
+			return followup.RemoteEvent{}, unreadable(host, err)
+		}
+		ev.Start, ev.End = o.start, o.end
+		return ev, nil
+	}
+	return followup.RemoteEvent{}, unreadable(host, fmt.Errorf("caldav: no VEVENT in calendar object"))
+}
+
+// DeleteEvent removes the object for uid (RFC 4918 §9.6); with ifMatch set
+// the delete is conditional. A missing object (404, 410) is not an error.
+// Errors: ECONFLICT for 412; EREMOTE otherwise.
+func (c *Client) DeleteEvent(ctx context.Context, acct followup.CalDAVAccount, calendarURL, uid, ifMatch string) error {
+	col, err := parseCollection(calendarURL)
+	if err != nil {
+		return err
+	}
+	href, err := objectURL(col, uid)
+	if err != nil {
+		return err
+	}
+	var hdr http.Header
+	if ifMatch != "" {
+		hdr = http.Header{"If-Match": {quoteETag(ifMatch)}}
+	}
+	s := c.session(acct)
+	r, err := s.do(ctx, http.MethodDelete, href.String(), hdr, nil)
+	if err != nil {
+		return err
+	}
+	switch r.status {
+	case http.StatusOK, http.StatusNoContent, http.StatusAccepted, http.StatusNotFound, http.StatusGone:
+		return nil
+	case http.StatusPreconditionFailed:
+		return conflict(r, "The calendar object for this block changed on %s since we last wrote it.")
+	default:
+		return statusError(r, "calendar object")
+	}
+}
+
+// ListEvents lists the VEVENT objects in the calendar with a calendar-query
+// REPORT (RFC 4791 §7.8) asking for getetag and calendar-data. Responses with
+// an error status inside the 207 (a 404 for an object removed meanwhile) are
+// skipped, not fatal.
+func (c *Client) ListEvents(ctx context.Context, acct followup.CalDAVAccount, calendarURL string) ([]followup.RemoteEvent, error) {
+	col, err := parseCollection(calendarURL)
+	if err != nil {
+		return nil, err
+	}
+	s := c.session(acct)
+	r, err := s.report(ctx, col, calendarQueryBody(time.Time{}, time.Time{}, true))
+	if err != nil {
+		return nil, err
+	}
+	ms, err := parseMultistatus(r)
+	if err != nil {
+		return nil, err
+	}
+	out := []followup.RemoteEvent{}
+	for _, resp := range ms.Responses {
+		u, ok := resp.href(r.url)
+		if !ok || resp.status()/100 != 2 {
+			continue
+		}
+		p := resp.props()
+		if p.CalendarData == nil {
+			continue
+		}
+		ev, err := remoteEvent(r.url.Host, []byte(*p.CalendarData))
+		if err != nil {
+			return nil, err
+		}
+		ev.Href = u.String()
+		if p.ETag != nil {
+			ev.ETag = quoteETag(*p.ETag)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// report sends a REPORT with Depth 1 to a collection and expects a 207.
+func (s *session) report(ctx context.Context, col *url.URL, body []byte) (*reply, error) {
+	r, err := s.do(ctx, "REPORT", col.String(), http.Header{"Depth": {"1"}}, body)
+	if err != nil {
+		return nil, err
+	}
+	if r.status != http.StatusMultiStatus {
+		if r.status == http.StatusNotFound {
+			return nil, remoteError(fmt.Errorf("caldav: REPORT %s: HTTP 404", col.Redacted()),
+				"The calendar was not found on %s (HTTP 404).", r.url.Host)
+		}
+		return nil, statusError(r, "calendar")
+	}
+	return r, nil
+}
