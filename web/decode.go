@@ -1,0 +1,153 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/followup/followup"
+)
+
+// decodeJSON reads a JSON body into v strictly: unknown fields, trailing
+// data and wrong types are EINVALID naming the field; a body over MaxBody
+// is ETOOLARGE.
+func decodeJSON(c echo.Context, v any) error {
+	r := c.Request()
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return followup.Errorf(followup.EINVALID, "", "Send the body as application/json.")
+		}
+	}
+	return decodeJSONReader(io.LimitReader(r.Body, MaxBody+1), v)
+}
+
+// decodeJSONReader is decodeJSON's core, separate for fuzzing.
+func decodeJSONReader(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err != nil {
+			if tooLarge(err) {
+				return followup.Errorf(followup.ETOOLARGE, "", "The request body is larger than 1 MiB.")
+			}
+		}
+		return followup.Errorf(followup.EINVALID, "", "The body must hold exactly one JSON object.")
+	}
+	return nil
+}
+
+func tooLarge(err error) bool {
+	var he *echo.HTTPError
+	return errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge
+}
+
+// jsonError turns a decoding error into EINVALID naming what it can.
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case tooLarge(err):
+		return followup.Errorf(followup.ETOOLARGE, "", "The request body is larger than 1 MiB.")
+	case errors.Is(err, io.EOF):
+		return followup.Errorf(followup.EINVALID, "", "The request body is empty; send a JSON object.")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return followup.Errorf(followup.EINVALID, "", "The JSON body ends too early.")
+	case errors.As(err, &syntax):
+		return followup.Errorf(followup.EINVALID, "", "Malformed JSON at byte %d.", syntax.Offset)
+	case errors.As(err, &typ):
+		name := typ.Field
+		if name == "" {
+			return followup.Errorf(followup.EINVALID, "", "The body must be a JSON object.")
+		}
+		return followup.Errorf(followup.EINVALID, name, "%s must be a %s, not a JSON %s.", name, jsonType(typ.Type.Kind().String()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return followup.Errorf(followup.EINVALID, name, "Unknown field %q.", name)
+	}
+	var fe *followup.Error
+	if errors.As(err, &fe) {
+		return fe
+	}
+	return followup.Errorf(followup.EINVALID, "", "Malformed JSON body.")
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean (true or false)"
+	case "int", "int64", "int32", "float64":
+		return "number"
+	case "slice":
+		return "list"
+	case "struct", "map", "ptr":
+		return "object"
+	}
+	return kind
+}
+
+// optTime is an optional RFC 3339 time in a request.
+type optTime struct {
+	set bool
+	t   time.Time
+	raw string
+}
+
+func (o *optTime) parse(s string) error {
+	o.raw = s
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
+	if err != nil {
+		return errBadTime
+	}
+	if t.Year() < 1970 || t.Year() > 2200 {
+		return errBadTime
+	}
+	o.set, o.t = true, t
+	return nil
+}
+
+var errBadTime = errors.New("not an RFC 3339 time")
+
+// ptr returns the time or nil.
+func (o optTime) ptr() *time.Time {
+	if !o.set {
+		return nil
+	}
+	t := o.t
+	return &t
+}
+
+// timeField parses raw into o, answering EINVALID naming the field.
+func timeField(name string, o *optTime, raw string) error {
+	if err := o.parse(raw); err != nil {
+		return followup.Errorf(followup.EINVALID, name, "%s %q is not an RFC 3339 time such as 2026-11-23T15:00:00-05:00.", name, truncate(raw, 60))
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// isForm reports whether the request body is an HTML form.
+func isForm(c echo.Context) bool {
+	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get("Content-Type"))
+	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
+}
