@@ -132,6 +132,32 @@ func TestPlanRules(t *testing.T) {
 			want: []scheduler.Placement{placed(1, d(3, 2, 14, 0), 30, false), placed(2, d(3, 2, 14, 30), 30, false), placed(3, d(3, 2, 15, 0), 15, false)},
 		},
 		{
+			name: "a block filling the gap between two blocks joins them",
+			now:  d(3, 2, 8, 0),
+			tasks: []scheduler.Task{
+				task(1, followup.KindChase, d(3, 2, 9, 0), d(3, 2, 10, 0)),
+				task(2, followup.KindChase, d(3, 2, 9, 30), d(3, 2, 11, 0)),
+				task(3, followup.KindChase, d(3, 2, 9, 0), d(3, 2, 12, 0)),
+				task(4, followup.KindChase, d(3, 2, 9, 0), d(3, 2, 13, 0)),
+			},
+			want: []scheduler.Placement{
+				placed(1, d(3, 2, 9, 0), 15, false), placed(2, d(3, 2, 9, 30), 15, false),
+				placed(3, d(3, 2, 9, 15), 15, false), placed(4, d(3, 2, 9, 45), 15, false),
+			},
+		},
+		{
+			name: "working hours until midnight",
+			now:  d(3, 2, 23, 45),
+			mutate: func(s *followup.Settings) {
+				s.WorkHours = followup.Span{Days: []string{"mon", "tue"}, Start: followup.Clock{Hour: 18}, End: followup.Clock{Hour: 24}}
+			},
+			tasks: []scheduler.Task{
+				task(1, followup.KindChase, d(3, 2, 23, 0), d(3, 4, 0, 0)),
+				task(2, followup.KindChase, d(3, 2, 23, 0), d(3, 4, 0, 0)),
+			},
+			want: []scheduler.Placement{placed(1, d(3, 2, 23, 45), 15, false), placed(2, d(3, 3, 18, 0), 15, false)},
+		},
+		{
 			name:  "weekend skipped",
 			now:   d(2, 27, 16, 50),
 			tasks: []scheduler.Task{task(1, followup.KindDeliver, d(2, 27, 16, 50), d(3, 2, 17, 0))},
