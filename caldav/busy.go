@@ -239,6 +239,12 @@ func (b *busyRead) sync(ctx context.Context, prev followup.BusyState) (followup.
 			// DAV:valid-sync-token precondition; the client must then
 			// do a full resync.
 			return b.full(ctx)
+		case r.status >= 500 && token != "":
+			// Xandikos 0.2.8 answers an unknown token with 500
+			// (an AssertionError in its git store) instead of the
+			// precondition failure; a full read is safe either way
+			// and fails on its own if the server is really down.
+			return b.full(ctx)
 		default:
 			return followup.BusyRead{}, busyStatus(r)
 		}

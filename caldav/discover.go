@@ -324,7 +324,9 @@ func (c *Client) CreateCalendar(ctx context.Context, acct followup.CalDAVAccount
 		return followup.Calendar{URL: target.String(), Name: name, Components: []string{"VEVENT"}}, nil
 	case http.StatusUnauthorized:
 		return followup.Calendar{}, withCause(passwordError(), r)
-	case http.StatusForbidden, http.StatusMethodNotAllowed, http.StatusConflict, http.StatusNotImplemented, http.StatusBadRequest:
+	case http.StatusForbidden, http.StatusMethodNotAllowed, http.StatusConflict, http.StatusNotImplemented,
+		http.StatusBadRequest, http.StatusMultiStatus:
+		// Xandikos answers 207 for an existing collection.
 		// 405 is also the answer when the collection exists
 		// (RFC 4791 §5.3.1.1 DAV:resource-must-be-null): reuse it then.
 		if cal, ok := s.existingCalendar(ctx, target); ok {
