@@ -118,12 +118,20 @@ type Queries interface {
 	LiveBlocks(ctx context.Context, userID int64) ([]Step, error)
 	// StepsInRange returns the user's block steps overlapping [from, to) that are pending or done.
 	StepsInRange(ctx context.Context, userID int64, from, to time.Time) ([]Step, error)
+	// SyncSteps returns the user's steps a calendar sync looks at: pending
+	// blocks, and any step with an object on the server (tombstones included).
+	SyncSteps(ctx context.Context, userID int64) ([]Step, error)
+	// ResetRemote forgets every calendar object of the user's steps (after
+	// the target calendar changed), so that they are written anew.
+	ResetRemote(ctx context.Context, userID int64) error
 	// DueSteps returns pending steps of the given kinds starting at or before t, across users.
 	DueSteps(ctx context.Context, kinds []StepKind, t time.Time, limit int) ([]Step, error)
 
 	CalDAV(ctx context.Context, userID int64) (CalDAVConnection, error)
 	PutCalDAV(ctx context.Context, c CalDAVConnection) error
 	DeleteCalDAV(ctx context.Context, userID int64) error
+	// SetCalDAVStatus records the outcome of a sync.
+	SetCalDAVStatus(ctx context.Context, userID int64, at time.Time, lastError string) error
 	CalDAVUsers(ctx context.Context) ([]int64, error)
 	BusySources(ctx context.Context, userID int64) ([]BusySource, error)
 	PutBusySource(ctx context.Context, b BusySource) error

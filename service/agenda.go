@@ -7,39 +7,23 @@ import (
 	"github.com/followup/followup"
 )
 
-// AgendaBlock is a placed block with what it is about.
-type AgendaBlock struct {
-	followup.Step
-	CommitmentID int64  `json:"commitment_id"`
-	Title        string `json:"title"`
-}
-
-// Agenda is the placed blocks and the busy time that shaped them.
-type Agenda struct {
-	From   time.Time           `json:"from"`
-	To     time.Time           `json:"to"`
-	Zone   string              `json:"timezone"`
-	Blocks []AgendaBlock       `json:"blocks"`
-	Busy   []followup.Interval `json:"busy"`
-}
-
 // MaxAgendaSpan bounds an agenda request.
 const MaxAgendaSpan = 366 * 24 * time.Hour
 
 // Agenda returns the user's blocks and busy intervals in [from, to).
 // Errors: EINVALID for an empty or too long range.
-func (s *Service) Agenda(ctx context.Context, userID int64, from, to time.Time) (Agenda, error) {
+func (s *Service) Agenda(ctx context.Context, userID int64, from, to time.Time) (followup.Agenda, error) {
 	if !to.After(from) {
-		return Agenda{}, followup.Errorf(followup.EINVALID, "to", "to must be after from.")
+		return followup.Agenda{}, followup.Errorf(followup.EINVALID, "to", "to must be after from.")
 	}
 	if to.Sub(from) > MaxAgendaSpan {
-		return Agenda{}, followup.Errorf(followup.EINVALID, "to", "The range may span at most 366 days.")
+		return followup.Agenda{}, followup.Errorf(followup.EINVALID, "to", "The range may span at most 366 days.")
 	}
 	st, loc, err := settings(ctx, s.Store, userID)
 	if err != nil {
-		return Agenda{}, err
+		return followup.Agenda{}, err
 	}
-	a := Agenda{From: from.UTC(), To: to.UTC(), Zone: st.Timezone, Blocks: []AgendaBlock{}, Busy: []followup.Interval{}}
+	a := followup.Agenda{From: from.UTC(), To: to.UTC(), Zone: st.Timezone, Blocks: []followup.AgendaBlock{}, Busy: []followup.Interval{}}
 	steps, err := s.Store.StepsInRange(ctx, userID, from, to)
 	if err != nil {
 		return a, err
@@ -58,7 +42,7 @@ func (s *Service) Agenda(ctx context.Context, userID int64, from, to time.Time) 
 			continue
 		}
 		c := meta[p.CommitmentID]
-		a.Blocks = append(a.Blocks, AgendaBlock{Step: p, CommitmentID: p.CommitmentID, Title: followup.BlockTitle(c, p)})
+		a.Blocks = append(a.Blocks, followup.AgendaBlock{Step: p, CommitmentID: p.CommitmentID, Title: followup.BlockTitle(c, p)})
 		if p.Kind == followup.KindMeeting {
 			a.Busy = append(a.Busy, followup.Interval{Start: p.Start, End: p.End, Source: "meeting"})
 		}

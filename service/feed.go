@@ -11,12 +11,6 @@ import (
 	"github.com/followup/followup"
 )
 
-// FeedLinks are the addresses of a user's feed.
-type FeedLinks struct {
-	URL    string `json:"url"`
-	Webcal string `json:"webcal"`
-}
-
 // FeedTokenBytes is the feed token's size: 256 random bits.
 const FeedTokenBytes = 32
 
@@ -40,21 +34,21 @@ func (s *Service) rotateFeed(ctx context.Context, q followup.Queries, userID int
 }
 
 // links builds the feed addresses for a token.
-func (s *Service) links(token string) FeedLinks {
+func (s *Service) links(token string) followup.FeedLinks {
 	base := strings.TrimRight(s.BaseURL, "/")
 	u := base + "/feeds/" + token + ".ics"
 	webcal := u
 	if i := strings.Index(u, "://"); i >= 0 {
 		webcal = "webcal" + u[i:]
 	}
-	return FeedLinks{URL: u, Webcal: webcal}
+	return followup.FeedLinks{URL: u, Webcal: webcal}
 }
 
 // FeedLinks returns the user's feed addresses, making a token if needed.
-func (s *Service) FeedLinks(ctx context.Context, userID int64) (FeedLinks, error) {
+func (s *Service) FeedLinks(ctx context.Context, userID int64) (followup.FeedLinks, error) {
 	sealed, err := s.Store.FeedToken(ctx, userID)
 	if err != nil {
-		return FeedLinks{}, err
+		return followup.FeedLinks{}, err
 	}
 	if sealed == "" {
 		return s.RotateFeed(ctx, userID)
@@ -62,14 +56,14 @@ func (s *Service) FeedLinks(ctx context.Context, userID int64) (FeedLinks, error
 	token := sealed
 	if s.Sealer != nil {
 		if token, err = s.Sealer.Open(sealed); err != nil {
-			return FeedLinks{}, fmt.Errorf("service: open feed token: %w", err)
+			return followup.FeedLinks{}, fmt.Errorf("service: open feed token: %w", err)
 		}
 	}
 	return s.links(token), nil
 }
 
 // RotateFeed replaces the feed token; the old address stops working at once.
-func (s *Service) RotateFeed(ctx context.Context, userID int64) (FeedLinks, error) {
+func (s *Service) RotateFeed(ctx context.Context, userID int64) (followup.FeedLinks, error) {
 	var token string
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
 		var err error
@@ -77,16 +71,9 @@ func (s *Service) RotateFeed(ctx context.Context, userID int64) (FeedLinks, erro
 		return err
 	})
 	if err != nil {
-		return FeedLinks{}, err
+		return followup.FeedLinks{}, err
 	}
 	return s.links(token), nil
-}
-
-// FeedVersion is what a conditional GET of a feed compares.
-type FeedVersion struct {
-	UserID       int64
-	ETag         string
-	LastModified time.Time
 }
 
 // validToken reports whether a feed token has the shape we issue.
@@ -104,15 +91,15 @@ func validToken(token string) bool {
 
 // FeedVersion finds a feed by token with one indexed lookup and no scan of
 // its events. Errors: ENOTFOUND for an unknown token.
-func (s *Service) FeedVersion(ctx context.Context, token string) (FeedVersion, error) {
+func (s *Service) FeedVersion(ctx context.Context, token string) (followup.FeedVersion, error) {
 	if !validToken(token) {
-		return FeedVersion{}, followup.Errorf(followup.ENOTFOUND, "", "Feed not found.")
+		return followup.FeedVersion{}, followup.Errorf(followup.ENOTFOUND, "", "Feed not found.")
 	}
 	f, err := s.Store.FeedByToken(ctx, hashToken(token))
 	if err != nil {
-		return FeedVersion{}, err
+		return followup.FeedVersion{}, err
 	}
-	return FeedVersion{
+	return followup.FeedVersion{
 		UserID:       f.UserID,
 		ETag:         `"` + strconv.FormatInt(f.UserID, 36) + "-" + strconv.FormatInt(f.Version, 36) + `"`,
 		LastModified: f.UpdatedAt.Truncate(time.Second),
@@ -126,7 +113,7 @@ type cachedFeed struct {
 
 // FeedDocument renders the feed of a version found by FeedVersion; the
 // rendering is cached per user until the version changes.
-func (s *Service) FeedDocument(ctx context.Context, v FeedVersion) ([]byte, error) {
+func (s *Service) FeedDocument(ctx context.Context, v followup.FeedVersion) ([]byte, error) {
 	if c, ok := s.feedCache.Load(v.UserID); ok && c.(*cachedFeed).etag == v.ETag {
 		return c.(*cachedFeed).body, nil
 	}

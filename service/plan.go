@@ -40,20 +40,26 @@ func externalBusy(ctx context.Context, q followup.Queries, userID int64, loc *ti
 // a busy event now overlaps it), or when the user moved it. Changed steps
 // get a higher SEQUENCE, a calendar write and a new feed version.
 func (s *Service) replan(ctx context.Context, q followup.Queries, userID int64, now time.Time) error {
+	_, err := s.replanSteps(ctx, q, userID, now)
+	return err
+}
+
+// replanSteps is replan returning the steps it changed.
+func (s *Service) replanSteps(ctx context.Context, q followup.Queries, userID int64, now time.Time) ([]followup.Step, error) {
 	st, loc, err := settings(ctx, q, userID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pending, err := q.PendingSteps(ctx, userID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(pending) == 0 {
-		return nil
+		return nil, nil
 	}
 	external, err := externalBusy(ctx, q, userID, loc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	busy := append([]followup.Interval(nil), external...)
 	for _, p := range pending {
@@ -94,7 +100,7 @@ func (s *Service) replan(ctx context.Context, q followup.Queries, userID int64, 
 		ids[p.CommitmentID] = true
 	}
 	if len(movable) == 0 {
-		return nil
+		return nil, nil
 	}
 	idList := make([]int64, 0, len(ids))
 	for id := range ids {
@@ -102,7 +108,7 @@ func (s *Service) replan(ctx context.Context, q followup.Queries, userID int64, 
 	}
 	meta, err := q.CommitmentsByID(ctx, userID, idList)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, i := range movable {
 		p := pending[i]
@@ -153,16 +159,16 @@ func (s *Service) replan(ctx context.Context, q followup.Queries, userID int64, 
 	}
 	for i := range changed {
 		if err := q.UpdateStep(ctx, &changed[i]); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if len(changed) == 0 {
-		return nil
+		return nil, nil
 	}
 	if err := s.enqueueSteps(ctx, q, userID, changed); err != nil {
-		return err
+		return nil, err
 	}
-	return q.TouchFeed(ctx, userID, now)
+	return changed, q.TouchFeed(ctx, userID, now)
 }
 
 // enqueueSteps queues a calendar write for each block step, in the caller's

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/followup/followup"
 )
@@ -162,4 +163,10 @@ func (q *queries) DeleteBusySources(ctx context.Context, userID int64, keep []st
 		}
 	}
 	return nil
+}
+
+// SetCalDAVStatus records the outcome of a sync.
+func (q *queries) SetCalDAVStatus(ctx context.Context, userID int64, at time.Time, lastError string) error {
+	return q.execOne(ctx, "CalDAV connection", `UPDATE caldav_accounts SET last_sync_at = ?, last_error = ? WHERE user_id = ?`,
+		ts(at), lastError, userID)
 }

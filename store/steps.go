@@ -102,3 +102,20 @@ func (q *queries) DueSteps(ctx context.Context, kinds []followup.StepKind, t tim
 	return q.stepsWhere(ctx, `status IN ('planned', 'synced') AND kind IN (`+placeholders(len(kinds))+`) AND start_at <= ?
 		AND commitment_id IS NOT NULL ORDER BY start_at, id LIMIT ?`, args...)
 }
+
+// SyncSteps returns pending blocks and every step with an object on the server.
+func (q *queries) SyncSteps(ctx context.Context, userID int64) ([]followup.Step, error) {
+	return q.stepsWhere(ctx, `user_id = ? AND kind NOT IN ('close', 'let_go')
+		AND (remote_etag != '' OR status IN ('planned', 'synced')) ORDER BY start_at, id`, userID)
+}
+
+// ResetRemote forgets the user's calendar objects.
+func (q *queries) ResetRemote(ctx context.Context, userID int64) error {
+	_, err := q.ex.ExecContext(ctx, `UPDATE steps SET remote_etag = '', remote_sequence = -1,
+		status = CASE status WHEN 'synced' THEN 'planned' ELSE status END WHERE user_id = ?`, userID)
+	if err != nil {
+		return err
+	}
+	_, err = q.ex.ExecContext(ctx, `DELETE FROM steps WHERE user_id = ? AND commitment_id IS NULL`, userID)
+	return err
+}

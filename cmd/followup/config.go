@@ -1,0 +1,136 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the service's configuration: flags, with FOLLOWUP_* environment
+// variables as fallbacks.
+type Config struct {
+	Addr              string
+	Database          string
+	BaseURL           string
+	SecretFile        string
+	AllowPrivateHosts bool
+	SyncInterval      time.Duration
+	TickInterval      time.Duration
+	LogLevel          string
+	LogFormat         string
+}
+
+// setting is one configuration entry: its flag, its variable and its help.
+type setting struct {
+	flag, env, def, help string
+}
+
+var settings = []setting{
+	{"addr", "FOLLOWUP_ADDR", "127.0.0.1:8080", "address to listen on"},
+	{"database", "FOLLOWUP_DATABASE", "sqlite:data/followup.db", "database: sqlite:PATH (postgres:// is planned)"},
+	{"base-url", "FOLLOWUP_BASE_URL", "", "public URL used in feed links and blocks (default http://ADDR)"},
+	{"secret-file", "FOLLOWUP_SECRET_FILE", "data/secret.key", "key that encrypts stored CalDAV passwords and feed tokens; created (0600) when absent"},
+	{"allow-private-hosts", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "false", "let users connect CalDAV servers and ICS sources on loopback, private and link-local addresses (self-hosting on a LAN)"},
+	{"sync-interval", "FOLLOWUP_SYNC_INTERVAL", "5m", "how often connected calendars are synced"},
+	{"tick-interval", "FOLLOWUP_TICK_INTERVAL", "30s", "how often time-based transitions (let-go, close) are applied"},
+	{"log-level", "FOLLOWUP_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"log-format", "FOLLOWUP_LOG_FORMAT", "json", "json or text"},
+}
+
+// configFlags registers the settings on fs; the returned function reads
+// them into a Config after fs.Parse, with env fallbacks.
+func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) {
+	values := map[string]*string{}
+	for _, s := range settings {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		values[s.flag] = fs.String(s.flag, def, s.help+" ($"+s.env+")")
+	}
+	return func() (Config, error) {
+		c := Config{
+			Addr: *values["addr"], Database: *values["database"], BaseURL: *values["base-url"],
+			SecretFile: *values["secret-file"], LogLevel: *values["log-level"], LogFormat: *values["log-format"],
+		}
+		var err error
+		if c.AllowPrivateHosts, err = strconv.ParseBool(*values["allow-private-hosts"]); err != nil {
+			return c, fmt.Errorf("allow-private-hosts (FOLLOWUP_ALLOW_PRIVATE_HOSTS): %q is not true or false", *values["allow-private-hosts"])
+		}
+		if c.SyncInterval, err = time.ParseDuration(*values["sync-interval"]); err != nil {
+			return c, fmt.Errorf("sync-interval (FOLLOWUP_SYNC_INTERVAL): %q is not a duration such as 5m", *values["sync-interval"])
+		}
+		if c.TickInterval, err = time.ParseDuration(*values["tick-interval"]); err != nil {
+			return c, fmt.Errorf("tick-interval (FOLLOWUP_TICK_INTERVAL): %q is not a duration such as 30s", *values["tick-interval"])
+		}
+		return c, c.Validate()
+	}
+}
+
+// Validate checks the configuration, naming the bad setting.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("addr (FOLLOWUP_ADDR): %q is not host:port", c.Addr)
+	}
+	switch {
+	case strings.HasPrefix(c.Database, "postgres://"), strings.HasPrefix(c.Database, "postgresql://"):
+		return fmt.Errorf("database (FOLLOWUP_DATABASE): PostgreSQL is not supported by this version yet; use sqlite:PATH")
+	case !strings.HasPrefix(c.Database, "sqlite:") || len(c.Database) == len("sqlite:"):
+		return fmt.Errorf("database (FOLLOWUP_DATABASE): %q is not sqlite:PATH", c.Database)
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("base-url (FOLLOWUP_BASE_URL): %q is not an http(s) URL", c.BaseURL)
+		}
+	}
+	if c.SecretFile == "" {
+		return fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE) must not be empty")
+	}
+	if c.SyncInterval < 10*time.Second {
+		return fmt.Errorf("sync-interval (FOLLOWUP_SYNC_INTERVAL): %s is shorter than 10s", c.SyncInterval)
+	}
+	if c.TickInterval < time.Second {
+		return fmt.Errorf("tick-interval (FOLLOWUP_TICK_INTERVAL): %s is shorter than 1s", c.TickInterval)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return fmt.Errorf("log-format (FOLLOWUP_LOG_FORMAT): %q is not json or text", c.LogFormat)
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("log-level (FOLLOWUP_LOG_LEVEL): %q is not debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// usage prints the help text.
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `followup turns the promises you make when you meet people into time in your calendar.
+
+Usage:
+  followup [serve] [flags]                 run the service (the default)
+  followup migrate [flags]                 apply database migrations
+  followup user add --email E --password P [--timezone Area/City]
+  followup token create --email E          print a new API token
+  followup caldav connect --email E --url U --username N --password P [--calendar C]
+  followup caldav show --email E           show the CalDAV connection
+  followup sync --email E                  sync the user's calendars now
+
+Flags (every command; environment variables in parentheses):
+`)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}

@@ -1,0 +1,418 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/followup/followup"
+)
+
+// HandleJob runs one job from the durable queue.
+func (s *Service) HandleJob(ctx context.Context, j followup.Job) error {
+	switch j.Kind {
+	case followup.JobCalDAVStep:
+		return s.syncStep(ctx, j.UserID, j.UID)
+	case followup.JobSyncUser:
+		_, err := s.Sync(ctx, j.UserID)
+		if followup.ErrorCode(err) == followup.ENOTFOUND {
+			return nil // disconnected meanwhile
+		}
+		return err
+	}
+	return fmt.Errorf("service: unknown job kind %q", j.Kind)
+}
+
+// account is an opened connection.
+type account struct {
+	conn followup.CalDAVConnection
+	acct followup.CalDAVAccount
+}
+
+func (s *Service) account(ctx context.Context, userID int64) (account, error) {
+	conn, err := s.Store.CalDAV(ctx, userID)
+	if err != nil {
+		return account{}, err
+	}
+	pw, err := s.open(conn.SealedPassword)
+	if err != nil {
+		return account{}, fmt.Errorf("service: open caldav password of user %d: %w", userID, err)
+	}
+	return account{conn: conn, acct: followup.CalDAVAccount{URL: withScheme(conn.URL), Username: conn.Username, Password: pw}}, nil
+}
+
+// syncStep writes one step's calendar object (the caldav_step job).
+func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error {
+	if s.Calendars == nil {
+		return nil
+	}
+	mu := s.userLock(userID)
+	mu.Lock()
+	defer mu.Unlock()
+	a, err := s.account(ctx, userID)
+	if followup.ErrorCode(err) == followup.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if a.conn.CalendarURL == "" {
+		return nil
+	}
+	var rep followup.SyncReport
+	if err := s.reconcile(ctx, a, uid, &rep); err != nil {
+		s.recordStatus(ctx, userID, err)
+		return err
+	}
+	return nil
+}
+
+// recordStatus stores the outcome of calendar work on the connection.
+func (s *Service) recordStatus(ctx context.Context, userID int64, err error) {
+	msg := ""
+	if err != nil {
+		msg = followup.ErrorMessage(err)
+	}
+	if serr := s.Store.SetCalDAVStatus(ctx, userID, s.now(), msg); serr != nil && followup.ErrorCode(serr) != followup.ENOTFOUND {
+		s.log().WarnContext(ctx, "caldav status not saved", "user_id", userID, "error", serr.Error())
+	}
+}
+
+// Sync runs one full sync for the user: it reads busy time, notices what
+// the user changed in their calendar app, replans, and writes every block
+// that differs from the server. Errors: ENOTFOUND without a connection.
+func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, error) {
+	rep := followup.SyncReport{Errors: []string{}}
+	if s.Calendars == nil {
+		return rep, followup.Errorf(followup.ENOTFOUND, "", "CalDAV is not enabled on this server.")
+	}
+	mu := s.userLock(userID)
+	mu.Lock()
+	defer mu.Unlock()
+	a, err := s.account(ctx, userID)
+	if err != nil {
+		return rep, err
+	}
+	st, loc, err := settings(ctx, s.Store, userID)
+	if err != nil {
+		return rep, err
+	}
+	now := s.now()
+	y, m, d := now.In(loc).Date()
+	from := time.Date(y, m, d, 0, 0, 0, 0, loc).AddDate(0, 0, -1)
+	to := from.Add(busyWindow)
+	_ = st
+
+	// 1. Busy time, incrementally.
+	prev := map[string]followup.BusySource{}
+	srcs, err := s.Store.BusySources(ctx, userID)
+	if err != nil {
+		return rep, err
+	}
+	for _, b := range srcs {
+		prev[b.URL] = b
+	}
+	for _, cal := range a.conn.BusyCalendars {
+		rep.Read++
+		res, err := s.Calendars.Busy(ctx, a.acct, cal, from, to, prev[cal].CalDAV)
+		rep.Requests += res.Requests
+		if err != nil {
+			rep.Errors = append(rep.Errors, followup.ErrorMessage(err))
+			continue
+		}
+		if res.Changed {
+			rep.Changed++
+			if err := s.Store.PutBusySource(ctx, followup.BusySource{UserID: userID, URL: cal, Kind: "caldav", CalDAV: res.State, UpdatedAt: now}); err != nil {
+				return rep, err
+			}
+		}
+	}
+	if s.ICS != nil {
+		for _, u := range a.conn.BusyICS {
+			rep.Read++
+			rep.Requests++
+			res, err := s.ICS.FetchBusy(ctx, u, from, to, prev[u].ICS)
+			if err != nil {
+				rep.Errors = append(rep.Errors, followup.ErrorMessage(err))
+				continue
+			}
+			if res.Changed {
+				rep.Changed++
+				if err := s.Store.PutBusySource(ctx, followup.BusySource{UserID: userID, URL: u, Kind: "ics", ICS: res.State, UpdatedAt: now}); err != nil {
+					return rep, err
+				}
+			}
+		}
+	}
+
+	// 2. What the user did to our objects in their calendar app.
+	if a.conn.CalendarURL != "" {
+		if err := s.readBack(ctx, a, &rep); err != nil {
+			rep.Errors = append(rep.Errors, followup.ErrorMessage(err))
+		}
+	}
+
+	// 3. Replan around the busy time now known.
+	err = s.Store.InTx(ctx, func(q followup.Queries) error {
+		changed, err := s.replanSteps(ctx, q, userID, now)
+		for _, c := range changed {
+			if c.RemoteETag != "" {
+				rep.Moved++
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return rep, err
+	}
+	busy, err := s.Store.BusySources(ctx, userID)
+	if err == nil {
+		for _, b := range busy {
+			rep.Busy += len(b.Intervals())
+		}
+	}
+
+	// 4. Write what differs.
+	if a.conn.CalendarURL != "" {
+		steps, err := s.Store.SyncSteps(ctx, userID)
+		if err != nil {
+			return rep, err
+		}
+		for _, p := range steps {
+			if !needsWrite(p) {
+				continue
+			}
+			if err := s.reconcile(ctx, a, p.UID, &rep); err != nil {
+				rep.Errors = append(rep.Errors, followup.ErrorMessage(err))
+				var ra interface{ RetryAfter() time.Duration }
+				if errors.As(err, &ra) {
+					break // the server asked us to wait; the queue retries
+				}
+			}
+		}
+	}
+	var syncErr error
+	if len(rep.Errors) > 0 {
+		syncErr = followup.Errorf(followup.EREMOTE, "", "%s", strings.Join(rep.Errors, " "))
+	}
+	s.recordStatus(ctx, userID, syncErr)
+	s.log().InfoContext(ctx, "caldav sync", "user_id", userID, "written", rep.Written, "moved", rep.Moved,
+		"deleted", rep.Deleted, "adopted", rep.Adopted, "removed", rep.Removed, "read", rep.Read, "requests", rep.Requests, "errors", len(rep.Errors))
+	return rep, nil
+}
+
+// needsWrite reports whether a step's calendar object differs from what it should be.
+func needsWrite(p followup.Step) bool {
+	if wantObject(p) {
+		return p.RemoteETag == "" || p.RemoteSequence != p.Sequence
+	}
+	return p.RemoteETag != ""
+}
+
+// wantObject reports whether the step should have an object on the server:
+// a pending block, or a done block that had started and was written already.
+func wantObject(p followup.Step) bool {
+	if p.CommitmentID == 0 || !p.Live() {
+		return false
+	}
+	return p.Status.Pending() || p.RemoteETag != ""
+}
+
+// readBack compares our objects on the server with what we wrote: a
+// deleted object counts as done (or dismissed, per settings), a moved one
+// keeps the user's time.
+func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncReport) error {
+	remote, err := s.Calendars.ListEvents(ctx, a.acct, a.conn.CalendarURL)
+	if err != nil {
+		return err
+	}
+	byUID := make(map[string]followup.RemoteEvent, len(remote))
+	for _, r := range remote {
+		byUID[r.UID] = r
+	}
+	steps, err := s.Store.SyncSteps(ctx, a.conn.UserID)
+	if err != nil {
+		return err
+	}
+	for _, p := range steps {
+		if p.RemoteETag == "" {
+			continue
+		}
+		r, ok := byUID[p.UID]
+		switch {
+		case !ok:
+			if err := s.removedRemotely(ctx, p, rep); err != nil {
+				return err
+			}
+		case r.ETag != p.RemoteETag:
+			if err := s.adopt(ctx, p.UID, r, rep); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// removedRemotely handles a block whose object the user deleted.
+func (s *Service) removedRemotely(ctx context.Context, p followup.Step, rep *followup.SyncReport) error {
+	now := s.now()
+	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		fresh, err := q.StepByUID(ctx, p.UID)
+		if err != nil || fresh.RemoteETag != p.RemoteETag {
+			return err // changed meanwhile; the next sync looks again
+		}
+		fresh.RemoteETag, fresh.RemoteSequence = "", -1
+		if !fresh.Status.Pending() || fresh.CommitmentID == 0 {
+			return q.UpdateStep(ctx, &fresh) // we wanted it gone too
+		}
+		c, err := q.Commitment(ctx, fresh.UserID, fresh.CommitmentID)
+		if err != nil {
+			return err
+		}
+		st, loc, err := settings(ctx, q, fresh.UserID)
+		if err != nil {
+			return err
+		}
+		a := actor{ctx: ctx, s: s, q: q, c: &c, st: st, loc: loc, now: now}
+		status := followup.StepDone
+		if st.DeletedMeans == followup.DeletedMeansDismissed {
+			status = followup.StepCancelled
+		}
+		for i := range c.Steps {
+			if c.Steps[i].ID == fresh.ID {
+				c.Steps[i].RemoteETag, c.Steps[i].RemoteSequence = "", -1
+				c.Steps[i].Status = status
+				t := now
+				c.Steps[i].CompletedAt = &t
+				c.Steps[i].UpdatedAt = now
+				a.changed = append(a.changed, c.Steps[i])
+			}
+		}
+		rep.Removed++
+		s.log().InfoContext(ctx, "block deleted in calendar", "user_id", fresh.UserID, "uid", fresh.UID, "as", string(status))
+		return a.finish()
+	})
+}
+
+// adopt keeps the user's edit of a block: their time wins and the block is
+// pinned there.
+func (s *Service) adopt(ctx context.Context, uid string, r followup.RemoteEvent, rep *followup.SyncReport) error {
+	now := s.now()
+	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		fresh, err := q.StepByUID(ctx, uid)
+		if err != nil {
+			return err
+		}
+		fresh.RemoteETag = r.ETag
+		if !r.Start.IsZero() && r.End.After(r.Start) && (!r.Start.Equal(fresh.Start) || !r.End.Equal(fresh.End)) && fresh.Status.Pending() {
+			fresh.Start, fresh.End = r.Start.UTC(), r.End.UTC()
+			fresh.Pinned = true
+			fresh.Late = fresh.End.After(fresh.Due)
+			fresh.Sequence++
+			fresh.RemoteSequence = fresh.Sequence // the server already shows it
+			fresh.UpdatedAt = now
+			rep.Adopted++
+			s.log().InfoContext(ctx, "block moved in calendar", "user_id", fresh.UserID, "uid", uid)
+			if err := q.UpdateStep(ctx, &fresh); err != nil {
+				return err
+			}
+			return q.TouchFeed(ctx, fresh.UserID, now)
+		}
+		return q.UpdateStep(ctx, &fresh)
+	})
+}
+
+// reconcile makes the server's object for uid match the step: create,
+// update, or delete, with preconditions so that a retry never duplicates
+// and a 412 never clobbers the user's edit. It repeats while the step
+// changed during the write.
+func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *followup.SyncReport) error {
+	cal := a.conn.CalendarURL
+	for range 3 {
+		p, err := s.Store.StepByUID(ctx, uid)
+		if followup.ErrorCode(err) == followup.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if !needsWrite(p) {
+			return nil
+		}
+		if !wantObject(p) {
+			err := s.Calendars.DeleteEvent(ctx, a.acct, cal, uid, p.RemoteETag)
+			if followup.ErrorCode(err) == followup.ECONFLICT {
+				// Edited meanwhile, but the block is over: delete what is there now.
+				err = s.Calendars.DeleteEvent(ctx, a.acct, cal, uid, "")
+			}
+			if err != nil {
+				return err
+			}
+			rep.Deleted++
+			if err := s.recordWrite(ctx, uid, p.Sequence, ""); err != nil {
+				return err
+			}
+			continue
+		}
+		c, err := s.Store.Commitment(ctx, p.UserID, p.CommitmentID)
+		if err != nil {
+			return err
+		}
+		st, loc, err := settings(ctx, s.Store, p.UserID)
+		if err != nil {
+			return err
+		}
+		ev := followup.BlockEvent(c, p, st, loc, s.BaseURL)
+		etag, err := s.Calendars.PutEvent(ctx, a.acct, cal, ev, p.RemoteETag)
+		if followup.ErrorCode(err) == followup.ECONFLICT {
+			remote, gerr := s.Calendars.GetEvent(ctx, a.acct, cal, uid)
+			switch {
+			case followup.ErrorCode(gerr) == followup.ENOTFOUND && p.RemoteETag != "":
+				return s.removedRemotely(ctx, p, rep) // deleted by the user
+			case gerr != nil:
+				return gerr
+			case p.RemoteETag == "":
+				// Our own earlier write whose answer was lost (a crash or a
+				// timeout): the UID is ours, so take it over.
+				etag, err = s.Calendars.PutEvent(ctx, a.acct, cal, ev, remote.ETag)
+			default:
+				// The user edited it: keep their version.
+				return s.adopt(ctx, uid, remote, rep)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if etag == "" {
+			if remote, err := s.Calendars.GetEvent(ctx, a.acct, cal, uid); err == nil {
+				etag = remote.ETag
+			}
+		}
+		if etag == "" {
+			etag = "unknown" // the next read-back learns the real one
+		}
+		rep.Written++
+		if err := s.recordWrite(ctx, uid, p.Sequence, etag); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordWrite stores what the server now holds for uid.
+func (s *Service) recordWrite(ctx context.Context, uid string, seq int, etag string) error {
+	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		p, err := q.StepByUID(ctx, uid)
+		if err != nil {
+			return err
+		}
+		p.RemoteETag, p.RemoteSequence = etag, seq
+		if etag == "" {
+			p.RemoteSequence = -1
+		}
+		if etag != "" && p.Status == followup.StepPlanned && p.Sequence == seq {
+			p.Status = followup.StepSynced
+		}
+		return q.UpdateStep(ctx, &p)
+	})
+}
