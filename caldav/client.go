@@ -126,7 +126,10 @@ func (s *session) do(ctx context.Context, method, rawURL string, hdr http.Header
 			err = errTooLarge
 		}
 		if err != nil {
-			return nil, transportError(ctx, u.Host, err)
+			if ctx.Err() != nil || isTimeout(err) {
+				return nil, transportError(ctx, u.Host, err)
+			}
+			return nil, remoteError(scrub(err), "The response from %s was too large or broken off.", u.Host)
 		}
 		r := &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header, body: data}
 		switch resp.StatusCode {

@@ -66,8 +66,6 @@ func transportError(ctx context.Context, host string, err error) error {
 	)
 	err = scrub(err)
 	switch {
-	case errors.Is(err, errTooLarge):
-		return remoteError(err, "The response from %s was larger than we accept.", host)
 	case ctx.Err() == context.Canceled && !errors.Is(err, context.DeadlineExceeded):
 		return remoteError(err, "The request to %s was cancelled.", host)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err):
