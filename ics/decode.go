@@ -1,7 +1,6 @@
 package ics
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -64,15 +63,34 @@ func Decode(r io.Reader) (evs []followup.Event, err error) {
 	return evs, nil
 }
 
-// checkNesting rejects documents whose BEGIN lines nest deeper than
-// maxDepth, before golang-ical recurses into them. Folded lines (§3.1) are
-// continuations and cannot start a BEGIN or END.
+// maxParamWork bounds semicolons times line length in one content line.
+// golang-ical copies the rest of the line for every parameter it parses,
+// so a long line with many parameters costs quadratic time; Encode never
+// writes an unescaped semicolon.
+const maxParamWork = 1 << 26
+
+// checkNesting looks at the unfolded content lines (§3.1, as golang-ical
+// unfolds them) before golang-ical does. It rejects documents that do not
+// start with BEGIN:VCALENDAR or never close it (§3.4), whose BEGIN lines
+// nest deeper than maxDepth (golang-ical recurses into each), or with a
+// line whose parameters would take golang-ical quadratic time.
 func checkNesting(data []byte) error {
-	depth := 0
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, len(data)+1)
-	for sc.Scan() {
-		line := sc.Bytes()
+	depth, lines, closed := 0, 0, false
+	var line []byte // the logical line being unfolded
+	semis := 0      // its unescaped semicolons
+	first := true
+	end := func() error {
+		if len(line) == 0 {
+			return nil
+		}
+		defer func() { line, semis = line[:0], 0 }()
+		if semis > 0 && semis*len(line) > maxParamWork {
+			return followup.Errorf(followup.EINVALID, "", "A line of the calendar has too many parameters.")
+		}
+		lines++
+		if lines == 1 && !hasPrefixFold(line, "BEGIN:VCALENDAR") {
+			return followup.Errorf(followup.EINVALID, "", "The document does not start with BEGIN:VCALENDAR.")
+		}
 		switch {
 		case hasPrefixFold(line, "BEGIN:"):
 			depth++
@@ -81,7 +99,39 @@ func checkNesting(data []byte) error {
 			}
 		case hasPrefixFold(line, "END:"):
 			depth = max(depth-1, 0)
+			closed = closed || depth == 0
 		}
+		return nil
+	}
+	for rest := data; len(rest) > 0; {
+		phys := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			phys, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		phys = bytes.TrimSuffix(phys, []byte("\r"))
+		if len(phys) > 0 && (phys[0] == ' ' || phys[0] == '\t') && !first {
+			phys = phys[1:] // golang-ical unfolds after blank lines too
+		} else if err := end(); err != nil {
+			return err
+		}
+		first = false
+		for i := 0; i < len(phys); i++ {
+			switch phys[i] {
+			case '\\':
+				i++
+			case ';':
+				semis++
+			}
+		}
+		line = append(line, phys...)
+	}
+	if err := end(); err != nil {
+		return err
+	}
+	if !closed {
+		return followup.Errorf(followup.EINVALID, "", "The calendar ends before END:VCALENDAR.")
 	}
 	return nil
 }
@@ -96,8 +146,8 @@ func hasPrefixFold(b []byte, prefix string) bool {
 func event(ve *goics.VEvent) (followup.Event, error) {
 	ev := followup.Event{AlarmMinutes: -1}
 	ev.UID = value(&ve.ComponentBase, goics.ComponentPropertyUniqueId)
-	if ev.UID == "" {
-		return ev, followup.Errorf(followup.EINVALID, "uid", "A VEVENT has no UID.")
+	if NormalizeText(ev.UID) == "" {
+		return ev, followup.Errorf(followup.EINVALID, "uid", "A VEVENT has no UID (§3.8.4.7).")
 	}
 	if s := value(&ve.ComponentBase, goics.ComponentPropertySequence); s != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(s))

@@ -113,7 +113,7 @@ func Encode(w io.Writer, f Feed) error {
 
 // check validates what Encode needs of an event.
 func check(ev *followup.Event) error {
-	if ev.UID == "" {
+	if NormalizeText(ev.UID) == "" {
 		return followup.Errorf(followup.EINVALID, "uid", "An event has no UID.")
 	}
 	if ev.Start.IsZero() {
@@ -264,9 +264,13 @@ func appendDuration(b []byte, d time.Duration) []byte {
 	return b
 }
 
-// text appends a TEXT property (§3.3.11), escaped and folded.
+// text appends a TEXT property (§3.3.11), escaped and folded, unless its
+// value is empty once normalized (see NormalizeText).
 func (e *encoder) text(name, v string) {
 	e.tmp = appendText(append(append(e.tmp[:0], name...), ':'), v)
+	if len(e.tmp) == len(name)+1 {
+		return // nothing left after normalizing: leave the property out
+	}
 	e.buf = appendFolded(e.buf, e.tmp)
 }
 
@@ -279,6 +283,9 @@ func (e *encoder) uri(name, v string) {
 		if c := v[i]; c >= 0x20 && c != 0x7f {
 			e.tmp = append(e.tmp, c)
 		}
+	}
+	if len(e.tmp) == len(name)+1 {
+		return
 	}
 	e.buf = appendFolded(e.buf, e.tmp)
 }
