@@ -58,7 +58,7 @@ func BenchmarkGolangICal(b *testing.B) {
 	f := ics.Feed{Name: "Follow-ups", Events: benchEvents(10000), Now: now}
 	cw := &countWriter{}
 	for b.Loop() {
-		if err := libCalendar(f).SerializeTo(cw); err != nil {
+		if err := libCalendar(f).SerializeTo(cw, goics.WithNewLineWindows); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -85,11 +85,17 @@ func libCalendar(f ics.Feed) *goics.Calendar {
 	if f.Name != "" {
 		cal.SetXWRCalName(f.Name)
 	}
-	ttl := "PT15M"
-	if f.RefreshInterval > 0 {
-		ttl = "PT" + strconv.Itoa(int(f.RefreshInterval/time.Minute)) + "M"
+	ttl := "PT15M" // whole hours and minutes only
+	if d := f.RefreshInterval; d > 0 {
+		ttl = "PT"
+		if h := int(d / time.Hour); h > 0 {
+			ttl += strconv.Itoa(h) + "H"
+		}
+		if m := int(d % time.Hour / time.Minute); m > 0 {
+			ttl += strconv.Itoa(m) + "M"
+		}
 	}
-	cal.SetRefreshInterval(ttl, goics.WithValue("DURATION"))
+	cal.SetRefreshInterval(ttl) // adds VALUE=DURATION
 	cal.SetXPublishedTTL(ttl)
 	for _, ev := range f.Events {
 		e := cal.AddEvent(ev.UID)
