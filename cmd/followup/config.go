@@ -134,3 +134,11 @@ Flags (every command; environment variables in parentheses):
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 }
+
+func newFlagSet() *flag.FlagSet {
+	fs := flag.NewFlagSet("followup", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,355 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/followup/followup/ics"
+)
+
+// testApp is the real program from this package, serving on 127.0.0.1:0
+// with a database in a temp dir.
+type testApp struct {
+	*Main
+	dir    string
+	cancel context.CancelFunc
+	done   chan error
+	logs   *syncBuffer
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// env returns a getenv for a config in dir plus extra variables.
+func env(dir string, extra map[string]string) func(string) string {
+	vars := map[string]string{
+		"FOLLOWUP_ADDR":        "127.0.0.1:0",
+		"FOLLOWUP_DATABASE":    "sqlite:" + filepath.Join(dir, "followup.db"),
+		"FOLLOWUP_SECRET_FILE": filepath.Join(dir, "secret.key"),
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	return func(k string) string { return vars[k] }
+}
+
+// MustRunMain starts the app as `followup serve` would, on 127.0.0.1:0.
+func MustRunMain(tb testing.TB, dir string, extra map[string]string) *testApp {
+	tb.Helper()
+	fs, cfg := parseTestConfig(tb, env(dir, extra))
+	_ = fs
+	logs := &syncBuffer{}
+	m := NewMain(cfg, io.Discard, logs)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := m.Open(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if err := m.Listen(); err != nil {
+		tb.Fatal(err)
+	}
+	app := &testApp{Main: m, dir: dir, cancel: cancel, done: make(chan error, 1), logs: logs}
+	go func() { app.done <- m.Serve(ctx) }()
+	tb.Cleanup(app.stop)
+	return app
+}
+
+func (a *testApp) stop() {
+	if a.cancel == nil {
+		return
+	}
+	a.cancel()
+	select {
+	case <-a.done:
+	case <-time.After(20 * time.Second):
+	}
+	a.Close()
+	a.cancel = nil
+}
+
+// cli runs a command line through run, the code path of the binary.
+func cli(tb testing.TB, dir string, args ...string) string {
+	tb.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), args, &out, &errOut, env(dir, nil)); err != nil {
+		tb.Fatalf("followup %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String()
+}
+
+// do sends a JSON request and decodes a JSON answer into v (if not nil).
+func do(tb testing.TB, method, url, token string, body any, v any) *http.Response {
+	tb.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, r)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if v != nil {
+		if err := json.Unmarshal(data, v); err != nil {
+			tb.Fatalf("%s %s: %d %s: %v", method, url, resp.StatusCode, data, err)
+		}
+	}
+	return resp
+}
+
+type stepJSON struct {
+	ID     int64     `json:"id"`
+	Kind   string    `json:"kind"`
+	Status string    `json:"status"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	UID    string    `json:"uid"`
+	Late   bool      `json:"late"`
+}
+
+type commitmentJSON struct {
+	ID       int64      `json:"id"`
+	Status   string     `json:"status"`
+	Steps    []stepJSON `json:"steps"`
+	Warnings []string   `json:"warnings"`
+}
+
+// TestEndToEnd runs the whole app: a user and token through the CLI code
+// path, commitments over HTTP, and the feed read back and parsed.
+func TestEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	cli(t, dir, "migrate")
+	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "Europe/Berlin")
+	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
+	if !strings.HasPrefix(token, "fu_") || len(token) < 40 || strings.Contains(token, "\n") {
+		t.Fatalf("token %q is not one line with a long random token", token)
+	}
+	app := MustRunMain(t, dir, nil)
+	base := app.URL()
+
+	if resp := do(t, "GET", base+"/healthz", "", nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("healthz: %d", resp.StatusCode)
+	}
+	if resp := do(t, "GET", base+"/readyz", "", nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("readyz: %d", resp.StatusCode)
+	}
+
+	var created []commitmentJSON
+	for _, body := range []map[string]any{
+		{"contact": map[string]any{"name": "Jane Doe", "email": "jane@example.com"}, "promise": "Send the pricing deck", "due_text": "in 3 days", "priority": true, "met_where": "SaaStr, booth 12"},
+		{"contact": map[string]any{"name": "Bob; the, builder"}, "promise": "Hi; see, you\nthere", "direction": "theirs", "due_text": "tomorrow"},
+		{"contact": map[string]any{"name": "Carol"}, "promise": "Intro to the CTO", "due_text": "next week",
+			"meeting": map[string]any{"start": time.Now().AddDate(0, 0, 5).Truncate(time.Hour).Format(time.RFC3339), "minutes": 45, "location": "Café"}},
+	} {
+		var c commitmentJSON
+		resp := do(t, "POST", base+"/api/v1/commitments", token, body, &c)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST: %d %+v", resp.StatusCode, c)
+		}
+		if len(c.Steps) < 2 {
+			t.Fatalf("commitment %d has steps %+v", c.ID, c.Steps)
+		}
+		created = append(created, c)
+	}
+
+	var bad map[string]map[string]string
+	if resp := do(t, "POST", base+"/api/v1/commitments", token, map[string]any{"contact": map[string]any{"name": "X"}, "promise": "p", "due_text": "when pigs fly"}, &bad); resp.StatusCode != 400 || bad["error"]["field"] != "due_text" {
+		t.Fatalf("bad due_text: %d %v", resp.StatusCode, bad)
+	}
+	if resp := do(t, "GET", base+"/api/v1/commitments", "", nil, &bad); resp.StatusCode != 401 {
+		t.Fatalf("no token: %d", resp.StatusCode)
+	}
+
+	var feed struct{ URL, Webcal string }
+	do(t, "GET", base+"/api/v1/feed", token, nil, &feed)
+	if !strings.HasPrefix(feed.Webcal, "webcal://") {
+		t.Fatalf("webcal link %q", feed.Webcal)
+	}
+	resp, err := http.Get(feed.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/calendar; charset=utf-8" {
+		t.Fatalf("content type %q", ct)
+	}
+	events, err := ics.Decode(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]stepJSON{}
+	for _, c := range created {
+		for _, s := range c.Steps {
+			if s.Kind != "let_go" && s.Kind != "close" {
+				want[s.UID] = s
+			}
+		}
+	}
+	if len(events) != len(want) {
+		t.Fatalf("feed has %d events, want %d", len(events), len(want))
+	}
+	for _, ev := range events {
+		s, ok := want[ev.UID]
+		if !ok {
+			t.Fatalf("feed event %s is no step", ev.UID)
+		}
+		if !ev.Start.Equal(s.Start) || !ev.End.Equal(s.End) {
+			t.Errorf("event %s at %v–%v, step at %v–%v", ev.UID, ev.Start, ev.End, s.Start, s.End)
+		}
+		if ev.AlarmMinutes != 10 {
+			t.Errorf("event %s alarm %d", ev.UID, ev.AlarmMinutes)
+		}
+	}
+	roundTrip := false
+	for _, ev := range events {
+		if strings.Contains(ev.Description, "Hi; see, you\nthere") {
+			roundTrip = true
+		}
+	}
+	if !roundTrip {
+		t.Errorf("the promise \"Hi; see, you\\nthere\" did not round-trip through the feed")
+	}
+
+	// A conditional GET with the ETag is answered 304.
+	req, _ := http.NewRequest("GET", feed.URL, nil)
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusNotModified {
+		t.Fatalf("conditional GET: %d", resp2.StatusCode)
+	}
+
+	// Let go of the first: its blocks leave the feed.
+	var after commitmentJSON
+	do(t, "POST", base+"/api/v1/commitments/"+itoa(created[0].ID)+"/actions", token, map[string]string{"action": "let_go"}, &after)
+	if after.Status != "let_go" {
+		t.Fatalf("status after let_go: %s", after.Status)
+	}
+	resp3, _ := http.Get(feed.URL)
+	body3, _ := io.ReadAll(resp3.Body)
+	resp3.Body.Close()
+	for _, s := range created[0].Steps {
+		if bytes.Contains(body3, []byte(s.UID)) {
+			t.Errorf("let-go block %s still in the feed", s.UID)
+		}
+	}
+	if resp3.Header.Get("ETag") == resp.Header.Get("ETag") {
+		t.Errorf("ETag did not change")
+	}
+
+	// Rotation kills the old URL at once.
+	var rotated struct{ URL string }
+	do(t, "POST", base+"/api/v1/feed/rotate", token, nil, &rotated)
+	if r, _ := http.Get(feed.URL); r.StatusCode != 404 {
+		t.Errorf("old feed URL: %d", r.StatusCode)
+	}
+	if r, _ := http.Get(rotated.URL); r.StatusCode != 200 {
+		t.Errorf("new feed URL: %d", r.StatusCode)
+	}
+	logs := app.logs.String()
+	if strings.Contains(logs, token) || strings.Contains(logs, strings.TrimSuffix(strings.TrimPrefix(feed.URL, base+"/feeds/"), ".ics")) {
+		t.Errorf("logs contain a secret")
+	}
+	if !strings.Contains(logs, `"request_id"`) {
+		t.Errorf("logs lack request ids")
+	}
+}
+
+func itoa(n int64) string { return strconvFormat(n) }
+
+// TestConfigErrors checks that a bad setting is named.
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"FOLLOWUP_ADDR": "nope"}, "FOLLOWUP_ADDR"},
+		{map[string]string{"FOLLOWUP_DATABASE": "mysql://x"}, "FOLLOWUP_DATABASE"},
+		{map[string]string{"FOLLOWUP_BASE_URL": "ftp://x"}, "FOLLOWUP_BASE_URL"},
+		{map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "maybe"}, "FOLLOWUP_ALLOW_PRIVATE_HOSTS"},
+		{map[string]string{"FOLLOWUP_SYNC_INTERVAL": "1s"}, "FOLLOWUP_SYNC_INTERVAL"},
+		{map[string]string{"FOLLOWUP_LOG_LEVEL": "loud"}, "FOLLOWUP_LOG_LEVEL"},
+	} {
+		dir := t.TempDir()
+		err := run(context.Background(), []string{"migrate"}, io.Discard, io.Discard, env(dir, tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v does not name %s", tc.env, err, tc.want)
+		}
+	}
+	var out bytes.Buffer
+	run(context.Background(), []string{"--help"}, &out, io.Discard, env(t.TempDir(), nil))
+	for _, name := range []string{"FOLLOWUP_ADDR", "FOLLOWUP_DATABASE", "FOLLOWUP_BASE_URL", "FOLLOWUP_SECRET_FILE", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "user add", "token create"} {
+		if !strings.Contains(out.String(), name) {
+			t.Errorf("--help lacks %s", name)
+		}
+	}
+}
+
+// TestCLIErrors checks the CLI's answers to mistakes.
+func TestCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"user", "add", "--email", "not-an-email", "--password", "longenough"},
+		{"user", "add", "--email", "a@example.com", "--password", "short"},
+		{"user", "add", "--email", "a@example.com", "--password", "longenough", "--timezone", "Mars/Olympus"},
+		{"token", "create", "--email", "nobody@example.com"},
+		{"token", "create"},
+		{"frobnicate"},
+	} {
+		if err := run(context.Background(), args, io.Discard, io.Discard, env(dir, nil)); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	cli(t, dir, "user", "add", "--email", "a@example.com", "--password", "longenough")
+	if err := run(context.Background(), []string{"user", "add", "--email", "a@example.com", "--password", "longenough"}, io.Discard, io.Discard, env(dir, nil)); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("duplicate user: %v", err)
+	}
+}
+
+// parseTestConfig reads a Config as run does.
+func parseTestConfig(tb testing.TB, getenv func(string) string) (any, Config) {
+	tb.Helper()
+	fs := newFlagSet()
+	read := configFlags(fs, getenv)
+	if err := fs.Parse(nil); err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := read()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return fs, cfg
+}
