@@ -114,7 +114,7 @@ func Plan(req Request) []Placement {
 // those. Intervals are taken as given: pass AllDay ones through WholeDays
 // first.
 func Conflicts(blocks []followup.Interval, busy []followup.Interval, s followup.Settings) []int {
-	occ := buildSpans(busy, int64(s.BufferMinutes)*60, nil)
+	occ := buildSpans(busy, int64(s.BufferMinutes)*60, nil, nil)
 	var out []int
 	for i, b := range blocks {
 		lo, hi := floorUnix(b.Start), ceilUnix(b.End)
@@ -171,6 +171,7 @@ type planner struct {
 	follow  daySpan // follow-up hour within working hours
 	busy    []span
 	placed  []span
+	memo    map[memoKey]memo
 	noBound int64
 }
 
@@ -179,10 +180,6 @@ func newPlanner(req Request) *planner {
 	loc := orUTC(req.Loc)
 	buf := int64(req.Settings.BufferMinutes) * 60
 	work := newDaySpan(req.Settings.WorkHours)
-	busy := make([]followup.Interval, len(req.Busy))
-	for i, iv := range req.Busy {
-		busy[i] = WholeDays(iv, loc)
-	}
 	return &planner{
 		loc:     loc,
 		now:     ceilUnix(req.Now),
@@ -190,17 +187,22 @@ func newPlanner(req Request) *planner {
 		durs:    req.Settings.Durations,
 		work:    work,
 		follow:  work.intersect(newDaySpan(req.Settings.FollowupHour)),
-		busy:    buildSpans(busy, buf, req.Blocks),
+		busy:    buildSpans(req.Busy, buf, req.Blocks, loc),
 		placed:  make([]span, 0, len(req.Tasks)),
+		memo:    make(map[memoKey]memo),
 		noBound: math.MaxInt64 / 2,
 	}
 }
 
 // buildSpans returns busy widened by buf on both sides plus blocks, sorted,
 // with overlapping or touching spans merged. Empty intervals are skipped.
-func buildSpans(busy []followup.Interval, buf int64, blocks []followup.Interval) []span {
+// With a loc, AllDay busy intervals become whole local days (WholeDays).
+func buildSpans(busy []followup.Interval, buf int64, blocks []followup.Interval, loc *time.Location) []span {
 	out := make([]span, 0, len(busy)+len(blocks))
 	for _, iv := range busy {
+		if iv.AllDay && loc != nil {
+			iv = WholeDays(iv, loc)
+		}
 		if iv.End.After(iv.Start) {
 			out = append(out, span{floorUnix(iv.Start) - buf, ceilUnix(iv.End) + buf})
 		}
@@ -285,28 +287,28 @@ func (p *planner) place(t Task) Placement {
 	switch {
 	case t.Kind == followup.KindConfirm && !t.LateUntil.IsZero():
 		until := floorUnix(t.LateUntil)
-		if start, ok = p.first(p.work, earliest, min(due, until), dur, horizon); !ok {
+		if start, ok = p.first(workWindows, earliest, min(due, until), dur, horizon); !ok {
 			late = true
 			y, m, d := t.LateUntil.In(p.loc).Date()
 			dayStart := wall(y, m, d, followup.Clock{}, p.loc).Unix()
-			if start, ok = p.first(p.work, max(earliest, dayStart), until, dur, horizon); !ok {
+			if start, ok = p.first(workWindows, max(earliest, dayStart), until, dur, horizon); !ok {
 				start, ok = p.last(earliest, until-p.buffer, dur)
 			}
 		}
 	case t.Kind == followup.KindRefresher || t.Kind == followup.KindNudge:
 		if hasDue {
-			start, ok = p.first(p.follow, earliest, due, dur, horizon)
+			start, ok = p.first(followWindows, earliest, due, dur, horizon)
 		}
 		if !ok {
-			start, ok = p.first(p.work, earliest, due, dur, horizon)
+			start, ok = p.first(workWindows, earliest, due, dur, horizon)
 		}
 		if !ok && hasDue {
-			start, ok = p.first(p.work, earliest, p.noBound, dur, horizon)
+			start, ok = p.first(workWindows, earliest, p.noBound, dur, horizon)
 			late = ok
 		}
 	default:
-		if start, ok = p.first(p.work, earliest, due, dur, horizon); !ok && hasDue {
-			start, ok = p.first(p.work, earliest, p.noBound, dur, horizon)
+		if start, ok = p.first(workWindows, earliest, due, dur, horizon); !ok && hasDue {
+			start, ok = p.first(workWindows, earliest, p.noBound, dur, horizon)
 			late = ok
 		}
 	}
@@ -323,10 +325,53 @@ func (p *planner) place(t Task) Placement {
 	}
 }
 
+// windowKind names the daily windows a search uses.
+type windowKind int
+
+// Window kinds.
+const (
+	workWindows   windowKind = iota // working hours
+	followWindows                   // the follow-up hour within working hours
+)
+
+// memoKey names what a search knows: the window kind and block length.
+type memoKey struct {
+	kind windowKind
+	dur  int64
+}
+
+// memo records that no free slot of the key's length starts in [from, to)
+// inside the key's windows. Placing blocks only removes free time, so this
+// stays true for the rest of the Plan call; a search starting in [from, to)
+// resumes at to. This keeps many tasks with the same earliest start (a
+// conference evening, a full re-plan) from walking the same filled days again.
+type memo struct{ from, to int64 }
+
 // first returns the earliest free slot of dur seconds starting at or after
-// from on a 5-minute boundary, inside one window of sp and ending by until,
+// from on a 5-minute boundary, inside one window of kind and ending by until,
 // looking at windows that start up to horizon.
-func (p *planner) first(sp daySpan, from, until, dur, horizon int64) (int64, bool) {
+func (p *planner) first(kind windowKind, from, until, dur, horizon int64) (int64, bool) {
+	key := memoKey{kind, dur}
+	m, known := p.memo[key]
+	if known && m.from <= from && from < m.to {
+		from = m.to
+	} else {
+		m = memo{from: from}
+	}
+	s, ok := p.scan(kind, from, until, dur, horizon)
+	if ok {
+		// No slot started in [m.from, s), and [s, s+dur) is now taken.
+		p.memo[key] = memo{m.from, s + dur}
+	}
+	return s, ok
+}
+
+// scan is first without the memo.
+func (p *planner) scan(kind windowKind, from, until, dur, horizon int64) (int64, bool) {
+	sp := &p.work
+	if kind == followWindows {
+		sp = &p.follow
+	}
 	y, m, d := time.Unix(from, 0).In(p.loc).Date()
 	for i := 0; ; i++ {
 		ws, we, ok := sp.window(y, m, d+i, p.loc)
@@ -337,29 +382,51 @@ func (p *planner) first(sp daySpan, from, until, dur, horizon int64) (int64, boo
 			}
 			continue
 		}
-		lo, hi := max(ws.Unix(), from), min(we.Unix(), until)
 		if ws.Unix() > horizon || ws.Unix() >= until {
 			return 0, false
 		}
-		if s, ok := p.fit(lo, hi, dur); ok {
+		if s, ok := p.fit(max(ws.Unix(), from), min(we.Unix(), until), dur); ok {
 			return s, true
 		}
 	}
 }
 
 // fit returns the first 5-minute boundary s >= lo with [s, s+dur) free and
-// s+dur <= hi. Each turn of the loop steps over one occupied span.
+// s+dur <= hi. It finds its place in the two span lists by binary search,
+// then walks them with cursors, one occupied span per turn.
 func (p *planner) fit(lo, hi, dur int64) (int64, bool) {
 	t := roundUp(lo)
+	if t+dur > hi {
+		return 0, false
+	}
+	busy, placed := p.busy, p.placed
+	i, j := firstEndAfter(busy, t), firstEndAfter(placed, t)
 	for t+dur <= hi {
-		if f := p.nextFree(t); f != t {
-			t = roundUp(f)
-			continue
+		for i < len(busy) && busy[i].e <= t {
+			i++
 		}
-		if p.nextBusy(t)-t >= dur {
+		for j < len(placed) && placed[j].e <= t {
+			j++
+		}
+		next := p.noBound
+		if i < len(busy) {
+			if busy[i].s <= t {
+				t = roundUp(busy[i].e)
+				continue
+			}
+			next = busy[i].s
+		}
+		if j < len(placed) {
+			if placed[j].s <= t {
+				t = roundUp(placed[j].e)
+				continue
+			}
+			next = min(next, placed[j].s)
+		}
+		if next-t >= dur {
 			return t, true
 		}
-		t = p.nextBusy(t)
+		t = next
 	}
 	return 0, false
 }
@@ -379,35 +446,6 @@ func (p *planner) last(lo, hi, dur int64) (int64, bool) {
 		}
 		e = c
 	}
-}
-
-// nextFree returns the first moment at or after t inside no occupied span.
-func (p *planner) nextFree(t int64) int64 {
-	for {
-		moved := false
-		if i := firstEndAfter(p.busy, t); i < len(p.busy) && p.busy[i].s <= t {
-			t, moved = p.busy[i].e, true
-		}
-		if i := firstEndAfter(p.placed, t); i < len(p.placed) && p.placed[i].s <= t {
-			t, moved = p.placed[i].e, true
-		}
-		if !moved {
-			return t
-		}
-	}
-}
-
-// nextBusy returns the start of the first occupied span ending after t; t
-// must be free, so that start is after t.
-func (p *planner) nextBusy(t int64) int64 {
-	n := p.noBound
-	if i := firstEndAfter(p.busy, t); i < len(p.busy) {
-		n = p.busy[i].s
-	}
-	if i := firstEndAfter(p.placed, t); i < len(p.placed) {
-		n = min(n, p.placed[i].s)
-	}
-	return n
 }
 
 // conflict reports whether [s, e) overlaps an occupied span and, if so, the

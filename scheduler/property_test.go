@@ -81,12 +81,15 @@ func randomRequest(seed uint64, zones []*time.Location) scheduler.Request {
 		req.Blocks = append(req.Blocks, iv(start, start.Add(time.Duration(5+r.IntN(60))*time.Minute)))
 	}
 	kinds := []followup.StepKind{followup.KindRefresher, followup.KindDeliver, followup.KindChase, followup.KindConfirm, followup.KindNudge}
-	for i := range r.IntN(25) {
+	for i := range r.IntN(40) {
 		nb := at(7)
+		if r.IntN(3) == 0 {
+			nb = req.Now // many tasks free from the same moment
+		}
 		tk := scheduler.Task{
 			Key:       100 + i,
 			Kind:      kinds[r.IntN(len(kinds))],
-			Duration:  time.Duration(5+r.IntN(60)) * time.Minute,
+			Duration:  []time.Duration{10 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Duration(5+r.IntN(60)) * time.Minute}[r.IntN(4)],
 			NotBefore: nb,
 			Due:       nb.Add(time.Duration(r.IntN(72*60)-6*60) * time.Minute),
 			Starred:   r.IntN(4) == 0,
