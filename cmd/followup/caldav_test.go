@@ -367,4 +367,3 @@ func editTimes(tb testing.TB, srv davtest.Server, calURL, uid string, start, end
 func unfold(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n ", ""), "\r\n\t", "")
 }
-
