@@ -120,7 +120,7 @@ func busyStatus(r *reply) error {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		return withCause(passwordError(), r)
 	case http.StatusNotFound:
-		return remoteError(fmt.Errorf("caldav: %s %s: HTTP 404", r.method, r.url.Redacted()),
+		return remoteError(fmt.Errorf("caldav: %s %s: HTTP 404", r.method, r.where()),
 			"The calendar was not found on %s (HTTP 404).", r.url.Host)
 	}
 	return statusError(r, "calendar")
@@ -407,6 +407,7 @@ func (c *Client) FetchBusy(ctx context.Context, rawURL string, from, to time.Tim
 		pass, _ = u.User.Password()
 	}
 	sess := c.session(followup.CalDAVAccount{Username: user, Password: pass})
+	sess.hidePath = true
 	r, err := sess.do(ctx, http.MethodGet, u.String(), hdr, nil)
 	if err != nil {
 		return followup.ICSRead{}, err

@@ -75,6 +75,8 @@ type session struct {
 	username string
 	password string
 	n        int
+	// hidePath marks requests to a secret address (see reply.hide).
+	hidePath bool
 }
 
 func (c *Client) session(acct followup.CalDAVAccount) *session {
@@ -88,6 +90,18 @@ type reply struct {
 	status int
 	header http.Header
 	body   []byte
+	// hide keeps the path out of error causes: a published ICS address
+	// is a secret.
+	hide bool
+}
+
+// where names the URL that answered for error causes (never the user info,
+// and only the host when the path is a secret).
+func (r *reply) where() string {
+	if r.hide {
+		return r.url.Scheme + "://" + r.url.Host + "/…"
+	}
+	return r.url.Redacted()
 }
 
 // do sends one request, following up to maxRedirects redirects (301, 302,
@@ -131,7 +145,7 @@ func (s *session) do(ctx context.Context, method, rawURL string, hdr http.Header
 			}
 			return nil, remoteError(scrub(err), "The response from %s was too large or broken off.", u.Host)
 		}
-		r := &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header, body: data}
+		r := &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header, body: data, hide: s.hidePath}
 		switch resp.StatusCode {
 		case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
 			http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
@@ -147,7 +161,7 @@ func (s *session) do(ctx context.Context, method, rawURL string, hdr http.Header
 		}
 		next, err := u.Parse(loc)
 		if err != nil || (next.Scheme != "http" && next.Scheme != "https") {
-			return nil, remoteError(err, "%s redirected to an address we cannot follow.", u.Host)
+			return nil, remoteError(nil, "%s redirected to an address we cannot follow.", u.Host)
 		}
 		if u.Scheme == "https" && next.Scheme == "http" && (s.username != "" || s.password != "") {
 			return nil, remoteError(nil, "%s redirected from https to plain http; we will not send the password there.", u.Host)

@@ -254,7 +254,7 @@ func lastSegment(u *url.URL) string {
 // withCause sets the cause of a *followup.Error to the HTTP status in r.
 func withCause(err error, r *reply) error {
 	if e, ok := err.(*followup.Error); ok {
-		e.Err = fmt.Errorf("caldav: %s %s: HTTP %d", r.method, r.url.Redacted(), r.status)
+		e.Err = fmt.Errorf("caldav: %s %s: HTTP %d", r.method, r.where(), r.status)
 	}
 	return err
 }
@@ -264,7 +264,7 @@ func notCalDAV(r *reply) error {
 	if r == nil {
 		return remoteError(nil, "The server did not answer as a CalDAV server.")
 	}
-	cause := fmt.Errorf("caldav: %s %s: HTTP %d", r.method, r.url.Redacted(), r.status)
+	cause := fmt.Errorf("caldav: %s %s: HTTP %d", r.method, r.where(), r.status)
 	ct := strings.ToLower(r.header.Get("Content-Type"))
 	switch {
 	case r.status/100 == 2 && (strings.Contains(ct, "html") || bytes.Contains(bytes.ToLower(r.body[:min(len(r.body), 512)]), []byte("<html"))):

@@ -109,7 +109,7 @@ func scrub(err error) error {
 // thing asked for, e.g. "the calendar".
 func statusError(r *reply, what string) error {
 	host := r.url.Host
-	cause := fmt.Errorf("caldav: %s %s: HTTP %d", r.method, r.url.Redacted(), r.status)
+	cause := fmt.Errorf("caldav: %s %s: HTTP %d", r.method, r.where(), r.status)
 	if ra := retryAfter(r); ra != nil {
 		return ra
 	}
@@ -166,7 +166,7 @@ func retryAfter(r *reply) error {
 	} else {
 		return nil
 	}
-	cause := fmt.Errorf("caldav: %s %s: HTTP %d", r.method, r.url.Redacted(), r.status)
+	cause := fmt.Errorf("caldav: %s %s: HTTP %d", r.method, r.where(), r.status)
 	return &RetryAfterError{
 		After: d,
 		Err:   remoteError(cause, "%s is busy (HTTP %d) and asked us to retry in %v.", r.url.Host, r.status, d),

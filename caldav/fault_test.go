@@ -617,7 +617,13 @@ func TestBusyStaleSyncToken(t *testing.T) {
 func TestFetchBusy(t *testing.T) {
 	var gotINM, gotIMS string
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/secret/basic.ics" {
+		switch r.URL.Path {
+		case "/secret/basic.ics":
+		case "/secret/busy.ics":
+			w.Header().Set("Retry-After", "60")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		default:
 			http.NotFound(w, r)
 			return
 		}
@@ -678,12 +684,16 @@ func TestFetchBusy(t *testing.T) {
 		inMessage string
 	}{
 		{"404", "/secret/revoked.ics", "no calendar"},
+		{"503 Retry-After", "/secret/busy.ics", "retry"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.FetchBusy(ctx, srv.URL+tc.path, from, to, followup.ICSState{})
 			checkErr(t, err, followup.EREMOTE, "")
-			if strings.Contains(followup.ErrorMessage(err), "secret") {
-				t.Errorf("message %q shows the secret path", followup.ErrorMessage(err))
+			if !strings.Contains(followup.ErrorMessage(err), tc.inMessage) {
+				t.Errorf("message %q lacks %q", followup.ErrorMessage(err), tc.inMessage)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error %q shows the secret path", err)
 			}
 		})
 	}

@@ -160,7 +160,7 @@ func (c *Client) PutEvent(ctx context.Context, acct followup.CalDAVAccount, cale
 // conflict is the ECONFLICT error for a 412 Precondition Failed.
 func conflict(r *reply, format string) error {
 	e := followup.Errorf(followup.ECONFLICT, "", format, r.url.Host)
-	e.Err = fmt.Errorf("caldav: %s %s: HTTP %d", r.method, r.url.Redacted(), r.status)
+	e.Err = fmt.Errorf("caldav: %s %s: HTTP %d", r.method, r.where(), r.status)
 	return e
 }
 
