@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/followup/followup"
+	"github.com/followup/followup/caldav"
+	"github.com/followup/followup/internal/davtest"
+)
+
+// process is the real binary running as a child process.
+type process struct {
+	cmd *exec.Cmd
+	url string
+}
+
+// startProcess runs the built binary with serve and waits for its URL.
+func startProcess(tb testing.TB, bin, dir string) *process {
+	tb.Helper()
+	cmd := exec.Command(bin, "serve", "--tick-interval", "1s")
+	cmd.Env = append(os.Environ(),
+		"FOLLOWUP_ADDR=127.0.0.1:0",
+		"FOLLOWUP_DATABASE=sqlite:"+filepath.Join(dir, "followup.db"),
+		"FOLLOWUP_SECRET_FILE="+filepath.Join(dir, "secret.key"),
+		"FOLLOWUP_ALLOW_PRIVATE_HOSTS=true",
+		"FOLLOWUP_LOG_LEVEL=warn",
+	)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		tb.Fatalf("no start line: %v", err)
+	}
+	i := strings.Index(line, "http://")
+	if i < 0 {
+		tb.Fatalf("start line %q has no URL", line)
+	}
+	p := &process{cmd: cmd, url: strings.TrimSpace(line[i:])}
+	tb.Cleanup(func() { p.kill() })
+	return p
+}
+
+func (p *process) kill() {
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		p.cmd.Wait()
+	}
+}
+
+// TestCrashDuringSync kills the process with SIGKILL again and again while
+// commitments arrive and blocks are being written; at the end the server
+// holds exactly one object per live block and nothing else.
+func TestCrashDuringSync(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	srv := davtest.Radicale(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "followup")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "Europe/Berlin")
+	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
+
+	p := startProcess(t, bin, dir)
+	var conn caldavConnJSON
+	if resp := do(t, "PUT", p.url+"/api/v1/caldav", token, map[string]any{"url": srv.URL, "username": srv.Username, "password": srv.Password}, &conn); resp.StatusCode != 200 {
+		t.Fatalf("connect: %d", resp.StatusCode)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ids []int64
+	for round := range 8 {
+		for i := range 4 {
+			var c commitmentJSON
+			resp := do(t, "POST", p.url+"/api/v1/commitments", token, map[string]any{
+				"contact": map[string]any{"name": fmt.Sprintf("Contact %d-%d", round, i)}, "promise": "Send the notes",
+				"priority": i == 0, "due_text": "in 4 days",
+			}, &c)
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("POST: %d", resp.StatusCode)
+			}
+			ids = append(ids, c.ID)
+		}
+		if round%3 == 1 && len(ids) > 2 {
+			do(t, "POST", p.url+"/api/v1/commitments/"+itoa(ids[len(ids)-3])+"/actions", token, map[string]string{"action": "let_go"}, nil)
+		}
+		// Kill it while the queue writes.
+		time.Sleep(time.Duration(rng.IntN(60)) * time.Millisecond)
+		p.kill()
+		p = startProcess(t, bin, dir)
+	}
+
+	// Let it settle, then compare the server with the API.
+	var rep followup.SyncReport
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		do(t, "POST", p.url+"/api/v1/sync", token, nil, &rep)
+		if rep.Written == 0 && rep.Deleted == 0 && len(rep.Errors) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sync does not settle: %+v", rep)
+		}
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		var c commitmentJSON
+		do(t, "GET", p.url+"/api/v1/commitments/"+itoa(id), token, nil, &c)
+		for _, s := range c.Steps {
+			if s.Kind != "let_go" && s.Kind != "close" && (s.Status == "planned" || s.Status == "synced") {
+				want[s.UID] = true
+			}
+		}
+	}
+	acct := followup.CalDAVAccount{URL: srv.URL, Username: srv.Username, Password: srv.Password}
+	objs, err := caldav.New(http.DefaultClient).ListEvents(context.Background(), acct, conn.Calendar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, o := range objs {
+		seen[o.UID]++
+		if !want[o.UID] {
+			t.Errorf("server holds %s, which is no live block", o.UID)
+		}
+		if seen[o.UID] > 1 {
+			t.Errorf("server holds %s twice", o.UID)
+		}
+	}
+	for uid := range want {
+		if seen[uid] != 1 {
+			t.Errorf("live block %s is on the server %d times", uid, seen[uid])
+		}
+	}
+	t.Logf("after 8 kills: %d live blocks, %d objects on the server", len(want), len(objs))
+}
