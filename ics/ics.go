@@ -361,12 +361,22 @@ func validUTF8(v string) string {
 // appendFolded appends line, which is valid UTF-8, as a content line folded
 // at 75 octets (§3.1): a line break and a single space are inserted before
 // the octet that would overflow, moved back to the start of its UTF-8
-// sequence so that no character is split. The line ends in CR LF.
+// sequence so that no character is split, and before a backslash that
+// starts an escape pair (§3.3.11). The line ends in CR LF.
 func appendFolded(b, line []byte) []byte {
 	limit := maxLine
 	for len(line) > limit {
 		n := limit
 		for n > 0 && !utf8.RuneStart(line[n]) {
+			n--
+		}
+		// Keep an escape pair such as "\n" on one line: §3.1 allows the
+		// split, but some clients unescape before unfolding.
+		k := n - 1
+		for k >= 0 && line[k] == '\\' {
+			k--
+		}
+		if (n-1-k)%2 == 1 {
 			n--
 		}
 		b = append(append(b, line[:n]...), "\r\n "...)

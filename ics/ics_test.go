@@ -397,7 +397,10 @@ func TestFolding(t *testing.T) {
 		{name: "two-byte straddles", text: strings.Repeat("a", 66) + "éb", lines: []string{"SUMMARY:" + strings.Repeat("a", 66), " éb"}},
 		{name: "four-byte straddles", text: strings.Repeat("a", 65) + "🎉b", lines: []string{"SUMMARY:" + strings.Repeat("a", 65), " 🎉b"}},
 		{name: "four-byte fits", text: strings.Repeat("a", 63) + "🎉b", lines: []string{"SUMMARY:" + strings.Repeat("a", 63) + "🎉", " b"}},
-		{name: "escape straddles", text: strings.Repeat("a", 66) + ";", lines: []string{"SUMMARY:" + strings.Repeat("a", 66) + `\`, " ;"}},
+		{name: "escape straddles", text: strings.Repeat("a", 66) + ";", lines: []string{"SUMMARY:" + strings.Repeat("a", 66), ` \;`}},
+		{name: "escaped backslash fits", text: strings.Repeat("a", 65) + `\`, lines: []string{"SUMMARY:" + strings.Repeat("a", 65) + `\\`}},
+		{name: "backslash pair then escape straddles", text: strings.Repeat("a", 64) + `\;`, lines: []string{"SUMMARY:" + strings.Repeat("a", 64) + `\\`, ` \;`}},
+		{name: "escape before multibyte", text: strings.Repeat("a", 65) + ",é", lines: []string{"SUMMARY:" + strings.Repeat("a", 65) + `\,`, " é"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := event()
