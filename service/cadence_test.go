@@ -13,7 +13,11 @@ import (
 
 // sortedViews returns the views of ss ordered by start, then kind.
 func sortedViews(ss []followup.Step) []stepView {
-	out := summarize(ss)
+	return sortViews(summarize(ss))
+}
+
+// sortViews orders views by start, then kind, in place, and returns them.
+func sortViews(out []stepView) []stepView {
 	slices.SortStableFunc(out, func(a, b stepView) int {
 		if c := a.Start.Compare(b.Start); c != 0 {
 			return c
