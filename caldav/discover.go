@@ -92,11 +92,19 @@ func (c *Client) Discover(ctx context.Context, acct followup.CalDAVAccount) (fol
 			}
 			return d, err
 		}
-		ep = r
+		var p prop
 		if len(ms.Responses) > 0 {
-			epResp = ms.Responses[0].props()
+			p = ms.Responses[0].props()
 		}
-		break
+		if ep == nil {
+			ep, epResp = r, p
+		}
+		if p.Principal != nil || p.HomeSet != nil || p.ResourceType.has(nsCalDAV, "calendar") {
+			// A useful answer; a bare multistatus is kept only in
+			// case no other candidate does better.
+			ep, epResp = r, p
+			break
+		}
 	}
 	if ep == nil {
 		return d, notCalDAV(lastBad)

@@ -119,6 +119,32 @@ func TestDiscoverRedirects(t *testing.T) {
 	}
 }
 
+// TestDiscoverWellKnownMissing falls back to the address itself when
+// /.well-known/caldav is 404 (RFC 6764 §6).
+func TestDiscoverWellKnownMissing(t *testing.T) {
+	b := newMemBackend("Work")
+	inner := authed(&webdavcaldav.Handler{Backend: b})
+	cnt := &counter{}
+	srv := httptest.NewServer(cnt.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/caldav" {
+			http.NotFound(w, r)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})))
+	defer srv.Close()
+	d, err := newClient().Discover(context.Background(), account(srv.URL))
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	if d.Endpoint != srv.URL+"/" || d.HomeSet != srv.URL+"/alice/calendars/" || len(d.Calendars) != 1 {
+		t.Errorf("Discover = %+v, want endpoint / and home set /alice/calendars/", d)
+	}
+	if reqs := cnt.list(); len(reqs) < 2 || !strings.HasPrefix(reqs[1], "PROPFIND / ") {
+		t.Errorf("requests %q, want PROPFIND /.well-known/caldav then PROPFIND /", reqs)
+	}
+}
+
 // TestDiscoverBareHost reads "host:port" as https://host:port/.
 func TestDiscoverBareHost(t *testing.T) {
 	b := newMemBackend("Work")

@@ -209,6 +209,13 @@ func TestRealServers(t *testing.T) {
 				t.Errorf("discovered calendar (-want +got):\n%s", diff)
 			}
 
+			// Discovery from the calendar's own address finds the same home.
+			fromCal := acct
+			fromCal.URL = cal.URL
+			if d2, err := c.Discover(ctx, fromCal); err != nil || d2.HomeSet != d.HomeSet {
+				t.Errorf("Discover from %s = home set %q, %v; want %q", cal.URL, d2.HomeSet, err, d.HomeSet)
+			}
+
 			t.Run("objects", func(t *testing.T) { testObjects(t, ctx, c, srv, acct, cal.URL) })
 			t.Run("busy", func(t *testing.T) { testBusy(t, ctx, c, srv, acct, d.HomeSet) })
 		})
