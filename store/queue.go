@@ -24,7 +24,7 @@ type QueueOptions struct {
 	TickInterval time.Duration
 	// SyncInterval is how often every connected calendar account is synced (default 5 min).
 	SyncInterval time.Duration
-	// PollInterval is how often the queue looks for jobs inserted by other processes (default 1 s).
+	// PollInterval is how often the queue looks for new jobs (default 200 ms); jobs inserted in a transaction wait for it.
 	PollInterval time.Duration
 	// MaxAttempts before a job is discarded (default 25, about three weeks of backoff).
 	// A discarded calendar write is repaired by the next periodic sync.
@@ -83,7 +83,7 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 		o.SyncInterval = 5 * time.Minute
 	}
 	if o.PollInterval <= 0 {
-		o.PollInterval = time.Second
+		o.PollInterval = 200 * time.Millisecond
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 25

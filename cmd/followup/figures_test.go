@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/followup/followup"
+	"github.com/followup/followup/caldav"
+	"github.com/followup/followup/internal/davtest"
+)
+
+// TestCalDAVFigures measures, against a real Radicale, the time from POST
+// to the event being visible on the server (target p95 < 1 s) and the
+// CalDAV requests each new commitment costs (target ≤ steps + 1). The
+// figures go to docs/performance.md.
+func TestCalDAVFigures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures against a real server")
+	}
+	srv := davtest.Radicale(t)
+	proxy := newCountingProxy(t, srv.URL)
+	dir := t.TempDir()
+	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "Europe/Berlin")
+	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
+	app := MustRunMain(t, dir, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true"})
+	base := app.URL()
+	var conn caldavConnJSON
+	do(t, "PUT", base+"/api/v1/caldav", token, map[string]any{"url": proxy.URL, "username": srv.Username, "password": srv.Password}, &conn)
+	calURL := rebase(conn.Calendar, proxy.URL, srv.URL)
+	waitFor(t, 20*time.Second, func() bool {
+		var c caldavConnJSON
+		do(t, "GET", base+"/api/v1/caldav", token, nil, &c)
+		return c.LastSyncAt != nil
+	})
+	time.Sleep(200 * time.Millisecond) // let the first sync's jobs finish
+
+	other := caldav.New(http.DefaultClient)
+	acct := followup.CalDAVAccount{URL: srv.URL, Username: srv.Username, Password: srv.Password}
+	const n = 20
+	var lat []time.Duration
+	worst := 0.0
+	for i := range n {
+		before := proxy.n.Load()
+		t0 := time.Now()
+		var c commitmentJSON
+		do(t, "POST", base+"/api/v1/commitments", token, map[string]any{
+			"contact": map[string]any{"name": fmt.Sprintf("Contact %d", i)}, "promise": "Send the deck", "due_text": "in 5 days",
+		}, &c)
+		blocks := liveBlocks(c)
+		waitFor(t, 10*time.Second, func() bool { return countLive(t, other, acct, calURL, c) == blocks })
+		lat = append(lat, time.Since(t0))
+		time.Sleep(50 * time.Millisecond) // any trailing request of this commitment is counted
+		reqs := proxy.n.Load() - before
+		steps := len(c.Steps)
+		if float64(reqs)/float64(steps+1) > worst {
+			worst = float64(reqs) / float64(steps+1)
+		}
+		if reqs > int64(steps+1) {
+			t.Errorf("commitment %d cost %d CalDAV requests for %d steps (target ≤ %d)", i, reqs, steps, steps+1)
+		}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p50, p95 := lat[n/2], lat[n*95/100]
+	t.Logf("POST to visible on Radicale over %d commitments: p50 %v, p95 %v, max %v; worst requests/(steps+1) %.2f",
+		n, p50.Round(time.Millisecond), p95.Round(time.Millisecond), lat[n-1].Round(time.Millisecond), worst)
+	if p95 > time.Second {
+		t.Errorf("p95 %v over the 1 s target", p95)
+	}
+	_ = davtest.Username
+}
