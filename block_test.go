@@ -549,3 +549,42 @@ func TestBlockTitle(t *testing.T) {
 		})
 	}
 }
+
+// TestBlockEventZones checks that dates and times are written in the
+// user's zone, across a daylight-saving change.
+func TestBlockEventZones(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := commitment()
+	// Met late Monday evening in New York: already Tuesday in UTC and Berlin.
+	c.MetAt = time.Date(2026, 3, 23, 22, 0, 0, 0, ny)
+	c.Due = time.Date(2026, 3, 27, 17, 0, 0, 0, ny)
+	// Berlin moves to CEST on 2026-03-29; New York moved on 2026-03-08.
+	c.Meeting.Start = time.Date(2026, 3, 30, 8, 0, 0, 0, time.UTC)
+	confirm := followup.Step{Kind: followup.KindConfirm, Start: time.Date(2026, 3, 27, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 27, 9, 10, 0, 0, time.UTC)}
+	refresher := followup.Step{Kind: followup.KindRefresher, Start: time.Date(2026, 3, 24, 13, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 24, 13, 15, 0, 0, time.UTC)}
+	s := followup.DefaultSettings("UTC")
+	for _, tc := range []struct {
+		name string
+		st   followup.Step
+		loc  *time.Location
+		want []string
+	}{
+		{"confirm in Berlin", confirm, berlin, []string{"Confirm Monday's meeting", "on Monday, March 30 at 10:00 CEST"}},
+		{"confirm in New York", confirm, ny, []string{"Confirm Monday's meeting", "on Monday, March 30 at 04:00 EDT"}},
+		{"refresher in New York", refresher, ny, []string{"conversation yesterday at SaaStr", "by Friday, March 27.", "on Monday at 04:00 EDT"}},
+		{"refresher in Berlin", refresher, berlin, []string{"conversation today at SaaStr", "by Friday, March 27.", "on Monday at 10:00 CEST"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := followup.BlockEvent(c, tc.st, s, tc.loc, "")
+			text := ev.Summary + "\n" + ev.Description
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("%q not in\n%s", w, text)
+				}
+			}
+		})
+	}
+}
