@@ -220,17 +220,27 @@ func (c *Client) GetEvent(ctx context.Context, acct followup.CalDAVAccount, cale
 	return ev, nil
 }
 
-// remoteEvent reads UID, DTSTART and DTEND of the first non-override VEVENT
-// of a calendar object.
+// remoteEvent reads UID, DTSTART and DTEND of the master VEVENT of a
+// calendar object, or of its first VEVENT when it holds only overrides.
 func remoteEvent(host string, data []byte) (followup.RemoteEvent, error) {
 	cal, err := decodeCalendar(data)
 	if err != nil {
 		return followup.RemoteEvent{}, unreadable(host, err)
 	}
+	var first *ical.Component
 	for _, comp := range cal.Children {
-		if comp.Name != ical.CompEvent || comp.Props.Get(ical.PropRecurrenceID) != nil {
+		if comp.Name != ical.CompEvent {
 			continue
 		}
+		if first == nil {
+			first = comp
+		}
+		if comp.Props.Get(ical.PropRecurrenceID) == nil {
+			first = comp
+			break
+		}
+	}
+	if comp := first; comp != nil {
 		var ev followup.RemoteEvent
 		if p := comp.Props.Get(ical.PropUID); p != nil {
 			ev.UID = p.Value
