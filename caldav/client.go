@@ -18,10 +18,18 @@
 //   - no public sync-collection REPORT, no getctag, no
 //     current-user-privilege-set, no MKCALENDAR;
 //   - redirects are left to net/http, which turns a 301/302 PROPFIND into a
-//     GET (emersion/go-webdav#107 was never merged).
+//     GET (emersion/go-webdav#107, which would have handled it, was closed).
+//
+// From go-webdav it uses caldav.ValidateCalendarObject (RFC 4791 §4.1) on
+// every object it writes; its tests run go-webdav's caldav.Handler on an
+// in-memory backend.
 //
 // go-ical's RecurrenceSet reads RDATE from the EXDATE properties and fails on
 // an unknown TZID, so recurrence sets are built here on rrule-go directly.
+//
+// Busy and FetchBusy read incrementally only while the window [from, to)
+// stays the same as in prev; callers should round the window (to whole UTC
+// days, say) so that consecutive syncs share it.
 package caldav
 
 import (
