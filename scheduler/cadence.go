@@ -46,9 +46,10 @@ func Deadline(c followup.Commitment, s followup.Settings, loc *time.Location) (d
 
 // Steps derives the steps of a newly logged commitment whose Due was already
 // resolved by Deadline (a zero c.Due is resolved here the same way). Each
-// step has Kind, Status planned, NotBefore and Due; a meeting also has Start
-// and End at the agreed time, close-like let_go has Start == End. Block steps
-// are not placed (Plan does that) and UID and ID are left empty.
+// step has Kind, Status planned, NotBefore and Due; the meeting also has
+// Start and End at the agreed time, and let_go, a transition rather than a
+// block, has Start == End. Block steps are not placed (Plan does that); UID
+// and ID are left empty for the caller.
 //
 // The steps come in this order, each only when it applies:
 //   - refresher: NotBefore = max(met, now), Due = met + 1 day.
@@ -216,6 +217,11 @@ func (d daySpan) intersect(o daySpan) daySpan {
 		r.end = o.end
 	}
 	return r
+}
+
+// empty reports whether the span has no window on any day.
+func (d daySpan) empty() bool {
+	return d.days == [7]bool{} || d.end.Minutes() <= d.start.Minutes()
 }
 
 // window returns the span's window on the local date y-m-d (d may be out of

@@ -93,6 +93,14 @@ type Placement struct {
 //
 // A late block is never dropped: OK is false only when the search horizon
 // holds no free slot at all.
+//
+// Cost: the busy time is sorted and merged once, O(B log B) for B intervals.
+// Each slot is found by binary search and a walk over the occupied spans
+// between the task's earliest start and its slot; a memo per window kind and
+// block length lets a task skip the days an earlier task of the same length
+// found full, so many tasks free from the same moment do not walk the same
+// days again. Placed blocks are kept apart from the busy spans, so recording
+// one moves at most the blocks already placed.
 func Plan(req Request) []Placement {
 	p := newPlanner(req)
 	order := make([]int, len(req.Tasks))
@@ -371,6 +379,9 @@ func (p *planner) scan(kind windowKind, from, until, dur, horizon int64) (int64,
 	sp := &p.work
 	if kind == followWindows {
 		sp = &p.follow
+	}
+	if sp.empty() {
+		return 0, false
 	}
 	y, m, d := time.Unix(from, 0).In(p.loc).Date()
 	for i := 0; ; i++ {

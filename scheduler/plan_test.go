@@ -213,6 +213,13 @@ func TestPlanRules(t *testing.T) {
 			want:  []scheduler.Placement{placed(1, d(3, 2, 9, 15), 15, false)},
 		},
 		{
+			name:   "no follow-up hour configured: first working slot",
+			now:    d(3, 2, 14, 0),
+			mutate: func(s *followup.Settings) { s.FollowupHour.Days = nil },
+			tasks:  []scheduler.Task{task(1, followup.KindRefresher, d(3, 2, 13, 0), d(3, 3, 13, 0))},
+			want:   []scheduler.Placement{placed(1, d(3, 2, 14, 0), 15, false)},
+		},
+		{
 			name:  "no deadline: first working slot, never late",
 			now:   d(3, 2, 14, 0),
 			busy:  []followup.Interval{iv(d(3, 2, 14, 0), d(3, 4, 12, 0))},
