@@ -730,3 +730,53 @@ func TestFetchBusy(t *testing.T) {
 		checkErr(t, err, followup.EREMOTE, "")
 	})
 }
+
+// TestBusySyncTruncated follows a sync-collection answer truncated with a
+// 507 for the collection (RFC 6578 §3.6) with a second report, then fetches
+// the changed object with calendar-multiget.
+func TestBusySyncTruncated(t *testing.T) {
+	b := newMemBackend("Work")
+	b.putRaw(t, "/alice/calendars/work/a.ics", oneOff)
+	inner := &webdavcaldav.Handler{Backend: b}
+	cnt := &counter{}
+	srv := httptest.NewServer(cnt.wrap(authed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		if r.Method != "REPORT" || !strings.Contains(string(body), "sync-collection") {
+			inner.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusMultiStatus)
+		switch {
+		case strings.Contains(string(body), "<d:sync-token>t1<"):
+			io.WriteString(w, `<multistatus xmlns="DAV:">
+<response><href>/alice/calendars/work/a.ics</href><propstat><prop><getetag>"new"</getetag></prop><status>HTTP/1.1 200 OK</status></propstat></response>
+<response><href>/alice/calendars/work/</href><status>HTTP/1.1 507 Insufficient Storage</status></response>
+<sync-token>t2</sync-token></multistatus>`)
+		case strings.Contains(string(body), "<d:sync-token>t2<"):
+			io.WriteString(w, `<multistatus xmlns="DAV:">
+<response><href>/alice/calendars/work/b.ics</href><status>HTTP/1.1 404 Not Found</status></response>
+<sync-token>t3</sync-token></multistatus>`)
+		default:
+			t.Errorf("unexpected sync-collection body %s", body)
+		}
+	}))))
+	defer srv.Close()
+	from, to := utc("2026-03-01T00:00:00Z"), utc("2026-04-01T00:00:00Z")
+	old := []followup.Interval{{Start: utc("2026-03-20T10:00:00Z"), End: utc("2026-03-20T11:00:00Z")}}
+	prev := followup.BusyState{SyncToken: "t1", From: from, To: to, Objects: map[string]followup.BusyObject{
+		strings.ToLower(srv.URL) + "/alice/calendars/work/b.ics": {ETag: `"b1"`, Intervals: old},
+	}}
+	read, err := newClient().Busy(context.Background(), account(srv.URL), srv.URL+"/alice/calendars/work/", from, to, prev)
+	if err != nil {
+		t.Fatalf("Busy: %v", err)
+	}
+	want := []followup.Interval{{Start: utc("2026-03-05T13:00:00Z"), End: utc("2026-03-05T14:30:00Z")}}
+	if diff := cmp.Diff(want, read.State.Intervals()); diff != "" {
+		t.Errorf("Busy intervals (-want +got):\n%s", diff)
+	}
+	if read.Requests != 3 || read.State.SyncToken != "t3" || !read.Changed {
+		t.Errorf("Busy = Requests %d token %q Changed %v, want 3 t3 true (requests %q)", read.Requests, read.State.SyncToken, read.Changed, cnt.list())
+	}
+}
