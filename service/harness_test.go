@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -56,6 +57,35 @@ func (e *feedEncoder) Calls() int {
 	return e.calls
 }
 
+// logRecorder is a slog.Handler that keeps the messages logged.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *logRecorder) WithGroup(string) slog.Handler            { return r }
+func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, rec.Message)
+	return nil
+}
+
+// Count returns how many times msg was logged.
+func (r *logRecorder) Count(msg string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, m := range r.msgs {
+		if m == msg {
+			n++
+		}
+	}
+	return n
+}
+
 // harness is a service on a real SQLite file in a temporary directory.
 type harness struct {
 	t     testing.TB
@@ -65,6 +95,7 @@ type harness struct {
 	clock *testClock
 	db    *store.DB
 	enc   *feedEncoder
+	logs  *logRecorder
 	svc   *service.Service
 }
 
@@ -75,13 +106,21 @@ func newHarness(t testing.TB, start time.Time) *harness {
 	for i := range key {
 		key[i] = byte(i + 1)
 	}
-	h := &harness{t: t, ctx: context.Background(), path: t.TempDir() + "/db.sqlite", key: key, clock: &testClock{t: start}}
+	h := &harness{t: t, ctx: context.Background(), path: t.TempDir() + "/db.sqlite", key: key, clock: &testClock{t: start}, logs: &logRecorder{}}
 	h.open()
 	return h
 }
 
 // open opens the store on h.path and wires a new service on it.
 func (h *harness) open() {
+	h.t.Helper()
+	h.db, h.svc = h.instance()
+	h.enc = h.svc.Encoder.(*feedEncoder)
+}
+
+// instance opens another store on h.path with its own service, as a second
+// process on the same database does. It is closed when the test ends.
+func (h *harness) instance() (*store.DB, *service.Service) {
 	h.t.Helper()
 	db, err := store.Open("sqlite:"+h.path, store.Options{Now: h.clock.Now})
 	if err != nil {
@@ -95,13 +134,12 @@ func (h *harness) open() {
 	if err != nil {
 		h.t.Fatalf("secret.NewBox: %v", err)
 	}
-	h.db = db
-	h.enc = &feedEncoder{}
-	h.svc = &service.Service{
+	svc := &service.Service{
 		Store: db, Now: h.clock.Now, BaseURL: "https://followup.example", Sealer: box,
-		Encoder: h.enc, ParseDue: duetext.Parse,
+		Encoder: &feedEncoder{}, ParseDue: duetext.Parse, Log: slog.New(h.logs),
 	}
 	h.t.Cleanup(func() { db.Close() })
+	return db, svc
 }
 
 // reopen closes the store and opens a new store and service on the same
