@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,22 +23,42 @@ import (
 func decodeJSON(c echo.Context, v any) error {
 	// The Content-Type is not checked: scripts often post JSON with curl -d,
 	// which labels it a form. A body that is not JSON fails to decode anyway.
-	return decodeJSONReader(io.LimitReader(c.Request().Body, MaxBody+1), v)
+	return decodeJSONReader(c.Request().Body, v)
 }
 
 // decodeJSONReader is decodeJSON's core, separate for fuzzing.
 func decodeJSONReader(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeJSONBytes(data, v)
+}
+
+// readBody reads a request body of at most MaxBody bytes.
+func readBody(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxBody+1))
+	if tooLarge(err) || len(data) > MaxBody {
+		return nil, followup.Errorf(followup.ETOOLARGE, "", "The request body is larger than 1 MiB.")
+	} else if err != nil {
+		return nil, followup.Errorf(followup.EINVALID, "", "The request body could not be read.")
+	}
+	return data, nil
+}
+
+// decodeJSONBytes decodes one JSON value strictly, as decodeJSON does.
+func decodeJSONBytes(data []byte, v any) error {
+	// JSON text is UTF-8 (RFC 8259 §8.1); encoding/json would quietly turn
+	// invalid bytes into U+FFFD and store text the user never wrote.
+	if !utf8.Valid(data) {
+		return followup.Errorf(followup.EINVALID, "", "The request body is not valid UTF-8.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		if err != nil {
-			if tooLarge(err) {
-				return followup.Errorf(followup.ETOOLARGE, "", "The request body is larger than 1 MiB.")
-			}
-		}
 		return followup.Errorf(followup.EINVALID, "", "The body must hold exactly one JSON object.")
 	}
 	return nil

@@ -80,7 +80,8 @@ func New(svc Service, ready func(ctx context.Context) error, log *slog.Logger) *
 		},
 	}))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
-	e.Use(middleware.BodyLimit("1M"))
+	// "1MiB" is MaxBody; gommon reads "1M" as 1,000,000 bytes.
+	e.Use(middleware.BodyLimit("1MiB"))
 	s.routes()
 	return s
 }

@@ -1,10 +1,13 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/followup/followup"
 )
 
 func (s *Server) getSettings(c echo.Context) error {
@@ -23,7 +26,14 @@ func (s *Server) putSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(c, &st); err != nil {
+	body, err := readBody(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSONBytes(body, &st); err != nil {
+		if f := badClock(body); f != "" && followup.ErrorField(err) == "" {
+			return followup.Errorf(followup.EINVALID, f, "%s must be a time of day HH:MM, such as 09:00.", f)
+		}
 		return err
 	}
 	st, err = s.Service.PutSettings(ctx, userID(c), st)
@@ -53,4 +63,33 @@ func (s *Server) agenda(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, a)
+}
+
+// badClock names the first time of day in a settings body that does not
+// parse: encoding/json reports a failed UnmarshalText without its field.
+func badClock(body []byte) string {
+	type span struct{ Start, End json.RawMessage }
+	var probe struct {
+		WorkHours    span `json:"work_hours"`
+		FollowupHour span `json:"followup_hour"`
+	}
+	if json.Unmarshal(body, &probe) != nil {
+		return ""
+	}
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+	}{
+		{"work_hours.start", probe.WorkHours.Start}, {"work_hours.end", probe.WorkHours.End},
+		{"followup_hour.start", probe.FollowupHour.Start}, {"followup_hour.end", probe.FollowupHour.End},
+	} {
+		var v string
+		if len(f.raw) == 0 || json.Unmarshal(f.raw, &v) != nil {
+			continue
+		}
+		if _, err := followup.ParseClock(v); err != nil {
+			return f.name
+		}
+	}
+	return ""
 }
