@@ -279,7 +279,8 @@ func (w writer) details(link string) string {
 	if u := oneLine(c.Contact.URL); u != "" {
 		l = append(l, "Profile: "+u)
 	}
-	if promise := oneLine(c.Promise); promise != "" {
+	// The promise is quoted as logged, line breaks included.
+	if promise := strings.TrimSpace(normalizeNewlines(c.Promise)); promise != "" {
 		who := "You promised"
 		if c.Direction == Theirs {
 			who = "They promised"

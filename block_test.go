@@ -393,7 +393,7 @@ var blockWants = map[string]followup.Event{
 			"---\n" +
 			"Jane; Doe, Jr., A; B, C\n" +
 			"Email: mailto:jane@example.com\n" +
-			"You promised: send you the deck; and the notes, too, due Friday, November 27\n" +
+			"You promised: send you the deck;\nand the notes, too, due Friday, November 27\n" +
 			"Why it matters: line one;\n" +
 			"line two, with comma\\backslash\n" +
 			"Open in followup: http://127.0.0.1:8080/commitments/42",

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +19,31 @@ import (
 	"github.com/followup/followup/caldav"
 	"github.com/followup/followup/internal/davtest"
 )
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// binary builds the command once per test run and returns its path.
+func binary(tb testing.TB) string {
+	tb.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "followup-bin")
+		if buildErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(buildDir, "followup"), ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return filepath.Join(buildDir, "followup")
+}
 
 // process is the real binary running as a child process.
 type process struct {
@@ -74,11 +100,7 @@ func TestCrashDuringSync(t *testing.T) {
 	}
 	srv := davtest.Radicale(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "followup")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "Europe/Berlin")
 	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
 
@@ -153,4 +175,31 @@ func TestCrashDuringSync(t *testing.T) {
 		}
 	}
 	t.Logf("after 8 kills: %d live blocks, %d objects on the server", len(want), len(objs))
+}
+
+// TestGracefulShutdown sends SIGTERM to the running binary: it stops
+// accepting, finishes, and exits 0.
+func TestGracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	bin := binary(t)
+	p := startProcess(t, bin, dir)
+	if resp := do(t, "GET", p.url+"/readyz", "", nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("readyz: %d", resp.StatusCode)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("still running 20 s after SIGTERM")
+	}
 }

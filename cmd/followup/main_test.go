@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -352,4 +353,12 @@ func parseTestConfig(tb testing.TB, getenv func(string) string) (any, Config) {
 		tb.Fatal(err)
 	}
 	return fs, cfg
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
 }
