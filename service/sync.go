@@ -392,7 +392,13 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			etag = "unknown" // the next read-back learns the real one
 		}
 		rep.Written++
-		if err := s.recordWrite(ctx, uid, p.Sequence, etag); err != nil {
+		if err := s.recordWrite(ctx, uid, p.Sequence, etag); followup.ErrorCode(err) == followup.ENOTFOUND {
+			// The commitment was deleted while we wrote: take it back.
+			if etag == "unknown" {
+				etag = ""
+			}
+			return s.Calendars.DeleteEvent(ctx, a.acct, cal, uid, etag)
+		} else if err != nil {
 			return err
 		}
 	}
