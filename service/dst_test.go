@@ -19,12 +19,11 @@ func utc(m time.Month, d, hh, mm int) time.Time { return time.Date(2026, m, d, h
 // the same local time.
 func TestDSTWeekend(t *testing.T) {
 	tests := []struct {
-		name  string
-		zone  string
-		fri   time.Month
-		day   int
-		want  []stepView // in UTC, written out so an hour off shows
-		isDST bool
+		name string
+		zone string
+		fri  time.Month
+		day  int
+		want []stepView // in UTC, written out so an hour off shows
 	}{{
 		name: "New York spring forward 2026-03-08", zone: "America/New_York", fri: time.March, day: 6,
 		want: []stepView{
