@@ -190,3 +190,14 @@ func BenchmarkPlan1000SameStart(b *testing.B) {
 		scheduler.Plan(req)
 	}
 }
+
+// BenchmarkPlan0Among10000Busy is Plan's fixed cost: preparing the same
+// 10,000 busy intervals with no task to place.
+func BenchmarkPlan0Among10000Busy(b *testing.B) {
+	req := benchScenario(b, 10000, 1000)
+	req.Tasks = nil
+	b.ReportAllocs()
+	for b.Loop() {
+		scheduler.Plan(req)
+	}
+}

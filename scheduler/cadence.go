@@ -121,7 +121,8 @@ func Steps(c followup.Commitment, s followup.Settings, loc *time.Location, now t
 // time is left that day, it moves to the start of the next working day. Its
 // Due is the end of that working day; Plan prefers the follow-up hour for it.
 // The close has Start = End = NotBefore = Due = CloseAt(the nudge's Due); the
-// caller may recompute it from the placed nudge's end.
+// caller may recompute it from the placed nudge's end. The steps depend only
+// on the settings and contactedAt; c is taken for symmetry with Steps.
 func AfterContacted(c followup.Commitment, s followup.Settings, loc *time.Location, contactedAt time.Time) []followup.Step {
 	loc = orUTC(loc)
 	work := newDaySpan(s.WorkHours)
