@@ -68,7 +68,8 @@ func (s *Service) replanSteps(ctx context.Context, q followup.Queries, userID in
 		}
 	}
 
-	// Written blocks that a busy event now overlaps must move.
+	// Written blocks that a busy event (from a calendar, or an agreed
+	// meeting) now overlaps must move.
 	var written []followup.Interval
 	var writtenIdx []int
 	for i, p := range pending {
@@ -78,7 +79,7 @@ func (s *Service) replanSteps(ctx context.Context, q followup.Queries, userID in
 		}
 	}
 	mustMove := map[int]bool{}
-	for _, w := range scheduler.Conflicts(written, external, st) {
+	for _, w := range scheduler.Conflicts(written, busy, st) {
 		mustMove[writtenIdx[w]] = true
 	}
 
