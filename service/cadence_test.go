@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -173,5 +174,70 @@ func TestCreateInvalid(t *testing.T) {
 	}
 	if len(list) != 0 {
 		t.Errorf("List after invalid creates holds %d commitments, want 0", len(list))
+	}
+}
+
+// TestCreateAroundBusy logs a commitment while the user's calendars hold
+// busy time: blocks keep the buffer around it, an all-day event blocks the
+// whole local day, and a confirm whose day is full moves to the meeting day,
+// flagged late.
+func TestCreateAroundBusy(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	at := func(d, hh, mm int) time.Time { return time.Date(2026, time.November, d, hh, mm, 0, 0, ny).UTC() }
+	logged := at(23, 15, 0) // Monday
+	h := newHarness(t, logged)
+	planned := followup.StepPlanned
+	dec3 := time.Date(2026, time.December, 3, 15, 0, 0, 0, ny).UTC()
+	letGo := stepView{Kind: followup.KindLetGo, Status: planned, Start: dec3, End: dec3}
+	tests := []struct {
+		name string
+		busy []followup.Interval
+		in   followup.NewCommitment
+		want []stepView
+	}{{
+		name: "follow-up hour busy: refresher in the first free working slot",
+		busy: []followup.Interval{{Start: at(24, 9, 0), End: at(24, 10, 0)}},
+		in:   followup.NewCommitment{Promise: "Send the deck"},
+		want: []stepView{
+			{Kind: followup.KindRefresher, Status: planned, Start: at(23, 15, 0), End: at(23, 15, 15)},
+			{Kind: followup.KindDeliver, Status: planned, Start: at(23, 15, 15), End: at(23, 15, 45)},
+			letGo,
+		},
+	}, {
+		name: "busy this afternoon: deliver after it and its buffer",
+		busy: []followup.Interval{{Start: at(23, 14, 0), End: at(23, 16, 0)}},
+		in:   followup.NewCommitment{Promise: "Send the deck"},
+		want: []stepView{
+			{Kind: followup.KindDeliver, Status: planned, Start: at(23, 16, 5), End: at(23, 16, 35)},
+			{Kind: followup.KindRefresher, Status: planned, Start: at(24, 9, 0), End: at(24, 9, 15)},
+			letGo,
+		},
+	}, {
+		name: "all-day event on Wednesday: confirm on the meeting day, late",
+		busy: []followup.Interval{{Start: utc(11, 25, 0, 0), End: utc(11, 26, 0, 0), AllDay: true}},
+		in: followup.NewCommitment{Promise: "Coffee", Direction: followup.Theirs, DueText: "tomorrow",
+			Meeting: &followup.Meeting{Start: at(26, 12, 0), Minutes: 45}},
+		want: []stepView{
+			{Kind: followup.KindRefresher, Status: planned, Start: at(24, 9, 0), End: at(24, 9, 15)},
+			{Kind: followup.KindChase, Status: planned, Start: at(26, 9, 0), End: at(26, 9, 15), Late: true},
+			{Kind: followup.KindConfirm, Status: planned, Start: at(26, 9, 15), End: at(26, 9, 25), Late: true},
+			{Kind: followup.KindMeeting, Status: planned, Start: at(26, 12, 0), End: at(26, 12, 45)},
+			letGo,
+		},
+	}}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := h.user(fmt.Sprintf("busy%d@example.com", i), "America/New_York")
+			if err := h.db.PutBusySource(h.ctx, followup.BusySource{
+				UserID: u.ID, URL: "https://cal.example/work.ics", Kind: "ics", ICS: followup.ICSState{Intervals: tt.busy},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			tt.in.Contact = followup.Contact{Name: "Jane"}
+			c := h.create(u.ID, tt.in)
+			if diff := cmp.Diff(sortViews(tt.want), sortedViews(h.get(u.ID, c.ID).Steps)); diff != "" {
+				t.Errorf("stored steps (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
