@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/followup/followup"
+	"github.com/followup/followup/scheduler"
 )
 
 // Settings returns the user's settings.
@@ -22,6 +23,9 @@ func (s *Service) PutSettings(ctx context.Context, userID int64, st followup.Set
 		if err := q.PutSettings(ctx, userID, st); err != nil {
 			return err
 		}
+		if err := rewindow(ctx, q, userID, st); err != nil {
+			return err
+		}
 		if err := s.replan(ctx, q, userID, now); err != nil {
 			return err
 		}
@@ -29,4 +33,67 @@ func (s *Service) PutSettings(ctx context.Context, userID int64, st followup.Set
 		return q.TouchFeed(ctx, userID, now)
 	})
 	return st, err
+}
+
+// rewindow recomputes the windows of pending steps that depend on the
+// settings (working days and hours, the nudge, close and let-go delays) as
+// if their commitments had been logged under the new settings.
+func rewindow(ctx context.Context, q followup.Queries, userID int64, st followup.Settings) error {
+	loc, err := st.Location()
+	if err != nil {
+		return err
+	}
+	pending, err := q.PendingSteps(ctx, userID)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, p := range pending {
+		if !seen[p.CommitmentID] {
+			seen[p.CommitmentID] = true
+			ids = append(ids, p.CommitmentID)
+		}
+	}
+	meta, err := q.CommitmentsByID(ctx, userID, ids)
+	if err != nil {
+		return err
+	}
+	fresh := map[int64]map[followup.StepKind]followup.Step{}
+	for id, c := range meta {
+		kinds := map[followup.StepKind]followup.Step{}
+		for _, fs := range scheduler.Steps(c, st, loc, c.CreatedAt) {
+			kinds[fs.Kind] = fs
+		}
+		if c.ContactedAt != nil {
+			for _, fs := range scheduler.AfterContacted(c, st, loc, *c.ContactedAt) {
+				kinds[fs.Kind] = fs
+			}
+		}
+		fresh[id] = kinds
+	}
+	for _, p := range pending {
+		f, ok := fresh[p.CommitmentID][p.Kind]
+		if !ok {
+			continue
+		}
+		switch p.Kind {
+		case followup.KindChase, followup.KindConfirm, followup.KindNudge:
+			if p.NotBefore.Equal(f.NotBefore) && p.Due.Equal(f.Due) {
+				continue
+			}
+			p.NotBefore, p.Due = f.NotBefore.UTC(), f.Due.UTC()
+		case followup.KindLetGo:
+			if p.Start.Equal(f.Start) {
+				continue
+			}
+			p.Start, p.End, p.Due, p.NotBefore = f.Start.UTC(), f.End.UTC(), f.Due.UTC(), f.NotBefore.UTC()
+		default:
+			continue
+		}
+		if err := q.UpdateStep(ctx, &p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
