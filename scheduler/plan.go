@@ -111,10 +111,63 @@ func Plan(req Request) []Placement {
 	}
 	slices.SortFunc(order, func(a, b int) int { return keys[a].compare(keys[b]) })
 	out := make([]Placement, len(req.Tasks))
+	// The follow-up hour belongs to refreshers and nudges first (cadence.md
+	// "Daily follow-up hour"): they take it in placement order, so that the
+	// hour fills with starred contacts, then the oldest, before any other
+	// block may use what is left of it.
+	placed := make([]bool, len(req.Tasks))
 	for _, i := range order {
-		out[i] = p.place(req.Tasks[i])
+		if pl, ok := p.placeInFollowupHour(req.Tasks[i]); ok {
+			out[i], placed[i] = pl, true
+		}
+	}
+	for _, i := range order {
+		if !placed[i] {
+			out[i] = p.place(req.Tasks[i])
+		}
 	}
 	return out
+}
+
+// placeInFollowupHour places a refresher or nudge with a deadline in a
+// follow-up hour before it, if one has room.
+func (p *planner) placeInFollowupHour(t Task) (Placement, bool) {
+	if (t.Kind != followup.KindRefresher && t.Kind != followup.KindNudge) || t.Due.IsZero() {
+		return Placement{}, false
+	}
+	dur, earliest, horizon := p.bounds(t)
+	start, ok := p.first(followWindows, earliest, floorUnix(t.Due), dur, horizon)
+	if !ok {
+		return Placement{}, false
+	}
+	return p.record(t, start, dur, false), true
+}
+
+// bounds returns a task's length in seconds, its earliest start and the
+// end of its search horizon.
+func (p *planner) bounds(t Task) (dur, earliest, horizon int64) {
+	dur = int64((t.Duration + time.Second - 1) / time.Second)
+	if dur <= 0 {
+		dur = int64(p.durs.For(t.Kind) / time.Second)
+	}
+	if dur <= 0 {
+		dur = slotSeconds
+	}
+	earliest = max(ceilUnix(t.NotBefore), p.now)
+	horizon = time.Unix(earliest, 0).In(p.loc).AddDate(0, 0, Horizon).Unix()
+	return dur, earliest, horizon
+}
+
+// record takes [start, start+dur) for t.
+func (p *planner) record(t Task, start, dur int64, late bool) Placement {
+	p.placed = insertSpan(p.placed, span{start, start + dur})
+	return Placement{
+		Key:   t.Key,
+		Start: time.Unix(start, 0).In(p.loc),
+		End:   time.Unix(start+dur, 0).In(p.loc),
+		Late:  late,
+		OK:    true,
+	}
 }
 
 // Conflicts returns the indexes, ascending, of the blocks that overlap any
@@ -273,15 +326,7 @@ func (k sortKey) compare(o sortKey) int {
 
 // place finds a slot for t, records it and returns the placement.
 func (p *planner) place(t Task) Placement {
-	dur := int64((t.Duration + time.Second - 1) / time.Second)
-	if dur <= 0 {
-		dur = int64(p.durs.For(t.Kind) / time.Second)
-	}
-	if dur <= 0 {
-		dur = slotSeconds
-	}
-	earliest := max(ceilUnix(t.NotBefore), p.now)
-	horizon := time.Unix(earliest, 0).In(p.loc).AddDate(0, 0, Horizon).Unix()
+	dur, earliest, horizon := p.bounds(t)
 	due, hasDue := p.noBound, !t.Due.IsZero()
 	if hasDue {
 		due = floorUnix(t.Due)
@@ -323,14 +368,7 @@ func (p *planner) place(t Task) Placement {
 	if !ok {
 		return Placement{Key: t.Key}
 	}
-	p.placed = insertSpan(p.placed, span{start, start + dur})
-	return Placement{
-		Key:   t.Key,
-		Start: time.Unix(start, 0).In(p.loc),
-		End:   time.Unix(start+dur, 0).In(p.loc),
-		Late:  late,
-		OK:    true,
-	}
+	return p.record(t, start, dur, late)
 }
 
 // windowKind names the daily windows a search uses.

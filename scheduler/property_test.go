@@ -184,7 +184,27 @@ func referencePlan(req scheduler.Request) []scheduler.Placement {
 	})
 
 	out := make([]scheduler.Placement, len(req.Tasks))
+	// First pass: refreshers and nudges take the follow-up hour.
+	done := make([]bool, len(req.Tasks))
 	for _, i := range order {
+		tk := req.Tasks[i]
+		if (tk.Kind != followup.KindRefresher && tk.Kind != followup.KindNudge) || tk.Due.IsZero() {
+			continue
+		}
+		earliest := tk.NotBefore
+		if req.Now.After(earliest) {
+			earliest = req.Now
+		}
+		if st, ok := scan(earliest, tk.Due, tk.Duration, follow); ok {
+			out[i] = scheduler.Placement{Key: tk.Key, Start: st.In(loc), End: st.Add(tk.Duration).In(loc), OK: true}
+			occ = append(occ, iv(st, st.Add(tk.Duration)))
+			done[i] = true
+		}
+	}
+	for _, i := range order {
+		if done[i] {
+			continue
+		}
 		tk := req.Tasks[i]
 		dur := tk.Duration
 		earliest := tk.NotBefore
