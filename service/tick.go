@@ -17,17 +17,24 @@ const tickBatch = 200
 // or a restart neither misses a transition nor applies it twice.
 func (s *Service) Tick(ctx context.Context) error {
 	now := s.now()
+	seen := map[int64]bool{}
 	for {
 		due, err := s.Store.DueSteps(ctx, []followup.StepKind{followup.KindLetGo, followup.KindClose}, now, tickBatch)
 		if err != nil {
 			return err
 		}
+		fresh := 0
 		for _, st := range due {
+			if seen[st.ID] {
+				continue // skipped before: do not loop on it
+			}
+			seen[st.ID] = true
+			fresh++
 			if err := s.applyTransition(ctx, st); err != nil {
 				return err
 			}
 		}
-		if len(due) < tickBatch {
+		if len(due) < tickBatch || fresh == 0 {
 			break
 		}
 	}
