@@ -787,3 +787,71 @@ func TestFeedLinksAndRotate(t *testing.T) {
 		t.Errorf("the new address serves other blocks (-old +new):\n%s", diff)
 	}
 }
+
+// TestHealth checks /healthz and /readyz, and that an outage is a 5xx that
+// reveals no internals and is logged.
+func TestHealth(t *testing.T) {
+	h := newHarness(t)
+	u := h.newUser(t, "health@example.com")
+	for _, p := range []string{"/healthz", "/readyz", "/"} {
+		if r := h.send(t, request{Method: "GET", Path: p}); r.Status != http.StatusOK {
+			t.Errorf("GET %s: status %d: %s", p, r.Status, r.Body)
+		}
+	}
+	h.db.Close()
+	if r := h.send(t, request{Method: "GET", Path: "/healthz"}); r.Status != http.StatusOK {
+		t.Errorf("healthz with the database down: status %d, want 200 while the process serves", r.Status)
+	}
+	e := wantError(t, h.send(t, request{Method: "GET", Path: "/readyz"}), http.StatusServiceUnavailable, "")
+	if e.Error.Code != "unavailable" {
+		t.Errorf("readyz code %q, want unavailable", e.Error.Code)
+	}
+	res := h.send(t, request{Method: "GET", Path: "/api/v1/settings", Token: u.Token})
+	e = wantError(t, res, http.StatusInternalServerError, "")
+	if e.Error.Code != "internal" || strings.Contains(strings.ToLower(e.Error.Message), "sql") {
+		t.Errorf("an outage answers %s; want code internal and no internals", res.Body)
+	}
+	if !strings.Contains(h.logs.String(), `"msg":"internal error"`) {
+		t.Errorf("the internal error was not logged:\n%s", h.logs.String())
+	}
+}
+
+// TestConcurrentActions sends the same action many times at once: exactly
+// one applies, the others are conflicts, and the steps are not doubled.
+func TestConcurrentActions(t *testing.T) {
+	h := newHarness(t)
+	u := h.newUser(t, "race@example.com")
+	c := h.create(t, u, validCommitment("", ""))
+	const n = 8
+	statuses := make(chan int, n)
+	for range n {
+		go func() {
+			req, _ := http.NewRequest("POST", h.ts.URL+idPath(c.ID, "/actions"), strings.NewReader(`{"action":"contacted"}`))
+			req.Header.Set("Authorization", "Bearer "+u.Token)
+			res, err := h.ts.Client().Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			res.Body.Close()
+			statuses <- res.StatusCode
+		}()
+	}
+	count := map[int]int{}
+	for range n {
+		count[<-statuses]++
+	}
+	if diff := cmp.Diff(map[int]int{http.StatusOK: 1, http.StatusConflict: n - 1}, count); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+	got := h.get(t, u, c.ID)
+	nudges := 0
+	for _, s := range got.Steps {
+		if s.Kind == "nudge" {
+			nudges++
+		}
+	}
+	if nudges != 1 {
+		t.Errorf("%d nudge steps after concurrent contacts, want 1: %+v", nudges, got.Steps)
+	}
+}
