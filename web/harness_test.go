@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/followup/followup"
 	"github.com/followup/followup/duetext"
@@ -427,4 +426,3 @@ func (h *harness) storedSteps(tb testing.TB, userID int64) int {
 	return n
 }
 
-var _ = cmp.Diff
