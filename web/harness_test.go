@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/followup/followup"
 	"github.com/followup/followup/duetext"
 	"github.com/followup/followup/ics"
@@ -425,4 +424,3 @@ func (h *harness) storedSteps(tb testing.TB, userID int64) int {
 	}
 	return n
 }
-
