@@ -209,6 +209,9 @@ func (s Settings) Validate() error {
 		if sp.span.End.Minutes() <= sp.span.Start.Minutes() {
 			return Errorf(EINVALID, sp.field, "%s must end after it starts.", sp.field)
 		}
+		if len(sp.span.Days) == 0 {
+			return Errorf(EINVALID, sp.field+".days", "%s needs at least one day.", sp.field)
+		}
 	}
 	for _, d := range []struct {
 		field string
@@ -237,6 +240,10 @@ func (s Settings) Validate() error {
 		if d.v < d.min || d.v > d.max {
 			return Errorf(EINVALID, d.field, "%s must be between %d and %d.", d.field, d.min, d.max)
 		}
+	}
+	longest := max(s.Durations.Refresher, s.Durations.Deliver, s.Durations.Chase, s.Durations.Confirm, s.Durations.Nudge)
+	if s.WorkHours.End.Minutes()-s.WorkHours.Start.Minutes() < longest {
+		return Errorf(EINVALID, "work_hours", "Working hours must be at least as long as the longest block (%d minutes).", longest)
 	}
 	if s.DeletedMeans != DeletedMeansDone && s.DeletedMeans != DeletedMeansDismissed {
 		return Errorf(EINVALID, "deleted_means", "deleted_means must be %q or %q.", DeletedMeansDone, DeletedMeansDismissed)

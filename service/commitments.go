@@ -61,8 +61,14 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 				return err
 			}
 		}
-		if err := s.replan(ctx, q, userID, now); err != nil {
+		changed, err := s.replanSteps(ctx, q, userID, now)
+		if err != nil {
 			return err
+		}
+		if len(changed) == 0 { // replan touched the feed only if something moved
+			if err := q.TouchFeed(ctx, userID, now); err != nil {
+				return err
+			}
 		}
 		out, err = q.Commitment(ctx, userID, c.ID)
 		return err

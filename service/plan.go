@@ -128,10 +128,16 @@ func (s *Service) replanSteps(ctx context.Context, q followup.Queries, userID in
 	var changed []followup.Step
 	nudgeEnd := map[int64]time.Time{}
 	for _, pl := range placements {
-		if !pl.OK {
-			continue
-		}
 		p := pending[pl.Key]
+		if !pl.OK {
+			// No free slot within the horizon: never dropped, it stays a
+			// late block at its earliest moment for the user to see.
+			start := p.NotBefore
+			if start.Before(now) {
+				start = now.Truncate(5 * time.Minute).Add(5 * time.Minute)
+			}
+			pl = scheduler.Placement{Key: pl.Key, Start: start, End: start.Add(st.Durations.For(p.Kind)), Late: true, OK: true}
+		}
 		if p.Kind == followup.KindNudge {
 			nudgeEnd[p.CommitmentID] = pl.End
 		}

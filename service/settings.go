@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/followup/followup"
 	"github.com/followup/followup/scheduler"
@@ -20,8 +21,17 @@ func (s *Service) PutSettings(ctx context.Context, userID int64, st followup.Set
 	}
 	now := s.now()
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		old, err := q.Settings(ctx, userID)
+		if err != nil {
+			return err
+		}
 		if err := q.PutSettings(ctx, userID, st); err != nil {
 			return err
+		}
+		if old.AlarmMinutes != st.AlarmMinutes {
+			if err := s.bumpBlocks(ctx, q, userID, now); err != nil {
+				return err
+			}
 		}
 		if err := rewindow(ctx, q, userID, st); err != nil {
 			return err
@@ -96,4 +106,26 @@ func rewindow(ctx context.Context, q followup.Queries, userID int64, st followup
 		}
 	}
 	return nil
+}
+
+// bumpBlocks raises the SEQUENCE of every pending block, whose calendar
+// copy changes (a new alarm), and queues their rewrite.
+func (s *Service) bumpBlocks(ctx context.Context, q followup.Queries, userID int64, now time.Time) error {
+	pending, err := q.PendingSteps(ctx, userID)
+	if err != nil {
+		return err
+	}
+	var changed []followup.Step
+	for _, p := range pending {
+		if !p.Kind.IsBlock() {
+			continue
+		}
+		p.Sequence++
+		p.UpdatedAt = now
+		if err := q.UpdateStep(ctx, &p); err != nil {
+			return err
+		}
+		changed = append(changed, p)
+	}
+	return s.enqueueSteps(ctx, q, userID, changed)
 }
