@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/followup/followup"
@@ -56,28 +57,40 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 		if err := q.InsertCommitment(ctx, &c); err != nil {
 			return err
 		}
-		for _, step := range scheduler.Steps(c, st, loc, now) {
-			if err := s.insertStep(ctx, q, c, &step, now); err != nil {
+		fresh := scheduler.Steps(c, st, loc, now)
+		for i := range fresh {
+			if err := s.prepareStep(c, &fresh[i], now); err != nil {
 				return err
 			}
 		}
-		changed, err := s.replanSteps(ctx, q, userID, now)
+		// The new steps are placed before they are stored: one write each.
+		changed, placed, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now, c: &c, fresh: fresh})
 		if err != nil {
 			return err
 		}
-		if len(changed) == 0 { // replan touched the feed only if something moved
+		for i := range placed {
+			if err := q.InsertStep(ctx, &placed[i]); err != nil {
+				return err
+			}
+		}
+		if err := s.enqueueSteps(ctx, q, userID, placed); err != nil {
+			return err
+		}
+		if len(changed) == 0 { // plan touched the feed only if something else moved
 			if err := q.TouchFeed(ctx, userID, now); err != nil {
 				return err
 			}
 		}
-		out, err = q.Commitment(ctx, userID, c.ID)
-		return err
+		c.Steps = placed
+		slices.SortStableFunc(c.Steps, func(a, b followup.Step) int { return a.Start.Compare(b.Start) })
+		out = c
+		return nil
 	})
 	return out, err
 }
 
-// insertStep completes a derived step with ids, a UID and timestamps, and stores it.
-func (s *Service) insertStep(ctx context.Context, q followup.Queries, c followup.Commitment, step *followup.Step, now time.Time) error {
+// prepareStep completes a derived step with ids, a UID and timestamps.
+func (s *Service) prepareStep(c followup.Commitment, step *followup.Step, now time.Time) error {
 	uid, err := s.newUID()
 	if err != nil {
 		return err
@@ -89,6 +102,14 @@ func (s *Service) insertStep(ctx context.Context, q followup.Queries, c followup
 	if step.Start.IsZero() {
 		// Not placed yet; replan places it. Until then it sits at its earliest moment.
 		step.Start, step.End = step.NotBefore, step.NotBefore
+	}
+	return nil
+}
+
+// insertStep prepares a derived step and stores it; replan places it.
+func (s *Service) insertStep(ctx context.Context, q followup.Queries, c followup.Commitment, step *followup.Step, now time.Time) error {
+	if err := s.prepareStep(c, step, now); err != nil {
+		return err
 	}
 	return q.InsertStep(ctx, step)
 }

@@ -50,16 +50,38 @@ func (s *Service) replanSteps(ctx context.Context, q followup.Queries, userID in
 	if err != nil {
 		return nil, err
 	}
-	pending, err := q.PendingSteps(ctx, userID)
+	changed, _, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now})
+	return changed, err
+}
+
+// planInput is what plan works on. fresh are the steps of a commitment
+// being logged (c), not stored yet: plan places them with the rest and
+// returns them placed, for the caller to insert.
+type planInput struct {
+	userID int64
+	st     followup.Settings
+	loc    *time.Location
+	now    time.Time
+	c      *followup.Commitment
+	fresh  []followup.Step
+}
+
+// plan is replan's core. It stores the stored steps it changed and returns
+// them, and returns the fresh steps placed.
+func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (changed, fresh []followup.Step, err error) {
+	st, loc, now, userID := in.st, in.loc, in.now, in.userID
+	stored, err := q.PendingSteps(ctx, userID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(pending) == 0 {
-		return nil, nil
+	if len(stored)+len(in.fresh) == 0 {
+		return nil, nil, nil
 	}
+	pending := append(stored, in.fresh...)
+	isFresh := func(i int) bool { return i >= len(stored) }
 	external, err := externalBusy(ctx, q, userID, loc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	busy := append([]followup.Interval(nil), external...)
 	for _, p := range pending {
@@ -84,51 +106,50 @@ func (s *Service) replanSteps(ctx context.Context, q followup.Queries, userID in
 	}
 
 	var blocks []followup.Interval
-	var tasks []scheduler.Task
 	var movable []int
 	ids := map[int64]bool{}
 	for i, p := range pending {
 		if !p.Kind.IsBlock() || p.Kind == followup.KindMeeting {
 			continue
 		}
-		fixed := p.Pinned || (p.Status == followup.StepSynced && !mustMove[i]) ||
-			(!p.Start.After(now) && p.End.After(p.Start))
+		fixed := !isFresh(i) && (p.Pinned || (p.Status == followup.StepSynced && !mustMove[i]) ||
+			(!p.Start.After(now) && p.End.After(p.Start)))
 		if fixed {
 			blocks = append(blocks, followup.Interval{Start: p.Start, End: p.End})
 			continue
 		}
 		movable = append(movable, i)
-		ids[p.CommitmentID] = true
+		if !isFresh(i) {
+			ids[p.CommitmentID] = true
+		}
 	}
+	fresh = pending[len(stored):]
 	if len(movable) == 0 {
-		return nil, nil
+		return nil, fresh, nil
 	}
-	idList := make([]int64, 0, len(ids))
-	for id := range ids {
-		idList = append(idList, id)
+	meta := map[int64]followup.Commitment{}
+	if len(ids) > 0 {
+		idList := make([]int64, 0, len(ids))
+		for id := range ids {
+			idList = append(idList, id)
+		}
+		if meta, err = q.CommitmentsByID(ctx, userID, idList); err != nil {
+			return nil, nil, err
+		}
 	}
-	meta, err := q.CommitmentsByID(ctx, userID, idList)
-	if err != nil {
-		return nil, err
+	if in.c != nil {
+		meta[in.c.ID] = *in.c
 	}
+	tasks := make([]scheduler.Task, 0, len(movable))
 	for _, i := range movable {
-		p := pending[i]
-		c := meta[p.CommitmentID]
-		t := scheduler.Task{
-			Key: i, Kind: p.Kind, Duration: st.Durations.For(p.Kind),
-			NotBefore: p.NotBefore, Due: p.Due, Starred: c.Priority, MetAt: c.MetAt,
-		}
-		if p.Kind == followup.KindConfirm && c.Meeting != nil {
-			t.LateUntil = c.Meeting.Start
-		}
-		tasks = append(tasks, t)
+		tasks = append(tasks, scheduler.NewTask(i, pending[i], meta[pending[i].CommitmentID], st))
 	}
 	placements := scheduler.Plan(scheduler.Request{Settings: st, Loc: loc, Now: now, Busy: busy, Blocks: blocks, Tasks: tasks})
 
-	var changed []followup.Step
 	nudgeEnd := map[int64]time.Time{}
+	touched := map[int]bool{}
 	for _, pl := range placements {
-		p := pending[pl.Key]
+		p := &pending[pl.Key]
 		if !pl.OK {
 			// No free slot within the horizon: never dropped, it stays a
 			// late block at its earliest moment for the user to see.
@@ -145,37 +166,46 @@ func (s *Service) replanSteps(ctx context.Context, q followup.Queries, userID in
 			continue
 		}
 		p.Start, p.End, p.Late = pl.Start.UTC(), pl.End.UTC(), pl.Late
+		if isFresh(pl.Key) {
+			continue
+		}
 		if p.Status == followup.StepSynced {
 			p.Status = followup.StepPlanned // it moves: the calendar copy is rewritten
 		}
 		p.Sequence++
 		p.UpdatedAt = now
-		changed = append(changed, p)
+		touched[pl.Key] = true
 	}
 	// close follows its nudge: CloseAfterDays after the nudge block.
-	for _, p := range pending {
+	for i := range pending {
+		p := &pending[i]
 		end, ok := nudgeEnd[p.CommitmentID]
 		if p.Kind != followup.KindClose || !ok {
 			continue
 		}
-		at := scheduler.CloseAt(end, st, loc).UTC()
-		if !p.Start.Equal(at) {
-			p.Start, p.End, p.UpdatedAt = at, at, now
-			changed = append(changed, p)
+		if at := scheduler.CloseAt(end, st, loc).UTC(); !p.Start.Equal(at) {
+			p.Start, p.End = at, at
+			if !isFresh(i) {
+				p.UpdatedAt = now
+				touched[i] = true
+			}
 		}
 	}
-	for i := range changed {
-		if err := q.UpdateStep(ctx, &changed[i]); err != nil {
-			return nil, err
+	for i := range stored {
+		if touched[i] {
+			if err := q.UpdateStep(ctx, &pending[i]); err != nil {
+				return nil, nil, err
+			}
+			changed = append(changed, pending[i])
 		}
 	}
 	if len(changed) == 0 {
-		return nil, nil
+		return nil, fresh, nil
 	}
 	if err := s.enqueueSteps(ctx, q, userID, changed); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return changed, q.TouchFeed(ctx, userID, now)
+	return changed, fresh, q.TouchFeed(ctx, userID, now)
 }
 
 // enqueueSteps queues a calendar write for each block step, in the caller's

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -41,6 +42,8 @@ type DB struct {
 	queue    *queue
 	log      *slog.Logger
 	now      func() time.Time
+	stmts    sync.Map   // query text -> *sql.Stmt, prepared once
+	writeMu  sync.Mutex // one write transaction at a time in this process
 }
 
 // Options configure Open.
@@ -83,7 +86,7 @@ func Open(dsn string, o Options) (*DB, error) {
 		o.Now = time.Now
 	}
 	s := &DB{db: db, path: path, log: o.Logger, now: o.Now}
-	s.queries = &queries{db: s, ex: db}
+	s.queries = &queries{db: s, ex: stmts{db: db, cache: &s.stmts}}
 	q, err := newQueue(s, o.Queue, o.Logger)
 	if err != nil {
 		db.Close()
@@ -114,8 +117,12 @@ func (s *DB) Path() string { return s.path }
 // SQL returns the underlying pool, for tests and benchmarks.
 func (s *DB) SQL() *sql.DB { return s.db }
 
-// Close stops the queue and closes the database.
+// Close closes the database.
 func (s *DB) Close() error {
+	s.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	return s.db.Close()
 }
 
@@ -163,18 +170,83 @@ type queries struct {
 	tx *sql.Tx // nil outside InTx
 }
 
+// stmts runs every query through a statement prepared once per pooled
+// connection: SQLite spends much of a short query parsing it.
+type stmts struct {
+	db    *sql.DB
+	tx    *sql.Tx // nil outside a transaction
+	cache *sync.Map
+}
+
+func (s stmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	v, ok := s.cache.Load(query)
+	if !ok {
+		st, err := s.db.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		if prev, loaded := s.cache.LoadOrStore(query, st); loaded {
+			st.Close()
+			v = prev
+		} else {
+			v = st
+		}
+	}
+	st := v.(*sql.Stmt)
+	if s.tx != nil {
+		// Reuses the statement already prepared on the transaction's connection.
+		return s.tx.StmtContext(ctx, st), nil
+	}
+	return st, nil
+}
+
+func (s stmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (s stmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (s stmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		// Let the error surface from Scan, as database/sql does.
+		var ex execer = s.db
+		if s.tx != nil {
+			ex = s.tx
+		}
+		return ex.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
 var _ followup.Store = (*DB)(nil)
 
 func (s *DB) q() *queries { return &queries{db: s, ex: s.db} }
 
 // InTx runs fn in a transaction, committing when it returns nil.
+// Transactions of this process take turns on a mutex before they ask
+// SQLite for its single write lock: a waiter then holds no pooled
+// connection (the one in the transaction can always prepare a statement),
+// and turns pass at once instead of after SQLite's busy-wait sleeps.
 func (s *DB) InTx(ctx context.Context, fn func(q followup.Queries) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := fn(&queries{db: s, ex: tx, tx: tx}); err != nil {
+	if err := fn(&queries{db: s, ex: stmts{db: s.db, tx: tx, cache: &s.stmts}, tx: tx}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
