@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -180,15 +181,23 @@ func (s Settings) Location() (*time.Location, error) {
 	return loc, nil
 }
 
+// locations caches loaded zones: time.LoadLocation reads and parses tzdata
+// on every call.
+var locations sync.Map
+
 // LoadLocation loads an IANA zone, answering EINVALID for an unknown name.
 func LoadLocation(name string) (*time.Location, error) {
 	if name == "" || name == "Local" || strings.ContainsAny(name, "\x00\\") || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
 		return nil, Errorf(EINVALID, "timezone", "Time zone %q is not an IANA zone such as Europe/Berlin.", name)
 	}
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, Errorf(EINVALID, "timezone", "Time zone %q is not an IANA zone such as Europe/Berlin.", name)
 	}
+	locations.Store(name, loc)
 	return loc, nil
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -49,6 +50,11 @@ type errorDetail struct {
 // status its code maps to, and logs only internal errors.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+		// The client went away; nobody reads an answer. 499 as nginx logs it.
+		c.Response().WriteHeader(499)
 		return
 	}
 	status, body := http.StatusInternalServerError, errorDetail{}
