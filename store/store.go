@@ -36,14 +36,16 @@ const tsFormat = "2006-01-02T15:04:05.000000Z"
 
 // DB is the database. It implements followup.Store.
 type DB struct {
-	*queries // the Queries on the pool, outside any transaction
-	db       *sql.DB
-	path     string
-	queue    *queue
-	log      *slog.Logger
-	now      func() time.Time
-	stmts    sync.Map   // query text -> *sql.Stmt, prepared once
-	writeMu  sync.Mutex // one write transaction at a time in this process
+	*queries  // the Queries on the pool, outside any transaction
+	db        *sql.DB
+	path      string
+	queue     *queue
+	log       *slog.Logger
+	now       func() time.Time
+	stmts     sync.Map // query text -> *sql.Stmt, prepared once
+	txMu      sync.Mutex
+	txQueue   []*txRequest // transactions waiting for the commit loop
+	txLeading bool         // a commit loop is running
 }
 
 // Options configure Open.
@@ -71,7 +73,7 @@ func Open(dsn string, o Options) (*DB, error) {
 	// _txlock=immediate makes BEGIN take the write lock at once, so that two
 	// writers wait on busy_timeout instead of failing to upgrade a read lock.
 	conn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(2)&_txlock=immediate"
 	db, err := sql.Open("sqlite", conn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -234,25 +236,133 @@ var _ followup.Store = (*DB)(nil)
 func (s *DB) q() *queries { return &queries{db: s, ex: s.db} }
 
 // InTx runs fn in a transaction, committing when it returns nil.
-// Transactions of this process take turns on a mutex before they ask
-// SQLite for its single write lock: a waiter then holds no pooled
-// connection (the one in the transaction can always prepare a statement),
-// and turns pass at once instead of after SQLite's busy-wait sleeps.
+//
+// SQLite has one writer at a time, and a commit costs more than most
+// transactions' work, so transactions of this process are committed in
+// groups: callers queue, and one goroutine runs every queued fn in a single
+// SQLite transaction, each inside its own savepoint (a fn that fails is
+// rolled back alone), then commits once for all. A caller waiting in the
+// queue holds no pooled connection.
 func (s *DB) InTx(ctx context.Context, fn func(q followup.Queries) error) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(&queries{db: s, ex: stmts{db: s.db, tx: tx, cache: &s.stmts}, tx: tx}); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+	req := &txRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.txMu.Lock()
+	s.txQueue = append(s.txQueue, req)
+	if !s.txLeading {
+		s.txLeading = true
+		go s.commitLoop()
 	}
-	return nil
+	s.txMu.Unlock()
+	return <-req.done
+}
+
+// txRequest is one queued transaction.
+type txRequest struct {
+	ctx  context.Context
+	fn   func(q followup.Queries) error
+	done chan error
+}
+
+// maxGroup bounds how many transactions commit together.
+const maxGroup = 64
+
+// commitLoop runs queued transactions in groups until the queue is empty.
+func (s *DB) commitLoop() {
+	for {
+		s.txMu.Lock()
+		group := s.txQueue
+		if len(group) > maxGroup {
+			group, s.txQueue = group[:maxGroup:maxGroup], group[maxGroup:]
+		} else {
+			s.txQueue = nil
+		}
+		if len(group) == 0 {
+			s.txLeading = false
+			s.txMu.Unlock()
+			return
+		}
+		s.txMu.Unlock()
+		s.runGroup(group)
+	}
+}
+
+// runGroup runs a group of transactions in one SQLite transaction.
+func (s *DB) runGroup(group []*txRequest) {
+	results := make([]error, len(group))
+	answer := func() {
+		for i, r := range group {
+			r.done <- results[i]
+		}
+	}
+	fail := func(err error) {
+		for i := range results {
+			if results[i] == nil {
+				results[i] = err
+			}
+		}
+		answer()
+	}
+	// The transaction outlives any one caller's context.
+	tx, err := s.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		fail(fmt.Errorf("store: begin: %w", err))
+		return
+	}
+	ex := stmts{db: s.db, tx: tx, cache: &s.stmts}
+	q := &queries{db: s, ex: ex, tx: tx}
+	single := len(group) == 1
+	for i, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if !single {
+			if _, err := tx.Exec(`SAVEPOINT grouped`); err != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("store: savepoint: %w", err))
+				return
+			}
+		}
+		results[i] = call(r.fn, q)
+		if single {
+			if results[i] != nil {
+				tx.Rollback()
+				answer()
+				return
+			}
+			break
+		}
+		if results[i] != nil {
+			if _, err := tx.Exec(`ROLLBACK TO grouped`); err != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("store: rollback to savepoint: %w", err))
+				return
+			}
+		}
+		if _, err := tx.Exec(`RELEASE grouped`); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("store: release savepoint: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("store: commit: %w", err))
+		return
+	}
+	answer()
+}
+
+// call runs fn, turning a panic into an error so that one caller's bug
+// cannot take the others' transactions down.
+func call(fn func(q followup.Queries) error, q followup.Queries) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: transaction panicked: %v", r)
+		}
+	}()
+	return fn(q)
 }
 
 // ts formats a time for storage.
