@@ -107,6 +107,9 @@ type Queries interface {
 	Commitments(ctx context.Context, userID int64, f CommitmentFilter) ([]Commitment, error)
 	// CommitmentsByID returns the user's commitments with these ids, without steps.
 	CommitmentsByID(ctx context.Context, userID int64, ids []int64) (map[int64]Commitment, error)
+	// PlanningFacts returns what planning needs of the user's commitments with
+	// these ids: ID, Priority, MetAt and Meeting; other fields are empty.
+	PlanningFacts(ctx context.Context, userID int64, ids []int64) (map[int64]Commitment, error)
 
 	InsertStep(ctx context.Context, s *Step) error
 	UpdateStep(ctx context.Context, s *Step) error

@@ -133,7 +133,7 @@ func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (c
 		for id := range ids {
 			idList = append(idList, id)
 		}
-		if meta, err = q.CommitmentsByID(ctx, userID, idList); err != nil {
+		if meta, err = q.PlanningFacts(ctx, userID, idList); err != nil {
 			return nil, nil, err
 		}
 	}

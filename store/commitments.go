@@ -196,3 +196,39 @@ func (q *queries) CommitmentsByID(ctx context.Context, userID int64, ids []int64
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
+
+// PlanningFacts returns ID, Priority, MetAt and Meeting of the user's
+// commitments with these ids: planning reads many, and needs no text.
+func (q *queries) PlanningFacts(ctx context.Context, userID int64, ids []int64) (map[int64]followup.Commitment, error) {
+	out := make(map[int64]followup.Commitment, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := []any{userID}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := q.ex.QueryContext(ctx, `SELECT id, priority, met_at, meeting_start, meeting_minutes FROM commitments
+			WHERE user_id = ? AND id IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: planning facts: %w", err)
+		}
+		for rows.Next() {
+			c := followup.Commitment{UserID: userID}
+			var mStart *time.Time
+			var minutes int
+			if err := rows.Scan(&c.ID, &c.Priority, scanTime(&c.MetAt), scanTimePtr(&mStart), &minutes); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if mStart != nil {
+				c.Meeting = &followup.Meeting{Start: *mStart, Minutes: minutes}
+			}
+			out[c.ID] = c
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -378,11 +378,48 @@ func nullTS(t *time.Time) any {
 
 // parseTS reads a stored time.
 func parseTS(s string) (time.Time, error) {
+	if t, ok := parseFixed(s); ok {
+		return t, nil
+	}
 	t, err := time.Parse(tsFormat, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: bad time %q: %w", s, err)
 	}
 	return t, nil
+}
+
+// parseFixed reads tsFormat ("2006-01-02T15:04:05.000000Z") without
+// time.Parse's generality: planning reads thousands of stored times.
+func parseFixed(s string) (time.Time, bool) {
+	if len(s) != len(tsFormat) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[26] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(a, b int) (int, bool) {
+		n := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 7)
+	d, ok3 := num(8, 10)
+	h, ok4 := num(11, 13)
+	mi, ok5 := num(14, 16)
+	sec, ok6 := num(17, 19)
+	us, ok7 := num(20, 26)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, us*1000, time.UTC)
+	if t.Day() != d { // e.g. February 30
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // timeScanner scans a TEXT time column into a time.Time (or *time.Time via ptr).

@@ -405,3 +405,21 @@ func TestCalDAVConnection(t *testing.T) {
 		t.Errorf("second delete: %v", err)
 	}
 }
+
+func TestPlanningFacts(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a, b := mustUser(t, db, "a@example.com"), mustUser(t, db, "b@example.com")
+	c := mustCommitment(t, db, a.ID, "Jane")
+	facts, err := db.PlanningFacts(ctx, a.ID, []int64{c.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := followup.Commitment{ID: c.ID, UserID: a.ID, Priority: true, MetAt: c.MetAt, Meeting: &followup.Meeting{Start: c.Meeting.Start, Minutes: 30}}
+	if diff := cmp.Diff(want, facts[c.ID]); diff != "" {
+		t.Errorf("facts (-want +got):\n%s", diff)
+	}
+	if other, _ := db.PlanningFacts(ctx, b.ID, []int64{c.ID}); len(other) != 0 {
+		t.Errorf("B gets A's facts")
+	}
+}
