@@ -116,6 +116,14 @@ type Queries interface {
 	StepByUID(ctx context.Context, uid string) (Step, error)
 	// PendingSteps returns the user's planned and synced steps.
 	PendingSteps(ctx context.Context, userID int64) ([]Step, error)
+	// PlanningSteps returns the user's planned and synced steps that end
+	// after t, with only what planning reads: ID, CommitmentID, UserID, Kind,
+	// Status, Start, End, NotBefore, Due, UID, Late, Sequence, Pinned and
+	// RemoteETag. Store changes with MoveStep.
+	PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]Step, error)
+	// MoveStep stores a step's placement: Status, Start, End, Late,
+	// Sequence and UpdatedAt.
+	MoveStep(ctx context.Context, s *Step) error
 	// LiveBlocks returns the user's steps that calendars show: pending block
 	// steps, and done blocks that had started by when they were completed.
 	LiveBlocks(ctx context.Context, userID int64) ([]Step, error)

@@ -291,3 +291,12 @@ func wall(y int, m time.Month, d int, c followup.Clock, loc *time.Location) time
 	}
 	return t
 }
+
+// InFollowupHour reports whether the block [start, end) lies inside a daily
+// follow-up hour (within working hours) in loc.
+func InFollowupHour(start, end time.Time, s followup.Settings, loc *time.Location) bool {
+	loc = orUTC(loc)
+	sp := newDaySpan(s.WorkHours).intersect(newDaySpan(s.FollowupHour))
+	ws, we, ok := sp.on(start, loc)
+	return ok && !start.Before(ws) && !end.After(we)
+}

@@ -298,3 +298,24 @@ func TestNewTask(t *testing.T) {
 		t.Errorf("deliver task = %+v, want 30 min and no LateUntil", got)
 	}
 }
+
+func TestInFollowupHour(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	s := followup.DefaultSettings("America/New_York")
+	for _, tc := range []struct {
+		start time.Time
+		min   int
+		want  bool
+	}{
+		{time.Date(2026, 11, 24, 9, 0, 0, 0, ny), 15, true},
+		{time.Date(2026, 11, 24, 9, 45, 0, 0, ny), 15, true},
+		{time.Date(2026, 11, 24, 9, 50, 0, 0, ny), 15, false},
+		{time.Date(2026, 11, 24, 8, 55, 0, 0, ny), 15, false},
+		{time.Date(2026, 11, 28, 9, 0, 0, 0, ny), 15, false}, // Saturday
+		{time.Date(2026, 3, 9, 9, 0, 0, 0, ny), 15, true},    // Monday after the spring change
+	} {
+		if got := scheduler.InFollowupHour(tc.start, tc.start.Add(time.Duration(tc.min)*time.Minute), s, ny); got != tc.want {
+			t.Errorf("InFollowupHour(%v) = %v, want %v", tc.start, got, tc.want)
+		}
+	}
+}

@@ -70,7 +70,7 @@ type planInput struct {
 // them, and returns the fresh steps placed.
 func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (changed, fresh []followup.Step, err error) {
 	st, loc, now, userID := in.st, in.loc, in.now, in.userID
-	stored, err := q.PendingSteps(ctx, userID)
+	stored, err := q.PlanningSteps(ctx, userID, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,7 +144,13 @@ func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (c
 	for _, i := range movable {
 		tasks = append(tasks, scheduler.NewTask(i, pending[i], meta[pending[i].CommitmentID], st))
 	}
-	placements := scheduler.Plan(scheduler.Request{Settings: st, Loc: loc, Now: now, Busy: busy, Blocks: blocks, Tasks: tasks})
+	req := scheduler.Request{Settings: st, Loc: loc, Now: now, Busy: busy, Blocks: blocks, Tasks: tasks}
+	placements := scheduler.Plan(req)
+	if len(in.fresh) > 0 {
+		if inc, ok := incremental(req, placements, pending, isFresh); ok {
+			placements = inc
+		}
+	}
 
 	nudgeEnd := map[int64]time.Time{}
 	touched := map[int]bool{}
@@ -193,7 +199,7 @@ func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (c
 	}
 	for i := range stored {
 		if touched[i] {
-			if err := q.UpdateStep(ctx, &pending[i]); err != nil {
+			if err := q.MoveStep(ctx, &pending[i]); err != nil {
 				return nil, nil, err
 			}
 			changed = append(changed, pending[i])
@@ -206,6 +212,69 @@ func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (c
 		return nil, nil, err
 	}
 	return changed, fresh, q.TouchFeed(ctx, userID, now)
+}
+
+// incremental places a new commitment's steps around the blocks already
+// placed, which then stay put. It is used when the new steps lose nothing
+// by it compared with the full re-plan full: none becomes late, and no
+// refresher or nudge misses a follow-up hour it would get. Otherwise (a
+// starred contact logged after the hour filled up, an urgent deadline) the
+// full re-plan moves the blocks it must.
+func incremental(req scheduler.Request, full []scheduler.Placement, pending []followup.Step, isFresh func(int) bool) ([]scheduler.Placement, bool) {
+	// Existing blocks keep their place while it is still good: in the
+	// future and clear of busy time (a new meeting may now overlap it).
+	var current []followup.Interval
+	var currentKeys []int
+	for _, t := range req.Tasks {
+		p := pending[t.Key]
+		if !isFresh(t.Key) && p.End.After(p.Start) && p.Start.After(req.Now) {
+			current = append(current, followup.Interval{Start: p.Start, End: p.End})
+			currentKeys = append(currentKeys, t.Key)
+		}
+	}
+	keep := map[int]bool{}
+	for _, k := range currentKeys {
+		keep[k] = true
+	}
+	for _, c := range scheduler.Conflicts(current, req.Busy, req.Settings) {
+		delete(keep, currentKeys[c])
+	}
+	inc := req
+	inc.Blocks = append([]followup.Interval(nil), req.Blocks...)
+	inc.Tasks = nil
+	for _, t := range req.Tasks {
+		if keep[t.Key] {
+			p := pending[t.Key]
+			inc.Blocks = append(inc.Blocks, followup.Interval{Start: p.Start, End: p.End})
+		} else {
+			inc.Tasks = append(inc.Tasks, t)
+		}
+	}
+	placed := map[int]scheduler.Placement{}
+	for _, pl := range scheduler.Plan(inc) {
+		placed[pl.Key] = pl
+	}
+	out := make([]scheduler.Placement, len(full))
+	for i, f := range full {
+		p := pending[f.Key]
+		if keep[f.Key] {
+			out[i] = scheduler.Placement{Key: f.Key, Start: p.Start, End: p.End, Late: p.Late, OK: true}
+			continue
+		}
+		got := placed[f.Key]
+		if isFresh(f.Key) && f.OK {
+			if !got.OK || (got.Late && !f.Late) {
+				return nil, false
+			}
+			if (p.Kind == followup.KindRefresher || p.Kind == followup.KindNudge) &&
+				scheduler.InFollowupHour(f.Start, f.End, req.Settings, req.Loc) &&
+				!scheduler.InFollowupHour(got.Start, got.End, req.Settings, req.Loc) {
+				return nil, false
+			}
+		}
+		out[i] = got
+	}
+	return out, true
 }
 
 // enqueueSteps queues a calendar write for each block step, in the caller's

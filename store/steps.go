@@ -76,6 +76,37 @@ func (q *queries) PendingSteps(ctx context.Context, userID int64) ([]followup.St
 	return q.stepsWhere(ctx, `user_id = ? AND status IN ('planned', 'synced') AND commitment_id IS NOT NULL ORDER BY start_at, id`, userID)
 }
 
+// PlanningSteps returns the user's pending steps that end after t: the
+// past does not take part in planning.
+func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]followup.Step, error) {
+	rows, err := q.ex.QueryContext(ctx, `SELECT id, commitment_id, kind, status, start_at, end_at, not_before, due, uid,
+			late, sequence, pinned, remote_etag
+		FROM steps WHERE user_id = ? AND status IN ('planned', 'synced') AND commitment_id IS NOT NULL AND end_at > ?
+		ORDER BY start_at, id`, userID, ts(t))
+	if err != nil {
+		return nil, fmt.Errorf("store: planning steps: %w", err)
+	}
+	defer rows.Close()
+	var out []followup.Step
+	for rows.Next() {
+		s := followup.Step{UserID: userID}
+		var kind, status string
+		if err := rows.Scan(&s.ID, &s.CommitmentID, &kind, &status, scanTime(&s.Start), scanTime(&s.End), scanTime(&s.NotBefore),
+			scanTime(&s.Due), &s.UID, &s.Late, &s.Sequence, &s.Pinned, &s.RemoteETag); err != nil {
+			return nil, err
+		}
+		s.Kind, s.Status = followup.StepKind(kind), followup.StepStatus(status)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// MoveStep stores a step's placement.
+func (q *queries) MoveStep(ctx context.Context, s *followup.Step) error {
+	return q.execOne(ctx, "Step", `UPDATE steps SET status = ?, start_at = ?, end_at = ?, late = ?, sequence = ?, updated_at = ?
+		WHERE id = ?`, string(s.Status), ts(s.Start), ts(s.End), s.Late, s.Sequence, ts(s.UpdatedAt), s.ID)
+}
+
 // LiveBlocks returns the steps that calendars show.
 func (q *queries) LiveBlocks(ctx context.Context, userID int64) ([]followup.Step, error) {
 	steps, err := q.stepsWhere(ctx, `user_id = ? AND commitment_id IS NOT NULL AND kind NOT IN ('close', 'let_go')

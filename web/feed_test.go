@@ -26,6 +26,9 @@ type eventView struct {
 func TestFeedHTTP(t *testing.T) {
 	h := newHarness(t)
 	u := h.newUser(t, "feed@example.com")
+	// A follow-up hour of two refreshers, which the first two take: a
+	// starred contact logged later must take the plain one's place.
+	h.mustAPI(t, http.StatusOK, "PUT", "/api/v1/settings", u.Token, `{"followup_hour":{"days":["mon","tue","wed","thu","fri"],"start":"09:00","end":"09:30"}}`, nil)
 	plain := h.create(t, u, validCommitment("", ""))
 	withMeeting := h.create(t, u, deck())
 	path := h.feedPath(t, u)
