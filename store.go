@@ -126,7 +126,8 @@ type Queries interface {
 	MoveStep(ctx context.Context, s *Step) error
 	// LiveBlocks returns the user's steps that calendars show: pending block
 	// steps, and done blocks that had started by when they were completed.
-	LiveBlocks(ctx context.Context, userID int64) ([]Step, error)
+	// Blocks that ended before since are left out.
+	LiveBlocks(ctx context.Context, userID int64, since time.Time) ([]Step, error)
 	// StepsInRange returns the user's block steps overlapping [from, to) that are pending or done.
 	StepsInRange(ctx context.Context, userID int64, from, to time.Time) ([]Step, error)
 	// SyncSteps returns the user's steps a calendar sync looks at: pending

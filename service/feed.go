@@ -11,6 +11,9 @@ import (
 	"github.com/followup/followup"
 )
 
+// FeedHistoryDays is how long a past block stays in the feed.
+const FeedHistoryDays = 90
+
 // FeedTokenBytes is the feed token's size: 256 random bits.
 const FeedTokenBytes = 32
 
@@ -136,7 +139,8 @@ func (s *Service) FeedEvents(ctx context.Context, userID int64) ([]followup.Even
 	if err != nil {
 		return nil, err
 	}
-	steps, err := s.Store.LiveBlocks(ctx, userID)
+	// Blocks that ended long ago leave the feed: a record, not an archive.
+	steps, err := s.Store.LiveBlocks(ctx, userID, s.now().AddDate(0, 0, -FeedHistoryDays))
 	if err != nil {
 		return nil, err
 	}

@@ -108,9 +108,10 @@ func (q *queries) MoveStep(ctx context.Context, s *followup.Step) error {
 }
 
 // LiveBlocks returns the steps that calendars show.
-func (q *queries) LiveBlocks(ctx context.Context, userID int64) ([]followup.Step, error) {
+func (q *queries) LiveBlocks(ctx context.Context, userID int64, since time.Time) ([]followup.Step, error) {
 	steps, err := q.stepsWhere(ctx, `user_id = ? AND commitment_id IS NOT NULL AND kind NOT IN ('close', 'let_go')
-		AND (status IN ('planned', 'synced') OR (status = 'done' AND completed_at >= start_at)) ORDER BY start_at, id`, userID)
+		AND (status IN ('planned', 'synced') OR (status = 'done' AND completed_at >= start_at)) AND end_at > ?
+		ORDER BY start_at, id`, userID, ts(since))
 	if err != nil {
 		return nil, err
 	}

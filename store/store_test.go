@@ -293,9 +293,13 @@ func TestStepQueries(t *testing.T) {
 		}
 		return out
 	}
-	live, _ := db.LiveBlocks(ctx, u.ID)
+	live, _ := db.LiveBlocks(ctx, u.ID, t0.AddDate(0, 0, -90))
 	if diff := cmp.Diff([]string{"r@followup", "d@followup"}, uids(live)); diff != "" {
 		t.Errorf("live blocks (-want +got):\n%s", diff)
+	}
+	recent, _ := db.LiveBlocks(ctx, u.ID, t0.Add(90*time.Minute))
+	if diff := cmp.Diff([]string{"d@followup"}, uids(recent)); diff != "" {
+		t.Errorf("live blocks ending after the window start (-want +got):\n%s", diff)
 	}
 	due, _ := db.DueSteps(ctx, []followup.StepKind{followup.KindLetGo}, t0.Add(239*time.Hour), 10)
 	if len(due) != 0 {
