@@ -169,18 +169,14 @@ func (s *Service) Act(ctx context.Context, userID, id int64, action followup.Act
 	now := s.now()
 	var out followup.Commitment
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
-		c, err := q.Commitment(ctx, userID, id)
+		a, err := s.newActor(ctx, q, userID, id, now)
 		if err != nil {
 			return err
 		}
+		c := a.c
 		if c.Status != followup.StatusOpen {
 			return followup.Errorf(followup.ECONFLICT, "action", "This commitment is already %s.", c.Status)
 		}
-		st, loc, err := settings(ctx, q, userID)
-		if err != nil {
-			return err
-		}
-		a := actor{ctx: ctx, s: s, q: q, c: &c, st: st, loc: loc, now: now}
 		switch action {
 		case followup.ActionContacted:
 			if c.ContactedAt != nil {
@@ -210,6 +206,19 @@ func (s *Service) Act(ctx context.Context, userID, id int64, action followup.Act
 		return err
 	})
 	return out, err
+}
+
+// newActor loads a commitment and its user's settings for transitions.
+func (s *Service) newActor(ctx context.Context, q followup.Queries, userID, id int64, now time.Time) (*actor, error) {
+	c, err := q.Commitment(ctx, userID, id)
+	if err != nil {
+		return nil, err
+	}
+	st, loc, err := settings(ctx, q, userID)
+	if err != nil {
+		return nil, err
+	}
+	return &actor{ctx: ctx, s: s, q: q, c: &c, st: st, loc: loc, now: now}, nil
 }
 
 // actor applies transitions to one commitment inside a transaction.

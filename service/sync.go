@@ -266,17 +266,13 @@ func (s *Service) removedRemotely(ctx context.Context, p followup.Step, rep *fol
 		if !fresh.Status.Pending() || fresh.CommitmentID == 0 {
 			return q.UpdateStep(ctx, &fresh) // we wanted it gone too
 		}
-		c, err := q.Commitment(ctx, fresh.UserID, fresh.CommitmentID)
+		a, err := s.newActor(ctx, q, fresh.UserID, fresh.CommitmentID, now)
 		if err != nil {
 			return err
 		}
-		st, loc, err := settings(ctx, q, fresh.UserID)
-		if err != nil {
-			return err
-		}
-		a := actor{ctx: ctx, s: s, q: q, c: &c, st: st, loc: loc, now: now}
+		c := a.c
 		status := followup.StepDone
-		if st.DeletedMeans == followup.DeletedMeansDismissed {
+		if a.st.DeletedMeans == followup.DeletedMeansDismissed {
 			status = followup.StepCancelled
 		}
 		for i := range c.Steps {

@@ -68,10 +68,11 @@ func (s *Service) Tick(ctx context.Context) error {
 func (s *Service) applyTransition(ctx context.Context, due followup.Step) error {
 	now := s.now()
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
-		c, err := q.Commitment(ctx, due.UserID, due.CommitmentID)
+		a, err := s.newActor(ctx, q, due.UserID, due.CommitmentID, now)
 		if err != nil {
 			return err
 		}
+		c := a.c
 		var step *followup.Step
 		for i := range c.Steps {
 			if c.Steps[i].ID == due.ID {
@@ -81,11 +82,6 @@ func (s *Service) applyTransition(ctx context.Context, due followup.Step) error 
 		if step == nil || !step.Status.Pending() || c.Status != followup.StatusOpen {
 			return nil // already applied, by another instance or before a restart
 		}
-		st, loc, err := settings(ctx, q, c.UserID)
-		if err != nil {
-			return err
-		}
-		a := actor{ctx: ctx, s: s, q: q, c: &c, st: st, loc: loc, now: now}
 		a.end(followup.StatusLetGo)
 		// The transition itself happened: it is done, not cancelled.
 		for i := range a.changed {
@@ -106,15 +102,11 @@ func (s *Service) applyTransition(ctx context.Context, due followup.Step) error 
 func (s *Service) completePast(ctx context.Context, due followup.Step) error {
 	now := s.now()
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
-		c, err := q.Commitment(ctx, due.UserID, due.CommitmentID)
+		a, err := s.newActor(ctx, q, due.UserID, due.CommitmentID, now)
 		if err != nil {
 			return err
 		}
-		st, loc, err := settings(ctx, q, c.UserID)
-		if err != nil {
-			return err
-		}
-		a := actor{ctx: ctx, s: s, q: q, c: &c, st: st, loc: loc, now: now}
+		c := a.c
 		for i := range c.Steps {
 			if c.Steps[i].ID == due.ID && c.Steps[i].Status.Pending() {
 				step := &c.Steps[i]

@@ -166,6 +166,13 @@ func (q *queries) Commitments(ctx context.Context, userID int64, f followup.Comm
 
 // CommitmentsByID returns the user's commitments with these ids, without steps.
 func (q *queries) CommitmentsByID(ctx context.Context, userID int64, ids []int64) (map[int64]followup.Commitment, error) {
+	return q.commitmentsIn(ctx, userID, ids, commitmentColumns, scanCommitment)
+}
+
+// commitmentsIn reads the user's commitments with these ids, in chunks that
+// keep under SQLite's limit on parameters.
+func (q *queries) commitmentsIn(ctx context.Context, userID int64, ids []int64, columns string,
+	scan func(interface{ Scan(...any) error }) (followup.Commitment, error)) (map[int64]followup.Commitment, error) {
 	out := make(map[int64]followup.Commitment, len(ids))
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
@@ -173,12 +180,12 @@ func (q *queries) CommitmentsByID(ctx context.Context, userID int64, ids []int64
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		rows, err := q.ex.QueryContext(ctx, `SELECT `+commitmentColumns+` FROM commitments WHERE user_id = ? AND id IN (`+placeholders(len(chunk))+`)`, args...)
+		rows, err := q.ex.QueryContext(ctx, `SELECT `+columns+` FROM commitments WHERE user_id = ? AND id IN (`+placeholders(len(chunk))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: commitments by id: %w", err)
 		}
 		for rows.Next() {
-			c, err := scanCommitment(rows)
+			c, err := scan(rows)
 			if err != nil {
 				rows.Close()
 				return nil, err
@@ -200,35 +207,17 @@ func placeholders(n int) string {
 // PlanningFacts returns ID, Priority, MetAt and Meeting of the user's
 // commitments with these ids: planning reads many, and needs no text.
 func (q *queries) PlanningFacts(ctx context.Context, userID int64, ids []int64) (map[int64]followup.Commitment, error) {
-	out := make(map[int64]followup.Commitment, len(ids))
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		args := []any{userID}
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		rows, err := q.ex.QueryContext(ctx, `SELECT id, priority, met_at, meeting_start, meeting_minutes FROM commitments
-			WHERE user_id = ? AND id IN (`+placeholders(len(chunk))+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("store: planning facts: %w", err)
-		}
-		for rows.Next() {
+	return q.commitmentsIn(ctx, userID, ids, `id, priority, met_at, meeting_start, meeting_minutes`,
+		func(row interface{ Scan(...any) error }) (followup.Commitment, error) {
 			c := followup.Commitment{UserID: userID}
 			var mStart *time.Time
 			var minutes int
-			if err := rows.Scan(&c.ID, &c.Priority, scanTime(&c.MetAt), scanTimePtr(&mStart), &minutes); err != nil {
-				rows.Close()
-				return nil, err
+			if err := row.Scan(&c.ID, &c.Priority, scanTime(&c.MetAt), scanTimePtr(&mStart), &minutes); err != nil {
+				return c, err
 			}
 			if mStart != nil {
 				c.Meeting = &followup.Meeting{Start: *mStart, Minutes: minutes}
 			}
-			out[c.ID] = c
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+			return c, nil
+		})
 }
