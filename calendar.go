@@ -76,6 +76,10 @@ type RemoteEvent struct {
 	ETag  string
 	Start time.Time
 	End   time.Time
+	// Unreadable marks an object the server listed but did not deliver (an
+	// error inside a 207, or no calendar-data): it exists, but its UID and
+	// times are unknown.
+	Unreadable bool
 }
 
 // BusyObject is the busy time one calendar object contributes.
@@ -132,7 +136,8 @@ type CalendarServer interface {
 	// DeleteEvent removes the object for uid; ifMatch "" deletes unconditionally.
 	// A missing object is not an error.
 	DeleteEvent(ctx context.Context, acct CalDAVAccount, calendarURL, uid, ifMatch string) error
-	// ListEvents lists the objects in the calendar with their ETags and times.
+	// ListEvents lists the objects in the calendar with their ETags and
+	// times; objects the server failed to deliver are listed Unreadable.
 	ListEvents(ctx context.Context, acct CalDAVAccount, calendarURL string) ([]RemoteEvent, error)
 	// Busy reads the busy time of a calendar in [from, to), expanding
 	// recurring events, incrementally from prev (RFC 6578 sync-collection

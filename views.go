@@ -56,6 +56,6 @@ type SyncReport struct {
 	Read     int      `json:"read"`     // busy calendars and ICS sources read
 	Changed  int      `json:"changed"`  // of those, how many had changed
 	Busy     int      `json:"busy"`     // busy intervals known after the sync
-	Requests int      `json:"requests"` // HTTP requests made to read busy time
+	Requests int      `json:"requests"` // HTTP requests made to read busy time and our calendar
 	Errors   []string `json:"errors"`
 }

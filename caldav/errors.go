@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/followup/followup"
+	"github.com/followup/followup/netguard"
 )
 
 // RetryAfterError is returned when a server answers 503 Service Unavailable
@@ -70,6 +71,10 @@ func transportError(ctx context.Context, host string, err error) error {
 		return remoteError(err, "The request to %s was cancelled.", host)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err):
 		return remoteError(err, "%s did not answer in time.", host)
+	case errors.Is(err, netguard.ErrForbiddenAddress):
+		return remoteError(err, "%s is on a loopback, private or link-local address, which followup does not connect to unless the operator sets FOLLOWUP_ALLOW_PRIVATE_HOSTS=true.", host)
+	case errors.Is(err, netguard.ErrTooLarge):
+		return remoteError(err, "%s sent a response larger than followup accepts.", host)
 	case errors.As(err, &dnsErr):
 		return remoteError(err, "The host %s could not be found (DNS lookup failed).", host)
 	case errors.As(err, &certErr), errors.As(err, &unkAuth), errors.As(err, &hostErr):

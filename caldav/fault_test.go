@@ -17,6 +17,7 @@ import (
 
 	"github.com/followup/followup"
 	"github.com/followup/followup/caldav"
+	"github.com/followup/followup/netguard"
 )
 
 // checkErr asserts the error's code and field, and that its message is a
@@ -484,7 +485,8 @@ func TestPartialMultistatus(t *testing.T) {
 		t.Fatalf("ListEvents: %v", err)
 	}
 	want := []followup.RemoteEvent{{UID: "oneoff-1@other.test", Href: srv.URL + "/cal/good.ics", ETag: `"g1"`,
-		Start: utc("2026-03-05T13:00:00Z"), End: utc("2026-03-05T14:30:00Z")}}
+		Start: utc("2026-03-05T13:00:00Z"), End: utc("2026-03-05T14:30:00Z")},
+		{Href: srv.URL + "/cal/half.ics", ETag: `"h1"`, Unreadable: true}}
 	if diff := cmp.Diff(want, list); diff != "" {
 		t.Errorf("ListEvents (-want +got):\n%s", diff)
 	}
@@ -778,5 +780,18 @@ func TestBusySyncTruncated(t *testing.T) {
 	}
 	if read.Requests != 3 || read.State.SyncToken != "t3" || !read.Changed {
 		t.Errorf("Busy = Requests %d token %q Changed %v, want 3 t3 true (requests %q)", read.Requests, read.State.SyncToken, read.Changed, cnt.list())
+	}
+}
+
+// TestGuardedAddress: a server on a private address, refused by the
+// outbound guard, is named as such, with the setting that allows it.
+func TestGuardedAddress(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	c := caldav.New(netguard.NewClient(netguard.Options{}))
+	_, err := c.Discover(context.Background(), account(srv.URL))
+	checkErr(t, err, followup.EREMOTE, "")
+	if msg := followup.ErrorMessage(err); !strings.Contains(msg, "FOLLOWUP_ALLOW_PRIVATE_HOSTS") {
+		t.Errorf("message %q does not say how to allow private hosts", msg)
 	}
 }

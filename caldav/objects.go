@@ -287,9 +287,10 @@ func (c *Client) DeleteEvent(ctx context.Context, acct followup.CalDAVAccount, c
 }
 
 // ListEvents lists the VEVENT objects in the calendar with a calendar-query
-// REPORT (RFC 4791 §7.8) asking for getetag and calendar-data. Responses with
-// an error status inside the 207 (a 404 for an object removed meanwhile) are
-// skipped, not fatal.
+// REPORT (RFC 4791 §7.8) asking for getetag and calendar-data. A 404 or 410
+// inside the 207 (an object removed meanwhile) is skipped; any other error
+// for one object, or an object without calendar-data, is listed Unreadable
+// rather than failing the whole listing (RFC 4918 §13).
 func (c *Client) ListEvents(ctx context.Context, acct followup.CalDAVAccount, calendarURL string) ([]followup.RemoteEvent, error) {
 	col, err := parseCollection(calendarURL)
 	if err != nil {
@@ -307,11 +308,21 @@ func (c *Client) ListEvents(ctx context.Context, acct followup.CalDAVAccount, ca
 	out := []followup.RemoteEvent{}
 	for _, resp := range ms.Responses {
 		u, ok := resp.href(r.url)
-		if !ok || resp.status()/100 != 2 {
+		if !ok {
 			continue
 		}
+		if st := resp.status(); st == http.StatusNotFound || st == http.StatusGone {
+			continue // removed between listing and reading
+		}
 		p := resp.props()
-		if p.CalendarData == nil {
+		if resp.status()/100 != 2 || p.CalendarData == nil {
+			// It exists, but we cannot tell which block it is: callers must
+			// not take its absence from the readable ones as a deletion.
+			ev := followup.RemoteEvent{Href: u.String(), Unreadable: true}
+			if p.ETag != nil {
+				ev.ETag = quoteETag(*p.ETag)
+			}
+			out = append(out, ev)
 			continue
 		}
 		ev, err := remoteEvent(r.url.Host, []byte(*p.CalendarData))

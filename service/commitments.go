@@ -103,6 +103,8 @@ func (s *Service) prepareStep(c followup.Commitment, step *followup.Step, now ti
 		// Not placed yet; replan places it. Until then it sits at its earliest moment.
 		step.Start, step.End = step.NotBefore, step.NotBefore
 	}
+	// Answers show what the store keeps: UTC.
+	step.Start, step.End, step.NotBefore, step.Due = step.Start.UTC(), step.End.UTC(), step.NotBefore.UTC(), step.Due.UTC()
 	return nil
 }
 

@@ -224,11 +224,17 @@ func wantObject(p followup.Step) bool {
 // keeps the user's time.
 func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncReport) error {
 	remote, err := s.Calendars.ListEvents(ctx, a.acct, a.conn.CalendarURL)
+	rep.Requests++
 	if err != nil {
 		return err
 	}
 	byUID := make(map[string]followup.RemoteEvent, len(remote))
+	complete := true
 	for _, r := range remote {
+		if r.Unreadable {
+			complete = false
+			continue
+		}
 		byUID[r.UID] = r
 	}
 	steps, err := s.Store.SyncSteps(ctx, a.conn.UserID)
@@ -241,6 +247,9 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 		}
 		r, ok := byUID[p.UID]
 		switch {
+		case !ok && !complete:
+			// The server failed to deliver some objects: a missing one may
+			// be among them, so nothing is taken as deleted this time.
 		case !ok:
 			if err := s.removedRemotely(ctx, p, rep); err != nil {
 				return err

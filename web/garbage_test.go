@@ -29,6 +29,7 @@ var apiRoutes = []route{
 	{"GET", "/", false},
 	{"GET", "/healthz", false},
 	{"GET", "/readyz", false},
+	{"GET", "/commitments/:id", false},
 	{"GET", "/feeds/:file", false},
 	{"HEAD", "/feeds/:file", false},
 	{"POST", "/api/v1/commitments", true},

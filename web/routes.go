@@ -6,6 +6,7 @@ func (s *Server) routes() {
 	e.GET("/", s.index)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/commitments/:id", s.commitmentPage)
 	e.GET("/feeds/:file", s.feed)
 	e.HEAD("/feeds/:file", s.feed)
 

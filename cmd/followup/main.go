@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -287,6 +288,11 @@ func (m *Main) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- m.httpServer.Serve(m.ln) }()
 	fmt.Fprintf(m.Stdout, "followup is running: open %s\n", m.Config.BaseURL)
+	if u, err := url.Parse(m.Config.BaseURL); err == nil {
+		if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsUnspecified() {
+			m.Log.Warn("feed links and blocks point at an address nobody can open; set FOLLOWUP_BASE_URL to the public URL", "base_url", m.Config.BaseURL)
+		}
+	}
 	m.Log.Info("listening", "addr", m.ln.Addr().String(), "database", m.DB.Path())
 	select {
 	case err := <-errc:

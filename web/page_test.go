@@ -1,0 +1,29 @@
+package web_test
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestCommitmentPage: the link in every block answers, and shows nothing
+// of the commitment to whoever holds the link.
+func TestCommitmentPage(t *testing.T) {
+	h := newHarness(t)
+	u := h.newUser(t, "page@example.com")
+	c := h.create(t, u, validCommitment("", ""))
+	path := "/commitments/" + strconv.FormatInt(c.ID, 10)
+	r := h.send(t, request{Method: "GET", Path: path})
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "Commitment "+strconv.FormatInt(c.ID, 10)) {
+		t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
+	}
+	if strings.Contains(string(r.Body), c.Promise) || strings.Contains(string(r.Body), "Jane") {
+		t.Errorf("the page shows the commitment to an unauthenticated reader")
+	}
+	for _, bad := range []string{"/commitments/abc", "/commitments/-1", "/commitments/0"} {
+		if r := h.send(t, request{Method: "GET", Path: bad}); r.Status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", bad, r.Status)
+		}
+	}
+}
