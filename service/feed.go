@@ -103,8 +103,11 @@ func (s *Service) FeedVersion(ctx context.Context, token string) (followup.FeedV
 		return followup.FeedVersion{}, err
 	}
 	return followup.FeedVersion{
-		UserID:       f.UserID,
-		ETag:         `"` + strconv.FormatInt(f.UserID, 36) + "-" + strconv.FormatInt(f.Version, 36) + `"`,
+		UserID: f.UserID,
+		// The day is part of the tag: past blocks leave the feed as days
+		// pass, without any change to the user's data.
+		ETag: `"` + strconv.FormatInt(f.UserID, 36) + "-" + strconv.FormatInt(f.Version, 36) + "-" +
+			strconv.FormatInt(s.now().Unix()/86400, 36) + `"`,
 		LastModified: f.UpdatedAt.Truncate(time.Second),
 	}, nil
 }
