@@ -45,6 +45,7 @@ func main() {
 // run parses a command line and runs it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	cmd := "serve"
+	args = commandFirst(args)
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 		if (cmd == "user" || cmd == "token" || cmd == "caldav") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -161,6 +162,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return printJSON(stdout, rep)
 	}
 	return nil
+}
+
+// commands are the command words, with the words that may follow them.
+var commands = map[string][]string{
+	"serve": nil, "migrate": nil, "help": nil, "sync": nil,
+	"user": {"add"}, "token": {"create"}, "caldav": {"connect", "show"},
+}
+
+// commandFirst moves a command given after flags (followup --addr X
+// migrate) to the front, where run reads it. A flag's value that happens to
+// be a command word stays where it is: only a word not preceded by a flag
+// that takes a value moves.
+func commandFirst(args []string) []string {
+	if len(args) == 0 || !strings.HasPrefix(args[0], "-") {
+		return args
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			if !strings.Contains(a, "=") && !isBoolFlag(a) {
+				i++ // skip the flag's value
+			}
+			continue
+		}
+		subs, ok := commands[a]
+		if !ok {
+			return args
+		}
+		n := 1
+		if len(subs) > 0 && i+1 < len(args) {
+			n = 2
+		}
+		out := append(append([]string{}, args[i:i+n]...), args[:i]...)
+		return append(out, args[i+n:]...)
+	}
+	return args
+}
+
+func isBoolFlag(a string) bool {
+	name := strings.TrimLeft(a, "-")
+	return name == "allow-private-hosts" || name == "help" || name == "h"
 }
 
 // cliError renders a domain error for a person at a terminal.

@@ -362,3 +362,19 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+func TestCommandFirst(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"migrate --addr x", "migrate --addr x"},
+		{"--addr 127.0.0.1:9 migrate", "migrate --addr 127.0.0.1:9"},
+		{"--database sqlite:x user add --email a@b.c", "user add --database sqlite:x --email a@b.c"},
+		{"--allow-private-hosts caldav show --email a@b.c", "caldav show --allow-private-hosts --email a@b.c"},
+		{"--email sync", "--email sync"},
+		{"--addr=x sync --email a@b.c", "sync --addr=x --email a@b.c"},
+		{"--addr x", "--addr x"},
+	} {
+		if got := strings.Join(commandFirst(strings.Fields(tc.in)), " "); got != tc.want {
+			t.Errorf("commandFirst(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
