@@ -1,0 +1,206 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/followup/followup"
+)
+
+// fakeCalDAV is an in-memory CalendarServer for unit tests of the sync
+// logic; the real servers are exercised in cmd/followup and caldav.
+type fakeCalDAV struct {
+	mu         sync.Mutex
+	objs       map[string]fakeObject // by UID
+	etag       int
+	unreadable bool // ListEvents cannot deliver any object
+	puts       int
+}
+
+type fakeObject struct {
+	ev   followup.Event
+	etag string
+}
+
+const fakeBase = "https://dav.example.com/home/"
+
+func newFakeCalDAV() *fakeCalDAV { return &fakeCalDAV{objs: map[string]fakeObject{}} }
+
+func (f *fakeCalDAV) nextETag() string { f.etag++; return fmt.Sprintf(`"%d"`, f.etag) }
+
+func (f *fakeCalDAV) Discover(ctx context.Context, acct followup.CalDAVAccount) (followup.Discovery, error) {
+	if acct.Password != "pw" {
+		return followup.Discovery{}, followup.Errorf(followup.EREMOTE, "password", "The server rejected the username or password.")
+	}
+	return followup.Discovery{Endpoint: fakeBase, HomeSet: fakeBase, Calendars: []followup.Calendar{
+		{URL: fakeBase + "followups/", Name: "Follow-ups", Components: []string{"VEVENT"}},
+		{URL: fakeBase + "work/", Name: "Work", Components: []string{"VEVENT"}},
+	}}, nil
+}
+
+func (f *fakeCalDAV) CreateCalendar(context.Context, followup.CalDAVAccount, string, string) (followup.Calendar, error) {
+	return followup.Calendar{}, followup.Errorf(followup.EREMOTE, "", "not here")
+}
+
+func (f *fakeCalDAV) PutEvent(_ context.Context, _ followup.CalDAVAccount, _ string, ev followup.Event, ifMatch string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cur, exists := f.objs[ev.UID]
+	if (ifMatch == "" && exists) || (ifMatch != "" && (!exists || cur.etag != ifMatch)) {
+		return "", followup.Errorf(followup.ECONFLICT, "", "precondition failed")
+	}
+	f.puts++
+	o := fakeObject{ev: ev, etag: f.nextETag()}
+	f.objs[ev.UID] = o
+	return o.etag, nil
+}
+
+func (f *fakeCalDAV) remote(uid string, o fakeObject) followup.RemoteEvent {
+	return followup.RemoteEvent{UID: uid, Href: fakeBase + "followups/" + uid + ".ics", ETag: o.etag, Start: o.ev.Start, End: o.ev.End}
+}
+
+func (f *fakeCalDAV) GetEvent(_ context.Context, _ followup.CalDAVAccount, _ string, uid string) (followup.RemoteEvent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.objs[uid]
+	if !ok {
+		return followup.RemoteEvent{}, followup.Errorf(followup.ENOTFOUND, "", "gone")
+	}
+	return f.remote(uid, o), nil
+}
+
+func (f *fakeCalDAV) DeleteEvent(_ context.Context, _ followup.CalDAVAccount, _ string, uid, ifMatch string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.objs[uid]
+	if ok && ifMatch != "" && o.etag != ifMatch {
+		return followup.Errorf(followup.ECONFLICT, "", "precondition failed")
+	}
+	delete(f.objs, uid)
+	return nil
+}
+
+func (f *fakeCalDAV) ListEvents(context.Context, followup.CalDAVAccount, string) ([]followup.RemoteEvent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []followup.RemoteEvent
+	for uid, o := range f.objs {
+		if f.unreadable {
+			out = append(out, followup.RemoteEvent{Href: fakeBase + "followups/" + uid + ".ics", ETag: o.etag, Unreadable: true})
+			continue
+		}
+		out = append(out, f.remote(uid, o))
+	}
+	return out, nil
+}
+
+func (f *fakeCalDAV) Busy(_ context.Context, _ followup.CalDAVAccount, _ string, from, to time.Time, prev followup.BusyState) (followup.BusyRead, error) {
+	return followup.BusyRead{State: prev, Requests: 1}, nil
+}
+
+// userEdit changes an object as a calendar app would: new times, new ETag.
+func (f *fakeCalDAV) userEdit(uid string, start, end time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.objs[uid]
+	o.ev.Start, o.ev.End, o.etag = start, end, f.nextETag()
+	f.objs[uid] = o
+}
+
+func (f *fakeCalDAV) userDelete(uid string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.objs, uid)
+}
+
+func (f *fakeCalDAV) has(uid string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.objs[uid]
+	return ok
+}
+
+// TestSyncReadBack: blocks are written once; an object the server fails to
+// deliver is never taken as deleted; a deleted one counts as done; a moved
+// one keeps the user's time; a let-go removes the rest.
+func TestSyncReadBack(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+	fake := newFakeCalDAV()
+	h.svc.Calendars = fake
+	u := h.user("sync@example.com", "America/New_York")
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "wrong"}); followup.ErrorField(err) != "password" {
+		t.Fatalf("wrong password: %v", err)
+	}
+	conn, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conn.CalendarURL != fakeBase+"followups/" || len(conn.BusyCalendars) != 1 || strings.Contains(conn.SealedPassword, "pw") {
+		t.Fatalf("connection %+v", conn)
+	}
+	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "in 3 days"})
+	blocks := 0
+	for _, s := range c.Steps {
+		if s.Kind.IsBlock() {
+			blocks++
+		}
+	}
+	rep, err := h.svc.Sync(h.ctx, u.ID)
+	if err != nil || rep.Written != blocks || len(rep.Errors) != 0 {
+		t.Fatalf("first sync: %+v %v, want %d written", rep, err, blocks)
+	}
+	if rep, _ := h.svc.Sync(h.ctx, u.ID); rep.Written != 0 {
+		t.Fatalf("second sync wrote again: %+v", rep)
+	}
+	refresher, deliver := step(t, h.get(u.ID, c.ID), followup.KindRefresher), step(t, h.get(u.ID, c.ID), followup.KindDeliver)
+	if refresher.Status != followup.StepSynced || !fake.has(refresher.UID) {
+		t.Fatalf("refresher %+v not synced", refresher)
+	}
+
+	// The server lists the objects but cannot deliver them, and one is
+	// really gone: nothing is taken as deleted while the listing is partial.
+	fake.userDelete(refresher.UID)
+	fake.unreadable = true
+	rep, _ = h.svc.Sync(h.ctx, u.ID)
+	if rep.Removed != 0 {
+		t.Fatalf("a partial listing removed %d blocks: %+v", rep.Removed, rep)
+	}
+	if got := step(t, h.get(u.ID, c.ID), followup.KindRefresher); got.Status != followup.StepSynced {
+		t.Fatalf("refresher became %s on a partial listing", got.Status)
+	}
+	fake.unreadable = false
+	rep, _ = h.svc.Sync(h.ctx, u.ID)
+	if rep.Removed != 1 {
+		t.Fatalf("removed %d, want 1: %+v", rep.Removed, rep)
+	}
+	if got := step(t, h.get(u.ID, c.ID), followup.KindRefresher); got.Status != followup.StepDone {
+		t.Fatalf("deleted refresher is %s, want done", got.Status)
+	}
+	if fake.has(refresher.UID) {
+		t.Fatal("the deleted block was written again")
+	}
+
+	// The user moves the deliver block: their time wins, and stays.
+	userStart := deliver.Start.Add(26 * time.Hour)
+	fake.userEdit(deliver.UID, userStart, userStart.Add(45*time.Minute))
+	rep, _ = h.svc.Sync(h.ctx, u.ID)
+	got := step(t, h.get(u.ID, c.ID), followup.KindDeliver)
+	if rep.Adopted != 1 || !got.Start.Equal(userStart) || !got.End.Equal(userStart.Add(45*time.Minute)) {
+		t.Fatalf("adopted %d, deliver at %v–%v, want %v", rep.Adopted, got.Start, got.End, userStart)
+	}
+	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Bob"}, Promise: "Intro", DueText: "tomorrow", Priority: true})
+	if got2 := step(t, h.get(u.ID, c.ID), followup.KindDeliver); !got2.Start.Equal(userStart) {
+		t.Fatalf("a new commitment moved the user's block to %v", got2.Start)
+	}
+
+	// Let go: the remaining objects leave the server.
+	h.act(u.ID, c.ID, followup.ActionLetGo)
+	h.svc.Sync(h.ctx, u.ID)
+	if fake.has(deliver.UID) {
+		t.Fatal("a let-go block is still on the server")
+	}
+}
