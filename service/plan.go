@@ -215,12 +215,19 @@ func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (c
 }
 
 // incremental places a new commitment's steps around the blocks already
-// placed, which then stay put. It is used when the new steps lose nothing
-// by it compared with the full re-plan full: none becomes late, and no
-// refresher or nudge misses a follow-up hour it would get. Otherwise (a
-// starred contact logged after the hour filled up, an urgent deadline) the
-// full re-plan moves the blocks it must.
+// placed, which then stay put. The result must lose nothing against the
+// full re-plan full: no step late that full places in time, and no new
+// refresher or nudge outside a follow-up hour that full gives it. When a
+// new step falls short, the least urgent block in its way is released to
+// be placed again (a few times at most); if that does not do, the full
+// re-plan is used and moves what it must.
 func incremental(req scheduler.Request, full []scheduler.Placement, pending []followup.Step, isFresh func(int) bool) ([]scheduler.Placement, bool) {
+	fullBy := map[int]scheduler.Placement{}
+	task := map[int]scheduler.Task{}
+	for i, f := range full {
+		fullBy[f.Key] = f
+		task[req.Tasks[i].Key] = req.Tasks[i]
+	}
 	// Existing blocks keep their place while it is still good: in the
 	// future and clear of busy time (a new meeting may now overlap it).
 	var current []followup.Interval
@@ -239,42 +246,80 @@ func incremental(req scheduler.Request, full []scheduler.Placement, pending []fo
 	for _, c := range scheduler.Conflicts(current, req.Busy, req.Settings) {
 		delete(keep, currentKeys[c])
 	}
-	inc := req
-	inc.Blocks = append([]followup.Interval(nil), req.Blocks...)
-	inc.Tasks = nil
-	for _, t := range req.Tasks {
-		if keep[t.Key] {
-			p := pending[t.Key]
-			inc.Blocks = append(inc.Blocks, followup.Interval{Start: p.Start, End: p.End})
-		} else {
-			inc.Tasks = append(inc.Tasks, t)
-		}
+	inHour := func(start, end time.Time) bool {
+		return scheduler.InFollowupHour(start, end, req.Settings, req.Loc)
 	}
-	placed := map[int]scheduler.Placement{}
-	for _, pl := range scheduler.Plan(inc) {
-		placed[pl.Key] = pl
-	}
-	out := make([]scheduler.Placement, len(full))
-	for i, f := range full {
-		p := pending[f.Key]
-		if keep[f.Key] {
-			out[i] = scheduler.Placement{Key: f.Key, Start: p.Start, End: p.End, Late: p.Late, OK: true}
-			continue
+	for range 6 {
+		inc := req
+		inc.Blocks = append([]followup.Interval(nil), req.Blocks...)
+		inc.Tasks = nil
+		for _, t := range req.Tasks {
+			if keep[t.Key] {
+				p := pending[t.Key]
+				inc.Blocks = append(inc.Blocks, followup.Interval{Start: p.Start, End: p.End})
+			} else {
+				inc.Tasks = append(inc.Tasks, t)
+			}
 		}
-		got := placed[f.Key]
-		if isFresh(f.Key) && f.OK {
+		placed := map[int]scheduler.Placement{}
+		for _, pl := range scheduler.Plan(inc) {
+			placed[pl.Key] = pl
+		}
+		// The first step that falls short, and what it needs.
+		short, wantHour := -1, false
+		for _, t := range inc.Tasks {
+			f, got := fullBy[t.Key], placed[t.Key]
+			if !f.OK {
+				continue
+			}
 			if !got.OK || (got.Late && !f.Late) {
-				return nil, false
+				short = t.Key
+				break
 			}
-			if (p.Kind == followup.KindRefresher || p.Kind == followup.KindNudge) &&
-				scheduler.InFollowupHour(f.Start, f.End, req.Settings, req.Loc) &&
-				!scheduler.InFollowupHour(got.Start, got.End, req.Settings, req.Loc) {
-				return nil, false
+			if isFresh(t.Key) && (t.Kind == followup.KindRefresher || t.Kind == followup.KindNudge) &&
+				inHour(f.Start, f.End) && !inHour(got.Start, got.End) {
+				short, wantHour = t.Key, true
+				break
 			}
 		}
-		out[i] = got
+		if short < 0 {
+			out := make([]scheduler.Placement, len(full))
+			for i, f := range full {
+				if keep[f.Key] {
+					p := pending[f.Key]
+					out[i] = scheduler.Placement{Key: f.Key, Start: p.Start, End: p.End, Late: p.Late, OK: true}
+				} else {
+					out[i] = placed[f.Key]
+				}
+			}
+			return out, true
+		}
+		// Release the least urgent kept block in the way: due after the
+		// step that falls short, and lying where that step could go.
+		need := task[short]
+		from := need.NotBefore
+		if req.Now.After(from) {
+			from = req.Now
+		}
+		victim := -1
+		for k := range keep {
+			t, p := task[k], pending[k]
+			if !t.Due.After(need.Due) || !p.Start.Before(need.Due) || !p.End.After(from) {
+				continue
+			}
+			if wantHour && !inHour(p.Start, p.End) {
+				continue
+			}
+			if victim < 0 || t.Due.After(task[victim].Due) || (t.Due.Equal(task[victim].Due) && p.Start.After(pending[victim].Start)) {
+				victim = k
+			}
+		}
+		if victim < 0 {
+			return nil, false
+		}
+		delete(keep, victim)
 	}
-	return out, true
+	return nil, false
 }
 
 // enqueueSteps queues a calendar write for each block step, in the caller's
