@@ -117,7 +117,7 @@ type Queries interface {
 	// PendingSteps returns the user's planned and synced steps.
 	PendingSteps(ctx context.Context, userID int64) ([]Step, error)
 	// PlanningSteps returns the user's planned and synced steps that end
-	// after t, with only what planning reads: ID, CommitmentID, UserID, Kind,
+	// after t, let_go steps aside, with only what planning reads: ID, CommitmentID, UserID, Kind,
 	// Status, Start, End, NotBefore, Due, UID, Late, Sequence, Pinned and
 	// RemoteETag. Store changes with MoveStep.
 	PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]Step, error)

@@ -76,12 +76,13 @@ func (q *queries) PendingSteps(ctx context.Context, userID int64) ([]followup.St
 	return q.stepsWhere(ctx, `user_id = ? AND status IN ('planned', 'synced') AND commitment_id IS NOT NULL ORDER BY start_at, id`, userID)
 }
 
-// PlanningSteps returns the user's pending steps that end after t: the
-// past does not take part in planning.
+// PlanningSteps returns the user's pending steps that end after t, but
+// let_go (a moment, never moved): the past does not take part in planning.
 func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]followup.Step, error) {
 	rows, err := q.ex.QueryContext(ctx, `SELECT id, commitment_id, kind, status, start_at, end_at, not_before, due, uid,
 			late, sequence, pinned, remote_etag
 		FROM steps WHERE user_id = ? AND status IN ('planned', 'synced') AND commitment_id IS NOT NULL AND end_at > ?
+			AND kind != 'let_go'
 		ORDER BY start_at, id`, userID, ts(t))
 	if err != nil {
 		return nil, fmt.Errorf("store: planning steps: %w", err)
