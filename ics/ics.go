@@ -422,3 +422,13 @@ func NormalizeText(s string) string {
 	}
 	return b.String()
 }
+
+// FeedEncoder renders a whole feed with Encode; it is the feed encoder the
+// service is given.
+type FeedEncoder struct{}
+
+// EncodeFeed writes the feed named name with events, DTSTAMP falling back
+// to now.
+func (FeedEncoder) EncodeFeed(w io.Writer, name string, events []followup.Event, now time.Time) error {
+	return Encode(w, Feed{Name: name, Events: events, Now: now})
+}

@@ -12,32 +12,13 @@ import (
 	"github.com/followup/followup"
 	"github.com/followup/followup/duetext"
 	"github.com/followup/followup/ics"
+	"github.com/followup/followup/internal/testclock"
 	"github.com/followup/followup/secret"
 	"github.com/followup/followup/service"
 	"github.com/followup/followup/store"
 )
 
-// testClock is a settable fake clock shared by the store and the service.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the clock's time.
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Set moves the clock to t.
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-// feedEncoder adapts ics.Encode to service.FeedEncoder, as cmd/followup does.
+// feedEncoder is ics.FeedEncoder, as cmd/followup wires it, counting renders.
 type feedEncoder struct {
 	mu    sync.Mutex
 	calls int
@@ -47,7 +28,7 @@ func (e *feedEncoder) EncodeFeed(w io.Writer, name string, events []followup.Eve
 	e.mu.Lock()
 	e.calls++
 	e.mu.Unlock()
-	return ics.Encode(w, ics.Feed{Name: name, Events: events, Now: now})
+	return ics.FeedEncoder{}.EncodeFeed(w, name, events, now)
 }
 
 // Calls returns how many feeds were rendered.
@@ -92,7 +73,7 @@ type harness struct {
 	ctx   context.Context
 	path  string
 	key   []byte
-	clock *testClock
+	clock *testclock.Clock
 	db    *store.DB
 	enc   *feedEncoder
 	logs  *logRecorder
@@ -106,7 +87,7 @@ func newHarness(t testing.TB, start time.Time) *harness {
 	for i := range key {
 		key[i] = byte(i + 1)
 	}
-	h := &harness{t: t, ctx: context.Background(), path: t.TempDir() + "/db.sqlite", key: key, clock: &testClock{t: start}, logs: &logRecorder{}}
+	h := &harness{t: t, ctx: context.Background(), path: t.TempDir() + "/db.sqlite", key: key, clock: testclock.New(start), logs: &logRecorder{}}
 	h.open()
 	return h
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/followup/followup"
 	"github.com/followup/followup/duetext"
 	"github.com/followup/followup/ics"
+	"github.com/followup/followup/internal/testclock"
 	"github.com/followup/followup/secret"
 	"github.com/followup/followup/service"
 	"github.com/followup/followup/store"
@@ -31,30 +32,6 @@ func mustZone(name string) *time.Location {
 		panic(err)
 	}
 	return loc
-}
-
-// clock is a settable clock shared by the store, the service and the server.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // logBuffer collects every log line of the harness, safe for concurrent use.
@@ -75,17 +52,10 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-// feedEncoder adapts ics.Encode to service.FeedEncoder, as cmd/followup does.
-type feedEncoder struct{}
-
-func (feedEncoder) EncodeFeed(w io.Writer, name string, events []followup.Event, now time.Time) error {
-	return ics.Encode(w, ics.Feed{Name: name, Events: events, Now: now})
-}
-
 // harness is the real stack: SQLite in a temp dir, the domain service and
 // the HTTP server, on a fixed clock.
 type harness struct {
-	clock *clock
+	clock *testclock.Clock
 	db    *store.DB
 	svc   *service.Service
 	srv   *web.Server
@@ -97,7 +67,7 @@ type harness struct {
 // with CalDAV off, and serves them on httptest.
 func newHarness(tb testing.TB) *harness {
 	tb.Helper()
-	h := &harness{clock: &clock{t: start}, logs: &logBuffer{}}
+	h := &harness{clock: testclock.New(start), logs: &logBuffer{}}
 	log := slog.New(followup.LogHandler(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	db, err := store.Open("sqlite:"+tb.TempDir()+"/db.sqlite", store.Options{Now: h.clock.Now, Logger: log})
 	if err != nil {
@@ -114,7 +84,7 @@ func newHarness(tb testing.TB) *harness {
 	h.db = db
 	h.svc = &service.Service{
 		Store: db, Now: h.clock.Now, BaseURL: "https://followup.example", Sealer: box,
-		Encoder: feedEncoder{}, ParseDue: duetext.Parse, Log: log,
+		Encoder: ics.FeedEncoder{}, ParseDue: duetext.Parse, Log: log,
 	}
 	h.srv = web.New(h.svc, db.Ping, log)
 	h.srv.Now = h.clock.Now

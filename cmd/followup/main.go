@@ -247,13 +247,6 @@ func NewMain(cfg Config, stdout, stderr io.Writer) *Main {
 	return &Main{Config: cfg, Stdout: stdout, Log: slog.New(followup.LogHandler(h)), Now: time.Now}
 }
 
-// feedEncoder adapts the ics package to the service.
-type feedEncoder struct{}
-
-func (feedEncoder) EncodeFeed(w io.Writer, name string, events []followup.Event, now time.Time) error {
-	return ics.Encode(w, ics.Feed{Name: name, Events: events, Now: now})
-}
-
 // Open opens and migrates the database and wires the service.
 func (m *Main) Open(ctx context.Context) error {
 	db, err := store.Open(m.Config.Database, store.Options{
@@ -278,7 +271,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	client := caldav.New(netguard.NewClient(netguard.Options{AllowPrivate: m.Config.AllowPrivateHosts}))
 	m.Service = &service.Service{
-		Store: db, Now: m.Now, BaseURL: m.Config.BaseURL, Sealer: box, Encoder: feedEncoder{},
+		Store: db, Now: m.Now, BaseURL: m.Config.BaseURL, Sealer: box, Encoder: ics.FeedEncoder{},
 		Calendars: client, ICS: client, ParseDue: duetext.Parse, Log: m.Log,
 	}
 	return nil
