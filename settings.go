@@ -250,6 +250,14 @@ func (s Settings) Validate() error {
 			return Errorf(EINVALID, d.field, "%s must be between %d and %d.", d.field, d.min, d.max)
 		}
 	}
+	overlap := false
+	work, follow := s.WorkHours.Weekdays(), s.FollowupHour.Weekdays()
+	for d := range work {
+		overlap = overlap || (work[d] && follow[d])
+	}
+	if !overlap || s.FollowupHour.Start.Minutes() >= s.WorkHours.End.Minutes() || s.FollowupHour.End.Minutes() <= s.WorkHours.Start.Minutes() {
+		return Errorf(EINVALID, "followup_hour", "The follow-up hour must fall within working hours on at least one working day.")
+	}
 	longest := max(s.Durations.Refresher, s.Durations.Deliver, s.Durations.Chase, s.Durations.Confirm, s.Durations.Nudge)
 	if s.WorkHours.End.Minutes()-s.WorkHours.Start.Minutes() < longest {
 		return Errorf(EINVALID, "work_hours", "Working hours must be at least as long as the longest block (%d minutes).", longest)

@@ -22,6 +22,10 @@ func TestSettingsValidate(t *testing.T) {
 			s.WorkHours.Start, s.WorkHours.End = followup.Clock{Hour: 9}, followup.Clock{Hour: 9, Minute: 20}
 		}, "work_hours"},
 		{"no follow-up days", func(s *followup.Settings) { s.FollowupHour.Days = []string{} }, "followup_hour.days"},
+		{"follow-up hour before work", func(s *followup.Settings) {
+			s.FollowupHour.Start, s.FollowupHour.End = followup.Clock{Hour: 7}, followup.Clock{Hour: 8}
+		}, "followup_hour"},
+		{"follow-up hour on no working day", func(s *followup.Settings) { s.FollowupHour.Days = []string{"sun"} }, "followup_hour"},
 		{"tiny block", func(s *followup.Settings) { s.Durations.Deliver = 1 }, "durations.deliver"},
 		{"negative buffer", func(s *followup.Settings) { s.BufferMinutes = -5 }, "buffer_minutes"},
 		{"deleted means", func(s *followup.Settings) { s.DeletedMeans = "ignored" }, "deleted_means"},
