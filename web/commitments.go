@@ -67,6 +67,14 @@ func (r commitmentRequest) commitment() (followup.NewCommitment, error) {
 	return n, nil
 }
 
+// formFields are the form names of a commitment, as in the JSON; a form
+// with any other is refused, as JSON with an unknown field is.
+var formFields = map[string]bool{
+	"contact.name": true, "contact.email": true, "contact.phone": true, "contact.company": true, "contact.url": true,
+	"met_at": true, "met_where": true, "promise": true, "direction": true, "due": true, "due_text": true,
+	"priority": true, "meeting.start": true, "meeting.minutes": true, "meeting.location": true, "notes": true,
+}
+
 // formCommitment reads the same names from an HTML form.
 func formCommitment(c echo.Context) (commitmentRequest, error) {
 	var r commitmentRequest
@@ -76,6 +84,11 @@ func formCommitment(c echo.Context) (commitmentRequest, error) {
 			return r, followup.Errorf(followup.ETOOLARGE, "", "The request body is larger than 1 MiB.")
 		}
 		return r, followup.Errorf(followup.EINVALID, "", "Malformed form body.")
+	}
+	for name := range f {
+		if !formFields[name] {
+			return r, followup.Errorf(followup.EINVALID, name, "Unknown field %q.", name)
+		}
 	}
 	r.Contact.Name, r.Contact.Email, r.Contact.Phone = f.Get("contact.name"), f.Get("contact.email"), f.Get("contact.phone")
 	r.Contact.Company, r.Contact.URL = f.Get("contact.company"), f.Get("contact.url")

@@ -27,3 +27,19 @@ func TestCommitmentPage(t *testing.T) {
 		}
 	}
 }
+
+// TestFormUnknownField: a form with a name the API does not know is
+// refused like JSON with an unknown field, naming it, and stores nothing.
+func TestFormUnknownField(t *testing.T) {
+	h := newHarness(t)
+	u := h.newUser(t, "form@example.com")
+	r := h.send(t, request{Method: "POST", Path: "/api/v1/commitments", Token: u.Token, ContentType: "application/x-www-form-urlencoded",
+		Body: strings.NewReader("contact.name=Jane&promise=Send+the+deck&promis=typo")})
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"field":"promis"`) {
+		t.Fatalf("unknown form field: %d %s", r.Status, r.Body)
+	}
+	list := h.send(t, request{Method: "GET", Path: "/api/v1/commitments", Token: u.Token})
+	if strings.Contains(string(list.Body), "Jane") {
+		t.Error("a refused form stored a commitment")
+	}
+}
