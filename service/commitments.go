@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -73,6 +74,12 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 				return err
 			}
 		}
+		if w := lateWarnings(placed, loc); len(w) > 0 {
+			c.Warnings = append(c.Warnings, w...)
+			if err := q.UpdateCommitment(ctx, &c); err != nil {
+				return err
+			}
+		}
 		if err := s.enqueueSteps(ctx, q, userID, placed); err != nil {
 			return err
 		}
@@ -87,6 +94,26 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 		return nil
 	})
 	return out, err
+}
+
+// lateWarnings names the blocks that could only be placed after the
+// commitment's let-go: they would be removed before anyone saw them.
+func lateWarnings(steps []followup.Step, loc *time.Location) []string {
+	var letGo time.Time
+	for _, st := range steps {
+		if st.Kind == followup.KindLetGo {
+			letGo = st.Start
+		}
+	}
+	var out []string
+	for _, st := range steps {
+		if letGo.IsZero() || !st.Kind.IsBlock() || st.Kind == followup.KindMeeting || !st.End.After(letGo) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("The %s block found no free time before %s, when this commitment is let go; free some time in your calendar or move the block.",
+			st.Kind, letGo.In(loc).Format("Monday, January 2")))
+	}
+	return out
 }
 
 // prepareStep completes a derived step with ids, a UID and timestamps.

@@ -204,3 +204,27 @@ func TestSyncReadBack(t *testing.T) {
 		t.Fatal("a let-go block is still on the server")
 	}
 }
+
+// TestLateWarning: a block that can only be placed after the let-go is
+// named in the commitment's warnings.
+func TestLateWarning(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+	u := h.user("late@example.com", "America/New_York")
+	st, err := h.svc.Settings(h.ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Work on Sundays only: the first free time is next Sunday, and with
+	// a let-go after two days it comes too late.
+	st.WorkHours.Days, st.FollowupHour.Days, st.LetGoAfterDays = []string{"sun"}, []string{"sun"}, 2
+	if _, err := h.svc.PutSettings(h.ctx, u.ID, st); err != nil {
+		t.Fatal(err)
+	}
+	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
+	if len(c.Warnings) == 0 || !strings.Contains(strings.Join(c.Warnings, " "), "let go") {
+		t.Fatalf("warnings %q, want one about the let-go", c.Warnings)
+	}
+	if got := h.get(u.ID, c.ID); len(got.Warnings) != len(c.Warnings) {
+		t.Errorf("stored warnings %q, answered %q", got.Warnings, c.Warnings)
+	}
+}
