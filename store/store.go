@@ -69,6 +69,13 @@ func Open(dsn string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("store: create %s: %w", dir, err)
 		}
 	}
+	// The database holds sealed secrets and token hashes: readable by the
+	// owner only. SQLite gives its -wal and -shm files the same mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: create %s: %w", path, err)
+	}
+	f.Close()
 	// Pragmas go in the DSN so that every pooled connection gets them.
 	// _txlock=immediate makes BEGIN take the write lock at once, so that two
 	// writers wait on busy_timeout instead of failing to upgrade a read lock.

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -425,5 +426,19 @@ func TestPlanningFacts(t *testing.T) {
 	}
 	if other, _ := db.PlanningFacts(ctx, b.ID, []int64{c.ID}); len(other) != 0 {
 		t.Errorf("B gets A's facts")
+	}
+}
+
+func TestDatabaseFileMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "followup.db")
+	mustOpenAt(t, path)
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want owner only", p, fi.Mode().Perm())
+		}
 	}
 }
