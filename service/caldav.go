@@ -105,7 +105,7 @@ func (s *Service) ConnectCalDAV(ctx context.Context, userID int64, in followup.C
 			}
 		}
 	}
-	keep := append(append([]string{}, conn.BusyCalendars...), conn.BusyICS...)
+	keep := append(append([]string{conn.CalendarURL}, conn.BusyCalendars...), conn.BusyICS...)
 	err = s.Store.InTx(ctx, func(q followup.Queries) error {
 		if prev.CalendarURL != conn.CalendarURL {
 			if err := q.ResetRemote(ctx, userID); err != nil {

@@ -21,6 +21,9 @@ func externalBusy(ctx context.Context, q followup.Queries, userID int64, loc *ti
 	}
 	var out []followup.Interval
 	for _, src := range srcs {
+		if src.Kind == ownKind {
+			continue // our own blocks, seen from the server
+		}
 		for _, iv := range src.Intervals() {
 			if iv.AllDay {
 				s, e := iv.Start.UTC(), iv.End.UTC()

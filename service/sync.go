@@ -25,6 +25,10 @@ func (s *Service) HandleJob(ctx context.Context, j followup.Job) error {
 	return fmt.Errorf("service: unknown job kind %q", j.Kind)
 }
 
+// ownKind marks the stored state of the Follow-ups calendar itself: it
+// tells whether the calendar changed, and is no busy time.
+const ownKind = "own"
+
 // account is an opened connection.
 type account struct {
 	conn followup.CalDAVConnection
@@ -146,10 +150,22 @@ func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, 
 		}
 	}
 
-	// 2. What the user did to our objects in their calendar app.
-	if a.conn.CalendarURL != "" {
-		if err := s.readBack(ctx, a, &rep); err != nil {
-			rep.Errors = append(rep.Errors, followup.ErrorMessage(err))
+	// 2. What the user did to our objects in their calendar app. An
+	// incremental read of the Follow-ups calendar (one light request) tells
+	// whether anything changed there since the last complete read-back.
+	if cal := a.conn.CalendarURL; cal != "" {
+		own := prev[cal]
+		res, err := s.Calendars.Busy(ctx, a.acct, cal, from, to, own.CalDAV)
+		rep.Requests += res.Requests
+		if err != nil || res.Changed || own.Kind != ownKind {
+			complete, err := s.readBack(ctx, a, &rep)
+			if err != nil {
+				rep.Errors = append(rep.Errors, followup.ErrorMessage(err))
+			} else if complete && res.State.From.Equal(from) {
+				if err := s.Store.PutBusySource(ctx, followup.BusySource{UserID: userID, URL: cal, Kind: ownKind, CalDAV: res.State, UpdatedAt: now}); err != nil {
+					return rep, err
+				}
+			}
 		}
 	}
 
@@ -169,7 +185,9 @@ func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, 
 	busy, err := s.Store.BusySources(ctx, userID)
 	if err == nil {
 		for _, b := range busy {
-			rep.Busy += len(b.Intervals())
+			if b.Kind != ownKind {
+				rep.Busy += len(b.Intervals())
+			}
 		}
 	}
 
@@ -222,11 +240,12 @@ func wantObject(p followup.Step) bool {
 // readBack compares our objects on the server with what we wrote: a
 // deleted object counts as done (or dismissed, per settings), a moved one
 // keeps the user's time.
-func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncReport) error {
+// It reports whether the listing was complete.
+func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncReport) (bool, error) {
 	remote, err := s.Calendars.ListEvents(ctx, a.acct, a.conn.CalendarURL)
 	rep.Requests++
 	if err != nil {
-		return err
+		return false, err
 	}
 	byUID := make(map[string]followup.RemoteEvent, len(remote))
 	complete := true
@@ -239,7 +258,7 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 	}
 	steps, err := s.Store.SyncSteps(ctx, a.conn.UserID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, p := range steps {
 		if p.RemoteETag == "" {
@@ -252,15 +271,15 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 			// be among them, so nothing is taken as deleted this time.
 		case !ok:
 			if err := s.removedRemotely(ctx, p, rep); err != nil {
-				return err
+				return false, err
 			}
 		case r.ETag != p.RemoteETag:
 			if err := s.adopt(ctx, p.UID, r, rep); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
-	return nil
+	return complete, nil
 }
 
 // removedRemotely handles a block whose object the user deleted.

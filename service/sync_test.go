@@ -19,6 +19,9 @@ type fakeCalDAV struct {
 	etag       int
 	unreadable bool // ListEvents cannot deliver any object
 	puts       int
+	version    int // rises with every change, as a collection tag
+	busyReads  int
+	lists      int
 }
 
 type fakeObject struct {
@@ -30,7 +33,11 @@ const fakeBase = "https://dav.example.com/home/"
 
 func newFakeCalDAV() *fakeCalDAV { return &fakeCalDAV{objs: map[string]fakeObject{}} }
 
-func (f *fakeCalDAV) nextETag() string { f.etag++; return fmt.Sprintf(`"%d"`, f.etag) }
+func (f *fakeCalDAV) nextETag() string {
+	f.etag++
+	f.version++
+	return fmt.Sprintf(`"%d"`, f.etag)
+}
 
 func (f *fakeCalDAV) Discover(ctx context.Context, acct followup.CalDAVAccount) (followup.Discovery, error) {
 	if acct.Password != "pw" {
@@ -81,12 +88,14 @@ func (f *fakeCalDAV) DeleteEvent(_ context.Context, _ followup.CalDAVAccount, _ 
 		return followup.Errorf(followup.ECONFLICT, "", "precondition failed")
 	}
 	delete(f.objs, uid)
+	f.version++
 	return nil
 }
 
 func (f *fakeCalDAV) ListEvents(context.Context, followup.CalDAVAccount, string) ([]followup.RemoteEvent, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lists++
 	var out []followup.RemoteEvent
 	for uid, o := range f.objs {
 		if f.unreadable {
@@ -98,8 +107,15 @@ func (f *fakeCalDAV) ListEvents(context.Context, followup.CalDAVAccount, string)
 	return out, nil
 }
 
+// Busy reports a change by a collection tag that rises with every write,
+// as a server's getctag does; the fake's calendars hold no busy time.
 func (f *fakeCalDAV) Busy(_ context.Context, _ followup.CalDAVAccount, _ string, from, to time.Time, prev followup.BusyState) (followup.BusyRead, error) {
-	return followup.BusyRead{State: prev, Requests: 1}, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.busyReads++
+	tag := fmt.Sprint(f.version)
+	st := followup.BusyState{CTag: tag, From: from, To: to, Objects: map[string]followup.BusyObject{}}
+	return followup.BusyRead{State: st, Changed: prev.CTag != tag || !prev.From.Equal(from), Requests: 1}, nil
 }
 
 // userEdit changes an object as a calendar app would: new times, new ETag.
@@ -115,6 +131,7 @@ func (f *fakeCalDAV) userDelete(uid string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.objs, uid)
+	f.version++
 }
 
 func (f *fakeCalDAV) has(uid string) bool {
@@ -155,6 +172,11 @@ func TestSyncReadBack(t *testing.T) {
 	}
 	if rep, _ := h.svc.Sync(h.ctx, u.ID); rep.Written != 0 {
 		t.Fatalf("second sync wrote again: %+v", rep)
+	}
+	// Idle: the Follow-ups calendar is not listed again, one light read per calendar.
+	lists := fake.lists
+	if rep, _ := h.svc.Sync(h.ctx, u.ID); fake.lists != lists || rep.Requests != 2 {
+		t.Fatalf("idle sync listed the calendar (%d -> %d lists), %d requests for 2 calendars", lists, fake.lists, rep.Requests)
 	}
 	refresher, deliver := step(t, h.get(u.ID, c.ID), followup.KindRefresher), step(t, h.get(u.ID, c.ID), followup.KindDeliver)
 	if refresher.Status != followup.StepSynced || !fake.has(refresher.UID) {

@@ -22,7 +22,8 @@ type QueueOptions struct {
 	Workers int
 	// TickInterval is how often time-based transitions are applied (default 30 s).
 	TickInterval time.Duration
-	// SyncInterval is how often every connected calendar account is synced (default 5 min).
+	// SyncInterval is how often every connected calendar account is synced
+	// (default 5 min; negative: never, the periodic sync is off).
 	SyncInterval time.Duration
 	// PollInterval is how often the queue looks for new jobs (default 200 ms); jobs inserted in a transaction wait for it.
 	PollInterval time.Duration
@@ -79,7 +80,7 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	if o.TickInterval <= 0 {
 		o.TickInterval = 30 * time.Second
 	}
-	if o.SyncInterval <= 0 {
+	if o.SyncInterval == 0 {
 		o.SyncInterval = 5 * time.Minute
 	}
 	if o.PollInterval <= 0 {
@@ -115,6 +116,16 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 		}
 		return (*h).Tick(ctx)
 	}))
+	periodic := []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(o.TickInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return tickArgs{}, &river.InsertOpts{UniqueOpts: uniqueOpts}
+		}, &river.PeriodicJobOpts{RunOnStart: true}),
+	}
+	if o.SyncInterval > 0 {
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(o.SyncInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return syncAllArgs{}, &river.InsertOpts{UniqueOpts: uniqueOpts}
+		}, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
 	client, err := river.NewClient(riversqlite.New(s.db), &river.Config{
 		Logger:            log,
 		Workers:           workers,
@@ -122,15 +133,8 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 		FetchPollInterval: o.PollInterval,
 		FetchCooldown:     min(100*time.Millisecond, o.PollInterval),
 		JobTimeout:        2 * time.Minute,
-		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(o.TickInterval), func() (river.JobArgs, *river.InsertOpts) {
-				return tickArgs{}, &river.InsertOpts{UniqueOpts: uniqueOpts}
-			}, &river.PeriodicJobOpts{RunOnStart: true}),
-			river.NewPeriodicJob(river.PeriodicInterval(o.SyncInterval), func() (river.JobArgs, *river.InsertOpts) {
-				return syncAllArgs{}, &river.InsertOpts{UniqueOpts: uniqueOpts}
-			}, &river.PeriodicJobOpts{RunOnStart: true}),
-		},
-		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+		PeriodicJobs:      periodic,
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: queue: %w", err)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -33,6 +34,9 @@ func newCountingProxy(tb testing.TB, target string) *countingProxy {
 	p := &countingProxy{}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.n.Add(1)
+		if os.Getenv("DEBUG_PROXY") != "" {
+			fmt.Fprintln(os.Stderr, "PROXY", r.Method, r.URL.Path)
+		}
 		rp.ServeHTTP(w, r)
 	}))
 	tb.Cleanup(p.Close)
@@ -82,7 +86,7 @@ func testCalDAVSync(t *testing.T, srv davtest.Server) {
 	dir := t.TempDir()
 	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "America/New_York")
 	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
-	app := MustRunMain(t, dir, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true"})
+	app := MustRunMain(t, dir, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"})
 	base := app.URL()
 
 	// Wrong password: a 4xx that says so.

@@ -37,7 +37,7 @@ var settings = []setting{
 	{"base-url", "FOLLOWUP_BASE_URL", "", "public URL used in feed links and blocks (default http://ADDR)"},
 	{"secret-file", "FOLLOWUP_SECRET_FILE", "data/secret.key", "key that encrypts stored CalDAV passwords and feed tokens; created (0600) when absent"},
 	{"allow-private-hosts", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "false", "let users connect CalDAV servers and ICS sources on loopback, private and link-local addresses (self-hosting on a LAN)"},
-	{"sync-interval", "FOLLOWUP_SYNC_INTERVAL", "5m", "how often connected calendars are synced"},
+	{"sync-interval", "FOLLOWUP_SYNC_INTERVAL", "5m", "how often connected calendars are synced; 0 turns the background sync off (changes are still written at once, and POST /api/v1/sync still syncs)"},
 	{"tick-interval", "FOLLOWUP_TICK_INTERVAL", "30s", "how often time-based transitions (let-go, close) are applied"},
 	{"log-level", "FOLLOWUP_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "FOLLOWUP_LOG_FORMAT", "json", "json or text"},
@@ -93,8 +93,8 @@ func (c Config) Validate() error {
 	if c.SecretFile == "" {
 		return fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE) must not be empty")
 	}
-	if c.SyncInterval < 10*time.Second {
-		return fmt.Errorf("sync-interval (FOLLOWUP_SYNC_INTERVAL): %s is shorter than 10s", c.SyncInterval)
+	if c.SyncInterval != 0 && c.SyncInterval < 10*time.Second {
+		return fmt.Errorf("sync-interval (FOLLOWUP_SYNC_INTERVAL): %s is shorter than 10s (0 turns the background sync off)", c.SyncInterval)
 	}
 	if c.TickInterval < time.Second {
 		return fmt.Errorf("tick-interval (FOLLOWUP_TICK_INTERVAL): %s is shorter than 1s", c.TickInterval)

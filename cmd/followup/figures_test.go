@@ -27,7 +27,7 @@ func TestCalDAVFigures(t *testing.T) {
 	dir := t.TempDir()
 	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "Europe/Berlin")
 	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
-	app := MustRunMain(t, dir, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true"})
+	app := MustRunMain(t, dir, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"})
 	base := app.URL()
 	var conn caldavConnJSON
 	do(t, "PUT", base+"/api/v1/caldav", token, map[string]any{"url": proxy.URL, "username": srv.Username, "password": srv.Password}, &conn)
@@ -37,8 +37,8 @@ func TestCalDAVFigures(t *testing.T) {
 		do(t, "GET", base+"/api/v1/caldav", token, nil, &c)
 		return c.LastSyncAt != nil
 	})
-	// Let the first syncs (the one queued by connecting, the periodic one
-	// run at start) finish, so that only each commitment's own requests count.
+	// Let the first sync (queued by connecting) finish, so that only each
+	// commitment's own requests count; the periodic sync is off here.
 	waitFor(t, 20*time.Second, func() bool {
 		n, err := app.DB.PendingJobs(context.Background())
 		return err == nil && n == 0

@@ -251,7 +251,7 @@ func NewMain(cfg Config, stdout, stderr io.Writer) *Main {
 func (m *Main) Open(ctx context.Context) error {
 	db, err := store.Open(m.Config.Database, store.Options{
 		Logger: m.Log, Now: m.Now,
-		Queue: store.QueueOptions{SyncInterval: m.Config.SyncInterval, TickInterval: m.Config.TickInterval},
+		Queue: store.QueueOptions{SyncInterval: syncInterval(m.Config.SyncInterval), TickInterval: m.Config.TickInterval},
 	})
 	if err != nil {
 		return errors.New("database (FOLLOWUP_DATABASE): " + followup.ErrorMessage(err))
@@ -275,6 +275,14 @@ func (m *Main) Open(ctx context.Context) error {
 		Calendars: client, ICS: client, ParseDue: duetext.Parse, Log: m.Log,
 	}
 	return nil
+}
+
+// syncInterval maps the setting to the queue's option: 0 (off) is negative there.
+func syncInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // Listen opens the listener, so that the address (":0" in tests) is known.
