@@ -65,7 +65,9 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 		return nil
 	}
 	var rep followup.SyncReport
-	if err := s.reconcile(ctx, a, uid, &rep); err != nil {
+	err = s.reconcile(ctx, a, uid, &rep)
+	s.log().DebugContext(ctx, "caldav step", "user_id", userID, "uid", uid, "written", rep.Written, "deleted", rep.Deleted, "error", err != nil)
+	if err != nil {
 		s.recordStatus(ctx, userID, err)
 		return err
 	}

@@ -54,9 +54,7 @@ type tickArgs struct{}
 
 func (tickArgs) Kind() string { return "tick" }
 
-// uniqueOpts dedupe a job while an identical one waits or runs. A job that
-// is already running when a new change commits is not inserted again, so
-// the handler re-reads state after writing (see service.Sync).
+// uniqueOpts dedupe the periodic jobs while an identical one waits or runs.
 var uniqueOpts = river.UniqueOpts{
 	ByArgs: true,
 	ByState: []rivertype.JobState{
@@ -183,7 +181,11 @@ func (q *queries) Enqueue(ctx context.Context, j followup.Job) error {
 	default:
 		return fmt.Errorf("store: unknown job kind %q", j.Kind)
 	}
-	opts := &river.InsertOpts{UniqueOpts: uniqueOpts}
+	// No uniqueness here: River keeps a finished job "running" until its
+	// completion is flushed, and a unique insert in that window would be
+	// skipped, losing the change. Duplicates are harmless: each job
+	// reconciles the current state, and jobs of one user run one at a time.
+	opts := &river.InsertOpts{}
 	var err error
 	if q.tx != nil {
 		_, err = q.db.queue.client.InsertTx(ctx, q.tx, args, opts)

@@ -340,7 +340,7 @@ func TestOutboxCommitsWithTransaction(t *testing.T) {
 		t.Fatalf("%d jobs after rollback", n)
 	}
 	err = db.InTx(ctx, func(q followup.Queries) error {
-		for range 2 { // the same job twice while it waits: stored once
+		for range 2 { // the same job twice: both stored, none skipped
 			if err := q.Enqueue(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: u.ID, UID: "x@followup"}); err != nil {
 				return err
 			}
@@ -350,8 +350,8 @@ func TestOutboxCommitsWithTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := db.PendingJobs(ctx); n != 2 {
-		t.Fatalf("%d jobs after commit, want 2", n)
+	if n, _ := db.PendingJobs(ctx); n != 3 {
+		t.Fatalf("%d jobs after commit, want 3", n)
 	}
 	if err := db.Enqueue(ctx, followup.Job{Kind: "bogus"}); err == nil {
 		t.Errorf("unknown job kind accepted")

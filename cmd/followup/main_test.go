@@ -50,6 +50,7 @@ func env(dir string, extra map[string]string) func(string) string {
 		"FOLLOWUP_ADDR":        "127.0.0.1:0",
 		"FOLLOWUP_DATABASE":    "sqlite:" + filepath.Join(dir, "followup.db"),
 		"FOLLOWUP_SECRET_FILE": filepath.Join(dir, "secret.key"),
+		"FOLLOWUP_LOG_LEVEL":   "debug",
 	}
 	for k, v := range extra {
 		vars[k] = v
@@ -72,6 +73,11 @@ func MustRunMain(tb testing.TB, dir string, extra map[string]string) *testApp {
 		tb.Fatal(err)
 	}
 	app := &testApp{Main: m, dir: dir, cancel: cancel, done: make(chan error, 1), logs: logs}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("followup log:\n%s", logs.String())
+		}
+	})
 	go func() { app.done <- m.Serve(ctx) }()
 	tb.Cleanup(app.stop)
 	return app
