@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -32,6 +33,24 @@ func userID(c echo.Context) int64 {
 	return c.Get(userKey).(followup.User).ID
 }
 
+// apiNotFound answers API paths no route takes: 405 with Allow when the
+// path exists for other methods (RFC 9110 §15.5.6), else 404.
 func (s *Server) apiNotFound(c echo.Context) error {
-	return followup.Errorf(followup.ENOTFOUND, "", "No API route %s %s.", c.Request().Method, c.Request().URL.Path)
+	path := c.Request().URL.Path
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if m == c.Request().Method {
+			continue
+		}
+		probe := s.Echo.NewContext(c.Request(), nil)
+		s.Echo.Router().Find(m, path, probe)
+		if p := probe.Path(); p != "" && !strings.HasSuffix(p, "/*") {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		c.Response().Header().Set("Allow", strings.Join(allow, ", "))
+		return echo.NewHTTPError(http.StatusMethodNotAllowed)
+	}
+	return followup.Errorf(followup.ENOTFOUND, "", "No API route %s %s.", c.Request().Method, path)
 }

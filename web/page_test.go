@@ -43,3 +43,21 @@ func TestFormUnknownField(t *testing.T) {
 		t.Error("a refused form stored a commitment")
 	}
 }
+
+// TestMethodNotAllowed: a known API path with another method answers 405
+// with Allow; an unknown path 404.
+func TestMethodNotAllowed(t *testing.T) {
+	h := newHarness(t)
+	u := h.newUser(t, "methods@example.com")
+	r := h.send(t, request{Method: "PATCH", Path: "/api/v1/commitments/1", Token: u.Token})
+	if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "GET, DELETE" || !strings.Contains(string(r.Body), "method_not_allowed") {
+		t.Errorf("PATCH: %d Allow %q %s", r.Status, r.Header.Get("Allow"), r.Body)
+	}
+	r = h.send(t, request{Method: "PUT", Path: "/api/v1/commitments", Token: u.Token})
+	if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "GET, POST" {
+		t.Errorf("PUT list: %d Allow %q", r.Status, r.Header.Get("Allow"))
+	}
+	if r := h.send(t, request{Method: "GET", Path: "/api/v1/nothing", Token: u.Token}); r.Status != http.StatusNotFound {
+		t.Errorf("unknown path: %d", r.Status)
+	}
+}
