@@ -65,7 +65,11 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 			}
 		}
 		// The new steps are placed before they are stored: one write each.
-		changed, placed, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now, c: &c, fresh: fresh})
+		conn, err := calendarOf(ctx, q, userID)
+		if err != nil {
+			return err
+		}
+		changed, placed, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now, c: &c, fresh: fresh, conn: conn, connKnown: true})
 		if err != nil {
 			return err
 		}
@@ -80,7 +84,7 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 				return err
 			}
 		}
-		if err := s.enqueueSteps(ctx, q, userID, placed); err != nil {
+		if err := s.enqueueTo(ctx, q, userID, conn, placed); err != nil {
 			return err
 		}
 		if len(changed) == 0 { // plan touched the feed only if something else moved

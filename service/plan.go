@@ -67,6 +67,9 @@ type planInput struct {
 	now    time.Time
 	c      *followup.Commitment
 	fresh  []followup.Step
+	// conn is the user's CalDAV connection (nil: none) when connKnown.
+	conn      *followup.CalDAVConnection
+	connKnown bool
 }
 
 // plan is replan's core. It stores the stored steps it changed and returns
@@ -82,6 +85,11 @@ func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (c
 	}
 	pending := append(stored, in.fresh...)
 	isFresh := func(i int) bool { return i >= len(stored) }
+	if !in.connKnown {
+		if in.conn, err = calendarOf(ctx, q, userID); err != nil {
+			return nil, nil, err
+		}
+	}
 	external, err := externalBusy(ctx, q, userID, loc)
 	if err != nil {
 		return nil, nil, err
@@ -211,7 +219,7 @@ func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (c
 	if len(changed) == 0 {
 		return nil, fresh, nil
 	}
-	if err := s.enqueueSteps(ctx, q, userID, changed); err != nil {
+	if err := s.enqueueTo(ctx, q, userID, in.conn, changed); err != nil {
 		return nil, nil, err
 	}
 	return changed, fresh, q.TouchFeed(ctx, userID, now)
@@ -325,19 +333,33 @@ func incremental(req scheduler.Request, full []scheduler.Placement, pending []fo
 	return nil, false
 }
 
+// calendarOf returns the user's CalDAV connection, or nil without one.
+func calendarOf(ctx context.Context, q followup.Queries, userID int64) (*followup.CalDAVConnection, error) {
+	conn, err := q.CalDAV(ctx, userID)
+	if followup.ErrorCode(err) == followup.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return &conn, nil
+}
+
 // enqueueSteps queues a calendar write for each block step, in the caller's
 // transaction, when the user has a CalDAV calendar to write to.
 func (s *Service) enqueueSteps(ctx context.Context, q followup.Queries, userID int64, steps []followup.Step) error {
 	if s.Calendars == nil || len(steps) == 0 {
 		return nil
 	}
-	conn, err := q.CalDAV(ctx, userID)
-	if followup.ErrorCode(err) == followup.ENOTFOUND {
-		return nil
-	} else if err != nil {
+	conn, err := calendarOf(ctx, q, userID)
+	if err != nil {
 		return err
 	}
-	if conn.CalendarURL == "" {
+	return s.enqueueTo(ctx, q, userID, conn, steps)
+}
+
+// enqueueTo is enqueueSteps with the connection known (nil: none).
+func (s *Service) enqueueTo(ctx context.Context, q followup.Queries, userID int64, conn *followup.CalDAVConnection, steps []followup.Step) error {
+	if s.Calendars == nil || conn == nil || conn.CalendarURL == "" {
 		return nil
 	}
 	for _, st := range steps {
