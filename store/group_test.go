@@ -73,3 +73,39 @@ func TestInTxCanceled(t *testing.T) {
 		t.Fatalf("canceled InTx: err %v, ran %v", err, ran)
 	}
 }
+
+// TestGroupCommitCanceledCaller: a caller whose context is cancelled while
+// its transaction runs does not take the others in its group down.
+func TestGroupCommitCanceledCaller(t *testing.T) {
+	db := MustOpenDB(t)
+	u := mustUser(t, db, "a@example.com")
+	const n = 40
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			errs[i] = db.InTx(ctx, func(q followup.Queries) error {
+				c := followup.Commitment{UserID: u.ID, Contact: followup.Contact{Name: fmt.Sprint(i)}, MetAt: t0, Promise: "p",
+					Direction: followup.Mine, Due: t0, Status: followup.StatusOpen, CreatedAt: t0, UpdatedAt: t0}
+				if i%4 == 0 {
+					cancel() // the client goes away mid-transaction
+				}
+				return q.InsertCommitment(ctx, &c)
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("transaction %d: %v", i, err)
+		}
+	}
+	list, _ := db.Commitments(context.Background(), u.ID, followup.CommitmentFilter{Limit: 500})
+	if len(list) != n {
+		t.Errorf("%d commitments stored, want %d", len(list), n)
+	}
+}

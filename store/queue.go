@@ -188,7 +188,7 @@ func (q *queries) Enqueue(ctx context.Context, j followup.Job) error {
 	opts := &river.InsertOpts{}
 	var err error
 	if q.tx != nil {
-		_, err = q.db.queue.client.InsertTx(ctx, q.tx, args, opts)
+		_, err = q.db.queue.client.InsertTx(context.WithoutCancel(ctx), q.tx, args, opts)
 	} else {
 		_, err = q.db.queue.client.Insert(ctx, args, opts)
 	}

@@ -187,6 +187,17 @@ type stmts struct {
 	cache *sync.Map
 }
 
+// ctx returns the context a statement runs with. Inside a (grouped)
+// transaction a caller's cancellation must not interrupt SQLite, which
+// would roll back every caller's work in the group: the statement runs to
+// its end, and the caller's fn sees ctx.Err() at its next check.
+func (s stmts) ctx(ctx context.Context) context.Context {
+	if s.tx != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 func (s stmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	v, ok := s.cache.Load(query)
 	if !ok {
@@ -210,6 +221,7 @@ func (s stmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 func (s stmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = s.ctx(ctx)
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -218,6 +230,7 @@ func (s stmts) ExecContext(ctx context.Context, query string, args ...any) (sql.
 }
 
 func (s stmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = s.ctx(ctx)
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -226,6 +239,7 @@ func (s stmts) QueryContext(ctx context.Context, query string, args ...any) (*sq
 }
 
 func (s stmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = s.ctx(ctx)
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		// Let the error surface from Scan, as database/sql does.
