@@ -16,11 +16,13 @@ func (s *Service) HandleJob(ctx context.Context, j followup.Job) error {
 	case followup.JobCalDAVStep:
 		return s.syncStep(ctx, j.UserID, j.UID)
 	case followup.JobSyncUser:
-		_, err := s.Sync(ctx, j.UserID)
+		_, retry, err := s.sync(ctx, j.UserID)
 		if followup.ErrorCode(err) == followup.ENOTFOUND {
 			return nil // disconnected meanwhile
+		} else if err != nil {
+			return err
 		}
-		return err
+		return retry // the queue retries a failed part with backoff, or after Retry-After
 	}
 	return fmt.Errorf("service: unknown job kind %q", j.Kind)
 }
@@ -89,20 +91,35 @@ func (s *Service) recordStatus(ctx context.Context, userID int64, err error) {
 // the user changed in their calendar app, replans, and writes every block
 // that differs from the server. Errors: ENOTFOUND without a connection.
 func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, error) {
-	rep := followup.SyncReport{Errors: []string{}}
+	rep, _, err := s.sync(ctx, userID)
+	return rep, err
+}
+
+// sync is Sync that also returns, as retry, the first failure of a part of
+// the sync (a busy read, a write), preferring one with a Retry-After, for
+// the queue to try again.
+func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncReport, retry error, err error) {
+	rep = followup.SyncReport{Errors: []string{}}
+	fail := func(e error) {
+		rep.Errors = append(rep.Errors, followup.ErrorMessage(e))
+		var ra interface{ RetryAfter() time.Duration }
+		if retry == nil || (errors.As(e, &ra) && !errors.As(retry, &ra)) {
+			retry = e
+		}
+	}
 	if s.Calendars == nil {
-		return rep, followup.Errorf(followup.ENOTFOUND, "", "CalDAV is not enabled on this server.")
+		return rep, nil, followup.Errorf(followup.ENOTFOUND, "", "CalDAV is not enabled on this server.")
 	}
 	mu := s.userLock(userID)
 	mu.Lock()
 	defer mu.Unlock()
 	a, err := s.account(ctx, userID)
 	if err != nil {
-		return rep, err
+		return rep, retry, err
 	}
 	st, loc, err := settings(ctx, s.Store, userID)
 	if err != nil {
-		return rep, err
+		return rep, retry, err
 	}
 	now := s.now()
 	y, m, d := now.In(loc).Date()
@@ -114,7 +131,7 @@ func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, 
 	prev := map[string]followup.BusySource{}
 	srcs, err := s.Store.BusySources(ctx, userID)
 	if err != nil {
-		return rep, err
+		return rep, retry, err
 	}
 	for _, b := range srcs {
 		prev[b.URL] = b
@@ -124,13 +141,13 @@ func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, 
 		res, err := s.Calendars.Busy(ctx, a.acct, cal, from, to, prev[cal].CalDAV)
 		rep.Requests += res.Requests
 		if err != nil {
-			rep.Errors = append(rep.Errors, followup.ErrorMessage(err))
+			fail(err)
 			continue
 		}
 		if res.Changed {
 			rep.Changed++
 			if err := s.Store.PutBusySource(ctx, followup.BusySource{UserID: userID, URL: cal, Kind: "caldav", CalDAV: res.State, UpdatedAt: now}); err != nil {
-				return rep, err
+				return rep, retry, err
 			}
 		}
 	}
@@ -140,13 +157,13 @@ func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, 
 			rep.Requests++
 			res, err := s.ICS.FetchBusy(ctx, u, from, to, prev[u].ICS)
 			if err != nil {
-				rep.Errors = append(rep.Errors, followup.ErrorMessage(err))
+				fail(err)
 				continue
 			}
 			if res.Changed {
 				rep.Changed++
 				if err := s.Store.PutBusySource(ctx, followup.BusySource{UserID: userID, URL: u, Kind: "ics", ICS: res.State, UpdatedAt: now}); err != nil {
-					return rep, err
+					return rep, retry, err
 				}
 			}
 		}
@@ -162,10 +179,10 @@ func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, 
 		if err != nil || res.Changed || own.Kind != ownKind {
 			complete, err := s.readBack(ctx, a, &rep)
 			if err != nil {
-				rep.Errors = append(rep.Errors, followup.ErrorMessage(err))
+				fail(err)
 			} else if complete && res.State.From.Equal(from) {
 				if err := s.Store.PutBusySource(ctx, followup.BusySource{UserID: userID, URL: cal, Kind: ownKind, CalDAV: res.State, UpdatedAt: now}); err != nil {
-					return rep, err
+					return rep, retry, err
 				}
 			}
 		}
@@ -182,7 +199,7 @@ func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, 
 		return err
 	})
 	if err != nil {
-		return rep, err
+		return rep, retry, err
 	}
 	busy, err := s.Store.BusySources(ctx, userID)
 	if err == nil {
@@ -197,14 +214,14 @@ func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, 
 	if a.conn.CalendarURL != "" {
 		steps, err := s.Store.SyncSteps(ctx, userID)
 		if err != nil {
-			return rep, err
+			return rep, retry, err
 		}
 		for _, p := range steps {
 			if !needsWrite(p) {
 				continue
 			}
 			if err := s.reconcile(ctx, a, p.UID, &rep); err != nil {
-				rep.Errors = append(rep.Errors, followup.ErrorMessage(err))
+				fail(err)
 				var ra interface{ RetryAfter() time.Duration }
 				if errors.As(err, &ra) {
 					break // the server asked us to wait; the queue retries
@@ -219,7 +236,7 @@ func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, 
 	s.recordStatus(ctx, userID, syncErr)
 	s.log().InfoContext(ctx, "caldav sync", "user_id", userID, "written", rep.Written, "moved", rep.Moved,
 		"deleted", rep.Deleted, "adopted", rep.Adopted, "removed", rep.Removed, "read", rep.Read, "requests", rep.Requests, "errors", len(rep.Errors))
-	return rep, nil
+	return rep, retry, nil
 }
 
 // needsWrite reports whether a step's calendar object differs from what it should be.
