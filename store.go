@@ -149,6 +149,13 @@ type Queries interface {
 	PutBusySource(ctx context.Context, b BusySource) error
 	DeleteBusySources(ctx context.Context, userID int64, keep []string) error
 
+	// LockUser takes or renews the user's lease for owner until the given
+	// time, if it is free, expired at now, or owner's already; it reports
+	// whether owner holds it.
+	LockUser(ctx context.Context, userID int64, owner string, until, now time.Time) (bool, error)
+	// UnlockUser gives owner's lease back.
+	UnlockUser(ctx context.Context, userID int64, owner string) error
+
 	// Enqueue adds a job to the durable queue; inside InTx it commits with the transaction.
 	Enqueue(ctx context.Context, j Job) error
 }

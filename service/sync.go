@@ -54,9 +54,11 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 	if s.Calendars == nil {
 		return nil
 	}
-	mu := s.userLock(userID)
-	mu.Lock()
-	defer mu.Unlock()
+	unlock, err := s.lockUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	a, err := s.account(ctx, userID)
 	if followup.ErrorCode(err) == followup.ENOTFOUND {
 		return nil
@@ -110,9 +112,11 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 	if s.Calendars == nil {
 		return rep, nil, followup.Errorf(followup.ENOTFOUND, "", "CalDAV is not enabled on this server.")
 	}
-	mu := s.userLock(userID)
-	mu.Lock()
-	defer mu.Unlock()
+	unlock, err := s.lockUser(ctx, userID)
+	if err != nil {
+		return rep, nil, err
+	}
+	defer unlock()
 	a, err := s.account(ctx, userID)
 	if err != nil {
 		return rep, retry, err

@@ -170,3 +170,23 @@ func (q *queries) SetCalDAVStatus(ctx context.Context, userID int64, at time.Tim
 	return q.execOne(ctx, "CalDAV connection", `UPDATE caldav_accounts SET last_sync_at = ?, last_error = ? WHERE user_id = ?`,
 		ts(at), lastError, userID)
 }
+
+// LockUser takes or renews the user's lease.
+func (q *queries) LockUser(ctx context.Context, userID int64, owner string, until, now time.Time) (bool, error) {
+	res, err := q.ex.ExecContext(ctx, `
+		INSERT INTO user_locks (user_id, owner, until) VALUES (?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET owner = excluded.owner, until = excluded.until
+		WHERE user_locks.until < ? OR user_locks.owner = excluded.owner`,
+		userID, owner, ts(until), ts(now))
+	if err != nil {
+		return false, fmt.Errorf("store: lock user %d: %w", userID, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// UnlockUser gives owner's lease back.
+func (q *queries) UnlockUser(ctx context.Context, userID int64, owner string) error {
+	_, err := q.ex.ExecContext(ctx, `DELETE FROM user_locks WHERE user_id = ? AND owner = ?`, userID, owner)
+	return err
+}

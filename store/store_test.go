@@ -442,3 +442,41 @@ func TestDatabaseFileMode(t *testing.T) {
 		}
 	}
 }
+
+func TestUserLock(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	u := mustUser(t, db, "a@example.com")
+	lock := func(owner string, until, now time.Time) bool {
+		t.Helper()
+		ok, err := db.LockUser(ctx, u.ID, owner, until, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !lock("a", t0.Add(time.Minute), t0) {
+		t.Fatal("a free lease was refused")
+	}
+	if lock("b", t0.Add(time.Minute), t0.Add(30*time.Second)) {
+		t.Fatal("b took a's live lease")
+	}
+	if !lock("a", t0.Add(2*time.Minute), t0.Add(30*time.Second)) {
+		t.Fatal("a could not renew its lease")
+	}
+	if !lock("b", t0.Add(4*time.Minute), t0.Add(3*time.Minute)) {
+		t.Fatal("b could not take an expired lease")
+	}
+	if err := db.UnlockUser(ctx, u.ID, "a"); err != nil { // not a's any more: no effect
+		t.Fatal(err)
+	}
+	if lock("c", t0.Add(5*time.Minute), t0.Add(3*time.Minute)) {
+		t.Fatal("a released b's lease")
+	}
+	if err := db.UnlockUser(ctx, u.ID, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if !lock("c", t0.Add(5*time.Minute), t0.Add(3*time.Minute)) {
+		t.Fatal("c could not take a released lease")
+	}
+}
