@@ -36,6 +36,12 @@ func (s *Service) ConnectCalDAV(ctx context.Context, userID int64, in followup.C
 			return followup.CalDAVConnection{}, followup.Errorf(followup.EINVALID, "busy_ics", "%q is not an http, https or webcal address.", raw)
 		}
 	}
+	// No sync may write with the old settings while they change.
+	unlock, err := s.lockUser(ctx, userID)
+	if err != nil {
+		return followup.CalDAVConnection{}, err
+	}
+	defer unlock()
 	prev, err := s.Store.CalDAV(ctx, userID)
 	if err != nil && followup.ErrorCode(err) != followup.ENOTFOUND {
 		return followup.CalDAVConnection{}, err
@@ -106,9 +112,17 @@ func (s *Service) ConnectCalDAV(ctx context.Context, userID int64, in followup.C
 		}
 	}
 	keep := append(append([]string{conn.CalendarURL}, conn.BusyCalendars...), conn.BusyICS...)
+	moved := prev.CalendarURL != "" && prev.CalendarURL != conn.CalendarURL
+	if moved {
+		s.clearCalendar(ctx, userID, prev)
+	}
 	err = s.Store.InTx(ctx, func(q followup.Queries) error {
 		if prev.CalendarURL != conn.CalendarURL {
 			if err := q.ResetRemote(ctx, userID); err != nil {
+				return err
+			}
+			// Every source is read afresh, the old calendar's state included.
+			if err := q.DeleteBusySources(ctx, userID, nil); err != nil {
 				return err
 			}
 		}
@@ -125,6 +139,29 @@ func (s *Service) ConnectCalDAV(ctx context.Context, userID int64, in followup.C
 	}
 	s.log().InfoContext(ctx, "caldav connected", "user_id", userID, "calendars", len(conn.Calendars), "busy", len(conn.BusyCalendars))
 	return conn, nil
+}
+
+// clearCalendar removes the blocks followup wrote to the calendar a user
+// leaves, so that they do not stay there twice. It is best effort: a block
+// it cannot remove is logged, and stays in the old calendar.
+func (s *Service) clearCalendar(ctx context.Context, userID int64, prev followup.CalDAVConnection) {
+	pw, err := s.open(prev.SealedPassword)
+	if err != nil {
+		return
+	}
+	acct := followup.CalDAVAccount{URL: withScheme(prev.URL), Username: prev.Username, Password: pw}
+	steps, err := s.Store.SyncSteps(ctx, userID)
+	if err != nil {
+		return
+	}
+	for _, p := range steps {
+		if p.RemoteETag == "" {
+			continue
+		}
+		if err := s.Calendars.DeleteEvent(ctx, acct, prev.CalendarURL, p.UID, ""); err != nil {
+			s.log().WarnContext(ctx, "block left in the old calendar", "user_id", userID, "uid", p.UID, "error", followup.ErrorMessage(err))
+		}
+	}
 }
 
 // withScheme turns a bare host into an https URL.
@@ -162,6 +199,11 @@ func (s *Service) CalDAV(ctx context.Context, userID int64) (followup.CalDAVConn
 // DisconnectCalDAV forgets the user's connection. Objects already written
 // stay on the server. Errors: ENOTFOUND when none.
 func (s *Service) DisconnectCalDAV(ctx context.Context, userID int64) error {
+	unlock, err := s.lockUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
 		if err := q.DeleteCalDAV(ctx, userID); err != nil {
 			return err

@@ -20,6 +20,7 @@ type fakeCalDAV struct {
 	unreadable bool // ListEvents cannot deliver any object
 	puts       int
 	version    int // rises with every change, as a collection tag
+	deletesIn  map[string]int
 	busyReads  int
 	lists      int
 }
@@ -31,7 +32,9 @@ type fakeObject struct {
 
 const fakeBase = "https://dav.example.com/home/"
 
-func newFakeCalDAV() *fakeCalDAV { return &fakeCalDAV{objs: map[string]fakeObject{}} }
+func newFakeCalDAV() *fakeCalDAV {
+	return &fakeCalDAV{objs: map[string]fakeObject{}, deletesIn: map[string]int{}}
+}
 
 func (f *fakeCalDAV) nextETag() string {
 	f.etag++
@@ -80,9 +83,10 @@ func (f *fakeCalDAV) GetEvent(_ context.Context, _ followup.CalDAVAccount, _ str
 	return f.remote(uid, o), nil
 }
 
-func (f *fakeCalDAV) DeleteEvent(_ context.Context, _ followup.CalDAVAccount, _ string, uid, ifMatch string) error {
+func (f *fakeCalDAV) DeleteEvent(_ context.Context, _ followup.CalDAVAccount, cal string, uid, ifMatch string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.deletesIn[cal]++
 	o, ok := f.objs[uid]
 	if ok && ifMatch != "" && o.etag != ifMatch {
 		return followup.Errorf(followup.ECONFLICT, "", "precondition failed")
@@ -248,5 +252,33 @@ func TestLateWarning(t *testing.T) {
 	}
 	if got := h.get(u.ID, c.ID); len(got.Warnings) != len(c.Warnings) {
 		t.Errorf("stored warnings %q, answered %q", got.Warnings, c.Warnings)
+	}
+}
+
+// TestSwitchCalendar: moving to another calendar removes the blocks from
+// the old one, and writes them to the new one.
+func TestSwitchCalendar(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+	fake := newFakeCalDAV()
+	h.svc.Calendars = fake
+	u := h.user("switch@example.com", "America/New_York")
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
+	first, _ := h.svc.Sync(h.ctx, u.ID)
+	conn, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Calendar: "Work"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conn.CalendarURL != fakeBase+"work/" || len(conn.BusyCalendars) != 1 || conn.BusyCalendars[0] != fakeBase+"followups/" {
+		t.Fatalf("after the switch: calendar %s, busy %v", conn.CalendarURL, conn.BusyCalendars)
+	}
+	if got := fake.deletesIn[fakeBase+"followups/"]; got != first.Written {
+		t.Errorf("%d deletes in the old calendar, want the %d blocks written there", got, first.Written)
+	}
+	rep, _ := h.svc.Sync(h.ctx, u.ID)
+	if rep.Written != first.Written {
+		t.Errorf("wrote %d blocks to the new calendar, want %d", rep.Written, first.Written)
 	}
 }
