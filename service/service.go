@@ -84,6 +84,10 @@ func (s *Service) randomToken(n int) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
+// uidSuffix ends every UID followup makes: objects without it are the
+// user's own.
+const uidSuffix = "@followup"
+
 // newUID returns a globally unique step UID (RFC 5545 §3.8.4.7).
 func (s *Service) newUID() (string, error) {
 	r := s.Random
@@ -94,7 +98,7 @@ func (s *Service) newUID() (string, error) {
 	if _, err := io.ReadFull(r, b); err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(b) + "@followup", nil
+	return hex.EncodeToString(b) + uidSuffix, nil
 }
 
 // hashToken is how tokens are stored: only their SHA-256.

@@ -302,6 +302,38 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 			}
 		}
 	}
+	// Objects with our UIDs that no block accounts for: a write whose answer
+	// was lost (a timeout, a crash) before its block was let go or deleted.
+	known := make(map[string]followup.Step, len(steps))
+	for _, p := range steps {
+		known[p.UID] = p
+	}
+	for uid, r := range byUID {
+		if !strings.HasSuffix(uid, uidSuffix) {
+			continue // the user's own events, in a calendar they chose
+		}
+		if p, ok := known[uid]; ok {
+			if p.RemoteETag == "" && wantObject(p) {
+				// Ours, written: take it over, and rewrite it with If-Match.
+				if err := s.recordWrite(ctx, uid, -1, r.ETag); err != nil {
+					return false, err
+				}
+			}
+			continue
+		}
+		st, err := s.Store.StepByUID(ctx, uid)
+		if err != nil && followup.ErrorCode(err) != followup.ENOTFOUND {
+			return false, err
+		}
+		if err == nil && wantObject(st) {
+			continue
+		}
+		if err := s.Calendars.DeleteEvent(ctx, a.acct, a.conn.CalendarURL, uid, r.ETag); err != nil {
+			return false, err
+		}
+		rep.Deleted++
+		s.log().InfoContext(ctx, "orphan block removed", "user_id", a.conn.UserID, "uid", uid)
+	}
 	return complete, nil
 }
 

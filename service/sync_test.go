@@ -21,6 +21,7 @@ type fakeCalDAV struct {
 	puts       int
 	version    int // rises with every change, as a collection tag
 	deletesIn  map[string]int
+	lostPuts   bool // PUTs land on the server but their answer is lost
 	busyReads  int
 	lists      int
 }
@@ -66,6 +67,9 @@ func (f *fakeCalDAV) PutEvent(_ context.Context, _ followup.CalDAVAccount, _ str
 	f.puts++
 	o := fakeObject{ev: ev, etag: f.nextETag()}
 	f.objs[ev.UID] = o
+	if f.lostPuts {
+		return "", followup.Errorf(followup.EREMOTE, "", "dav.example.com did not answer in time.")
+	}
 	return o.etag, nil
 }
 
@@ -280,5 +284,47 @@ func TestSwitchCalendar(t *testing.T) {
 	rep, _ := h.svc.Sync(h.ctx, u.ID)
 	if rep.Written != first.Written {
 		t.Errorf("wrote %d blocks to the new calendar, want %d", rep.Written, first.Written)
+	}
+}
+
+// TestLostAnswers: PUTs that reached the server but whose answers were lost
+// are taken over (no duplicate), and removed when their blocks are let go.
+func TestLostAnswers(t *testing.T) {
+	for _, letGo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("let go %v", letGo), func(t *testing.T) {
+			h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+			fake := newFakeCalDAV()
+			h.svc.Calendars = fake
+			u := h.user("lost@example.com", "America/New_York")
+			if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
+				t.Fatal(err)
+			}
+			c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
+			fake.lostPuts = true
+			if rep, _ := h.svc.Sync(h.ctx, u.ID); len(rep.Errors) == 0 {
+				t.Fatalf("lost answers reported no error: %+v", rep)
+			}
+			fake.lostPuts = false
+			blocks := 0
+			for _, st := range c.Steps {
+				if st.Kind.IsBlock() {
+					blocks++
+				}
+			}
+			if letGo {
+				h.act(u.ID, c.ID, followup.ActionLetGo)
+				blocks = 0
+			}
+			h.svc.Sync(h.ctx, u.ID)
+			if rep, _ := h.svc.Sync(h.ctx, u.ID); rep.Written != 0 || rep.Deleted != 0 {
+				t.Errorf("third sync still had work: %+v", rep)
+			}
+			fake.mu.Lock()
+			n := len(fake.objs)
+			fake.mu.Unlock()
+			if n != blocks {
+				t.Errorf("server holds %d objects, want %d", n, blocks)
+			}
+		})
 	}
 }
