@@ -398,6 +398,10 @@ func (s *Service) adopt(ctx context.Context, uid string, r followup.RemoteEvent,
 			}
 			return q.TouchFeed(ctx, fresh.UserID, now)
 		}
+		if !fresh.Status.Pending() {
+			// A block already done: whatever the user made of it stands.
+			fresh.RemoteSequence = fresh.Sequence
+		}
 		return q.UpdateStep(ctx, &fresh)
 	})
 }
