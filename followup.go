@@ -171,6 +171,9 @@ type Interval struct {
 	Source string    `json:"source,omitempty"`
 	// AllDay marks a busy all-day event.
 	AllDay bool `json:"all_day,omitempty"`
+	// Floating marks a time with no zone: Start and End hold its wall
+	// clock as UTC values, to be read in the user's zone.
+	Floating bool `json:"floating,omitempty"`
 }
 
 // Overlaps reports whether the two intervals share any time.

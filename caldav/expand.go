@@ -44,6 +44,9 @@ func decodeCalendar(data []byte) (cal *ical.Calendar, err error) {
 type occurrence struct {
 	start, end time.Time
 	allDay     bool
+	// floating marks a local time with no zone (RFC 5545 §3.3.5, form #1),
+	// or with a TZID we do not know: its wall clock is kept in a UTC value.
+	floating bool
 }
 
 // zones caches time.LoadLocation by TZID.
@@ -145,6 +148,17 @@ func parseDateTime(value string, params ical.Params) (time.Time, bool, error) {
 	return t, false, err
 }
 
+// isFloating reports whether a DATE-TIME has no zone we can apply: no Z,
+// and no TZID or one we do not know.
+func isFloating(value string, params ical.Params) bool {
+	value = strings.TrimSpace(value)
+	if strings.HasSuffix(value, "Z") {
+		return false
+	}
+	tzid := params.Get(ical.PropTimezoneID)
+	return tzid == "" || loadZone(tzid) == nil
+}
+
 // readOccurrence reads DTSTART and DTEND, or DURATION, of a component
 // (RFC 5545 §3.6.1): without either, an all-day event lasts one day and a
 // timed one takes no time.
@@ -157,7 +171,7 @@ func readOccurrence(comp *ical.Component) (occurrence, error) {
 	if err != nil {
 		return occurrence{}, fmt.Errorf("caldav: DTSTART: %w", err)
 	}
-	o := occurrence{start: start, end: start, allDay: allDay}
+	o := occurrence{start: start, end: start, allDay: allDay, floating: !allDay && isFloating(sp.Value, sp.Params)}
 	if ep := comp.Props.Get(ical.PropDateTimeEnd); ep != nil {
 		end, _, err := parseDateTime(ep.Value, ep.Params)
 		if err != nil {
@@ -270,7 +284,7 @@ func instances(comp *ical.Component, windowStart, windowEnd time.Time) ([]occurr
 			start = time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
 			return occurrence{start: start, end: start.AddDate(0, 0, days), allDay: true}
 		}
-		return occurrence{start: start, end: start.Add(dur)}
+		return occurrence{start: start, end: start.Add(dur), floating: base.floating}
 	}
 
 	exdates, err := dateList(comp, ical.PropExceptionDates)
@@ -359,9 +373,10 @@ func instances(comp *ical.Component, windowStart, windowEnd time.Time) ([]occurr
 // the user's zone. They are kept when they come within a day of the window,
 // since the window is absolute and the user's zone is not known here.
 //
-// A floating DATE-TIME, or one whose TZID names no zone we know, is read as
-// UTC. An event whose dates cannot be read is skipped rather than failing
-// the calendar.
+// A floating DATE-TIME, or one whose TZID names no zone we know, keeps its
+// wall clock in a UTC value and is returned with Floating set, for the
+// caller to read in the user's zone. An event whose dates cannot be read is
+// skipped rather than failing the calendar.
 func expandCalendar(cal *ical.Calendar, from, to time.Time) (ivs []followup.Interval, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -400,9 +415,11 @@ func expandCalendar(cal *ical.Calendar, from, to time.Time) (ivs []followup.Inte
 		if !o.end.After(o.start) {
 			return
 		}
-		if o.allDay {
+		if o.allDay || o.floating {
+			// Wall-clock values: the caller places them in the user's zone,
+			// so keep those within a day of the window.
 			if o.start.Before(dayTo) && o.end.After(dayFrom) {
-				ivs = append(ivs, followup.Interval{Start: o.start, End: o.end, AllDay: true})
+				ivs = append(ivs, followup.Interval{Start: o.start.UTC(), End: o.end.UTC(), AllDay: o.allDay, Floating: o.floating})
 			}
 			return
 		}

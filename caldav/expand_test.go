@@ -33,6 +33,10 @@ func iv(start, end string) followup.Interval {
 	return followup.Interval{Start: ts(start), End: ts(end)}
 }
 
+func floating(start, end string) followup.Interval {
+	return followup.Interval{Start: ts(start), End: ts(end), Floating: true}
+}
+
 func day(start, end string) followup.Interval {
 	return followup.Interval{Start: ts(start + "T00:00:00Z"), End: ts(end + "T00:00:00Z"), AllDay: true}
 }
@@ -75,12 +79,16 @@ DTEND;TZID=Pacific Standard Time:20260305T100000`), []followup.Interval{iv("2026
 		{"prefixed TZID", vcal(`UID:a
 DTSTART;TZID=/mozilla.org/20050126_1/Europe/Berlin:20260305T090000
 DTEND;TZID=/mozilla.org/20050126_1/Europe/Berlin:20260305T100000`), []followup.Interval{iv("2026-03-05T08:00:00Z", "2026-03-05T09:00:00Z")}},
-		{"unknown TZID is UTC", vcal(`UID:a
+		{"unknown TZID is floating", vcal(`UID:a
 DTSTART;TZID=Mars/Olympus_Mons:20260305T090000
-DTEND;TZID=Mars/Olympus_Mons:20260305T100000`), []followup.Interval{iv("2026-03-05T09:00:00Z", "2026-03-05T10:00:00Z")}},
-		{"floating is UTC", vcal(`UID:a
+DTEND;TZID=Mars/Olympus_Mons:20260305T100000`), []followup.Interval{floating("2026-03-05T09:00:00Z", "2026-03-05T10:00:00Z")}},
+		{"floating keeps its wall clock", vcal(`UID:a
 DTSTART:20260305T090000
-DTEND:20260305T100000`), []followup.Interval{iv("2026-03-05T09:00:00Z", "2026-03-05T10:00:00Z")}},
+DTEND:20260305T100000`), []followup.Interval{floating("2026-03-05T09:00:00Z", "2026-03-05T10:00:00Z")}},
+		{"floating weekly", vcal(`UID:a
+DTSTART:20260302T090000
+DTEND:20260302T093000
+RRULE:FREQ=WEEKLY;COUNT=2`), []followup.Interval{floating("2026-03-02T09:00:00Z", "2026-03-02T09:30:00Z"), floating("2026-03-09T09:00:00Z", "2026-03-09T09:30:00Z")}},
 		{"all-day", vcal(`UID:a
 DTSTART;VALUE=DATE:20260310
 DTEND;VALUE=DATE:20260312`), []followup.Interval{day("2026-03-10", "2026-03-12")}},

@@ -13,7 +13,8 @@ const busyWindow = 90 * 24 * time.Hour
 
 // externalBusy returns the user's busy time from their calendars and ICS
 // sources. All-day events, stored as UTC dates, are re-anchored to whole
-// local days in the user's zone.
+// local days in the user's zone, and floating times to the same wall clock
+// there.
 func externalBusy(ctx context.Context, q followup.Queries, userID int64, loc *time.Location) ([]followup.Interval, error) {
 	srcs, err := q.BusySources(ctx, userID)
 	if err != nil {
@@ -25,10 +26,14 @@ func externalBusy(ctx context.Context, q followup.Queries, userID int64, loc *ti
 			continue // our own blocks, seen from the server
 		}
 		for _, iv := range src.Intervals() {
-			if iv.AllDay {
-				s, e := iv.Start.UTC(), iv.End.UTC()
+			switch s, e := iv.Start.UTC(), iv.End.UTC(); {
+			case iv.AllDay:
 				iv.Start = time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, loc)
 				iv.End = time.Date(e.Year(), e.Month(), e.Day(), 0, 0, 0, 0, loc)
+			case iv.Floating: // the same wall clock, in the user's zone
+				iv.Start = time.Date(s.Year(), s.Month(), s.Day(), s.Hour(), s.Minute(), s.Second(), 0, loc)
+				iv.End = time.Date(e.Year(), e.Month(), e.Day(), e.Hour(), e.Minute(), e.Second(), 0, loc)
+				iv.Floating = false
 			}
 			if iv.End.After(iv.Start) {
 				out = append(out, iv)

@@ -328,3 +328,30 @@ func TestLostAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestFloatingBusy: a busy event with no zone blocks the same wall clock in
+// the user's zone, across the DST change.
+func TestFloatingBusy(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 10, 20, 12, 0, 0, 0, time.UTC))
+	u := h.user("floating@example.com", "Europe/Berlin")
+	src := followup.BusySource{UserID: u.ID, URL: "https://ics.example.com/cal.ics", Kind: "ics", UpdatedAt: h.clock.Now(),
+		ICS: followup.ICSState{Intervals: []followup.Interval{
+			{Start: time.Date(2026, 10, 23, 10, 0, 0, 0, time.UTC), End: time.Date(2026, 10, 23, 11, 0, 0, 0, time.UTC), Floating: true}, // CEST
+			{Start: time.Date(2026, 10, 26, 10, 0, 0, 0, time.UTC), End: time.Date(2026, 10, 26, 11, 0, 0, 0, time.UTC), Floating: true}, // CET
+		}}}
+	if err := h.db.PutBusySource(h.ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	a, err := h.svc.Agenda(h.ctx, u.ID, time.Date(2026, 10, 22, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 28, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []time.Time
+	for _, b := range a.Busy {
+		got = append(got, b.Start.UTC())
+	}
+	want := []time.Time{time.Date(2026, 10, 23, 8, 0, 0, 0, time.UTC), time.Date(2026, 10, 26, 9, 0, 0, 0, time.UTC)}
+	if len(got) != 2 || !got[0].Equal(want[0]) || !got[1].Equal(want[1]) {
+		t.Errorf("floating 10:00 busy at %v, want 10:00 Berlin %v", got, want)
+	}
+}
