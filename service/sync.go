@@ -121,15 +121,15 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 	if err != nil {
 		return rep, retry, err
 	}
-	st, loc, err := settings(ctx, s.Store, userID)
+	_, loc, err := settings(ctx, s.Store, userID)
 	if err != nil {
 		return rep, retry, err
 	}
 	now := s.now()
+	// The window moves once a day, so that busy reads stay incremental.
 	y, m, d := now.In(loc).Date()
 	from := time.Date(y, m, d, 0, 0, 0, 0, loc).AddDate(0, 0, -1)
 	to := from.Add(busyWindow)
-	_ = st
 
 	// 1. Busy time, incrementally.
 	prev := map[string]followup.BusySource{}
