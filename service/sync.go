@@ -388,8 +388,11 @@ func (s *Service) adopt(ctx context.Context, uid string, r followup.RemoteEvent,
 			fresh.Start, fresh.End = r.Start.UTC(), r.End.UTC()
 			fresh.Pinned = true
 			fresh.Late = fresh.End.After(fresh.Due)
+			current := fresh.RemoteSequence == fresh.Sequence
 			fresh.Sequence++
-			fresh.RemoteSequence = fresh.Sequence // the server already shows it
+			if current {
+				fresh.RemoteSequence = fresh.Sequence // the server already shows it
+			} // else a change of ours is still to be written: it is, at the user's time
 			fresh.UpdatedAt = now
 			rep.Adopted++
 			s.log().InfoContext(ctx, "block moved in calendar", "user_id", fresh.UserID, "uid", uid)
