@@ -210,24 +210,7 @@ func (s *session) listCalendars(ctx context.Context, home *url.URL) ([]followup.
 		if !p.ResourceType.has(nsCalDAV, "calendar") {
 			continue
 		}
-		cal := followup.Calendar{URL: u.String(), Components: []string{}}
-		if p.DisplayName != nil {
-			cal.Name = strings.TrimSpace(*p.DisplayName)
-		}
-		if cal.Name == "" {
-			cal.Name = lastSegment(u)
-		}
-		if p.Description != nil {
-			cal.Description = strings.TrimSpace(*p.Description)
-		}
-		if p.Components != nil {
-			for _, comp := range p.Components.Comps {
-				cal.Components = append(cal.Components, strings.ToUpper(comp.Name))
-			}
-		}
-		if p.Privileges != nil {
-			cal.ReadOnly = !canWrite(p.Privileges, "write-content")
-		}
+		cal := calendarFrom(u, p)
 		cals = append(cals, cal)
 	}
 	return cals, canMk, nil
@@ -347,6 +330,32 @@ func (c *Client) CreateCalendar(ctx context.Context, acct followup.CalDAVAccount
 	}
 }
 
+// calendarFrom describes the calendar collection at u from its properties:
+// its name (displayname, else the last path segment), description,
+// component set (RFC 4791 §5.2.3) and whether we may write to it
+// (RFC 3744 §5.4 current-user-privilege-set).
+func calendarFrom(u *url.URL, p prop) followup.Calendar {
+	cal := followup.Calendar{URL: u.String(), Components: []string{}}
+	if p.DisplayName != nil {
+		cal.Name = strings.TrimSpace(*p.DisplayName)
+	}
+	if cal.Name == "" {
+		cal.Name = lastSegment(u)
+	}
+	if p.Description != nil {
+		cal.Description = strings.TrimSpace(*p.Description)
+	}
+	if p.Components != nil {
+		for _, comp := range p.Components.Comps {
+			cal.Components = append(cal.Components, strings.ToUpper(comp.Name))
+		}
+	}
+	if p.Privileges != nil {
+		cal.ReadOnly = !canWrite(p.Privileges, "write-content")
+	}
+	return cal
+}
+
 // existingCalendar reads the collection at u and returns it when it is a
 // calendar that takes VEVENTs.
 func (s *session) existingCalendar(ctx context.Context, u *url.URL) (followup.Calendar, bool) {
@@ -363,18 +372,7 @@ func (s *session) existingCalendar(ctx context.Context, u *url.URL) (followup.Ca
 	if !p.ResourceType.has(nsCalDAV, "calendar") {
 		return followup.Calendar{}, false
 	}
-	cal := followup.Calendar{URL: u.String(), Name: lastSegment(u), Components: []string{}}
-	if p.DisplayName != nil && strings.TrimSpace(*p.DisplayName) != "" {
-		cal.Name = strings.TrimSpace(*p.DisplayName)
-	}
-	if p.Components != nil {
-		for _, comp := range p.Components.Comps {
-			cal.Components = append(cal.Components, strings.ToUpper(comp.Name))
-		}
-	}
-	if p.Privileges != nil {
-		cal.ReadOnly = !canWrite(p.Privileges, "write-content")
-	}
+	cal := calendarFrom(u, p)
 	if !cal.SupportsEvents() {
 		return followup.Calendar{}, false
 	}
