@@ -112,6 +112,8 @@ type Queries interface {
 	PlanningFacts(ctx context.Context, userID int64, ids []int64) (map[int64]Commitment, error)
 
 	InsertStep(ctx context.Context, s *Step) error
+	// InsertSteps stores new steps in one statement and sets their IDs.
+	InsertSteps(ctx context.Context, steps []Step) error
 	UpdateStep(ctx context.Context, s *Step) error
 	StepByUID(ctx context.Context, uid string) (Step, error)
 	// PendingSteps returns the user's planned and synced steps.

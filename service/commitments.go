@@ -73,10 +73,8 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 		if err != nil {
 			return err
 		}
-		for i := range placed {
-			if err := q.InsertStep(ctx, &placed[i]); err != nil {
-				return err
-			}
+		if err := q.InsertSteps(ctx, placed); err != nil {
+			return err
 		}
 		if w := lateWarnings(placed, loc); len(w) > 0 {
 			c.Warnings = append(c.Warnings, w...)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/followup/followup"
@@ -53,6 +54,50 @@ func (q *queries) InsertStep(ctx context.Context, s *followup.Step) error {
 	}
 	s.ID, err = res.LastInsertId()
 	return err
+}
+
+// InsertSteps stores new steps in one statement and sets their IDs.
+func (q *queries) InsertSteps(ctx context.Context, steps []followup.Step) error {
+	if len(steps) == 0 {
+		return nil
+	}
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	values := strings.TrimSuffix(strings.Repeat(row+",", len(steps)), ",")
+	args := make([]any, 0, 17*len(steps))
+	for _, s := range steps {
+		args = append(args, s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore),
+			ts(s.Due), s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt), ts(s.UpdatedAt))
+	}
+	rows, err := q.ex.QueryContext(ctx, `
+		INSERT INTO steps (commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
+			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at)
+		VALUES `+values+` RETURNING id, uid`, args...)
+	if err != nil {
+		if isUnique(err) {
+			return followup.Errorf(followup.ECONFLICT, "", "A step exists already.")
+		}
+		return fmt.Errorf("store: insert steps: %w", err)
+	}
+	defer rows.Close()
+	ids := make(map[string]int64, len(steps))
+	for rows.Next() {
+		var id int64
+		var uid string
+		if err := rows.Scan(&id, &uid); err != nil {
+			return err
+		}
+		ids[uid] = id
+	}
+	if err := rows.Err(); err != nil {
+		if isUnique(err) {
+			return followup.Errorf(followup.ECONFLICT, "", "A step exists already.")
+		}
+		return fmt.Errorf("store: insert steps: %w", err)
+	}
+	for i := range steps {
+		steps[i].ID = ids[steps[i].UID]
+	}
+	return nil
 }
 
 // UpdateStep writes every mutable field of s.

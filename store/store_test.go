@@ -480,3 +480,30 @@ func TestUserLock(t *testing.T) {
 		t.Fatal("c could not take a released lease")
 	}
 }
+
+func TestInsertSteps(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	u := mustUser(t, db, "a@example.com")
+	c := mustCommitment(t, db, u.ID, "Jane")
+	mk := func(uid string) followup.Step {
+		return followup.Step{CommitmentID: c.ID, UserID: u.ID, Kind: followup.KindRefresher, Status: followup.StepPlanned,
+			Start: t0, End: t0.Add(15 * time.Minute), NotBefore: t0, Due: t0.Add(time.Hour), UID: uid, RemoteSequence: -1, CreatedAt: t0, UpdatedAt: t0}
+	}
+	steps := []followup.Step{mk("1@followup"), mk("2@followup"), mk("3@followup")}
+	if err := db.InsertSteps(ctx, steps); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range steps {
+		got, err := db.StepByUID(ctx, s.UID)
+		if err != nil || got.ID != s.ID || s.ID == 0 {
+			t.Errorf("step %s: id %d, stored %d (%v)", s.UID, s.ID, got.ID, err)
+		}
+	}
+	if err := db.InsertSteps(ctx, []followup.Step{mk("4@followup"), mk("1@followup")}); followup.ErrorCode(err) != followup.ECONFLICT {
+		t.Errorf("duplicate uid: %v", err)
+	}
+	if err := db.InsertSteps(ctx, nil); err != nil {
+		t.Errorf("no steps: %v", err)
+	}
+}
