@@ -56,7 +56,6 @@ type blockCase struct {
 	s    followup.Settings
 	loc  *time.Location
 	base string
-	want followup.Event // Summary, Description, Location and URL
 }
 
 func blockCases() []blockCase {

@@ -267,9 +267,7 @@ func (b *busyRead) sync(ctx context.Context, prev followup.BusyState) (followup.
 			}
 			key := canonical(u)
 			if st == http.StatusNotFound || st == http.StatusGone {
-				if _, ok := objs[key]; ok {
-					delete(objs, key)
-				}
+				delete(objs, key)
 				changed = true
 				continue
 			}

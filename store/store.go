@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
-	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -492,6 +491,3 @@ func notFound(err error, what string) error {
 func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
-
-// river returns the queue's client (for tests).
-func (s *DB) riverClient() *river.Client[*sql.Tx] { return s.queue.client }

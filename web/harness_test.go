@@ -384,13 +384,3 @@ func (h *harness) storedCommitments(tb testing.TB, userID int64) int {
 	}
 	return n
 }
-
-// storedSteps counts the user's steps in the store.
-func (h *harness) storedSteps(tb testing.TB, userID int64) int {
-	tb.Helper()
-	var n int
-	if err := h.db.SQL().QueryRow(`SELECT count(*) FROM steps WHERE user_id = ?`, userID).Scan(&n); err != nil {
-		tb.Fatal(err)
-	}
-	return n
-}
