@@ -58,6 +58,19 @@ type blockCase struct {
 	base string
 }
 
+// The facts that close every description for Jane, as the test
+// commitments log them, after the draft.
+const (
+	janeFacts = "---\n" +
+		"Jane Doe, Acme Inc\n" +
+		"Email: mailto:jane@example.com\n" +
+		"Phone: +1 (555) 123-4567 (tel:+15551234567)\n" +
+		"Profile: https://example.com/in/jane\n"
+	janeLink        = "Why it matters: possible client\n" + "Open in followup: http://127.0.0.1:8080/commitments/42"
+	janeMineFacts   = janeFacts + "You promised: Send the pricing deck, due Friday, November 27\n" + janeLink
+	janeTheirsFacts = janeFacts + "They promised: send me the case study, due Friday, November 27\n" + janeLink
+)
+
 func blockCases() []blockCase {
 	theirs := func(promise string) followup.Commitment {
 		c := commitment()
@@ -132,14 +145,7 @@ var blockWants = map[string]followup.Event{
 			"\n" +
 			"Best regards\n" +
 			"\n" +
-			"---\n" +
-			"Jane Doe, Acme Inc\n" +
-			"Email: mailto:jane@example.com\n" +
-			"Phone: +1 (555) 123-4567 (tel:+15551234567)\n" +
-			"Profile: https://example.com/in/jane\n" +
-			"You promised: Send the pricing deck, due Friday, November 27\n" +
-			"Why it matters: possible client\n" +
-			"Open in followup: http://127.0.0.1:8080/commitments/42",
+			janeMineFacts,
 	},
 	"refresher theirs without meeting": {
 		Summary: "Send a thank-you note — Jane Doe",
@@ -154,14 +160,7 @@ var blockWants = map[string]followup.Event{
 			"\n" +
 			"Best regards\n" +
 			"\n" +
-			"---\n" +
-			"Jane Doe, Acme Inc\n" +
-			"Email: mailto:jane@example.com\n" +
-			"Phone: +1 (555) 123-4567 (tel:+15551234567)\n" +
-			"Profile: https://example.com/in/jane\n" +
-			"They promised: send me the case study, due Friday, November 27\n" +
-			"Why it matters: possible client\n" +
-			"Open in followup: http://127.0.0.1:8080/commitments/42",
+			janeTheirsFacts,
 	},
 	"deliver": {
 		Summary: "Send the pricing deck — Jane Doe",
@@ -176,14 +175,7 @@ var blockWants = map[string]followup.Event{
 			"\n" +
 			"Best regards\n" +
 			"\n" +
-			"---\n" +
-			"Jane Doe, Acme Inc\n" +
-			"Email: mailto:jane@example.com\n" +
-			"Phone: +1 (555) 123-4567 (tel:+15551234567)\n" +
-			"Profile: https://example.com/in/jane\n" +
-			"You promised: Send the pricing deck, due Friday, November 27\n" +
-			"Why it matters: possible client\n" +
-			"Open in followup: http://127.0.0.1:8080/commitments/42",
+			janeMineFacts,
 	},
 	"deliver without send verb or met facts": {
 		Summary: "Intro to the CFO — Bo",
@@ -214,14 +206,7 @@ var blockWants = map[string]followup.Event{
 			"\n" +
 			"Best regards\n" +
 			"\n" +
-			"---\n" +
-			"Jane Doe, Acme Inc\n" +
-			"Email: mailto:jane@example.com\n" +
-			"Phone: +1 (555) 123-4567 (tel:+15551234567)\n" +
-			"Profile: https://example.com/in/jane\n" +
-			"They promised: send me the case study, due Friday, November 27\n" +
-			"Why it matters: possible client\n" +
-			"Open in followup: http://127.0.0.1:8080/commitments/42",
+			janeTheirsFacts,
 	},
 	"chase without send verb": {
 		Summary: "Chase: Intro to their CFO — Jane Doe",
@@ -249,14 +234,7 @@ var blockWants = map[string]followup.Event{
 		URL:      "http://127.0.0.1:8080/commitments/42",
 		Description: "Agreed when you met on Monday, November 23 at SaaStr, booth 12.\n" +
 			"\n" +
-			"---\n" +
-			"Jane Doe, Acme Inc\n" +
-			"Email: mailto:jane@example.com\n" +
-			"Phone: +1 (555) 123-4567 (tel:+15551234567)\n" +
-			"Profile: https://example.com/in/jane\n" +
-			"You promised: Send the pricing deck, due Friday, November 27\n" +
-			"Why it matters: possible client\n" +
-			"Open in followup: http://127.0.0.1:8080/commitments/42",
+			janeMineFacts,
 	},
 	"confirm the working day before": {
 		Summary:  "Confirm Monday's meeting — Jane Doe",
@@ -270,14 +248,7 @@ var blockWants = map[string]followup.Event{
 			"\n" +
 			"Best regards\n" +
 			"\n" +
-			"---\n" +
-			"Jane Doe, Acme Inc\n" +
-			"Email: mailto:jane@example.com\n" +
-			"Phone: +1 (555) 123-4567 (tel:+15551234567)\n" +
-			"Profile: https://example.com/in/jane\n" +
-			"You promised: Send the pricing deck, due Friday, November 27\n" +
-			"Why it matters: possible client\n" +
-			"Open in followup: http://127.0.0.1:8080/commitments/42",
+			janeMineFacts,
 	},
 	"confirm the day before": {
 		Summary:  "Confirm tomorrow's meeting — Jane Doe",
@@ -291,14 +262,7 @@ var blockWants = map[string]followup.Event{
 			"\n" +
 			"Best regards\n" +
 			"\n" +
-			"---\n" +
-			"Jane Doe, Acme Inc\n" +
-			"Email: mailto:jane@example.com\n" +
-			"Phone: +1 (555) 123-4567 (tel:+15551234567)\n" +
-			"Profile: https://example.com/in/jane\n" +
-			"You promised: Send the pricing deck, due Friday, November 27\n" +
-			"Why it matters: possible client\n" +
-			"Open in followup: http://127.0.0.1:8080/commitments/42",
+			janeMineFacts,
 	},
 	"confirm late, on the day": {
 		Summary:  "Confirm today's meeting — Jane Doe",
@@ -312,14 +276,7 @@ var blockWants = map[string]followup.Event{
 			"\n" +
 			"Best regards\n" +
 			"\n" +
-			"---\n" +
-			"Jane Doe, Acme Inc\n" +
-			"Email: mailto:jane@example.com\n" +
-			"Phone: +1 (555) 123-4567 (tel:+15551234567)\n" +
-			"Profile: https://example.com/in/jane\n" +
-			"You promised: Send the pricing deck, due Friday, November 27\n" +
-			"Why it matters: possible client\n" +
-			"Open in followup: http://127.0.0.1:8080/commitments/42",
+			janeMineFacts,
 	},
 	"nudge": {
 		Summary: "Nudge — Jane Doe",
@@ -332,14 +289,7 @@ var blockWants = map[string]followup.Event{
 			"\n" +
 			"Best regards\n" +
 			"\n" +
-			"---\n" +
-			"Jane Doe, Acme Inc\n" +
-			"Email: mailto:jane@example.com\n" +
-			"Phone: +1 (555) 123-4567 (tel:+15551234567)\n" +
-			"Profile: https://example.com/in/jane\n" +
-			"You promised: Send the pricing deck, due Friday, November 27\n" +
-			"Why it matters: possible client\n" +
-			"Open in followup: http://127.0.0.1:8080/commitments/42",
+			janeMineFacts,
 	},
 	"nudge theirs, not contacted": {
 		Summary: "Nudge — Jane Doe",
@@ -352,14 +302,7 @@ var blockWants = map[string]followup.Event{
 			"\n" +
 			"Best regards\n" +
 			"\n" +
-			"---\n" +
-			"Jane Doe, Acme Inc\n" +
-			"Email: mailto:jane@example.com\n" +
-			"Phone: +1 (555) 123-4567 (tel:+15551234567)\n" +
-			"Profile: https://example.com/in/jane\n" +
-			"They promised: send me the case study, due Friday, November 27\n" +
-			"Why it matters: possible client\n" +
-			"Open in followup: http://127.0.0.1:8080/commitments/42",
+			janeTheirsFacts,
 	},
 	"minimal commitment without base URL": {
 		Summary: "Send a thank-you note — Bo",
@@ -431,14 +374,7 @@ var blockWants = map[string]followup.Event{
 			"\n" +
 			"Best regards\n" +
 			"\n" +
-			"---\n" +
-			"Jane Doe, Acme Inc\n" +
-			"Email: mailto:jane@example.com\n" +
-			"Phone: +1 (555) 123-4567 (tel:+15551234567)\n" +
-			"Profile: https://example.com/in/jane\n" +
-			"You promised: Send the pricing deck, due Friday, November 27\n" +
-			"Why it matters: possible client\n" +
-			"Open in followup: http://127.0.0.1:8080/commitments/42",
+			janeMineFacts,
 	},
 }
 
