@@ -140,6 +140,12 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 	for _, b := range srcs {
 		prev[b.URL] = b
 	}
+	// keep stores a source's new state, and remembers it for this sync.
+	keep := func(b followup.BusySource) error {
+		b.UserID, b.UpdatedAt = userID, now
+		prev[b.URL] = b
+		return s.Store.PutBusySource(ctx, b)
+	}
 	for _, cal := range a.conn.BusyCalendars {
 		rep.Read++
 		res, err := s.Calendars.Busy(ctx, a.acct, cal, from, to, prev[cal].CalDAV)
@@ -150,7 +156,7 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 		}
 		if res.Changed {
 			rep.Changed++
-			if err := s.Store.PutBusySource(ctx, followup.BusySource{UserID: userID, URL: cal, Kind: "caldav", CalDAV: res.State, UpdatedAt: now}); err != nil {
+			if err := keep(followup.BusySource{URL: cal, Kind: "caldav", CalDAV: res.State}); err != nil {
 				return rep, retry, err
 			}
 		}
@@ -166,7 +172,7 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 			}
 			if res.Changed {
 				rep.Changed++
-				if err := s.Store.PutBusySource(ctx, followup.BusySource{UserID: userID, URL: u, Kind: "ics", ICS: res.State, UpdatedAt: now}); err != nil {
+				if err := keep(followup.BusySource{URL: u, Kind: "ics", ICS: res.State}); err != nil {
 					return rep, retry, err
 				}
 			}
@@ -185,7 +191,7 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 			if err != nil {
 				fail(err)
 			} else if complete && res.State.From.Equal(from) {
-				if err := s.Store.PutBusySource(ctx, followup.BusySource{UserID: userID, URL: cal, Kind: ownKind, CalDAV: res.State, UpdatedAt: now}); err != nil {
+				if err := keep(followup.BusySource{URL: cal, Kind: ownKind, CalDAV: res.State}); err != nil {
 					return rep, retry, err
 				}
 			}
@@ -205,12 +211,9 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 	if err != nil {
 		return rep, retry, err
 	}
-	busy, err := s.Store.BusySources(ctx, userID)
-	if err == nil {
-		for _, b := range busy {
-			if b.Kind != ownKind {
-				rep.Busy += len(b.Intervals())
-			}
+	for _, b := range prev {
+		if b.Kind != ownKind {
+			rep.Busy += len(b.Intervals())
 		}
 	}
 
