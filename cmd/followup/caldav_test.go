@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -34,9 +33,6 @@ func newCountingProxy(tb testing.TB, target string) *countingProxy {
 	p := &countingProxy{}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.n.Add(1)
-		if os.Getenv("DEBUG_PROXY") != "" {
-			fmt.Fprintln(os.Stderr, "PROXY", r.Method, r.URL.Path)
-		}
 		rp.ServeHTTP(w, r)
 	}))
 	tb.Cleanup(p.Close)

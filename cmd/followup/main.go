@@ -200,9 +200,11 @@ func commandFirst(args []string) []string {
 	return args
 }
 
+// isBoolFlag reports a flag that takes no value: every setting takes one,
+// only the flag package's own -h and -help do not.
 func isBoolFlag(a string) bool {
 	name := strings.TrimLeft(a, "-")
-	return name == "allow-private-hosts" || name == "help" || name == "h"
+	return name == "help" || name == "h"
 }
 
 // cliError renders a domain error for a person at a terminal.
