@@ -34,7 +34,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, time.Now); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "followup:", err)
 			os.Exit(1)
@@ -42,8 +42,8 @@ func main() {
 	}
 }
 
-// run parses a command line and runs it.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+// run parses a command line and runs it with the clock now.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, now func() time.Time) error {
 	cmd := "serve"
 	args = commandFirst(args)
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -82,6 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return err
 	}
 	m := NewMain(cfg, stdout, stderr)
+	m.Now = now
 	switch cmd {
 	case "serve":
 		return m.Run(ctx)
