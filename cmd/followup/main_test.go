@@ -126,7 +126,7 @@ func (a *testApp) stop() {
 func cli(tb testing.TB, dir string, args ...string) string {
 	tb.Helper()
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), args, &out, &errOut, env(dir, nil), clockFor(dir)); err != nil {
+	if err := run(context.Background(), args, sys{stdout: &out, stderr: &errOut, getenv: env(dir, nil), now: clockFor(dir)}); err != nil {
 		tb.Fatalf("followup %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
 	}
 	return out.String()
@@ -382,13 +382,13 @@ func TestConfigErrors(t *testing.T) {
 		{map[string]string{"FOLLOWUP_LOG_LEVEL": "loud"}, "FOLLOWUP_LOG_LEVEL"},
 	} {
 		dir := t.TempDir()
-		err := run(context.Background(), []string{"migrate"}, io.Discard, io.Discard, env(dir, tc.env), clockFor(dir))
+		err := run(context.Background(), []string{"migrate"}, sys{stdout: io.Discard, stderr: io.Discard, getenv: env(dir, tc.env), now: clockFor(dir)})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v does not name %s", tc.env, err, tc.want)
 		}
 	}
 	var out bytes.Buffer
-	run(context.Background(), []string{"--help"}, &out, io.Discard, env(t.TempDir(), nil), clockFor(""))
+	run(context.Background(), []string{"--help"}, sys{stdout: &out, stderr: io.Discard, getenv: env(t.TempDir(), nil), now: clockFor("")})
 	for _, name := range []string{"FOLLOWUP_ADDR", "FOLLOWUP_DATABASE", "FOLLOWUP_BASE_URL", "FOLLOWUP_SECRET_FILE", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "user add", "token create"} {
 		if !strings.Contains(out.String(), name) {
 			t.Errorf("--help lacks %s", name)
@@ -407,12 +407,12 @@ func TestCLIErrors(t *testing.T) {
 		{"token", "create"},
 		{"frobnicate"},
 	} {
-		if err := run(context.Background(), args, io.Discard, io.Discard, env(dir, nil), clockFor(dir)); err == nil {
+		if err := run(context.Background(), args, sys{stdout: io.Discard, stderr: io.Discard, getenv: env(dir, nil), now: clockFor(dir)}); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}
 	cli(t, dir, "user", "add", "--email", "a@example.com", "--password", "longenough")
-	if err := run(context.Background(), []string{"user", "add", "--email", "a@example.com", "--password", "longenough"}, io.Discard, io.Discard, env(dir, nil), clockFor(dir)); err == nil || !strings.Contains(err.Error(), "exists") {
+	if err := run(context.Background(), []string{"user", "add", "--email", "a@example.com", "--password", "longenough"}, sys{stdout: io.Discard, stderr: io.Discard, getenv: env(dir, nil), now: clockFor(dir)}); err == nil || !strings.Contains(err.Error(), "exists") {
 		t.Errorf("duplicate user: %v", err)
 	}
 }
