@@ -130,6 +130,8 @@ Usage:
   followup caldav connect --email E --url U --username N --password-stdin [--calendar C]
   followup caldav show --email E           show the CalDAV connection
   followup sync --email E                  sync the user's calendars now
+  followup key rotate --new-secret-file F  re-seal every secret with the key in F
+                                           (created when absent); stop the service first
 
 Passwords (user add, caldav connect) come from --password-stdin,
 --password-file F or $FOLLOWUP_PASSWORD; --password P works too, but ps and

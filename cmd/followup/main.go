@@ -9,12 +9,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -90,7 +92,7 @@ func run(ctx context.Context, args []string, p sys) error {
 	switch cmd {
 	case "serve":
 		return m.Run(ctx)
-	case "migrate", "user add", "token create", "token list", "token revoke", "caldav connect", "caldav show", "sync":
+	case "migrate", "user add", "token create", "token list", "token revoke", "caldav connect", "caldav show", "sync", "key rotate":
 	default:
 		return fmt.Errorf("unknown command %q (see followup --help)", cmd)
 	}
@@ -112,6 +114,7 @@ func run(ctx context.Context, args []string, p sys) error {
 // flags are the flags of the administration commands.
 type flags struct {
 	email, password, passwordFile, timezone, name, url, username, calendar *string
+	newSecretFile                                                          *string
 	passwordStdin                                                          *bool
 	id                                                                     *int64
 }
@@ -129,6 +132,7 @@ func commandFlags(fs *flag.FlagSet) flags {
 		url:           fs.String("url", "", "CalDAV server URL or host (caldav connect)"),
 		username:      fs.String("username", "", "CalDAV username (caldav connect)"),
 		calendar:      fs.String("calendar", "", "calendar to write blocks to (caldav connect; default Follow-ups)"),
+		newSecretFile: fs.String("new-secret-file", "", "where the new key is, or is to be created (key rotate)"),
 	}
 }
 
@@ -214,6 +218,8 @@ func (c command) run() error {
 		return c.caldavConnect()
 	case "caldav show":
 		return c.caldavShow()
+	case "key rotate":
+		return c.keyRotate()
 	}
 	return c.sync()
 }
@@ -324,6 +330,48 @@ func (c command) caldavShow() error {
 	return printJSON(c.out, conn)
 }
 
+// keyRotate re-seals every secret in the database with the key in
+// --new-secret-file, creating that file first when it does not exist, so
+// that the new key is on disk before the database changes. The database
+// changes in one transaction; the old key file is left as it is.
+func (c command) keyRotate() error {
+	path := *c.f.newSecretFile
+	if err := c.need(path, "new-secret-file"); err != nil {
+		return err
+	}
+	if filepath.Clean(path) == filepath.Clean(c.m.Config.SecretFile) {
+		return errors.New("key rotate: --new-secret-file must name another file than FOLLOWUP_SECRET_FILE")
+	}
+	key, err := secret.ReadKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key, err = secret.CreateKey(path)
+	}
+	if err != nil {
+		return fmt.Errorf("new-secret-file: %w", err)
+	}
+	next, err := secret.NewBox(key)
+	if err != nil {
+		return fmt.Errorf("new-secret-file: %w", err)
+	}
+	from, to := secret.KeyID(c.m.key), secret.KeyID(key)
+	if from == to {
+		return fmt.Errorf("key rotate: %s holds the key in use (%s)", path, from)
+	}
+	n, err := c.m.DB.RotateKey(c.ctx, from, to, func(sealed string) (string, error) {
+		plain, err := c.m.Sealer.Open(sealed)
+		if err != nil {
+			return "", err
+		}
+		return next.Seal(plain)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "re-sealed %d secrets with key %s from %s; set FOLLOWUP_SECRET_FILE=%s (or move it to %s) before the next start, and back it up\n",
+		n, to, path, path, c.m.Config.SecretFile)
+	return nil
+}
+
 func (c command) sync() error {
 	id, err := c.userID()
 	if err != nil {
@@ -339,7 +387,7 @@ func (c command) sync() error {
 // commands are the command words, with the words that may follow them.
 var commands = map[string][]string{
 	"serve": nil, "migrate": nil, "help": nil, "sync": nil,
-	"user": {"add"}, "token": {"create", "list", "revoke"}, "caldav": {"connect", "show"},
+	"user": {"add"}, "token": {"create", "list", "revoke"}, "caldav": {"connect", "show"}, "key": {"rotate"},
 }
 
 // commandFirst moves a command given after flags (followup --addr X
@@ -405,7 +453,10 @@ type Main struct {
 	DB      *store.DB
 	Service *service.Service
 	Server  *web.Server
+	// Sealer seals and opens the database's secrets with key.
+	Sealer *secret.Box
 
+	key        []byte
 	ln         net.Listener
 	httpServer *http.Server
 }
@@ -421,7 +472,9 @@ func NewMain(cfg Config, stdout, stderr io.Writer) *Main {
 	return &Main{Config: cfg, Stdout: stdout, Log: slog.New(followup.LogHandler(h)), Now: time.Now}
 }
 
-// Open opens and migrates the database and wires the service.
+// Open opens and migrates the database and wires the service. It checks
+// the secret key against the database first: a missing or wrong key stops
+// it before anything is written.
 func (m *Main) Open(ctx context.Context) error {
 	db, err := store.Open(m.Config.Database, store.Options{
 		Logger: m.Log, Now: m.Now,
@@ -430,25 +483,72 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return errors.New("database (FOLLOWUP_DATABASE): " + followup.ErrorMessage(err))
 	}
-	if err := db.Migrate(ctx); err != nil {
+	key, recorded, err := m.checkKey(ctx, db)
+	if err == nil {
+		err = db.Migrate(ctx)
+	}
+	if id := secret.KeyID(key); err == nil && id != recorded {
+		err = db.RecordKey(ctx, id)
+	}
+	if err != nil {
 		db.Close()
 		return err
 	}
-	m.DB = db
-	key, err := secret.LoadOrCreateKey(m.Config.SecretFile)
-	if err != nil {
-		return fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %w", err)
-	}
 	box, err := secret.NewBox(key)
 	if err != nil {
+		db.Close()
 		return fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %w", err)
 	}
+	m.DB, m.Sealer, m.key = db, box, key
 	client := caldav.New(netguard.NewClient(netguard.Options{AllowPrivate: m.Config.AllowPrivateHosts}))
 	m.Service = &service.Service{
 		Store: db, Now: m.Now, BaseURL: m.Config.BaseURL, Sealer: box, Encoder: ics.FeedEncoder{},
 		Calendars: client, ICS: client, ParseDue: duetext.Parse, Log: m.Log,
 	}
 	return nil
+}
+
+// checkKey returns the key of the secret file once it is known to be the
+// one the database's secrets are sealed with, and the key id the database
+// records ("" for none). Only while the database holds no sealed value may
+// the key be new (and a missing file be created).
+func (m *Main) checkKey(ctx context.Context, db *store.DB) (key []byte, recorded string, err error) {
+	path := m.Config.SecretFile
+	state, err := db.KeyState(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if state.Sample == "" {
+		key, err = secret.LoadOrCreateKey(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %w", err)
+		}
+		return key, state.KeyID, nil
+	}
+	sealedWith := "the key it was first used with"
+	if state.KeyID != "" {
+		sealedWith = "key " + state.KeyID
+	}
+	key, err = secret.ReadKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %s does not exist, but the database holds secrets sealed with %s; "+
+			"restore that file from your backup or point FOLLOWUP_SECRET_FILE at it (nothing was changed)", path, sealedWith)
+	} else if err != nil {
+		return nil, "", fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %w", err)
+	}
+	if id := secret.KeyID(key); state.KeyID != "" && id != state.KeyID {
+		return nil, "", fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %s holds key %s, but the database's secrets are sealed with %s; "+
+			"point FOLLOWUP_SECRET_FILE at that key (nothing was changed)", path, id, sealedWith)
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return nil, "", fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %w", err)
+	}
+	if _, err := box.Open(state.Sample); err != nil {
+		return nil, "", fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): the key in %s does not open the database's secrets, which are sealed with %s; "+
+			"point FOLLOWUP_SECRET_FILE at that key (nothing was changed)", path, sealedWith)
+	}
+	return key, state.KeyID, nil
 }
 
 // syncInterval maps the setting to the queue's option: 0 (off) is negative there.
