@@ -42,11 +42,11 @@ type CalDAVConnection struct {
 	// Origins are the https origins beyond URL's that discovery named over
 	// https (Discovery.Origins); nil for a connection stored before they
 	// were recorded.
-	Origins []string `json:"-"`
-	LastSyncAt     *time.Time `json:"last_sync_at"`
-	LastError      string     `json:"last_error"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	Origins    []string   `json:"-"`
+	LastSyncAt *time.Time `json:"last_sync_at"`
+	LastError  string     `json:"last_error"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 // BusySource is one calendar or ICS URL read as busy time, with the state
