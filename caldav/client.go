@@ -228,55 +228,21 @@ func (s *session) do(ctx context.Context, method, rawURL string, hdr http.Header
 		if s.hasCredentials() && !auth && !s.mayGoWithout(from, u) {
 			return nil, s.refuse(from, u)
 		}
-		req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+		r, err := s.send(ctx, method, u, hdr, body, auth)
 		if err != nil {
-			return nil, followup.Errorf(followup.EINVALID, "url", "The address on %s is not a valid URL.", u.Host)
+			return nil, err
 		}
-		for k, v := range hdr {
-			req.Header[k] = v
-		}
-		if len(body) > 0 && req.Header.Get("Content-Type") == "" {
-			req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
-		}
-		if auth {
-			req.SetBasicAuth(s.username, s.password)
-		}
-		s.n++
-		resp, err := s.c.hc.Do(req)
+		next, err := redirectTarget(r)
 		if err != nil {
-			return nil, transportError(ctx, u.Host, err)
+			return nil, err
 		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-		resp.Body.Close()
-		if err == nil && len(data) > maxBody {
-			err = errTooLarge
-		}
-		if err != nil {
-			if ctx.Err() != nil || isTimeout(err) {
-				return nil, transportError(ctx, u.Host, err)
-			}
-			return nil, remoteError(scrub(err), "The response from %s was too large or broken off.", u.Host)
-		}
-		r := &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header, body: data, hide: s.hidePath}
-		switch resp.StatusCode {
-		case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
-			http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		default:
-			return r, nil
-		}
-		loc := resp.Header.Get("Location")
-		if loc == "" {
+		if next == nil {
 			return r, nil
 		}
 		if hop >= maxRedirects {
 			return nil, remoteError(nil, "%s redirected too many times.", u.Host)
 		}
-		next, err := u.Parse(loc)
-		if err != nil || (next.Scheme != "http" && next.Scheme != "https") {
-			return nil, remoteError(nil, "%s redirected to an address we cannot follow.", u.Host)
-		}
-		next.User = nil
-		if resp.StatusCode == http.StatusSeeOther || (method == http.MethodGet || method == http.MethodHead) {
+		if r.status == http.StatusSeeOther || method == http.MethodGet || method == http.MethodHead {
 			if method != http.MethodHead {
 				method = http.MethodGet
 			}
@@ -284,6 +250,62 @@ func (s *session) do(ctx context.Context, method, rawURL string, hdr http.Header
 		}
 		from, u = u, next
 	}
+}
+
+// send makes one request to u, with the credentials when auth is set, and
+// reads the whole answer, bounded by maxBody.
+func (s *session) send(ctx context.Context, method string, u *url.URL, hdr http.Header, body []byte, auth bool) (*reply, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, followup.Errorf(followup.EINVALID, "url", "The address on %s is not a valid URL.", u.Host)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	if len(body) > 0 && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
+	}
+	if auth {
+		req.SetBasicAuth(s.username, s.password)
+	}
+	s.n++
+	resp, err := s.c.hc.Do(req)
+	if err != nil {
+		return nil, transportError(ctx, u.Host, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	resp.Body.Close()
+	if err == nil && len(data) > maxBody {
+		err = errTooLarge
+	}
+	if err != nil {
+		if ctx.Err() != nil || isTimeout(err) {
+			return nil, transportError(ctx, u.Host, err)
+		}
+		return nil, remoteError(scrub(err), "The response from %s was too large or broken off.", u.Host)
+	}
+	return &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header, body: data, hide: s.hidePath}, nil
+}
+
+// redirectTarget returns where a redirect (301, 302, 303, 307, 308 with a
+// Location) points, without user info; nil for any other answer.
+func redirectTarget(r *reply) (*url.URL, error) {
+	switch r.status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return nil, nil
+	}
+	loc := r.header.Get("Location")
+	if loc == "" {
+		return nil, nil
+	}
+	next, err := r.url.Parse(loc)
+	if err != nil || (next.Scheme != "http" && next.Scheme != "https") {
+		return nil, remoteError(nil, "%s redirected to an address we cannot follow.", r.url.Host)
+	}
+	next.User = nil
+	return next, nil
 }
 
 // redactURL hides user info and the query, which may hold a secret.
