@@ -32,8 +32,9 @@ type CalDAVConnection struct {
 	Calendars      []Calendar `json:"calendars"`
 	BusyCalendars  []string   `json:"busy_calendars"` // URLs of calendars read as busy
 	// BusyICS are the plain ICS addresses read as busy, masked for display
-	// (MaskURL): they are secrets, like Google's secret address. The store
-	// leaves it empty; the service fills it from SealedBusyICS.
+	// (scheme, host, "/…" and the last four characters): they are secrets,
+	// like Google's secret address. The store leaves it empty; the service
+	// fills it from SealedBusyICS.
 	BusyICS []string `json:"busy_ics,omitempty"`
 	// SealedBusyICS are the same addresses sealed (as SealedPassword is);
 	// a connection stored before they were sealed may hold plain ones,
