@@ -293,3 +293,31 @@ func TestFetchBusyCredentialsStayHome(t *testing.T) {
 		t.Errorf("the plain http server got %q", got)
 	}
 }
+
+// TestDiscoverWellKnownToAnotherOrigin: when /.well-known/caldav redirects
+// to another origin, discovery goes on with the address itself (RFC 6764
+// §6) and the other origin never gets a request.
+func TestDiscoverWellKnownToAnotherOrigin(t *testing.T) {
+	targetSeen := &witness{}
+	target := httptest.NewServer(targetSeen.wrap(http.NotFoundHandler()))
+	defer target.Close()
+	inner := authed(&webdavcaldav.Handler{Backend: newMemBackend("Work")})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/caldav" {
+			http.Redirect(w, r, target.URL+"/dav/", http.StatusMovedPermanently)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	d, err := newClient().Discover(context.Background(), account(srv.URL))
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	if d.HomeSet != srv.URL+"/alice/calendars/" || len(d.Origins) != 0 {
+		t.Errorf("Discover = home set %q, origins %q; want /alice/calendars/ on the entered server and no other origin", d.HomeSet, d.Origins)
+	}
+	if got := targetSeen.requests(); len(got) != 0 {
+		t.Errorf("the other origin got %q", got)
+	}
+}
