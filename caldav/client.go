@@ -219,6 +219,9 @@ func (r *reply) where() string {
 func (s *session) do(ctx context.Context, method, rawURL string, hdr http.Header, body []byte) (*reply, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if s.hidePath {
+			return nil, followup.Errorf(followup.EINVALID, "url", "The calendar address is not an http or https URL.")
+		}
 		return nil, followup.Errorf(followup.EINVALID, "url", "The address %q is not an http or https URL.", redactURL(rawURL))
 	}
 	u.User = nil
