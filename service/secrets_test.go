@@ -42,11 +42,30 @@ func (f *fakeICS) fetched() []string {
 	return append([]string(nil), f.urls...)
 }
 
-// recordingCalDAV is fakeCalDAV that remembers the origins it was given.
+// recordingCalDAV is fakeCalDAV whose discovery finds another origin, as
+// iCloud's does, and that remembers the origins it was given.
 type recordingCalDAV struct {
 	*fakeCalDAV
 	mu      sync.Mutex
 	origins [][]string
+}
+
+const otherOrigin = "https://p42-caldav.example.net:443"
+
+func (r *recordingCalDAV) Discover(ctx context.Context, acct followup.CalDAVAccount) (followup.Discovery, error) {
+	d, err := r.fakeCalDAV.Discover(ctx, acct)
+	d.Origins = []string{otherOrigin}
+	return d, err
+}
+
+// lastOrigins returns the origins of the last Busy call.
+func (r *recordingCalDAV) lastOrigins() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.origins) == 0 {
+		return nil
+	}
+	return r.origins[len(r.origins)-1]
 }
 
 func (r *recordingCalDAV) Busy(ctx context.Context, acct followup.CalDAVAccount, cal string, from, to time.Time, prev followup.BusyState) (followup.BusyRead, error) {
@@ -228,8 +247,8 @@ func storeLegacyBusyICS(t *testing.T, h *harness, userID int64) {
 }
 
 // TestCredentialOrigins: the origins discovery found are stored and passed
-// on every call; a connection from before they were recorded trusts the
-// https hosts its discovery stored, and nothing beyond them.
+// on every later call; a connection from before they were recorded trusts
+// the https hosts its discovery stored, and nothing beyond them.
 func TestCredentialOrigins(t *testing.T) {
 	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
 	rec := &recordingCalDAV{fakeCalDAV: newFakeCalDAV()}
@@ -238,13 +257,18 @@ func TestCredentialOrigins(t *testing.T) {
 	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
 		t.Fatal(err)
 	}
-	conn, _ := h.db.CalDAV(h.ctx, u.ID)
-	if conn.Origins == nil || len(conn.Origins) != 0 {
-		t.Errorf("stored origins %#v, want recorded and empty", conn.Origins)
+	h.reopen() // read back from the database, not from memory
+	h.svc.Calendars = rec
+	if _, err := h.svc.Sync(h.ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{otherOrigin}, rec.lastOrigins()); diff != "" {
+		t.Errorf("origins of a sync (-want +got):\n%s", diff)
 	}
 
 	// As an older version stored an iCloud-like account.
-	home := "https://p42-caldav.example.net:443/123/calendars/"
+	conn, _ := h.db.CalDAV(h.ctx, u.ID)
+	home := "https://p43-caldav.example.net:443/123/calendars/"
 	conn.Origins, conn.HomeSet = nil, home
 	conn.Calendars = append(conn.Calendars, followup.Calendar{URL: "http://plain.example.org/cal/", Name: "Plain"})
 	if err := h.db.PutCalDAV(h.ctx, conn); err != nil {
@@ -253,15 +277,13 @@ func TestCredentialOrigins(t *testing.T) {
 	if _, err := h.svc.Sync(h.ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	rec.mu.Lock()
-	got := rec.origins[len(rec.origins)-1]
-	rec.mu.Unlock()
-	if !slices.Contains(got, home) {
-		t.Errorf("origins %q lack the stored home set %s", got, home)
+	got := rec.lastOrigins()
+	if !slices.Contains(got, home) || slices.Contains(got, otherOrigin) {
+		t.Errorf("legacy origins %q, want the stored home set %s and nothing discovery did not store", got, home)
 	}
 	for _, o := range got {
 		if !strings.HasPrefix(o, "https://") {
-			t.Errorf("origins %q hold a plain http address", got)
+			t.Errorf("legacy origins %q hold a plain http address", got)
 		}
 	}
 }
