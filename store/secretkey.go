@@ -3,14 +3,17 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 )
 
-// sealedColumns are the columns that hold values sealed with the secret
+// sealedColumns are the columns that hold one value sealed with the secret
 // key (secret.Box), by table and primary key. Every such column must be
-// listed here, so that the key check sees it and RotateKey re-seals it.
+// listed here, so that the key check sees it and RotateKey re-seals it;
+// caldav_accounts.busy_ics, a JSON array of sealed addresses that also key
+// busy_sources, is re-sealed by resealBusyICS.
 var sealedColumns = []struct{ table, key, column string }{
 	{"users", "id", "feed_token_sealed"},
 	{"caldav_accounts", "user_id", "password_sealed"},
@@ -107,6 +110,11 @@ func (s *DB) RotateKey(ctx context.Context, from, to string, reseal func(sealed 
 		}
 		n += m
 	}
+	m, err := resealBusyICS(ctx, tx, reseal)
+	if err != nil {
+		return 0, err
+	}
+	n += m
 	if _, err := tx.ExecContext(ctx, `UPDATE secret_key SET key_id = ?, updated_at = ? WHERE id = 1`, to, ts(s.now())); err != nil {
 		return 0, fmt.Errorf("store: rotate key: %w", err)
 	}
@@ -149,4 +157,51 @@ func resealColumn(ctx context.Context, tx *sql.Tx, table, key, column string, re
 		}
 	}
 	return len(values), nil
+}
+
+// resealBusyICS re-seals the sealed busy_ics addresses inside tx, and
+// re-keys their busy state, which is stored under the sealed address.
+func resealBusyICS(ctx context.Context, tx *sql.Tx, reseal func(string) (string, error)) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT user_id, busy_ics FROM caldav_accounts WHERE busy_ics != '[]'`)
+	if err != nil {
+		return 0, fmt.Errorf("store: rotate key: busy_ics: %w", err)
+	}
+	stored := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var raw string
+		if err := rows.Scan(&id, &raw); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("store: rotate key: busy_ics: %w", err)
+		}
+		stored[id] = raw
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("store: rotate key: busy_ics: %w", err)
+	}
+	n := 0
+	for id, raw := range stored {
+		var addrs []string
+		if err := json.Unmarshal([]byte(raw), &addrs); err != nil {
+			return 0, fmt.Errorf("store: rotate key: busy_ics of user_id %d: %w", id, err)
+		}
+		for i, old := range addrs {
+			if addrs[i], err = reseal(old); err != nil {
+				return 0, fmt.Errorf("store: rotate key: busy_ics of user_id %d: %w", id, err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE busy_sources SET url = ? WHERE user_id = ? AND url = ?`, addrs[i], id, old); err != nil {
+				return 0, fmt.Errorf("store: rotate key: busy state of user_id %d: %w", id, err)
+			}
+		}
+		out, err := json.Marshal(addrs)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE caldav_accounts SET busy_ics = ? WHERE user_id = ?`, string(out), id); err != nil {
+			return 0, fmt.Errorf("store: rotate key: busy_ics of user_id %d: %w", id, err)
+		}
+		n += len(addrs)
+	}
+	return n, nil
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // sealedValues reads every sealed value of the database: feed tokens by
-// user, then CalDAV passwords by user.
+// user, then CalDAV passwords and busy_ics addresses by user, then the
+// addresses that key busy state.
 func sealedValues(tb testing.TB, db *store.DB, users ...int64) []string {
 	tb.Helper()
 	ctx := context.Background()
@@ -35,6 +36,16 @@ func sealedValues(tb testing.TB, db *store.DB, users ...int64) []string {
 			tb.Fatal(err)
 		}
 		out = append(out, c.SealedPassword)
+		out = append(out, c.SealedBusyICS...)
+	}
+	for _, id := range users {
+		srcs, err := db.BusySources(ctx, id)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, b := range srcs {
+			out = append(out, "state:"+b.URL)
+		}
 	}
 	return out
 }
@@ -89,19 +100,22 @@ func TestRotateKey(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := db.PutCalDAV(ctx, followup.CalDAVConnection{UserID: b.ID, URL: "https://dav.example", SealedPassword: "pw-b", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+	if err := db.PutCalDAV(ctx, followup.CalDAVConnection{UserID: b.ID, URL: "https://dav.example", SealedPassword: "pw-b", SealedBusyICS: []string{"ics-1", "ics-2"}, CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutBusySource(ctx, followup.BusySource{UserID: b.ID, URL: "ics-1", Kind: "ics", UpdatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.RecordKey(ctx, "k1"); err != nil {
 		t.Fatal(err)
 	}
 	before := sealedValues(t, db, a.ID, b.ID)
-	if diff := cmp.Diff([]string{"feed-a", "feed-b", "pw-b"}, before); diff != "" {
+	if diff := cmp.Diff([]string{"feed-a", "feed-b", "pw-b", "ics-1", "ics-2", "state:ics-1"}, before); diff != "" {
 		t.Fatalf("setup (-want +got):\n%s", diff)
 	}
 
 	failing := func(s string) (string, error) {
-		if s == "pw-b" {
+		if s == "ics-2" {
 			return "", errors.New("cannot open")
 		}
 		return "new:" + s, nil
@@ -120,10 +134,11 @@ func TestRotateKey(t *testing.T) {
 	}
 
 	n, err := db.RotateKey(ctx, "k1", "k2", func(s string) (string, error) { return "new:" + s, nil })
-	if err != nil || n != 3 {
-		t.Fatalf("rotate: %d, %v; want 3 values", n, err)
+	if err != nil || n != 5 {
+		t.Fatalf("rotate: %d, %v; want 5 values", n, err)
 	}
-	if diff := cmp.Diff([]string{"new:feed-a", "new:feed-b", "new:pw-b"}, sealedValues(t, db, a.ID, b.ID)); diff != "" {
+	want := []string{"new:feed-a", "new:feed-b", "new:pw-b", "new:ics-1", "new:ics-2", "state:new:ics-1"}
+	if diff := cmp.Diff(want, sealedValues(t, db, a.ID, b.ID)); diff != "" {
 		t.Fatalf("after rotation (-want +got):\n%s", diff)
 	}
 	if st, _ := db.KeyState(ctx); st.KeyID != "k2" {

@@ -38,7 +38,8 @@ func files(tb testing.TB, dir string) map[string]string {
 }
 
 // sealedSetup makes a database holding sealed secrets: two users' feed
-// tokens and a CalDAV password "dav password 1" of the first.
+// tokens, and the first's CalDAV password "dav password 1" and busy_ics
+// address secretICS.
 func sealedSetup(tb testing.TB, dir string) {
 	tb.Helper()
 	cli(tb, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse")
@@ -53,12 +54,20 @@ func sealedSetup(tb testing.TB, dir string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	ics, err := m.Sealer.Seal(secretICS)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	now := m.Now()
-	if err := m.DB.PutCalDAV(ctx, followup.CalDAVConnection{UserID: u.ID, URL: "https://dav.example", Username: "ada", SealedPassword: sealed, CreatedAt: now, UpdatedAt: now}); err != nil {
+	conn := followup.CalDAVConnection{UserID: u.ID, URL: "https://dav.example", Username: "ada", SealedPassword: sealed, SealedBusyICS: []string{ics}, CreatedAt: now, UpdatedAt: now}
+	if err := m.DB.PutCalDAV(ctx, conn); err != nil {
 		tb.Fatal(err)
 	}
 	m.Close()
 }
+
+// secretICS is a busy_ics address, a secret like Google's secret address.
+const secretICS = "https://calendar.example/private-4f9a/basic.ics"
 
 // openWith opens dir's program with the secret file path and returns the
 // error, closing what opened.
@@ -96,6 +105,12 @@ func checkSecrets(tb testing.TB, dir, secretFile string) {
 	}
 	if pw, err := m.Sealer.Open(conn.SealedPassword); err != nil || pw != "dav password 1" {
 		tb.Errorf("CalDAV password %q, %v", pw, err)
+	}
+	if len(conn.SealedBusyICS) != 1 {
+		tb.Fatalf("busy_ics %q", conn.SealedBusyICS)
+	}
+	if addr, err := m.Sealer.Open(conn.SealedBusyICS[0]); err != nil || addr != secretICS {
+		tb.Errorf("busy_ics address %q, %v", addr, err)
 	}
 }
 
@@ -147,8 +162,8 @@ func TestKeyRotate(t *testing.T) {
 		t.Errorf("rotating to the key in use: no error")
 	}
 	out := cli(t, dir, "key", "rotate", "--new-secret-file", newKey)
-	if !strings.Contains(out, "re-sealed 3 secrets") {
-		t.Errorf("rotate printed %q, want 3 secrets re-sealed (2 feed tokens, 1 password)", out)
+	if !strings.Contains(out, "re-sealed 4 secrets") {
+		t.Errorf("rotate printed %q, want 4 secrets re-sealed (2 feed tokens, 1 password, 1 busy_ics address)", out)
 	}
 	if fi, err := os.Stat(newKey); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("new key file: %v %v", fi, err)
