@@ -167,5 +167,9 @@ func (s *Service) FeedEvents(ctx context.Context, userID int64) ([]followup.Even
 		}
 		events = append(events, followup.BlockEvent(c, p, st, loc, s.BaseURL))
 	}
-	return events, nil
+	habits, err := s.habitEvents(ctx, s.Store, userID, st, loc)
+	if err != nil {
+		return nil, err
+	}
+	return append(events, habits...), nil
 }

@@ -16,6 +16,8 @@ func (s *Service) HandleJob(ctx context.Context, j followup.Job) error {
 	switch j.Kind {
 	case followup.JobCalDAVStep:
 		return s.syncStep(ctx, j.UserID, j.UID)
+	case followup.JobCalDAVHabit:
+		return s.syncHabit(ctx, j.UserID, j.UID)
 	case followup.JobSyncUser:
 		_, retry, err := s.sync(ctx, j.UserID)
 		if followup.ErrorCode(err) == followup.ENOTFOUND {
@@ -250,6 +252,15 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 				}
 			}
 		}
+		series, err := s.Store.HabitSeries(ctx, userID)
+		if err != nil {
+			return rep, retry, err
+		}
+		for _, hs := range series {
+			if err := s.reconcileHabit(ctx, a, hs.UID, &rep); err != nil {
+				fail(err)
+			}
+		}
 	}
 	var syncErr error
 	if len(rep.Errors) > 0 {
@@ -320,15 +331,20 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 			}
 		}
 	}
-	// Objects with our UIDs that no block accounts for: a write whose answer
-	// was lost (a timeout, a crash) before its block was let go or deleted.
+	habits, err := s.readBackHabits(ctx, a.conn.UserID, byUID, complete, rep)
+	if err != nil {
+		return false, err
+	}
+	// Objects with our UIDs that no block or series accounts for: a write
+	// whose answer was lost (a timeout, a crash) before its block was let
+	// go or deleted.
 	known := make(map[string]followup.Step, len(steps))
 	for _, p := range steps {
 		known[p.UID] = p
 	}
 	for uid, r := range byUID {
-		if !strings.HasSuffix(uid, uidSuffix) {
-			continue // the user's own events, in a calendar they chose
+		if !strings.HasSuffix(uid, uidSuffix) || habits[uid] {
+			continue // the user's own events, in a calendar they chose; or a series
 		}
 		if p, ok := known[uid]; ok {
 			if p.RemoteETag == "" && wantObject(p) {
