@@ -74,7 +74,24 @@ func (f *fakeCalDAV) PutEvent(_ context.Context, _ followup.CalDAVAccount, _ str
 }
 
 func (f *fakeCalDAV) remote(uid string, o fakeObject) followup.RemoteEvent {
-	return followup.RemoteEvent{UID: uid, Href: fakeBase + "followups/" + uid + ".ics", ETag: o.etag, Start: o.ev.Start, End: o.ev.End}
+	r := followup.RemoteEvent{UID: uid, Href: fakeBase + "followups/" + uid + ".ics", ETag: o.etag, Start: o.ev.Start, End: o.ev.End}
+	for _, ov := range o.ev.Overrides {
+		r.Overrides = append(r.Overrides, followup.RemoteOverride{RecurrenceID: ov.RecurrenceID, Start: ov.Start, End: ov.End})
+	}
+	return r
+}
+
+// userMoveOccurrence moves one occurrence of a series as a calendar app
+// does: an override with its RECURRENCE-ID, and a new ETag.
+func (f *fakeCalDAV) userMoveOccurrence(uid string, rid, start, end time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.objs[uid]
+	ov := o.ev
+	ov.RRule, ov.Overrides, ov.RecurrenceID, ov.Start, ov.End = "", nil, rid, start, end
+	o.ev.Overrides = append(append([]followup.Event(nil), o.ev.Overrides...), ov)
+	o.etag = f.nextETag()
+	f.objs[uid] = o
 }
 
 func (f *fakeCalDAV) GetEvent(_ context.Context, _ followup.CalDAVAccount, _ string, uid string) (followup.RemoteEvent, error) {

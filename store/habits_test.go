@@ -66,6 +66,9 @@ func TestHabitSeriesRoundTrip(t *testing.T) {
 	if r, err := db.HabitSeriesByUID(ctx, "r1@followup"); err != nil || r.RemoteETag != "" || r.RemoteSequence != -1 {
 		t.Fatalf("active series after reset: %v %+v", err, r)
 	}
+	if err := db.Enqueue(ctx, followup.Job{Kind: followup.JobCalDAVHabit, UserID: u.ID, UID: "r1@followup"}); err != nil {
+		t.Fatalf("enqueue a habit job: %v", err)
+	}
 	if err := db.DeleteHabitSeries(ctx, "r1@followup"); err != nil {
 		t.Fatal(err)
 	}
