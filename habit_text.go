@@ -11,6 +11,10 @@ import (
 // maxCoffeeSuggestions is how many starred contacts a coffee block suggests.
 const maxCoffeeSuggestions = 5
 
+// maxReviewLines is how many commitments the weekly review lists, starred
+// ones first; the others are counted.
+const maxReviewLines = 12
+
 // HabitEvent builds the recurring event of a habit series: the master with
 // the series' RRULE in its zone, and one override per moved occurrence,
 // all with the series' UID and SEQUENCE.
@@ -91,13 +95,25 @@ func reviewLines(next time.Time, cs []Commitment, loc *time.Location, base strin
 			week = append(week, c)
 		}
 	}
-	slices.SortStableFunc(week, func(a, b Commitment) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	slices.SortStableFunc(week, func(a, b Commitment) int {
+		if a.Priority != b.Priority {
+			if a.Priority {
+				return -1
+			}
+			return 1
+		}
+		return a.CreatedAt.Compare(b.CreatedAt)
+	})
 	head := "Last week's new commitments (" + from.Format("Jan 2") + " – " + to.AddDate(0, 0, -1).Format("Jan 2") + "):"
 	if len(week) == 0 {
 		return []string{head, "none logged."}
 	}
 	lines := []string{head}
-	for _, c := range week {
+	for i, c := range week {
+		if i == maxReviewLines {
+			lines = append(lines, "… and "+strconv.Itoa(len(week)-i)+" more.")
+			break
+		}
 		lines = append(lines, "- "+commitmentLine(c, base))
 	}
 	return lines

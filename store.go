@@ -171,10 +171,10 @@ type Queries interface {
 	PutHabitSeries(ctx context.Context, s *HabitSeries) error
 	// DeleteHabitSeries removes the series with uid; a missing one is no error.
 	DeleteHabitSeries(ctx context.Context, uid string) error
-	// HabitCommitments returns what the habits' texts name: the user's open
-	// commitments and those created at or after since, newest first,
-	// without steps.
-	HabitCommitments(ctx context.Context, userID int64, since time.Time) ([]Commitment, error)
+	// HabitCommitmentIDs returns the ids of what the habits' texts may
+	// name: the user's open commitments and those created at or after
+	// since. Ids only: the feed reads most of these commitments anyway.
+	HabitCommitmentIDs(ctx context.Context, userID int64, since time.Time) ([]int64, error)
 
 	CalDAV(ctx context.Context, userID int64) (CalDAVConnection, error)
 	PutCalDAV(ctx context.Context, c CalDAVConnection) error

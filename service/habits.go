@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/followup/followup"
@@ -26,12 +27,19 @@ func specOf(h followup.Habit, zone string) string {
 	return string(b)
 }
 
+// specs caches parsed specs: the feed reads each series' on every render.
+var specs sync.Map // spec -> followup.Habit
+
 // habitOf reads back the habit a series was placed for.
 func habitOf(hs followup.HabitSeries) (followup.Habit, error) {
+	if h, ok := specs.Load(hs.Spec); ok {
+		return h.(followup.Habit), nil
+	}
 	var sp habitSpec
 	if err := json.Unmarshal([]byte(hs.Spec), &sp); err != nil {
 		return followup.Habit{}, fmt.Errorf("service: spec of habit %s: %w", hs.UID, err)
 	}
+	specs.Store(hs.Spec, sp.Habit)
 	return sp.Habit, nil
 }
 
@@ -245,9 +253,14 @@ func nextOccurrence(hs followup.HabitSeries, loc *time.Location, now time.Time) 
 	if err != nil {
 		return time.Time{}
 	}
-	for _, iv := range seriesIntervals(hs, h, loc, now.Add(-hs.End.Sub(hs.Start)), now.AddDate(0, 2, 0)) {
-		if iv.End.After(now) {
-			return iv.Start
+	// A week and a day hold the next occurrence of a weekly habit; a
+	// monthly one may need longer.
+	from := now.Add(-hs.End.Sub(hs.Start))
+	for _, to := range []time.Time{now.AddDate(0, 0, 8), now.AddDate(0, 2, 0)} {
+		for _, iv := range seriesIntervals(hs, h, loc, from, to) {
+			if iv.End.After(now) {
+				return iv.Start
+			}
 		}
 	}
 	return time.Time{}
@@ -257,24 +270,49 @@ func nextOccurrence(hs followup.HabitSeries, loc *time.Location, now time.Time) 
 // commitments: the review's week, and a margin.
 const habitCommitmentsSince = 15 * 24 * time.Hour
 
-// habitEvents returns the events of the user's active series.
-func (s *Service) habitEvents(ctx context.Context, q followup.Queries, userID int64, st followup.Settings, loc *time.Location) ([]followup.Event, error) {
-	series, err := q.HabitSeries(ctx, userID)
-	if err != nil || len(series) == 0 {
-		return nil, err
+// habitFacts returns the user's active series and the ids of the
+// commitments their texts may name (none without series).
+func (s *Service) habitFacts(ctx context.Context, q followup.Queries, userID int64) ([]followup.HabitSeries, []int64, error) {
+	all, err := q.HabitSeries(ctx, userID)
+	if err != nil {
+		return nil, nil, err
 	}
-	now := s.now()
-	cs, err := q.HabitCommitments(ctx, userID, now.Add(-habitCommitmentsSince))
+	var series []followup.HabitSeries
+	for _, hs := range all {
+		if hs.Active {
+			series = append(series, hs)
+		}
+	}
+	if len(series) == 0 {
+		return nil, nil, nil
+	}
+	ids, err := q.HabitCommitmentIDs(ctx, userID, s.now().Add(-habitCommitmentsSince))
+	return series, ids, err
+}
+
+// habitCommitments reads the commitments with these ids.
+func habitCommitments(ctx context.Context, q followup.Queries, userID int64, ids []int64) ([]followup.Commitment, error) {
+	byID, err := q.CommitmentsByID(ctx, userID, ids)
 	if err != nil {
 		return nil, err
 	}
-	var out []followup.Event
-	for _, hs := range series {
-		if hs.Active {
-			out = append(out, followup.HabitEvent(hs, nextOccurrence(hs, loc, now), cs, st, loc, s.BaseURL))
+	out := make([]followup.Commitment, 0, len(ids))
+	for _, id := range ids {
+		if c, ok := byID[id]; ok {
+			out = append(out, c)
 		}
 	}
 	return out, nil
+}
+
+// habitEvents returns the events of the series.
+func (s *Service) habitEvents(series []followup.HabitSeries, cs []followup.Commitment, st followup.Settings, loc *time.Location) []followup.Event {
+	now := s.now()
+	out := make([]followup.Event, 0, len(series))
+	for _, hs := range series {
+		out = append(out, followup.HabitEvent(hs, nextOccurrence(hs, loc, now), cs, st, loc, s.BaseURL))
+	}
+	return out
 }
 
 // habitEvent returns the event of one series, and the hash of what it says.
@@ -284,7 +322,11 @@ func (s *Service) habitEvent(ctx context.Context, q followup.Queries, hs followu
 		return followup.Event{}, "", err
 	}
 	now := s.now()
-	cs, err := q.HabitCommitments(ctx, hs.UserID, now.Add(-habitCommitmentsSince))
+	ids, err := q.HabitCommitmentIDs(ctx, hs.UserID, now.Add(-habitCommitmentsSince))
+	if err != nil {
+		return followup.Event{}, "", err
+	}
+	cs, err := habitCommitments(ctx, q, hs.UserID, ids)
 	if err != nil {
 		return followup.Event{}, "", err
 	}

@@ -103,22 +103,26 @@ func (q *queries) DeleteHabitSeries(ctx context.Context, uid string) error {
 	return nil
 }
 
-// HabitCommitments returns the user's open commitments and those created
-// at or after since, newest first, without steps.
-func (q *queries) HabitCommitments(ctx context.Context, userID int64, since time.Time) ([]followup.Commitment, error) {
-	rows, err := q.ex.QueryContext(ctx, `SELECT `+commitmentColumns+` FROM commitments
-		WHERE user_id = ? AND (status = 'open' OR created_at >= ?) ORDER BY created_at DESC, id DESC LIMIT 1000`, userID, ts(since))
+// HabitCommitmentIDs returns the ids of the user's open commitments and of
+// those created at or after since: two ranges of the index
+// commitments_user_status, the first read from the index alone.
+func (q *queries) HabitCommitmentIDs(ctx context.Context, userID int64, since time.Time) ([]int64, error) {
+	rows, err := q.ex.QueryContext(ctx, `
+		SELECT id FROM commitments WHERE user_id = ? AND status = 'open'
+		UNION ALL
+		SELECT id FROM commitments WHERE user_id = ? AND status IN ('done', 'let_go') AND created_at >= ?`,
+		userID, userID, ts(since))
 	if err != nil {
 		return nil, fmt.Errorf("store: habit commitments: %w", err)
 	}
 	defer rows.Close()
-	out := []followup.Commitment{}
+	var out []int64
 	for rows.Next() {
-		c, err := scanCommitment(rows)
-		if err != nil {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, id)
 	}
 	return out, rows.Err()
 }

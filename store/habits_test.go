@@ -87,14 +87,14 @@ func TestHabitCommitments(t *testing.T) {
 	if err := db.UpdateCommitment(ctx, &done); err != nil {
 		t.Fatal(err)
 	}
-	got, err := db.HabitCommitments(ctx, u.ID, t0.Add(time.Hour))
+	got, err := db.HabitCommitmentIDs(ctx, u.ID, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].ID != open.ID {
+	if len(got) != 1 || got[0] != open.ID {
 		t.Fatalf("open only: %+v", got)
 	}
-	if got, _ := db.HabitCommitments(ctx, u.ID, t0); len(got) != 2 {
-		t.Fatalf("open and created since: %d", len(got))
+	if got, _ := db.HabitCommitmentIDs(ctx, u.ID, t0); len(got) != 2 {
+		t.Fatalf("open and created since: %v", got)
 	}
 }
