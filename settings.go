@@ -174,7 +174,7 @@ func DefaultSettings(timezone string) Settings {
 		CloseAfterDays: 3,
 		LetGoAfterDays: 10,
 		DeletedMeans:   DeletedMeansDone,
-		Habits: DefaultHabits(),
+		Habits:         DefaultHabits(),
 	}
 }
 
