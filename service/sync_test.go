@@ -276,8 +276,8 @@ func TestLateWarning(t *testing.T) {
 	}
 }
 
-// TestSwitchCalendar: moving to another calendar removes the blocks from
-// the old one, and writes them to the new one.
+// TestSwitchCalendar: moving to another calendar removes the blocks and
+// the habits' series from the old one, and writes them to the new one.
 func TestSwitchCalendar(t *testing.T) {
 	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
 	fake := newFakeCalDAV()
@@ -287,7 +287,11 @@ func TestSwitchCalendar(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
+	putHabit(t, h, u.ID, followup.HabitCoffees, func(hb *followup.Habit) { hb.Enabled = true })
 	first, _ := h.svc.Sync(h.ctx, u.ID)
+	if !fake.has(habitEvent(t, h, u.ID, followup.HabitCoffees).UID) {
+		t.Fatal("the coffee series was not written")
+	}
 	conn, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Calendar: "Work"})
 	if err != nil {
 		t.Fatal(err)
