@@ -168,8 +168,10 @@ func (s *Service) placeHabit(k followup.HabitKind, h followup.Habit, cur followu
 	next.Kind, next.Active, next.Spec, next.Zone, next.RRule = k, true, spec, st.Timezone, h.RRule()
 	var kept []followup.HabitOverride
 	if keep {
+		// Past overrides stay as a record for as long as past blocks do.
+		horizon := now.AddDate(0, 0, -FeedHistoryDays)
 		for _, o := range cur.Overrides {
-			if o.Pinned || !o.RecurrenceID.After(now) {
+			if (o.Pinned || !o.RecurrenceID.After(now)) && o.End.After(horizon) {
 				kept = append(kept, o)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/followup/followup"
+	"github.com/followup/followup/service"
 )
 
 // habitEvent returns the feed's event of the habit kind, failing unless
@@ -274,5 +275,33 @@ func TestHabitCalDAV(t *testing.T) {
 	st, _ := h.svc.Settings(h.ctx, u.ID)
 	if st.Habits.DailyCall.Enabled || fake.has(call.UID) {
 		t.Fatalf("after the user deleted it: enabled %v, on server %v", st.Habits.DailyCall.Enabled, fake.has(call.UID))
+	}
+}
+
+// TestHabitOverridesAge: a moved occurrence stays in the series after it
+// passed, then leaves it after FeedHistoryDays, as past blocks do.
+func TestHabitOverridesAge(t *testing.T) {
+	berlin := zone(t, "Europe/Berlin")
+	at := func(m time.Month, d, hh, mm int) time.Time { return time.Date(2026, m, d, hh, mm, 0, 0, berlin) }
+	h := newHarness(t, at(11, 23, 20, 0).UTC())
+	u := h.user("age@example.com", "Europe/Berlin")
+	putHabit(t, h, u.ID, followup.HabitWeeklyReview, func(hb *followup.Habit) { hb.Enabled = true })
+	if err := h.db.PutBusySource(h.ctx, followup.BusySource{UserID: u.ID, URL: "https://cal.example/w.ics", Kind: "ics",
+		ICS: followup.ICSState{Intervals: []followup.Interval{{Start: at(12, 7, 9, 30), End: at(12, 7, 10, 30)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	putHabit(t, h, u.ID, followup.HabitWeeklyReview, func(*followup.Habit) {})
+	if n := len(habitEvent(t, h, u.ID, followup.HabitWeeklyReview).Overrides); n != 1 {
+		t.Fatalf("%d overrides, want the one off the meeting", n)
+	}
+	h.clock.Set(at(12, 20, 9, 0).UTC())
+	putHabit(t, h, u.ID, followup.HabitWeeklyReview, func(*followup.Habit) {})
+	if n := len(habitEvent(t, h, u.ID, followup.HabitWeeklyReview).Overrides); n != 1 {
+		t.Fatalf("%d overrides after it passed, want it kept", n)
+	}
+	h.clock.Set(at(12, 7, 12, 0).AddDate(0, 0, service.FeedHistoryDays).UTC())
+	putHabit(t, h, u.ID, followup.HabitWeeklyReview, func(*followup.Habit) {})
+	if n := len(habitEvent(t, h, u.ID, followup.HabitWeeklyReview).Overrides); n != 0 {
+		t.Fatalf("%d overrides %d days later, want none", n, service.FeedHistoryDays)
 	}
 }
