@@ -201,6 +201,10 @@ func sameSeries(a, b followup.HabitSeries) bool {
 		})
 }
 
+// habitSource prefixes the Source of a habit's occurrence, e.g.
+// "habit:weekly_review".
+const habitSource = "habit:"
+
 // seriesIntervals returns the time a series takes in [from, to): its
 // occurrences, with the overridden ones at their new time.
 func seriesIntervals(hs followup.HabitSeries, h followup.Habit, loc *time.Location, from, to time.Time) []followup.Interval {
@@ -220,10 +224,10 @@ func seriesIntervals(hs followup.HabitSeries, h followup.Habit, loc *time.Locati
 	var out []followup.Interval
 	for _, start := range scheduler.Occurrences(h, clock, loc, from, to) {
 		if o, ok := moved[start.Unix()]; ok {
-			out = append(out, followup.Interval{Start: o.Start, End: o.End, Source: "habit"})
+			out = append(out, followup.Interval{Start: o.Start, End: o.End, Source: habitSource + string(hs.Kind)})
 			continue
 		}
-		out = append(out, followup.Interval{Start: start, End: start.Add(d), Source: "habit"})
+		out = append(out, followup.Interval{Start: start, End: start.Add(d), Source: habitSource + string(hs.Kind)})
 	}
 	return out
 }

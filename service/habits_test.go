@@ -127,6 +127,22 @@ func TestHabitSeriesLifecycle(t *testing.T) {
 		t.Fatalf("unchanged settings raised the sequence to %d", ev2.Sequence)
 	}
 
+	// The agenda shows the occurrences as the busy time they are.
+	ag, err := h.svc.Agenda(h.ctx, u.ID, at(2027, 1, 25, 0, 0), at(2027, 1, 26, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var habitBusy []followup.Interval
+	for _, iv := range ag.Busy {
+		if iv.Source == "habit:weekly_review" {
+			habitBusy = append(habitBusy, iv)
+		}
+	}
+	// 45 minutes now: 10:10-10:55 is the free slot before the meeting.
+	if len(habitBusy) != 1 || !habitBusy[0].Start.Equal(at(2027, 1, 25, 10, 10)) || !habitBusy[0].End.Equal(at(2027, 1, 25, 10, 55)) {
+		t.Errorf("agenda's habit time %+v, want the moved review at 10:10", habitBusy)
+	}
+
 	// Blocks of commitments go around the series' occurrences.
 	h.clock.Set(at(2026, 11, 29, 18, 0).UTC())
 	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "tomorrow"})
