@@ -61,7 +61,10 @@ func (s *Server) postCommitment(c echo.Context) error {
 	if code := followup.ErrorCode(err); code == followup.EINVALID || code == followup.ECONFLICT {
 		errs, msg := fieldErrors(err)
 		if code == followup.ECONFLICT {
-			form.Key = randomString() // the old key belongs to another commitment
+			// The old key belongs to another commitment: this rendering gets
+			// a new one, so sending it again logs this one.
+			form.Key, errs = randomString(), nil
+			msg = "This form was already used to log another commitment; check it and send it again to log this one too."
 		}
 		return s.render(c, http.StatusUnprocessableEntity, "new", view{Title: "Log a promise", Nav: "new", Loc: loc, Errors: errs, Error: msg, Data: form})
 	} else if err != nil {
