@@ -222,7 +222,7 @@ func (s *Server) secure(c echo.Context) bool {
 func (s *Server) setSessionCookie(c echo.Context, token string, expires time.Time) {
 	c.SetCookie(&http.Cookie{
 		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure(c),
-		SameSite: http.SameSiteLaxMode, Expires: expires, MaxAge: int(time.Until(expires).Seconds()),
+		SameSite: http.SameSiteLaxMode, MaxAge: max(int(expires.Sub(s.Now()).Seconds()), 1),
 	})
 }
 

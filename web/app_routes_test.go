@@ -18,4 +18,5 @@ var webRoutes = []route{
 	{"GET", "/commitments/:id", false},
 	{"POST", "/commitments/:id/actions", true},
 	{"POST", "/commitments/:id/delete", true},
+	{"GET", "/agenda", false},
 }

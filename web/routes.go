@@ -64,4 +64,5 @@ func (s *Server) pageRoutes() {
 	page(get, "/commitments/:id", s.commitmentPage, s.signedIn)
 	page(post, "/commitments/:id/actions", s.actOnCommitmentPage, s.signedIn)
 	page(post, "/commitments/:id/delete", s.deleteCommitmentPage, s.signedIn)
+	page(get, "/agenda", s.agendaPage, s.signedIn)
 }
