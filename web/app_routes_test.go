@@ -19,4 +19,6 @@ var webRoutes = []route{
 	{"POST", "/commitments/:id/actions", true},
 	{"POST", "/commitments/:id/delete", true},
 	{"GET", "/agenda", false},
+	{"GET", "/settings", false},
+	{"POST", "/settings", true},
 }

@@ -65,4 +65,6 @@ func (s *Server) pageRoutes() {
 	page(post, "/commitments/:id/actions", s.actOnCommitmentPage, s.signedIn)
 	page(post, "/commitments/:id/delete", s.deleteCommitmentPage, s.signedIn)
 	page(get, "/agenda", s.agendaPage, s.signedIn)
+	page(get, "/settings", s.settingsPage, s.signedIn)
+	page(post, "/settings", s.postSettings, s.signedIn)
 }
