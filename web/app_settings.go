@@ -156,4 +156,3 @@ func (s *Server) postSettings(c echo.Context) error {
 	}
 	return c.Redirect(http.StatusSeeOther, "/settings?saved=1")
 }
-
