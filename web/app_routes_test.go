@@ -21,4 +21,10 @@ var webRoutes = []route{
 	{"GET", "/agenda", false},
 	{"GET", "/settings", false},
 	{"POST", "/settings", true},
+	{"GET", "/feed", false},
+	{"POST", "/feed/rotate", true},
+	{"GET", "/calendar", false},
+	{"POST", "/calendar", true},
+	{"POST", "/calendar/sync", true},
+	{"POST", "/calendar/disconnect", true},
 }

@@ -67,4 +67,10 @@ func (s *Server) pageRoutes() {
 	page(get, "/agenda", s.agendaPage, s.signedIn)
 	page(get, "/settings", s.settingsPage, s.signedIn)
 	page(post, "/settings", s.postSettings, s.signedIn)
+	page(get, "/feed", s.feedPage, s.signedIn)
+	page(post, "/feed/rotate", s.rotateFeedPage, s.signedIn)
+	page(get, "/calendar", s.calendarPage, s.signedIn)
+	page(post, "/calendar", s.connectCalendarPage, s.signedIn)
+	page(post, "/calendar/sync", s.syncCalendarPage, s.signedIn)
+	page(post, "/calendar/disconnect", s.disconnectCalendarPage, s.signedIn)
 }
