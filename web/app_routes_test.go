@@ -21,6 +21,7 @@ var webRoutes = []route{
 	{"GET", "/agenda", false},
 	{"GET", "/settings", false},
 	{"POST", "/settings", true},
+	{"GET", "/progress", false},
 	{"GET", "/feed", false},
 	{"POST", "/feed/rotate", true},
 	{"GET", "/calendar", false},
