@@ -44,7 +44,7 @@ func BenchmarkFormSubmit(b *testing.B) {
 		form := url.Values{
 			"csrf": {csrf}, "idempotency_key": {fmt.Sprintf("bench-%d", i)},
 			"contact.name": {fmt.Sprintf("Guest %d", i)}, "promise": {"Send the deck"}, "due_text": {"by Friday"},
-			"met_where": {"SaaStr, booth 12"}, "priority": {"true"}, "notes": {"possible client"},
+			"met_where": {"SaaStr, booth 12"}, "notes": {"possible client"},
 		}
 		t0 := time.Now()
 		req, _ := http.NewRequest(http.MethodPost, h.ts.URL+"/commitments", strings.NewReader(form.Encode()))
