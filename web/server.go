@@ -48,6 +48,8 @@ type Service interface {
 	CreateOnce(ctx context.Context, userID int64, key string, in followup.NewCommitment) (followup.Commitment, bool, error)
 	Progress(ctx context.Context, userID int64, weeks int) (followup.Progress, error)
 	CreateToken(ctx context.Context, email, name string) (string, error)
+	APITokens(ctx context.Context, userID int64) ([]followup.APIToken, error)
+	RevokeAPIToken(ctx context.Context, userID, id int64) error
 }
 
 // Server is the HTTP server.
