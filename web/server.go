@@ -83,9 +83,10 @@ func New(svc Service, ready func(ctx context.Context) error, log *slog.Logger) *
 	s := &Server{Echo: echo.New(), Service: svc, Ready: ready, Log: log, Now: time.Now, pages: p}
 	e := s.Echo
 	e.HideBanner, e.HidePort = true, true
-	// Addresses count failed sign-ins: headers a client can set are not
-	// trusted for them.
-	e.IPExtractor = echo.ExtractIPDirect()
+	// Addresses count failed sign-ins. X-Forwarded-For is believed only
+	// from a proxy on this machine or the private network (Echo's default
+	// trust); a client on the internet cannot choose its address.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		RequestIDHandler: func(c echo.Context, id string) {
