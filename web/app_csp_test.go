@@ -13,8 +13,8 @@ import (
 // or an absolute http(s) URL to another site.
 func TestTemplatesSelfContained(t *testing.T) {
 	bad := []*regexp.Regexp{
-		regexp.MustCompile(`<script(?:\s[^>]*)?>\s*[^<\s]`), // a script with a body
-		regexp.MustCompile(`<script(?:\s(?:[^s>]|s[^r])*)?>`),  // a script without src
+		regexp.MustCompile(`<script(?:\s[^>]*)?>\s*[^<\s]`),   // a script with a body
+		regexp.MustCompile(`<script(?:\s(?:[^s>]|s[^r])*)?>`), // a script without src
 		regexp.MustCompile(`\sstyle=`),
 		regexp.MustCompile(`<style`),
 		regexp.MustCompile(`\son[a-z]+=`),
