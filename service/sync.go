@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -300,7 +301,7 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 				return false, err
 			}
 		case r.ETag != p.RemoteETag:
-			if err := s.adopt(ctx, p.UID, r, rep); err != nil {
+			if err := s.changedRemotely(ctx, p, r, rep); err != nil {
 				return false, err
 			}
 		}
@@ -317,8 +318,13 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 		}
 		if p, ok := known[uid]; ok {
 			if p.RemoteETag == "" && wantObject(p) {
-				// Ours, written: take it over, and rewrite it with If-Match.
-				if err := s.recordWrite(ctx, uid, -1, r.ETag); err != nil {
+				// Ours, written: take it over, and rewrite it with If-Match
+				// unless it is the step's current write.
+				seq := followup.NoRemoteSequence
+				if w, ok := p.OwnWrite(r); ok {
+					seq = w.Sequence
+				}
+				if err := s.recordWrite(ctx, uid, seq, r.ETag); err != nil {
 					return false, err
 				}
 			}
@@ -340,6 +346,17 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 	return complete, nil
 }
 
+// changedRemotely handles an object whose ETag is not the one we stored:
+// one of our own writes whose answer was lost, which the server now holds,
+// or an edit by the user.
+func (s *Service) changedRemotely(ctx context.Context, p followup.Step, r followup.RemoteEvent, rep *followup.SyncReport) error {
+	if w, ok := p.OwnWrite(r); ok {
+		s.log().InfoContext(ctx, "own write found", "user_id", p.UserID, "uid", p.UID, "sequence", w.Sequence)
+		return s.recordWrite(ctx, p.UID, w.Sequence, r.ETag)
+	}
+	return s.adopt(ctx, p.UID, r, rep)
+}
+
 // removedRemotely handles a block whose object the user deleted.
 func (s *Service) removedRemotely(ctx context.Context, p followup.Step, rep *followup.SyncReport) error {
 	now := s.now()
@@ -348,7 +365,7 @@ func (s *Service) removedRemotely(ctx context.Context, p followup.Step, rep *fol
 		if err != nil || fresh.RemoteETag != p.RemoteETag {
 			return err // changed meanwhile; the next sync looks again
 		}
-		fresh.RemoteETag, fresh.RemoteSequence = "", -1
+		fresh.RemoteETag, fresh.RemoteSequence, fresh.PendingWrites = "", followup.NoRemoteSequence, nil
 		if !fresh.Status.Pending() || fresh.CommitmentID == 0 {
 			return q.UpdateStep(ctx, &fresh) // we wanted it gone too
 		}
@@ -363,7 +380,7 @@ func (s *Service) removedRemotely(ctx context.Context, p followup.Step, rep *fol
 		}
 		for i := range c.Steps {
 			if c.Steps[i].ID == fresh.ID {
-				c.Steps[i].RemoteETag, c.Steps[i].RemoteSequence = "", -1
+				c.Steps[i].RemoteETag, c.Steps[i].RemoteSequence, c.Steps[i].PendingWrites = "", followup.NoRemoteSequence, nil
 				c.Steps[i].Status = status
 				t := now
 				c.Steps[i].CompletedAt = &t
@@ -378,7 +395,7 @@ func (s *Service) removedRemotely(ctx context.Context, p followup.Step, rep *fol
 }
 
 // adopt keeps the user's edit of a block: their time wins and the block is
-// pinned there.
+// pinned there. Times with no zone are wall clock in the user's zone.
 func (s *Service) adopt(ctx context.Context, uid string, r followup.RemoteEvent, rep *followup.SyncReport) error {
 	now := s.now()
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
@@ -386,30 +403,54 @@ func (s *Service) adopt(ctx context.Context, uid string, r followup.RemoteEvent,
 		if err != nil {
 			return err
 		}
-		fresh.RemoteETag = r.ETag
-		if !r.Start.IsZero() && r.End.After(r.Start) && (!r.Start.Equal(fresh.Start) || !r.End.Equal(fresh.End)) && fresh.Status.Pending() {
-			fresh.Start, fresh.End = r.Start.UTC(), r.End.UTC()
-			fresh.Pinned = true
-			fresh.Late = fresh.End.After(fresh.Due)
-			current := fresh.RemoteSequence == fresh.Sequence
-			fresh.Sequence++
-			if current {
-				fresh.RemoteSequence = fresh.Sequence // the server already shows it
-			} // else a change of ours is still to be written: it is, at the user's time
-			fresh.UpdatedAt = now
-			rep.Adopted++
-			s.log().InfoContext(ctx, "block moved in calendar", "user_id", fresh.UserID, "uid", uid)
-			if err := q.UpdateStep(ctx, &fresh); err != nil {
-				return err
-			}
-			return q.TouchFeed(ctx, fresh.UserID, now)
-		}
+		// The server holds the user's version now: no write of ours can
+		// land on it, as each has its If-Match.
+		fresh.RemoteETag, fresh.PendingWrites = r.ETag, nil
 		if !fresh.Status.Pending() {
 			// A block already done: whatever the user made of it stands.
 			fresh.RemoteSequence = fresh.Sequence
+			return q.UpdateStep(ctx, &fresh)
 		}
-		return q.UpdateStep(ctx, &fresh)
+		_, loc, err := settings(ctx, q, fresh.UserID)
+		if err != nil {
+			return err
+		}
+		start, end := remoteTimes(r, loc)
+		if start.IsZero() || !end.After(start) || (start.Equal(fresh.Start) && end.Equal(fresh.End)) {
+			return q.UpdateStep(ctx, &fresh) // not moved
+		}
+		pin(&fresh, start, end, now, r.Floating)
+		rep.Adopted++
+		s.log().InfoContext(ctx, "block moved in calendar", "user_id", fresh.UserID, "uid", uid)
+		if err := q.UpdateStep(ctx, &fresh); err != nil {
+			return err
+		}
+		return q.TouchFeed(ctx, fresh.UserID, now)
 	})
+}
+
+// remoteTimes returns an object's times as instants: floating ones are
+// the same wall clock in the user's zone.
+func remoteTimes(r followup.RemoteEvent, loc *time.Location) (start, end time.Time) {
+	if r.Floating {
+		return wallClock(r.Start, loc), wallClock(r.End, loc)
+	}
+	return r.Start, r.End
+}
+
+// pin moves a pending step to the user's time and keeps it there. With
+// rewrite (a time with no zone, which another device may read in another
+// zone), the object is written again with the instant kept.
+func pin(p *followup.Step, start, end, now time.Time, rewrite bool) {
+	p.Start, p.End = start.UTC(), end.UTC()
+	p.Pinned = true
+	p.Late = p.End.After(p.Due)
+	current := p.RemoteSequence == p.Sequence && !rewrite
+	p.Sequence++
+	if current {
+		p.RemoteSequence = p.Sequence // the server already shows it
+	} // else a change of ours is still to be written: it is, at the user's time
+	p.UpdatedAt = now
 }
 
 // reconcile makes the server's object for uid match the step: create,
@@ -452,6 +493,9 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			return err
 		}
 		ev := followup.BlockEvent(c, p, st, loc, s.BaseURL)
+		if err := s.notePending(ctx, uid, ev); err != nil {
+			return err
+		}
 		etag, err := s.Calendars.PutEvent(ctx, a.acct, cal, ev, p.RemoteETag)
 		if followup.ErrorCode(err) == followup.ECONFLICT {
 			remote, gerr := s.Calendars.GetEvent(ctx, a.acct, cal, uid)
@@ -460,7 +504,7 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 				return s.removedRemotely(ctx, p, rep) // deleted by the user
 			case gerr != nil:
 				return gerr
-			case p.RemoteETag == "":
+			case p.RemoteETag == "" || isOwnWrite(p, remote):
 				// Our own earlier write whose answer was lost (a crash or a
 				// timeout): the UID is ours, so take it over.
 				etag, err = s.Calendars.PutEvent(ctx, a.acct, cal, ev, remote.ETag)
@@ -478,12 +522,12 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			}
 		}
 		if etag == "" {
-			etag = "unknown" // the next read-back learns the real one
+			etag = followup.UnknownETag // the next read-back learns the real one
 		}
 		rep.Written++
 		if err := s.recordWrite(ctx, uid, p.Sequence, etag); followup.ErrorCode(err) == followup.ENOTFOUND {
 			// The commitment was deleted while we wrote: take it back.
-			if etag == "unknown" {
+			if etag == followup.UnknownETag {
 				etag = ""
 			}
 			return s.Calendars.DeleteEvent(ctx, a.acct, cal, uid, etag)
@@ -494,7 +538,40 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 	return nil
 }
 
-// recordWrite stores what the server now holds for uid.
+// maxPendingWrites bounds the writes remembered for a step whose answers
+// were lost one after another; the oldest is forgotten first.
+const maxPendingWrites = 8
+
+// notePending remembers a write about to be sent, so that the object is
+// known as ours should its answer be lost.
+func (s *Service) notePending(ctx context.Context, uid string, ev followup.Event) error {
+	w := followup.PendingWrite{Sequence: max(ev.Sequence, 0), Start: ev.Start.UTC().Truncate(time.Second), End: ev.End.UTC().Truncate(time.Second)}
+	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		p, err := q.StepByUID(ctx, uid)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(p.PendingWrites, w) {
+			return nil // a retry of the same write
+		}
+		p.PendingWrites = append(p.PendingWrites, w)
+		if n := len(p.PendingWrites); n > maxPendingWrites {
+			p.PendingWrites = slices.Clone(p.PendingWrites[n-maxPendingWrites:])
+		}
+		return q.UpdateStep(ctx, &p)
+	})
+}
+
+// isOwnWrite reports whether the server's object is one of our writes of
+// the step whose answer was lost.
+func isOwnWrite(p followup.Step, r followup.RemoteEvent) bool {
+	_, ok := p.OwnWrite(r)
+	return ok
+}
+
+// recordWrite stores what the server now holds for uid: our write of
+// Sequence seq, or nothing when etag is "". Writes of ours older than seq
+// can no longer land, as each was sent with its If-Match.
 func (s *Service) recordWrite(ctx context.Context, uid string, seq int, etag string) error {
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
 		p, err := q.StepByUID(ctx, uid)
@@ -503,8 +580,9 @@ func (s *Service) recordWrite(ctx context.Context, uid string, seq int, etag str
 		}
 		p.RemoteETag, p.RemoteSequence = etag, seq
 		if etag == "" {
-			p.RemoteSequence = -1
+			p.RemoteSequence, p.PendingWrites = followup.NoRemoteSequence, nil
 		}
+		p.PendingWrites = slices.DeleteFunc(p.PendingWrites, func(w followup.PendingWrite) bool { return w.Sequence <= seq })
 		if etag != "" && p.Status == followup.StepPlanned && p.Sequence == seq {
 			p.Status = followup.StepSynced
 		}
