@@ -274,6 +274,23 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 	if err != nil {
 		return false, err
 	}
+	byUID, complete := indexByUID(remote)
+	steps, err := s.Store.SyncSteps(ctx, a.conn.UserID)
+	if err != nil {
+		return false, err
+	}
+	if err := s.compareWritten(ctx, steps, byUID, complete, rep); err != nil {
+		return false, err
+	}
+	if err := s.claimUnrecorded(ctx, a, steps, byUID, rep); err != nil {
+		return false, err
+	}
+	return complete, nil
+}
+
+// indexByUID maps the readable objects by UID, and reports whether every
+// object listed was readable.
+func indexByUID(remote []followup.RemoteEvent) (map[string]followup.RemoteEvent, bool) {
 	byUID := make(map[string]followup.RemoteEvent, len(remote))
 	complete := true
 	for _, r := range remote {
@@ -283,10 +300,12 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 		}
 		byUID[r.UID] = r
 	}
-	steps, err := s.Store.SyncSteps(ctx, a.conn.UserID)
-	if err != nil {
-		return false, err
-	}
+	return byUID, complete
+}
+
+// compareWritten compares each object we recorded with the server's: one
+// gone was deleted by the user, one with another ETag changed.
+func (s *Service) compareWritten(ctx context.Context, steps []followup.Step, byUID map[string]followup.RemoteEvent, complete bool, rep *followup.SyncReport) error {
 	for _, p := range steps {
 		if p.RemoteETag == "" {
 			continue
@@ -298,16 +317,22 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 			// be among them, so nothing is taken as deleted this time.
 		case !ok:
 			if err := s.removedRemotely(ctx, p, rep); err != nil {
-				return false, err
+				return err
 			}
 		case r.ETag != p.RemoteETag:
 			if err := s.changedRemotely(ctx, p, r, rep); err != nil {
-				return false, err
+				return err
 			}
 		}
 	}
-	// Objects with our UIDs that no block accounts for: a write whose answer
-	// was lost (a timeout, a crash) before its block was let go or deleted.
+	return nil
+}
+
+// claimUnrecorded handles objects with our UIDs that no recorded write
+// accounts for: a write whose answer was lost (a timeout, a crash). A
+// block that wants its object takes it over; otherwise (the block was let
+// go or deleted meanwhile) the object is removed.
+func (s *Service) claimUnrecorded(ctx context.Context, a account, steps []followup.Step, byUID map[string]followup.RemoteEvent, rep *followup.SyncReport) error {
 	known := make(map[string]followup.Step, len(steps))
 	for _, p := range steps {
 		known[p.UID] = p
@@ -325,25 +350,25 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 					seq = w.Sequence
 				}
 				if err := s.recordWrite(ctx, uid, seq, r.ETag); err != nil {
-					return false, err
+					return err
 				}
 			}
 			continue
 		}
 		st, err := s.Store.StepByUID(ctx, uid)
 		if err != nil && followup.ErrorCode(err) != followup.ENOTFOUND {
-			return false, err
+			return err
 		}
 		if err == nil && wantObject(st) {
 			continue
 		}
 		if err := s.Calendars.DeleteEvent(ctx, a.acct, a.conn.CalendarURL, uid, r.ETag); err != nil {
-			return false, err
+			return err
 		}
 		rep.Deleted++
 		s.log().InfoContext(ctx, "orphan block removed", "user_id", a.conn.UserID, "uid", uid)
 	}
-	return complete, nil
+	return nil
 }
 
 // changedRemotely handles an object whose ETag is not the one we stored:
