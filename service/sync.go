@@ -495,16 +495,7 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			return nil
 		}
 		if !wantObject(p) {
-			err := s.Calendars.DeleteEvent(ctx, a.acct, cal, uid, p.RemoteETag)
-			if followup.ErrorCode(err) == followup.ECONFLICT {
-				// Edited meanwhile, but the block is over: delete what is there now.
-				err = s.Calendars.DeleteEvent(ctx, a.acct, cal, uid, "")
-			}
-			if err != nil {
-				return err
-			}
-			rep.Deleted++
-			if err := s.recordWrite(ctx, uid, p.Sequence, ""); err != nil {
+			if err := s.deleteObject(ctx, a, p, rep); err != nil {
 				return err
 			}
 			continue
@@ -523,19 +514,9 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 		}
 		etag, err := s.Calendars.PutEvent(ctx, a.acct, cal, ev, p.RemoteETag)
 		if followup.ErrorCode(err) == followup.ECONFLICT {
-			remote, gerr := s.Calendars.GetEvent(ctx, a.acct, cal, uid)
-			switch {
-			case followup.ErrorCode(gerr) == followup.ENOTFOUND && p.RemoteETag != "":
-				return s.removedRemotely(ctx, p, rep) // deleted by the user
-			case gerr != nil:
-				return gerr
-			case p.RemoteETag == "" || isOwnWrite(p, remote):
-				// Our own earlier write whose answer was lost (a crash or a
-				// timeout): the UID is ours, so take it over.
-				etag, err = s.Calendars.PutEvent(ctx, a.acct, cal, ev, remote.ETag)
-			default:
-				// The user edited it: keep their version.
-				return s.adopt(ctx, uid, remote, rep)
+			var theirs bool
+			if etag, theirs, err = s.onConflict(ctx, a, p, ev, rep); theirs {
+				return err
 			}
 		}
 		if err != nil {
@@ -561,6 +542,43 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 		}
 	}
 	return nil
+}
+
+// deleteObject removes the object of a step that wants none.
+func (s *Service) deleteObject(ctx context.Context, a account, p followup.Step, rep *followup.SyncReport) error {
+	cal := a.conn.CalendarURL
+	err := s.Calendars.DeleteEvent(ctx, a.acct, cal, p.UID, p.RemoteETag)
+	if followup.ErrorCode(err) == followup.ECONFLICT {
+		// Edited meanwhile, but the block is over: delete what is there now.
+		err = s.Calendars.DeleteEvent(ctx, a.acct, cal, p.UID, "")
+	}
+	if err != nil {
+		return err
+	}
+	rep.Deleted++
+	return s.recordWrite(ctx, p.UID, p.Sequence, "")
+}
+
+// onConflict handles a 412 to the write of ev: the object is not the one
+// we recorded. Our own earlier write whose answer was lost is taken over,
+// and ev written on it, returning the new ETag. With theirs, the user's
+// version won (edited or deleted), and nothing is written now.
+func (s *Service) onConflict(ctx context.Context, a account, p followup.Step, ev followup.Event, rep *followup.SyncReport) (etag string, theirs bool, err error) {
+	remote, err := s.Calendars.GetEvent(ctx, a.acct, a.conn.CalendarURL, p.UID)
+	switch {
+	case followup.ErrorCode(err) == followup.ENOTFOUND && p.RemoteETag != "":
+		return "", true, s.removedRemotely(ctx, p, rep) // deleted by the user
+	case err != nil:
+		return "", true, err
+	case p.RemoteETag == "" || isOwnWrite(p, remote):
+		// Our own earlier write whose answer was lost (a crash or a
+		// timeout): the UID is ours, so take it over.
+		etag, err = s.Calendars.PutEvent(ctx, a.acct, a.conn.CalendarURL, ev, remote.ETag)
+		return etag, false, err
+	default:
+		// The user edited it: keep their version.
+		return "", true, s.adopt(ctx, p.UID, remote, rep)
+	}
 }
 
 // maxPendingWrites bounds the writes remembered for a step whose answers
