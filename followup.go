@@ -149,9 +149,9 @@ type Step struct {
 	// NoRemoteSequence when none of ours is known to be there.
 	RemoteSequence int `json:"-"`
 	// PendingWrites are the writes of the step's calendar object that were
-	// sent after the last one the server confirmed, and whose answer never
-	// came: the server may hold any of them. They tell our own write from
-	// a move by the user.
+	// sent after the last one the server confirmed, and whose answer was
+	// lost: the server may hold any of them. They tell our own write from a
+	// move by the user.
 	PendingWrites []PendingWrite `json:"-"`
 	// CompletedAt is when the step became done or cancelled.
 	CompletedAt *time.Time `json:"-"`
@@ -182,13 +182,17 @@ func (w PendingWrite) Matches(r RemoteEvent) bool {
 	return !r.Floating && r.Sequence == w.Sequence && r.Start.Equal(w.Start) && r.End.Equal(w.End)
 }
 
-// OwnWrite returns the pending write of ours that the server's object is,
-// if it is one.
+// OwnWrite returns the write of ours that the server's object is, if it
+// is one: a pending write, or the step as it is now (written by a process
+// that ended before it could note the write).
 func (s Step) OwnWrite(r RemoteEvent) (PendingWrite, bool) {
 	for _, w := range s.PendingWrites {
 		if w.Matches(r) {
 			return w, true
 		}
+	}
+	if w := (PendingWrite{Sequence: s.Sequence, Start: s.Start, End: s.End}); w.Matches(r) {
+		return w, true
 	}
 	return PendingWrite{}, false
 }

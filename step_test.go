@@ -12,7 +12,8 @@ import (
 // the same wall clock with no zone, is not.
 func TestOwnWrite(t *testing.T) {
 	at := func(h int) time.Time { return time.Date(2026, 3, 10, h, 0, 0, 0, time.UTC) }
-	s := followup.Step{PendingWrites: []followup.PendingWrite{{Sequence: 1, Start: at(9), End: at(10)}, {Sequence: 2, Start: at(11), End: at(12)}}}
+	s := followup.Step{Sequence: 3, Start: at(15), End: at(16),
+		PendingWrites: []followup.PendingWrite{{Sequence: 1, Start: at(9), End: at(10)}, {Sequence: 2, Start: at(11), End: at(12)}}}
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
@@ -24,6 +25,8 @@ func TestOwnWrite(t *testing.T) {
 	}{
 		{"the first write", followup.RemoteEvent{Sequence: 1, Start: at(9), End: at(10)}, 1},
 		{"the second write, read in another zone", followup.RemoteEvent{Sequence: 2, Start: at(11).In(berlin), End: at(12).In(berlin)}, 2},
+		{"the step as it is now", followup.RemoteEvent{Sequence: 3, Start: at(15), End: at(16)}, 3},
+		{"the step's times, sequence bumped", followup.RemoteEvent{Sequence: 4, Start: at(15), End: at(16)}, -1},
 		{"moved, sequence kept", followup.RemoteEvent{Sequence: 2, Start: at(13), End: at(14)}, -1},
 		{"moved, sequence bumped onto a write of ours", followup.RemoteEvent{Sequence: 2, Start: at(9), End: at(10)}, -1},
 		{"made longer", followup.RemoteEvent{Sequence: 1, Start: at(9), End: at(11)}, -1},

@@ -509,10 +509,7 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			return err
 		}
 		ev := followup.BlockEvent(c, p, st, loc, s.BaseURL)
-		if err := s.notePending(ctx, uid, ev); err != nil {
-			return err
-		}
-		etag, err := s.Calendars.PutEvent(ctx, a.acct, cal, ev, p.RemoteETag)
+		etag, err := s.put(ctx, a, ev, p.RemoteETag)
 		if followup.ErrorCode(err) == followup.ECONFLICT {
 			var theirs bool
 			if etag, theirs, err = s.onConflict(ctx, a, p, ev, rep); theirs {
@@ -573,7 +570,7 @@ func (s *Service) onConflict(ctx context.Context, a account, p followup.Step, ev
 	case p.RemoteETag == "" || isOwnWrite(p, remote):
 		// Our own earlier write whose answer was lost (a crash or a
 		// timeout): the UID is ours, so take it over.
-		etag, err = s.Calendars.PutEvent(ctx, a.acct, a.conn.CalendarURL, ev, remote.ETag)
+		etag, err = s.put(ctx, a, ev, remote.ETag)
 		return etag, false, err
 	default:
 		// The user edited it: keep their version.
@@ -585,12 +582,25 @@ func (s *Service) onConflict(ctx context.Context, a account, p followup.Step, ev
 // were lost one after another; the oldest is forgotten first.
 const maxPendingWrites = 8
 
-// notePending remembers a write about to be sent, so that the object is
-// known as ours should its answer be lost.
-func (s *Service) notePending(ctx context.Context, uid string, ev followup.Event) error {
+// put writes ev. When it fails otherwise than by a precondition, its
+// answer may be lost while the server took the write: put remembers it, so
+// that the object is known as ours when read back.
+func (s *Service) put(ctx context.Context, a account, ev followup.Event, ifMatch string) (string, error) {
+	etag, err := s.Calendars.PutEvent(ctx, a.acct, a.conn.CalendarURL, ev, ifMatch)
+	if err != nil && followup.ErrorCode(err) != followup.ECONFLICT {
+		// Noted even when ctx ended: a timeout is the likeliest lost answer.
+		if nerr := s.notePending(context.WithoutCancel(ctx), ev); nerr != nil {
+			s.log().WarnContext(ctx, "pending write not noted", "uid", ev.UID, "error", nerr.Error())
+		}
+	}
+	return etag, err
+}
+
+// notePending remembers a write whose answer was lost.
+func (s *Service) notePending(ctx context.Context, ev followup.Event) error {
 	w := followup.PendingWrite{Sequence: max(ev.Sequence, 0), Start: ev.Start.UTC().Truncate(time.Second), End: ev.End.UTC().Truncate(time.Second)}
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
-		p, err := q.StepByUID(ctx, uid)
+		p, err := q.StepByUID(ctx, ev.UID)
 		if err != nil {
 			return err
 		}
