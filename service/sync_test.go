@@ -22,6 +22,9 @@ type fakeCalDAV struct {
 	version    int // rises with every change, as a collection tag
 	deletesIn  map[string]int
 	lostPuts   bool // PUTs land on the server but their answer is lost
+	// cancelOnPut, when set, is called as a PUT lands: the caller's
+	// deadline passes before the answer comes.
+	cancelOnPut context.CancelFunc
 	busyReads  int
 	lists      int
 }
@@ -72,6 +75,10 @@ func (f *fakeCalDAV) PutEvent(_ context.Context, _ followup.CalDAVAccount, _ str
 	f.objs[ev.UID] = o
 	if f.lostPuts {
 		return "", followup.Errorf(followup.EREMOTE, "", "dav.example.com did not answer in time.")
+	}
+	if f.cancelOnPut != nil {
+		f.cancelOnPut()
+		return "", context.Canceled
 	}
 	return o.etag, nil
 }
@@ -533,5 +540,37 @@ func TestFloatingMove(t *testing.T) {
 	}
 	if rep, _ := h.svc.Sync(h.ctx, u.ID); rep.Adopted != 0 || rep.Written != 0 {
 		t.Errorf("the next sync still had work: %+v", rep)
+	}
+}
+
+// TestLostAnswerOnTimeout: a write whose answer does not come before the
+// caller's deadline is remembered as pending all the same.
+func TestLostAnswerOnTimeout(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC))
+	fake := newFakeCalDAV()
+	h.svc.Calendars = fake
+	u := h.user("timeout@example.com", "America/New_York")
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
+	p := step(t, c, followup.KindRefresher)
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	fake.cancelOnPut = cancel
+	if err := h.svc.HandleJob(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: u.ID, UID: p.UID}); err == nil {
+		t.Fatal("a write cut off by its deadline reported no error")
+	}
+	fake.cancelOnPut = nil
+	got := step(t, h.get(u.ID, c.ID), followup.KindRefresher)
+	want := []followup.PendingWrite{{Sequence: p.Sequence, Start: p.Start, End: p.End}}
+	if got.RemoteETag != "" || len(got.PendingWrites) != 1 || !got.PendingWrites[0].Matches(followup.RemoteEvent{Sequence: p.Sequence, Start: p.Start, End: p.End}) {
+		t.Errorf("after the deadline: remote ETag %q, pending writes %+v, want %+v", got.RemoteETag, got.PendingWrites, want)
+	}
+	if rep, err := h.svc.Sync(h.ctx, u.ID); err != nil || len(rep.Errors) != 0 {
+		t.Fatalf("sync: %+v %v", rep, err)
+	}
+	if got := step(t, h.get(u.ID, c.ID), followup.KindRefresher); got.Status != followup.StepSynced || len(got.PendingWrites) != 0 {
+		t.Errorf("after a sync the refresher is %s with pending writes %+v, want synced with none", got.Status, got.PendingWrites)
 	}
 }
