@@ -132,3 +132,85 @@ func testLostAnswerThenMove(t *testing.T, srv davtest.Server) {
 		t.Errorf("server shows %v, want %v", r.Start, again.Start)
 	}
 }
+
+// TestFloatingMoveRealServers: blocks the user moves in their app to a
+// time with no zone keep that wall clock in the user's zone, the day
+// before and the day after the next DST change, on Radicale and Xandikos.
+func TestFloatingMoveRealServers(t *testing.T) {
+	for _, start := range []func(testing.TB) davtest.Server{davtest.Radicale, davtest.Xandikos} {
+		srv := start(t)
+		t.Run(srv.Name, func(t *testing.T) { testFloatingMove(t, srv) })
+	}
+}
+
+func testFloatingMove(t *testing.T, srv davtest.Server) {
+	ctx := context.Background()
+	ny := mustZone("America/New_York")
+	other := caldav.New(http.DefaultClient)
+	acct := followup.CalDAVAccount{URL: srv.URL, Username: srv.Username, Password: srv.Password}
+	dir := t.TempDir()
+	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "America/New_York")
+	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
+	app := MustRunMain(t, dir, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"})
+	base := app.URL()
+	var conn caldavConnJSON
+	if resp := do(t, "PUT", base+"/api/v1/caldav", token, map[string]any{"url": srv.URL, "username": srv.Username, "password": srv.Password}, &conn); resp.StatusCode != 200 {
+		t.Fatalf("connect: %d %+v", resp.StatusCode, conn)
+	}
+	var jane commitmentJSON
+	do(t, "POST", base+"/api/v1/commitments", token, map[string]any{
+		"contact": map[string]any{"name": "Jane Doe"}, "promise": "Send the deck", "due_text": "in 3 days"}, &jane)
+	waitFor(t, 20*time.Second, func() bool { return countLive(t, other, acct, conn.Calendar, jane) == liveBlocks(jane) })
+
+	// The local days either side of New York's next DST change.
+	day := time.Now().In(ny)
+	day = time.Date(day.Year(), day.Month(), day.Day(), 12, 0, 0, 0, ny)
+	_, offset := day.Zone()
+	for _, o := day.AddDate(0, 0, 1).Zone(); o == offset; _, o = day.AddDate(0, 0, 1).Zone() {
+		day = day.AddDate(0, 0, 1)
+	}
+	before, after := day, day.AddDate(0, 0, 2)
+	var blocks []stepJSON
+	for _, s := range jane.Steps {
+		if s.Kind != "let_go" && s.Kind != "close" && len(blocks) < 2 {
+			blocks = append(blocks, s)
+		}
+	}
+	if len(blocks) != 2 {
+		t.Fatalf("want two blocks to move, have %+v", jane.Steps)
+	}
+	want := map[string]time.Time{}
+	for i, d := range []time.Time{before, after} {
+		start := time.Date(d.Year(), d.Month(), d.Day(), 10, 0, 0, 0, ny)
+		editFloating(t, srv, conn.Calendar, blocks[i].UID, start, start.Add(30*time.Minute))
+		want[blocks[i].UID] = start
+	}
+	var rep followup.SyncReport
+	do(t, "POST", base+"/api/v1/sync", token, nil, &rep)
+	if rep.Adopted != 2 {
+		t.Errorf("adopted %d, want 2: %+v", rep.Adopted, rep)
+	}
+	do(t, "POST", base+"/api/v1/sync", token, nil, &rep) // writes them back in UTC
+	for uid, start := range want {
+		if got := current(t, base, token, jane.ID, uid); !got.Start.Equal(start) || !got.End.Equal(start.Add(30*time.Minute)) {
+			t.Errorf("block moved to a floating 10:00 is at %v–%v, want %v (10:00 New York)", got.Start, got.End, start.UTC())
+		}
+		if r, err := other.GetEvent(ctx, acct, conn.Calendar, uid); err != nil || r.Floating || !r.Start.Equal(start) {
+			t.Errorf("server shows %v (floating %v, %v), want %v in UTC", r.Start, r.Floating, err, start.UTC())
+		}
+	}
+}
+
+// editFloating moves an object as a calendar app may: DTSTART and DTEND
+// with no zone, in wall clock, with If-Match.
+func editFloating(tb testing.TB, srv davtest.Server, calURL, uid string, start, end time.Time) {
+	href, etag := objectHref(tb, srv, calURL, uid)
+	_, body := rawRequest(tb, srv, "GET", href, "", nil)
+	body = dtLine.ReplaceAllStringFunc(unfold(body), func(line string) string {
+		if strings.HasPrefix(line, "DTEND") {
+			return "DTEND:" + end.Format("20060102T150405") + "\r"
+		}
+		return "DTSTART:" + start.Format("20060102T150405") + "\r"
+	})
+	putRaw(tb, srv, href, body, etag)
+}
