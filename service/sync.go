@@ -629,8 +629,8 @@ func (s *Service) notePending(ctx context.Context, ev followup.Event) error {
 	})
 }
 
-// isOwnWrite reports whether the server's object is one of our writes of
-// the step whose answer was lost.
+// isOwnWrite reports whether the server's object is exactly a write of
+// ours (Step.OwnWrite): one whose answer was lost, or the step as it is.
 func isOwnWrite(p followup.Step, r followup.RemoteEvent) bool {
 	_, ok := p.OwnWrite(r)
 	return ok
