@@ -2,6 +2,8 @@ package followup
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -98,6 +100,9 @@ type BusyState struct {
 	From    time.Time             `json:"from"`
 	To      time.Time             `json:"to"`
 	Objects map[string]BusyObject `json:"objects"` // by object href
+	// Notice says, in plain words, which limit the calendar went over
+	// when it was read; "" when it was read whole.
+	Notice string `json:"notice,omitempty"`
 }
 
 // Intervals returns every interval in the state.
@@ -154,15 +159,36 @@ type ICSSource interface {
 
 // ICSState remembers an ICS source's validators and its intervals.
 type ICSState struct {
-	ETag         string     `json:"etag,omitempty"`
-	LastModified string     `json:"last_modified,omitempty"`
-	From         time.Time  `json:"from"`
-	To           time.Time  `json:"to"`
-	Intervals    []Interval `json:"intervals"`
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+	// Hash is the SHA-256 of the body last read, in hex: a server without
+	// validators that sends the same calendar again is not read again.
+	Hash      string     `json:"hash,omitempty"`
+	From      time.Time  `json:"from"`
+	To        time.Time  `json:"to"`
+	Intervals []Interval `json:"intervals"`
+	// Notice says, in plain words, which limit the source went over when it
+	// was read; "" when it was read whole.
+	Notice string `json:"notice,omitempty"`
 }
 
 // ICSRead is the answer of FetchBusy.
 type ICSRead struct {
 	State   ICSState
 	Changed bool
+}
+
+// MaskURL shows a source's address without what may make it secret: the
+// scheme and host only, with no user, password, path or query ("/…" says
+// there was more). An address that is not a URL shows as "an address".
+func MaskURL(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return "an address"
+	}
+	s := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		s += "/…"
+	}
+	return s
 }

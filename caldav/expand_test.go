@@ -1,6 +1,7 @@
 package caldav
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"testing"
@@ -10,6 +11,13 @@ import (
 
 	"github.com/followup/followup"
 )
+
+// parseBusy reads data as a source whole, within the usual limits.
+func parseBusy(data []byte, from, to time.Time) ([]followup.Interval, error) {
+	lim := sourceLimits
+	ivs, _, err := readBusy(context.Background(), data, from, to, &lim)
+	return ivs, err
+}
 
 func ts(s string) time.Time {
 	t, err := time.Parse(time.RFC3339, s)
