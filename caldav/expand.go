@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-ical"
+	"github.com/teambition/rrule-go"
 
 	"github.com/followup/followup"
 )
@@ -321,6 +322,35 @@ type expander struct {
 	lim            *limits
 	ivs            []followup.Interval
 	stats          readStats
+	rules          map[ruleKey]*rrule.ROption
+}
+
+// maxRuleCache bounds the RRULE values remembered while reading a source.
+const maxRuleCache = 1000
+
+type ruleKey struct {
+	value string
+	loc   *time.Location
+}
+
+// ruleOptions reads an RRULE value, remembering it: many events of a
+// calendar share their rule.
+func (x *expander) ruleOptions(value string, loc *time.Location) (*rrule.ROption, error) {
+	k := ruleKey{value, loc}
+	if opt, ok := x.rules[k]; ok {
+		return opt, nil
+	}
+	opt, err := ruleOptions(value, loc)
+	if err != nil {
+		return nil, err
+	}
+	if x.rules == nil {
+		x.rules = map[ruleKey]*rrule.ROption{}
+	}
+	if len(x.rules) < maxRuleCache {
+		x.rules[k] = opt
+	}
+	return opt, nil
 }
 
 // keep appends an occurrence that overlaps the window, and returns errFull
@@ -437,7 +467,11 @@ func (x *expander) recur(rp *ical.Prop, base occurrence, span time.Duration, mk 
 	if rp == nil {
 		return add(base)
 	}
-	r, ok, err := parseRule(rp.Value, base.start)
+	opt, err := x.ruleOptions(rp.Value, base.start.Location())
+	if err != nil {
+		return nil
+	}
+	r, ok, err := newRule(opt, base.start)
 	if err != nil {
 		return nil
 	}

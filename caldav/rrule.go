@@ -45,6 +45,12 @@ type rule struct {
 	weekdays                                     []time.Weekday // BYDAY without ordinal
 	nthWeekdays                                  []nthWeekday   // BYDAY with one (MONTHLY, YEARLY)
 	clock                                        []clockTime    // sorted
+
+	week1Cache map[int]civilDay // by year, for BYWEEKNO
+
+	// DTSTART's date, read once: with some zones, reading it takes a while.
+	y0, d0 int
+	m0     time.Month
 }
 
 type nthWeekday struct {
@@ -58,10 +64,21 @@ type clockTime struct{ h, m, s int }
 // ok is false for a rule we do not expand: FREQ finer than DAILY and
 // BYEASTER (only DTSTART then counts, as before).
 func parseRule(value string, dtstart time.Time) (r *rule, ok bool, err error) {
-	opt, err := rrule.StrToROptionInLocation(strings.TrimPrefix(strings.TrimSpace(value), "RRULE:"), dtstart.Location())
+	opt, err := ruleOptions(value, dtstart.Location())
 	if err != nil {
 		return nil, false, err
 	}
+	return newRule(opt, dtstart)
+}
+
+// ruleOptions reads an RRULE value, its UNTIL in loc when floating.
+func ruleOptions(value string, loc *time.Location) (*rrule.ROption, error) {
+	return rrule.StrToROptionInLocation(strings.TrimPrefix(strings.TrimSpace(value), "RRULE:"), loc)
+}
+
+// newRule makes the rule of opt for a series starting at dtstart; see
+// parseRule. It does not change opt.
+func newRule(opt *rrule.ROption, dtstart time.Time) (r *rule, ok bool, err error) {
 	if opt.Freq > rrule.DAILY || len(opt.Byeaster) > 0 {
 		return nil, false, nil
 	}
@@ -83,6 +100,7 @@ func parseRule(value string, dtstart time.Time) (r *rule, ok bool, err error) {
 		}
 	}
 	r.weekdays = uniq(r.weekdays)
+	r.y0, r.m0, r.d0 = r.dtstart.Date()
 	r.defaults()
 	hours, minutes, seconds := orDefault(opt.Byhour, r.dtstart.Hour()), orDefault(opt.Byminute, r.dtstart.Minute()), orDefault(opt.Bysecond, r.dtstart.Second())
 	for _, h := range hours {
@@ -176,7 +194,7 @@ func (c civilDay) weekStart(wkst time.Weekday) civilDay {
 
 // periodStart returns the first day of the rule's k-th period.
 func (r *rule) periodStart(k int64) civilDay {
-	y, m, d := r.dtstart.Date()
+	y, m, d := r.y0, r.m0, r.d0
 	step := k * int64(r.interval)
 	switch r.freq {
 	case rrule.DAILY:
@@ -209,7 +227,7 @@ func (r *rule) periodEnd(p civilDay) civilDay {
 // day (0 when day is before DTSTART).
 func (r *rule) periodOf(day civilDay) int64 {
 	var n int64
-	y0, m0, _ := r.dtstart.Date()
+	y0, m0 := r.y0, r.m0
 	switch r.freq {
 	case rrule.DAILY:
 		n = int64(day - r.periodStart(0))
@@ -242,7 +260,41 @@ func infoOf(c civilDay) dayInfo {
 	y, m, d := c.date()
 	jan1 := civil(y, 1, 1)
 	return dayInfo{y: y, m: m, d: d, day: c, wd: c.weekday(), yday: int(c-jan1) + 1,
-		yearLen: int(civil(y+1, 1, 1) - jan1), monthLen: int(civil(y, m+1, 1) - civil(y, m, 1))}
+		yearLen: 365 + leap(y), monthLen: monthLen(y, m)}
+}
+
+// next moves to the following day.
+func (di *dayInfo) next() {
+	di.day++
+	di.d++
+	di.yday++
+	di.wd = (di.wd + 1) % 7
+	if di.d <= di.monthLen {
+		return
+	}
+	di.d, di.m = 1, di.m+1
+	if di.m > time.December {
+		di.m, di.y, di.yday = time.January, di.y+1, 1
+		di.yearLen = 365 + leap(di.y)
+	}
+	di.monthLen = monthLen(di.y, di.m)
+}
+
+func leap(y int) int {
+	if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		return 1
+	}
+	return 0
+}
+
+func monthLen(y int, m time.Month) int {
+	switch m {
+	case time.February:
+		return 28 + leap(y)
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }
 
 // matches reports whether the rule's day filters keep the day.
@@ -261,7 +313,7 @@ func (r *rule) matches(di *dayInfo) bool {
 			return false
 		}
 	}
-	if len(r.weekNos) > 0 && !r.weekNoMatches(di.day) {
+	if len(r.weekNos) > 0 && !r.weekNoMatches(di) {
 		return false
 	}
 	return true
@@ -286,12 +338,17 @@ func (r *rule) nthMatches(di *dayInfo) bool {
 // weekNoMatches reports whether the day's week number (RFC 5545 §3.3.10:
 // week 1 is the first week from WKST with at least four days of the year)
 // is in BYWEEKNO.
-func (r *rule) weekNoMatches(c civilDay) bool {
-	ws := c.weekStart(r.wkst)
-	wy, _, _ := (ws + 3).date()
-	first := civil(wy, 1, 4).weekStart(r.wkst)
+func (r *rule) weekNoMatches(di *dayInfo) bool {
+	ws := di.day.weekStart(r.wkst)
+	wy, jan1 := di.y, di.day-civilDay(di.yday-1)
+	if ws+3 < jan1 {
+		wy--
+	} else if ws+3 >= jan1+civilDay(di.yearLen) {
+		wy++
+	}
+	first := r.week1(wy)
 	n := int(ws-first)/7 + 1
-	weeks := int(civil(wy+1, 1, 4).weekStart(r.wkst)-first) / 7
+	weeks := int(r.week1(wy+1)-first) / 7
 	for _, w := range r.weekNos {
 		if w == n || (w < 0 && weeks+w+1 == n) {
 			return true
@@ -300,55 +357,87 @@ func (r *rule) weekNoMatches(c civilDay) bool {
 	return false
 }
 
+// week1 returns the first day of week 1 of year y: the week that holds
+// January 4th.
+func (r *rule) week1(y int) civilDay {
+	if r.week1Cache == nil {
+		r.week1Cache = map[int]civilDay{}
+	}
+	if c, ok := r.week1Cache[y]; ok {
+		return c
+	}
+	c := civil(y, 1, 4).weekStart(r.wkst)
+	r.week1Cache[y] = c
+	return c
+}
+
+// candidate is an occurrence before it becomes a time: a date and an
+// index into the rule's clock. It holds no pointer, so a period's many
+// candidates cost the garbage collector nothing.
+type candidate struct {
+	y     int32
+	m, d  int8
+	clock int32
+}
+
 // occurrencesIn appends to out the occurrences of the period starting at p
 // whose days lie in [lo, hi), in order, before DTSTART and UNTIL are
 // applied. With BYSETPOS the whole period is read whatever lo and hi say.
-// Each day looked at spends one unit of *work; it returns errBudget when
-// that runs out.
-func (r *rule) occurrencesIn(p, lo, hi civilDay, work *int, out []time.Time) ([]time.Time, error) {
+// Each day looked at, and each time generated, spends one unit of *work;
+// it returns errBudget when that runs out. cands is scratch space, returned
+// for reuse.
+func (r *rule) occurrencesIn(p, lo, hi civilDay, work *int, cands []candidate, out []time.Time) ([]candidate, []time.Time, error) {
 	end := r.periodEnd(p)
 	if len(r.setPos) == 0 {
 		p, end = max(p, lo), min(end, hi)
 	}
-	start := len(out)
-	loc := r.dtstart.Location()
-	for c := p; c < end; c++ {
+	cands = cands[:0]
+	for di := infoOf(p); di.day < end; di.next() {
 		if *work--; *work < 0 {
-			return out, errBudget
+			return cands, out, errBudget
 		}
-		di := infoOf(c)
 		if !r.matches(&di) {
 			continue
 		}
-		for _, ct := range r.clock {
-			out = append(out, time.Date(di.y, di.m, di.d, ct.h, ct.m, ct.s, 0, loc))
-		}
 		if *work -= len(r.clock); *work < 0 {
-			return out, errBudget
+			return cands, out, errBudget
+		}
+		for i := range r.clock {
+			cands = append(cands, candidate{int32(di.y), int8(di.m), int8(di.d), int32(i)})
 		}
 	}
 	if len(r.setPos) == 0 {
-		return out, nil
+		for _, c := range cands {
+			out = append(out, r.timeOf(c))
+		}
+		return cands, out, nil
 	}
-	return r.pick(out, start), nil
+	return cands, r.pick(cands, out), nil
 }
 
-// pick applies BYSETPOS to the period's occurrences out[start:].
-func (r *rule) pick(out []time.Time, start int) []time.Time {
-	set := slices.Clone(out[start:])
-	out = out[:start]
-	var picked []time.Time
+func (r *rule) timeOf(c candidate) time.Time {
+	ct := r.clock[c.clock]
+	return time.Date(int(c.y), time.Month(c.m), int(c.d), ct.h, ct.m, ct.s, 0, r.dtstart.Location())
+}
+
+// pick appends to out the period's candidates that BYSETPOS names, in
+// order and each once.
+func (r *rule) pick(cands []candidate, out []time.Time) []time.Time {
+	start := len(out)
 	for _, pos := range r.setPos {
 		i := pos - 1
 		if pos < 0 {
-			i = len(set) + pos
+			i = len(cands) + pos
 		}
-		if i >= 0 && i < len(set) && !slices.ContainsFunc(picked, set[i].Equal) {
-			picked = append(picked, set[i])
+		if i < 0 || i >= len(cands) {
+			continue
+		}
+		if t := r.timeOf(cands[i]); !slices.ContainsFunc(out[start:], t.Equal) {
+			out = append(out, t)
 		}
 	}
-	slices.SortFunc(picked, func(a, b time.Time) int { return a.Compare(b) })
-	return append(out, picked...)
+	slices.SortFunc(out[start:], func(a, b time.Time) int { return a.Compare(b) })
+	return out
 }
 
 // maxEventWork bounds the work one recurring event may cost: the days
@@ -387,13 +476,14 @@ func (r *rule) between(from, to time.Time, work *int, yield func(time.Time) bool
 	}
 	last := civilOf(to.In(loc)) + 1
 	var buf []time.Time
+	var cands []candidate
 	for ; left != 0; k++ {
 		p := r.periodStart(k)
 		if p > last {
 			return nil
 		}
 		var err error
-		if buf, err = r.occurrencesIn(p, lo, last+1, &budget, buf[:0]); err != nil {
+		if cands, buf, err = r.occurrencesIn(p, lo, last+1, &budget, cands, buf[:0]); err != nil {
 			return err
 		}
 		for _, t := range buf {
@@ -427,7 +517,7 @@ func (r *rule) countBefore(k int64, work *int) (n int64, ok bool, err error) {
 		return 0, ok, nil
 	}
 	p := r.periodStart(0)
-	first, err := r.occurrencesIn(p, p, r.periodEnd(p), work, nil)
+	_, first, err := r.occurrencesIn(p, p, r.periodEnd(p), work, nil, nil)
 	if err != nil {
 		return 0, false, err
 	}
