@@ -508,14 +508,22 @@ func (c *Client) FetchBusy(ctx context.Context, rawURL string, from, to time.Tim
 func overLimit(name string, st readStats) string {
 	var parts []string
 	if st.truncated {
-		parts = append(parts, fmt.Sprintf("busy source %s: %s events; only the first %s busy times inside the planning window were read.",
-			name, thousands(st.events), thousands(maxSourceInstances)))
+		parts = append(parts, fmt.Sprintf("busy source %s: %s; only the first %s busy times inside the planning window were read.",
+			name, counted(st.events, "event"), thousands(maxSourceInstances)))
 	}
 	if st.skipped > 0 {
-		parts = append(parts, fmt.Sprintf("busy source %s: %s repeating events repeat in a way too costly to expand and were left out.",
-			name, thousands(st.skipped)))
+		parts = append(parts, fmt.Sprintf("busy source %s: %s left out, as repeating in a way too costly to expand.",
+			name, counted(st.skipped, "repeating event")))
 	}
 	return strings.Join(parts, " ")
+}
+
+// counted writes n things: "1 event", "20,000 events".
+func counted(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return thousands(n) + " " + thing + "s"
 }
 
 // thousands writes n with commas between groups of three digits.

@@ -162,7 +162,7 @@ DURATION:PT1H`)
 	if diff := cmp.Diff([]followup.Interval{iv("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z")}, ivs); diff != "" || st.skipped != 2 {
 		t.Errorf("skipped %d, want 2; intervals (-want +got):\n%s", st.skipped, diff)
 	}
-	if got := overLimit("https://cal.example.com/…", st); !strings.Contains(got, "2 repeating events") {
+	if got := overLimit("https://cal.example.com/…", st); got != "busy source https://cal.example.com/…: 2 repeating events left out, as repeating in a way too costly to expand." {
 		t.Errorf("notice %q does not name the 2 events left out", got)
 	}
 }
