@@ -323,6 +323,7 @@ type expander struct {
 	ivs            []followup.Interval
 	stats          readStats
 	rules          map[ruleKey]*rrule.ROption
+	scratch        scratch
 }
 
 // maxRuleCache bounds the RRULE values remembered while reading a source.
@@ -479,7 +480,7 @@ func (x *expander) recur(rp *ical.Prop, base occurrence, span time.Duration, mk 
 		return add(base)
 	}
 	var stop error
-	err = r.between(x.dayFrom.Add(-span), x.dayTo, &x.lim.work, func(t time.Time) bool {
+	err = r.between(x.dayFrom.Add(-span), x.dayTo, &x.lim.work, &x.scratch, func(t time.Time) bool {
 		stop = add(mk(t))
 		return stop == nil
 	})
@@ -548,8 +549,8 @@ type eventGroup struct {
 
 // groupEvents groups the VEVENTs of cal by UID, in the order of the file.
 func groupEvents(cal *ical.Calendar) []*eventGroup {
-	groups := map[string]*eventGroup{}
-	var order []*eventGroup
+	groups := make(map[string]*eventGroup, len(cal.Children))
+	order := make([]*eventGroup, 0, len(cal.Children))
 	for i, comp := range cal.Children {
 		if comp.Name != ical.CompEvent {
 			continue

@@ -453,7 +453,7 @@ const maxEventWork = maxWalkDays
 // then needs the number of occurrences before that period: countBefore
 // computes it for rules with as many occurrences in every period, and the
 // walk starts at DTSTART for the others, within the budget.
-func (r *rule) between(from, to time.Time, work *int, yield func(time.Time) bool) error {
+func (r *rule) between(from, to time.Time, work *int, sc *scratch, yield func(time.Time) bool) error {
 	if !r.until.IsZero() && r.until.Before(from) || !to.After(r.dtstart) {
 		return nil
 	}
@@ -475,18 +475,19 @@ func (r *rule) between(from, to time.Time, work *int, yield func(time.Time) bool
 		left, lo = r.count-int(min(before, int64(r.count))), r.periodStart(k)
 	}
 	last := civilOf(to.In(loc)) + 1
-	var buf []time.Time
-	var cands []candidate
+	if sc == nil {
+		sc = &scratch{}
+	}
 	for ; left != 0; k++ {
 		p := r.periodStart(k)
 		if p > last {
 			return nil
 		}
 		var err error
-		if cands, buf, err = r.occurrencesIn(p, lo, last+1, &budget, cands, buf[:0]); err != nil {
+		if sc.cands, sc.times, err = r.occurrencesIn(p, lo, last+1, &budget, sc.cands, sc.times[:0]); err != nil {
 			return err
 		}
-		for _, t := range buf {
+		for _, t := range sc.times {
 			switch {
 			case t.Before(r.dtstart):
 				continue
@@ -505,6 +506,12 @@ func (r *rule) between(from, to time.Time, work *int, yield func(time.Time) bool
 		}
 	}
 	return nil
+}
+
+// scratch is space an expansion reuses from one event to the next.
+type scratch struct {
+	cands []candidate
+	times []time.Time
 }
 
 // countBefore returns the number of occurrences in the periods before the
