@@ -31,10 +31,18 @@ type Event struct {
 
 // CalDAVAccount is how to reach a user's CalDAV server. Password is in the
 // clear only in memory; the store keeps it encrypted.
+//
+// The username and password go only to the origin of URL and to Origins:
+// never to another server a redirect points to, and never over plain http
+// unless URL itself is http.
 type CalDAVAccount struct {
 	URL      string
 	Username string
 	Password string
+	// Origins are the other https origins ("https://host:port") that
+	// discovery from URL was told about over https, such as iCloud's
+	// calendar home on another host (Discovery.Origins).
+	Origins []string
 }
 
 // Calendar is one calendar collection found on a CalDAV server.
@@ -69,6 +77,10 @@ type Discovery struct {
 	HomeSet       string     `json:"home_set"`
 	Calendars     []Calendar `json:"calendars"`
 	CanMkCalendar bool       `json:"-"`
+	// Origins are the https origins other than the entered one that
+	// discovery was told about over https and sent the credentials to;
+	// later calls pass them in CalDAVAccount.Origins.
+	Origins []string `json:"-"`
 }
 
 // RemoteEvent is one of our calendar objects as it is on the server.
@@ -178,17 +190,22 @@ type ICSRead struct {
 	Changed bool
 }
 
-// MaskURL shows a source's address without what may make it secret: the
-// scheme and host only, with no user, password, path or query ("/…" says
-// there was more). An address that is not a URL shows as "an address".
-func MaskURL(raw string) string {
+// MaskAddress shows a secret address (a busy_ics address) as its scheme
+// and host, then "/…" and the last four characters of the rest when there
+// is enough of it to keep the secret: "https://calendar.google.com/…/basic.ics"
+// becomes "https://calendar.google.com/….ics". User info never shows.
+func MaskAddress(raw string) string {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Host == "" {
-		return "an address"
+		return "…"
 	}
-	s := u.Scheme + "://" + u.Host
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		s += "/…"
+	out := u.Scheme + "://" + u.Host + "/…"
+	rest := []rune(strings.TrimPrefix(u.EscapedPath(), "/"))
+	if u.RawQuery != "" {
+		rest = append(append(rest, '?'), []rune(u.RawQuery)...)
 	}
-	return s
+	if len(rest) > 8 {
+		out += string(rest[len(rest)-4:])
+	}
+	return out
 }

@@ -140,8 +140,8 @@ func TestReadLimits(t *testing.T) {
 	if len(ivs) != maxSourceInstances || !st.truncated || st.events != 30000 {
 		t.Errorf("%d intervals, stats %+v; want %d, truncated, 30000 events", len(ivs), st, maxSourceInstances)
 	}
-	want := "busy source https://cal.example.com/…: 30,000 events; only the first 20,000 busy times inside the planning window were read."
-	if got := overLimit(followup.MaskURL("https://ada:pw@cal.example.com/secret/abc.ics"), st); got != want {
+	want := "busy source https://cal.example.com/….ics: 30,000 events; only the first 20,000 busy times inside the planning window were read."
+	if got := overLimit(followup.MaskAddress("https://ada:pw@cal.example.com/secret/abc.ics"), st); got != want {
 		t.Errorf("notice\n%s\nwant\n%s", got, want)
 	}
 
@@ -255,7 +255,7 @@ func TestFetchBusyNotice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "busy source " + srv.URL + "/…: 25,000 events; only the first 20,000 busy times inside the planning window were read."
+	want := "busy source " + srv.URL + "/….ics: 25,000 events; only the first 20,000 busy times inside the planning window were read."
 	if read.State.Notice != want || len(read.State.Intervals) != maxSourceInstances {
 		t.Errorf("notice %q with %d intervals, want %q", read.State.Notice, len(read.State.Intervals), want)
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/followup/followup"
 )
 
-// fakeICS serves busy ICS sources: each URL holds n busy times and a
+// limitedICS serves busy ICS sources: each URL holds n busy times and a
 // notice, as caldav.FetchBusy reports them.
-type fakeICS struct {
+type limitedICS struct {
 	mu      sync.Mutex
 	n       map[string]int
 	notice  map[string]string
@@ -22,7 +22,7 @@ type fakeICS struct {
 	during func()
 }
 
-func (f *fakeICS) FetchBusy(ctx context.Context, url string, from, to time.Time, prev followup.ICSState) (followup.ICSRead, error) {
+func (f *limitedICS) FetchBusy(ctx context.Context, url string, from, to time.Time, prev followup.ICSState) (followup.ICSRead, error) {
 	f.mu.Lock()
 	f.fetched = append(f.fetched, url)
 	during := f.during
@@ -44,7 +44,7 @@ func (f *fakeICS) FetchBusy(ctx context.Context, url string, from, to time.Time,
 	return followup.ICSRead{State: followup.ICSState{From: from, To: to, Intervals: ivs, Notice: f.notice[url]}, Changed: true}, nil
 }
 
-func (f *fakeICS) calls() []string {
+func (f *limitedICS) calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.fetched)
@@ -58,13 +58,13 @@ func TestSyncBusyLimits(t *testing.T) {
 	h.svc.Calendars = newFakeCalDAV()
 	a, b, c, d := "https://a.example/s3cret/a.ics", "https://b.example/b.ics", "https://c.example/c.ics", "https://ada:pw@d.example/private/d.ics"
 	over := "busy source https://a.example/…: 30,000 events; only the first 20,000 busy times inside the planning window were read."
-	ics := &fakeICS{n: map[string]int{a: 20000, b: 20000, c: 20000, d: 10}, notice: map[string]string{a: over}}
+	ics := &limitedICS{n: map[string]int{a: 20000, b: 20000, c: 20000, d: 10}, notice: map[string]string{a: over}}
 	h.svc.ICS = ics
 	u := h.user("busy@example.com", "Europe/Berlin")
 	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", BusyICS: []string{a, b, c, d}}); err != nil {
 		t.Fatal(err)
 	}
-	waited := "busy source https://d.example/… was not read: this sync already read 50000 busy times from other sources."
+	waited := "busy source https://d.example/….ics was not read: this sync already read 50000 busy times from other sources."
 	for i := range 2 {
 		rep, err := h.svc.Sync(h.ctx, u.ID)
 		if err != nil || len(rep.Errors) != 0 {
@@ -92,7 +92,7 @@ func TestSyncCancelledStopsBusyReads(t *testing.T) {
 	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
 	h.svc.Calendars = newFakeCalDAV()
 	srcs := []string{"https://a.example/a.ics", "https://b.example/b.ics", "https://c.example/c.ics"}
-	ics := &fakeICS{n: map[string]int{}}
+	ics := &limitedICS{n: map[string]int{}}
 	h.svc.ICS = ics
 	u := h.user("cancel@example.com", "Europe/Berlin")
 	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", BusyICS: srcs}); err != nil {

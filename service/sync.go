@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ const ownKind = "own"
 type account struct {
 	conn followup.CalDAVConnection
 	acct followup.CalDAVAccount
+	ics  []busyICS
 }
 
 func (s *Service) account(ctx context.Context, userID int64) (account, error) {
@@ -42,11 +44,24 @@ func (s *Service) account(ctx context.Context, userID int64) (account, error) {
 	if err != nil {
 		return account{}, err
 	}
+	if slices.ContainsFunc(conn.SealedBusyICS, isPlainAddress) {
+		// Stored by an older version after this one started.
+		if _, err := s.sealStoredBusyICS(ctx, userID); err != nil {
+			return account{}, err
+		}
+		if conn, err = s.Store.CalDAV(ctx, userID); err != nil {
+			return account{}, err
+		}
+	}
 	pw, err := s.open(conn.SealedPassword)
 	if err != nil {
 		return account{}, fmt.Errorf("service: open caldav password of user %d: %w", userID, err)
 	}
-	return account{conn: conn, acct: followup.CalDAVAccount{URL: withScheme(conn.URL), Username: conn.Username, Password: pw}}, nil
+	ics, err := s.openBusyICS(conn.SealedBusyICS)
+	if err != nil {
+		return account{}, fmt.Errorf("service: open busy_ics of user %d: %w", userID, err)
+	}
+	return account{conn: conn, acct: calDAVAccount(conn, pw), ics: ics}, nil
 }
 
 // syncStep writes one step's calendar object (the caldav_step job).
@@ -231,17 +246,18 @@ const maxBusyPerSync = 50_000
 func (s *Service) readBusy(ctx context.Context, a account, from, to time.Time, prev map[string]followup.BusySource,
 	keep func(followup.BusySource) error, rep *followup.SyncReport, fail func(error)) error {
 	total := 0
-	read := func(url, kind string, fetch func(followup.BusySource) (followup.BusySource, bool, error)) error {
+	// read reads the source stored as key, shown as shown.
+	read := func(key, shown, kind string, fetch func(followup.BusySource) (followup.BusySource, bool, error)) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if total >= maxBusyPerSync {
 			rep.Notices = append(rep.Notices, fmt.Sprintf("busy source %s was not read: this sync already read %d busy times from other sources.",
-				followup.MaskURL(url), maxBusyPerSync))
+				shown, maxBusyPerSync))
 			return nil
 		}
 		rep.Read++
-		src, changed, err := fetch(prev[url])
+		src, changed, err := fetch(prev[key])
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -257,11 +273,11 @@ func (s *Service) readBusy(ctx context.Context, a account, from, to time.Time, p
 			return nil
 		}
 		rep.Changed++
-		src.URL, src.Kind = url, kind
+		src.URL, src.Kind = key, kind
 		return keep(src)
 	}
 	for _, cal := range a.conn.BusyCalendars {
-		err := read(cal, "caldav", func(p followup.BusySource) (followup.BusySource, bool, error) {
+		err := read(cal, cal, "caldav", func(p followup.BusySource) (followup.BusySource, bool, error) {
 			res, err := s.Calendars.Busy(ctx, a.acct, cal, from, to, p.CalDAV)
 			rep.Requests += res.Requests
 			return followup.BusySource{CalDAV: res.State}, res.Changed, err
@@ -273,10 +289,10 @@ func (s *Service) readBusy(ctx context.Context, a account, from, to time.Time, p
 	if s.ICS == nil {
 		return nil
 	}
-	for _, u := range a.conn.BusyICS {
-		err := read(u, "ics", func(p followup.BusySource) (followup.BusySource, bool, error) {
+	for _, src := range a.ics {
+		err := read(src.key, followup.MaskAddress(src.url), "ics", func(p followup.BusySource) (followup.BusySource, bool, error) {
 			rep.Requests++
-			res, err := s.ICS.FetchBusy(ctx, u, from, to, p.ICS)
+			res, err := s.ICS.FetchBusy(ctx, src.url, from, to, p.ICS)
 			return followup.BusySource{Kind: "ics", ICS: res.State}, res.Changed, err
 		})
 		if err != nil {
