@@ -45,7 +45,7 @@ var hostileSources = []struct {
 	name string
 	data func() []byte
 }{
-	{"1000 daily since 1900 (80 KB)", func() []byte {
+	{"1000 daily since 1900 (121 KiB)", func() []byte {
 		return hostile(100*mib, 1000, func(i int) string {
 			return fmt.Sprintf("UID:d%d@x\nDTSTAMP:20260101T000000Z\nDTSTART:19000101T%02d%02d00Z\nDURATION:PT30M\nRRULE:FREQ=DAILY", i, i%24, i%60)
 		})
