@@ -202,9 +202,11 @@ func TestFetchBusyCancelled(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("FetchBusy: %v, want context.Canceled", err)
 		}
-		if d := time.Since(cancelled); d > time.Second {
+		d := time.Since(cancelled)
+		if d > time.Second {
 			t.Errorf("FetchBusy returned %v after the cancellation", d)
 		}
+		t.Logf("FetchBusy returned %v after the cancellation", d)
 	case <-time.After(10 * time.Second):
 		t.Fatal("FetchBusy still parsing 10 s after the cancellation")
 	}
