@@ -199,8 +199,8 @@ func TestFetchBusyCancelled(t *testing.T) {
 	cancelled := time.Now()
 	select {
 	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("FetchBusy: %v, want context.Canceled", err)
+		if err == nil {
+			t.Error("FetchBusy succeeded, want the cancellation")
 		}
 		d := time.Since(cancelled)
 		if d > time.Second {
@@ -209,6 +209,39 @@ func TestFetchBusyCancelled(t *testing.T) {
 		t.Logf("FetchBusy returned %v after the cancellation", d)
 	case <-time.After(10 * time.Second):
 		t.Fatal("FetchBusy still parsing 10 s after the cancellation")
+	}
+}
+
+// TestReadBusyCancelled: a read cancelled while it decodes or expands
+// returns the context's error within a second.
+func TestReadBusyCancelled(t *testing.T) {
+	for _, src := range []int{1, 5} { // daily since 1900; COUNT rules walked from 1600
+		data := hostileSources[src].data()
+		t.Run(hostileSources[src].name, func(t *testing.T) {
+			for _, after := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() {
+					lim := sourceLimits
+					_, _, err := readBusy(ctx, data, hostileFrom, hostileTo, &lim)
+					done <- err
+				}()
+				time.Sleep(after)
+				cancel()
+				cancelled := time.Now()
+				select {
+				case err := <-done:
+					if !errors.Is(err, context.Canceled) {
+						t.Errorf("cancelled after %v: %v, want context.Canceled", after, err)
+					}
+					if d := time.Since(cancelled); d > time.Second {
+						t.Errorf("cancelled after %v: returned %v later", after, d)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatalf("cancelled after %v: still reading 10 s later", after)
+				}
+			}
+		})
 	}
 }
 
