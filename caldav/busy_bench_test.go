@@ -79,6 +79,11 @@ var hostileSources = []struct {
 			return fmt.Sprintf("UID:c%d@x\nDTSTAMP:20260101T000000Z\nDTSTART;TZID=Europe/Berlin:16000101T090000\nDURATION:PT1H\nRRULE:FREQ=MONTHLY;BYDAY=FR;BYMONTHDAY=13;COUNT=%d", i, 900+i%100)
 		})
 	}},
+	{"10 MiB daily COUNT rules from 1600 that cannot be counted arithmetically", func() []byte {
+		return hostile(10*mib, 1<<30, func(i int) string {
+			return fmt.Sprintf("UID:c%d@x\nDTSTAMP:20260101T000000Z\nDTSTART;TZID=Europe/Berlin:16000101T090000\nDURATION:PT1H\nRRULE:FREQ=DAILY;BYDAY=MO;COUNT=%d", i, 90000+i%100)
+		})
+	}},
 	{"10 MiB yearly BYSETPOS rules since 1900", func() []byte {
 		return hostile(10*mib, 1<<30, func(i int) string {
 			return fmt.Sprintf("UID:y%d@x\nDTSTAMP:20260101T000000Z\nDTSTART;TZID=America/New_York:19000101T090000\nDURATION:PT1H\nRRULE:FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1,1,%d", i, 2+i%200)

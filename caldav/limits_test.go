@@ -145,13 +145,13 @@ func TestReadLimits(t *testing.T) {
 		t.Errorf("notice\n%s\nwant\n%s", got, want)
 	}
 
-	costly := vcal(`UID:first-minute-of-the-year
+	costly := vcal(`UID:first-second-of-the-year
 DTSTART:20260101T000000Z
-DURATION:PT1M
-RRULE:FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR=`+seq(0, 23)+`;BYMINUTE=`+seq(0, 59)+`;BYSETPOS=1`, `UID:uncountable
+DURATION:PT1S
+RRULE:FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR=`+seq(0, 23)+`;BYMINUTE=`+seq(0, 59)+`;BYSECOND=`+seq(0, 59)+`;BYSETPOS=1`, `UID:uncountable
 DTSTART:14000101T090000Z
 DURATION:PT1H
-RRULE:FREQ=MONTHLY;BYDAY=FR;BYMONTHDAY=13;COUNT=100000`, `UID:fine
+RRULE:FREQ=DAILY;BYDAY=FR;COUNT=100000`, `UID:fine
 DTSTART:20260302T090000Z
 DURATION:PT1H`)
 	lim = sourceLimits

@@ -17,11 +17,6 @@ var errBudget = errors.New("caldav: recurrence expansion over its budget")
 // period in any calendar we read.
 const maxInterval = 1 << 20
 
-// maxWalkDays bounds the days a COUNT-limited rule may be walked from its
-// DTSTART when the occurrences before the window cannot be counted
-// arithmetically (see rule.countBefore).
-const maxWalkDays = 200_000
-
 // rule is an RRULE (RFC 5545 §3.3.10) ready to expand in a window. The
 // RRULE text is read by rrule-go; the expansion is ours, because rrule-go
 // walks every period from DTSTART and, for a rule that never matches again,
@@ -49,8 +44,9 @@ type rule struct {
 	week1Cache map[int]civilDay // by year, for BYWEEKNO
 
 	// DTSTART's date, read once: with some zones, reading it takes a while.
-	y0, d0 int
-	m0     time.Month
+	y0   int
+	m0   time.Month
+	day0 civilDay
 }
 
 type nthWeekday struct {
@@ -100,7 +96,8 @@ func newRule(opt *rrule.ROption, dtstart time.Time) (r *rule, ok bool, err error
 		}
 	}
 	r.weekdays = uniq(r.weekdays)
-	r.y0, r.m0, r.d0 = r.dtstart.Date()
+	y, m, d := r.dtstart.Date()
+	r.y0, r.m0, r.day0 = y, m, civil(y, m, d)
 	r.defaults()
 	hours, minutes, seconds := orDefault(opt.Byhour, r.dtstart.Hour()), orDefault(opt.Byminute, r.dtstart.Minute()), orDefault(opt.Bysecond, r.dtstart.Second())
 	for _, h := range hours {
@@ -194,13 +191,13 @@ func (c civilDay) weekStart(wkst time.Weekday) civilDay {
 
 // periodStart returns the first day of the rule's k-th period.
 func (r *rule) periodStart(k int64) civilDay {
-	y, m, d := r.y0, r.m0, r.d0
+	y, m := r.y0, r.m0
 	step := k * int64(r.interval)
 	switch r.freq {
 	case rrule.DAILY:
-		return civil(y, m, d) + civilDay(step)
+		return r.day0 + civilDay(step)
 	case rrule.WEEKLY:
-		return civil(y, m, d).weekStart(r.wkst) + civilDay(7*step)
+		return r.day0.weekStart(r.wkst) + civilDay(7*step)
 	case rrule.MONTHLY:
 		mi := int64(y)*12 + int64(m-1) + step
 		return civil(int(mi/12), time.Month(mi%12+1), 1)
@@ -230,9 +227,9 @@ func (r *rule) periodOf(day civilDay) int64 {
 	y0, m0 := r.y0, r.m0
 	switch r.freq {
 	case rrule.DAILY:
-		n = int64(day - r.periodStart(0))
+		n = int64(day - r.day0)
 	case rrule.WEEKLY:
-		n = int64(day-r.periodStart(0)) / 7
+		n = int64(day-r.day0.weekStart(r.wkst)) / 7
 	case rrule.MONTHLY:
 		y, m, _ := day.date()
 		n = int64(y-y0)*12 + int64(m-m0)
@@ -257,9 +254,9 @@ type dayInfo struct {
 }
 
 func infoOf(c civilDay) dayInfo {
-	y, m, d := c.date()
-	jan1 := civil(y, 1, 1)
-	return dayInfo{y: y, m: m, d: d, day: c, wd: c.weekday(), yday: int(c-jan1) + 1,
+	t := time.Unix(int64(c)*86400, 0).UTC()
+	y, m, d := t.Date()
+	return dayInfo{y: y, m: m, d: d, day: c, wd: c.weekday(), yday: t.YearDay(),
 		yearLen: 365 + leap(y), monthLen: monthLen(y, m)}
 }
 
@@ -371,6 +368,10 @@ func (r *rule) week1(y int) civilDay {
 	return c
 }
 
+// periodCost is the work a period costs beyond its days: about as much as
+// a few days looked at.
+const periodCost = 4
+
 // candidate is an occurrence before it becomes a time: a date and an
 // index into the rule's clock. It holds no pointer, so a period's many
 // candidates cost the garbage collector nothing.
@@ -383,7 +384,8 @@ type candidate struct {
 // occurrencesIn appends to out the occurrences of the period starting at p
 // whose days lie in [lo, hi), in order, before DTSTART and UNTIL are
 // applied. With BYSETPOS the whole period is read whatever lo and hi say.
-// Each day looked at, and each time generated, spends one unit of *work;
+// Each day looked at, and each time generated, spends one unit of *work,
+// and the period periodCost more;
 // it returns errBudget when that runs out. cands is scratch space, returned
 // for reuse.
 func (r *rule) occurrencesIn(p, lo, hi civilDay, work *int, cands []candidate, out []time.Time) ([]candidate, []time.Time, error) {
@@ -392,6 +394,9 @@ func (r *rule) occurrencesIn(p, lo, hi civilDay, work *int, cands []candidate, o
 		p, end = max(p, lo), min(end, hi)
 	}
 	cands = cands[:0]
+	if *work -= periodCost; *work < 0 {
+		return cands, out, errBudget
+	}
 	for di := infoOf(p); di.day < end; di.next() {
 		if *work--; *work < 0 {
 			return cands, out, errBudget
@@ -440,9 +445,12 @@ func (r *rule) pick(cands []candidate, out []time.Time) []time.Time {
 	return out
 }
 
-// maxEventWork bounds the work one recurring event may cost: the days
-// looked at, and the times of day generated on them.
-const maxEventWork = maxWalkDays
+// maxEventWork bounds the work one recurring event may cost (see
+// occurrencesIn): about 50 ms. It bounds in particular the walk from
+// DTSTART of a COUNT rule whose occurrences before the window cannot be
+// counted arithmetically (see countBefore): some 550 years of a daily rule,
+// 2,400 of a monthly one.
+const maxEventWork = 1_000_000
 
 // between calls yield with the start of every occurrence in [from, to), in
 // order, until yield returns false. It spends *work (see occurrencesIn) and
