@@ -316,7 +316,6 @@ var errFull = errors.New("caldav: instance limit reached")
 
 // expander expands the events of one source into busy intervals.
 type expander struct {
-	ctx            context.Context
 	from, to       time.Time // the window
 	dayFrom, dayTo time.Time // the window widened by a day, for wall-clock values
 	lim            *limits
@@ -519,7 +518,7 @@ func expandCalendar(ctx context.Context, cal *ical.Calendar, from, to time.Time,
 			ivs, err = nil, fmt.Errorf("caldav: recurrence expansion panicked: %v", p)
 		}
 	}()
-	x := &expander{ctx: ctx, from: from, to: to, dayFrom: from.Add(-24 * time.Hour), dayTo: to.Add(24 * time.Hour), lim: lim}
+	x := &expander{from: from, to: to, dayFrom: from.Add(-24 * time.Hour), dayTo: to.Add(24 * time.Hour), lim: lim}
 	order := groupEvents(cal)
 	for _, g := range order {
 		x.stats.events += 1 + len(g.overrides)

@@ -469,8 +469,8 @@ func (r *rule) between(from, to time.Time, work *int, sc *scratch, yield func(ti
 	budget := min(*work, maxEventWork)
 	start := budget
 	defer func() { *work -= start - budget }()
-	k := r.periodOf(civilOf(from.In(loc)) - 1)
-	lo := civilOf(from.In(loc)) - 1
+	lo := civilOf(from.In(loc)) - 1 // a day early: from may be in another zone
+	k := r.periodOf(lo)
 	left := -1 // occurrences the COUNT still allows; -1 for no COUNT
 	if r.count > 0 {
 		before, ok, err := r.countBefore(k, &budget)
