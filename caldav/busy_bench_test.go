@@ -89,7 +89,7 @@ var hostileSources = []struct {
 			return fmt.Sprintf("UID:y%d@x\nDTSTAMP:20260101T000000Z\nDTSTART;TZID=America/New_York:19000101T090000\nDURATION:PT1H\nRRULE:FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1,1,%d", i, 2+i%200)
 		})
 	}},
-	{"10 MiB every-minute rules", func() []byte {
+	{"10 MiB every-five-minutes rules", func() []byte {
 		return hostile(10*mib, 1<<30, func(i int) string {
 			return fmt.Sprintf("UID:m%d@x\nDTSTAMP:20260101T000000Z\nDTSTART:19000101T090000Z\nDURATION:PT1M\nRRULE:FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,5,10,15,20,25,30,35,40,45,50,55", i)
 		})
