@@ -100,11 +100,12 @@ RRULE:FREQ=YEARLY`), []followup.Interval{day("2026-03-17", "2026-03-18")}},
 }
 
 // TestHostileSourcesBounded reads every hostile source of the benchmark
-// within a generous time (the target is under 2 s of CPU; the machine
-// may be busy): before, 1,000 daily events from 1900 took 25 s.
+// within 6 s of CPU, three times the target of 2 s, as the machine may be
+// busy (the CPU time is the process's, so the test must not run in
+// parallel with others). Before, 1,000 daily events from 1900 took 30 s.
 func TestHostileSourcesBounded(t *testing.T) {
 	if testing.Short() {
-		t.Skip("reads 80 MiB of calendars")
+		t.Skip("reads 90 MiB of calendars")
 	}
 	for _, src := range hostileSources {
 		t.Run(src.name, func(t *testing.T) {
@@ -118,8 +119,8 @@ func TestHostileSourcesBounded(t *testing.T) {
 			if len(ivs) > maxSourceInstances {
 				t.Errorf("%d intervals kept, want at most %d", len(ivs), maxSourceInstances)
 			}
-			if d := time.Since(start); d > 15*time.Second {
-				t.Errorf("read in %v (CPU %v), want well under 15 s", d, cpuTime()-cpu)
+			if used := cpuTime() - cpu; used > 6*time.Second {
+				t.Errorf("read with %v of CPU (%v wall), want well under 6 s", used, time.Since(start))
 			}
 		})
 	}
