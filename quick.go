@@ -22,18 +22,28 @@ type QuickInput struct {
 }
 
 // QuickPart is one part of a quick-add line as it was read: the field it
-// fills, the value, and the span of the line it came from. Start and End
-// count characters (Unicode code points) from the start of the line, End
-// exclusive; a part that was not in the line but defaulted has Default set
-// and an empty span.
+// fills, the value, where it came from and, for a part of the line, the
+// span it was read from. Start and End count characters (Unicode code
+// points) from the start of the line, End exclusive; a part that is not in
+// the line has an empty span.
 type QuickPart struct {
-	Field   string `json:"field"`
-	Value   string `json:"value"`
-	Text    string `json:"text"`
-	Start   int    `json:"start"`
-	End     int    `json:"end"`
-	Default bool   `json:"default,omitempty"`
+	Field  string      `json:"field"`
+	Value  string      `json:"value"`
+	Source QuickSource `json:"source"`
+	Text   string      `json:"text"`
+	Start  int         `json:"start"`
+	End    int         `json:"end"`
 }
+
+// QuickSource says where a part of a quick-add reading came from.
+type QuickSource string
+
+// Sources of a quick-add part.
+const (
+	FromLine    QuickSource = "line"    // read from the line
+	FromDefault QuickSource = "default" // the line said nothing: the default
+	FromVCard   QuickSource = "vcard"   // taken from the vCard sent with the line
+)
 
 // QuickReading is how a quick-add line was read, and the commitment it
 // becomes before the service stores it.

@@ -28,6 +28,7 @@ import (
 	"github.com/followup/followup/secret"
 	"github.com/followup/followup/service"
 	"github.com/followup/followup/store"
+	"github.com/followup/followup/vcard"
 	"github.com/followup/followup/web"
 )
 
@@ -274,7 +275,7 @@ func (m *Main) Open(ctx context.Context) error {
 	client := caldav.New(netguard.NewClient(netguard.Options{AllowPrivate: m.Config.AllowPrivateHosts}))
 	m.Service = &service.Service{
 		Store: db, Now: m.Now, BaseURL: m.Config.BaseURL, Sealer: box, Encoder: ics.FeedEncoder{},
-		Calendars: client, ICS: client, ParseDue: duetext.Parse, Log: m.Log,
+		Calendars: client, ICS: client, ParseDue: duetext.Parse, Cards: vcard.Decoder{}, Log: m.Log,
 	}
 	// busy_ics addresses stored in clear by older versions: SQL cannot seal them.
 	n, err := m.Service.SealStoredSecrets(ctx)
