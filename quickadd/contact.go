@@ -85,7 +85,7 @@ func isWordRune(c rune) bool {
 
 var (
 	reStar    = regexp.MustCompile(`(?i)\((?:starred|star|priority)\)|(?:^|\s)([*!★⭐]+)(?:\s|$)`)
-	reMetAt   = regexp.MustCompile(`(?i)(?:^|[\s,;(])(met\s+(?:at|@|in|during|on)\s+|@\s*)\S`)
+	reMetAt   = regexp.MustCompile(`(?i)(?:^|[\s,;(])(met\s+(?:at|@|in|during)(?:\s+|$)|@\s*)`)
 	metEnders = []string{" — ", " – ", " -- ", " - ", "—", "–", ";", " | ", "(", ")"}
 )
 

@@ -144,7 +144,7 @@ func (r *reader) promise(body, theirs span) error {
 	if theirs.start < 0 {
 		r.cue(body)
 	}
-	p := r.trimmed(body.start, body.end, ",;:.-—–")
+	p := r.trimmed(body.start, body.end, ",;:.!?-—–")
 	value := titleCase(r.text(p.start, p.end))
 	if value == "" {
 		return invalid("The promise is missing: after the name and a dash, write what was promised, as in %s.", example)
