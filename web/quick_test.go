@@ -73,7 +73,7 @@ func TestQuickAdd(t *testing.T) {
 		"contact": contact{Name: "Jane Doe", Company: "Acme"}, "promise": "Send pricing deck", "direction": "mine",
 		"due": time.Date(2026, 11, 27, 17, 0, 0, 0, ny), "due_text": "by Friday", "priority": true, "met_where": "SaaStr",
 		"kinds": map[string]string{"refresher": "planned", "deliver": "planned", "let_go": "planned"},
-		"name": "line:Jane Doe@Jane Doe", "company": "line:Acme@(Acme)", "due part": "line:by Friday@by Friday",
+		"name":  "line:Jane Doe@Jane Doe", "company": "line:Acme@(Acme)", "due part": "line:by Friday@by Friday",
 		"star": "line:true@*", "met": "line:SaaStr@met at SaaStr", "dir": "default:mine@",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
