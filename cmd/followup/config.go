@@ -128,6 +128,8 @@ Usage:
   followup caldav connect --email E --url U --username N --password P [--calendar C]
   followup caldav show --email E           show the CalDAV connection
   followup sync --email E                  sync the user's calendars now
+  followup add --email E [--vcard FILE] "Jane Doe (Acme) — send the deck by Friday * met at SaaStr"
+                                           log a commitment written as one line
 
 Flags (every command; environment variables in parentheses):
 `)

@@ -63,7 +63,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	calURL := fs.String("url", "", "CalDAV server URL or host (caldav connect)")
 	username := fs.String("username", "", "CalDAV username (caldav connect)")
 	calendar := fs.String("calendar", "", "calendar to write blocks to (caldav connect; default Follow-ups)")
-	if err := fs.Parse(args); err != nil {
+	vcardFile := fs.String("vcard", "", "a vCard file with the contact the line is about (add)")
+	err := fs.Parse(args)
+	var words []string
+	if err == nil && cmd == "add" {
+		words, err = positional(fs)
+	}
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stdout, fs)
 			return err
@@ -86,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch cmd {
 	case "serve":
 		return m.Run(ctx)
-	case "migrate", "user add", "token create", "caldav connect", "caldav show", "sync":
+	case "migrate", "user add", "token create", "caldav connect", "caldav show", "sync", "add":
 	default:
 		return fmt.Errorf("unknown command %q (see followup --help)", cmd)
 	}
@@ -161,13 +167,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return cliError(err)
 		}
 		return printJSON(stdout, rep)
+	case "add":
+		id, err := userID()
+		if err != nil {
+			return err
+		}
+		return quickAdd(ctx, m.Service, id, strings.Join(words, " "), *vcardFile, stdout)
 	}
 	return nil
 }
 
+// positional collects the words of a command's line from among its flags,
+// so that `add "…" --email E` works as `add --email E "…"` does.
+func positional(fs *flag.FlagSet) ([]string, error) {
+	var words []string
+	for fs.NArg() > 0 {
+		words = append(words, fs.Arg(0))
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return nil, err
+		}
+	}
+	return words, nil
+}
+
 // commands are the command words, with the words that may follow them.
 var commands = map[string][]string{
-	"serve": nil, "migrate": nil, "help": nil, "sync": nil,
+	"serve": nil, "migrate": nil, "help": nil, "sync": nil, "add": nil,
 	"user": {"add"}, "token": {"create"}, "caldav": {"connect", "show"},
 }
 
