@@ -42,11 +42,35 @@ type candidate struct {
 // deadline finds the deadline phrase in the body: the longest run of words
 // that starts with a deadline word and that ParseDue understands, the later
 // one of two as long. A second phrase apart from it makes the line
-// ambiguous.
+// ambiguous; a deadline already past is refused.
 func (r *reader) deadline(body span) error {
 	if r.cx.ParseDue == nil {
 		return nil
 	}
+	found := r.dueCandidates(body)
+	if len(found) == 0 {
+		return nil
+	}
+	best := longest(found)
+	if err := r.secondDeadline(found, best); err != nil {
+		return err
+	}
+	phrase := string(r.line[best.sp.start:best.sp.end])
+	if !best.due.After(r.cx.Now) {
+		return invalid("The deadline %q is already past.", phrase)
+	}
+	due := best.due.In(r.cx.Loc)
+	r.due = &due
+	r.in.Due = &due
+	r.in.DueText = phrase
+	r.take("due_text", phrase, best.sp.start, best.sp.end)
+	return nil
+}
+
+// dueCandidates returns every run of up to maxDueWords words of the body
+// that starts with a deadline word, holds no part already taken, and that
+// ParseDue understands.
+func (r *reader) dueCandidates(body span) []candidate {
 	words := r.find(reWord, body.start, body.end)
 	var found []candidate
 	for i, w := range words {
@@ -55,7 +79,7 @@ func (r *reader) deadline(body span) error {
 		}
 		for j := i; j < len(words) && j-i < maxDueWords; j++ {
 			sp := r.trimmed(w[0], words[j][1], trailPunc)
-			if r.anyUsed(sp) || (j > i && r.gapUsed(words[j-1][1], words[j][0])) {
+			if r.anyUsed(span{w[0], words[j][1]}) {
 				break
 			}
 			due, err := r.cx.ParseDue(string(r.line[sp.start:sp.end]), r.cx.Now, r.cx.Loc, r.cx.EndOfDay)
@@ -64,31 +88,33 @@ func (r *reader) deadline(body span) error {
 			}
 		}
 	}
-	if len(found) == 0 {
-		return nil
-	}
+	return found
+}
+
+// longest returns the candidate with the most words, the later of two as long.
+func longest(found []candidate) candidate {
 	best := found[0]
 	for _, c := range found[1:] {
 		if c.words > best.words || c.words == best.words && c.sp.start > best.sp.start {
 			best = c
 		}
 	}
+	return best
+}
+
+// secondDeadline refuses a line with a deadline apart from best.
+func (r *reader) secondDeadline(found []candidate, best candidate) error {
 	for _, c := range found {
-		if c.sp.end <= best.sp.start || c.sp.start >= best.sp.end {
-			first, second := c, best
-			if best.sp.start < c.sp.start {
-				first, second = best, c
-			}
-			return invalid("The deadline is ambiguous: the line says both %q and %q; keep one.",
-				string(r.line[first.sp.start:first.sp.end]), string(r.line[second.sp.start:second.sp.end]))
+		if c.sp.end > best.sp.start && c.sp.start < best.sp.end {
+			continue // a part of best, or best itself
 		}
+		first, second := c, best
+		if best.sp.start < c.sp.start {
+			first, second = best, c
+		}
+		return invalid("The deadline is ambiguous: the line says both %q and %q; keep one.",
+			string(r.line[first.sp.start:first.sp.end]), string(r.line[second.sp.start:second.sp.end]))
 	}
-	phrase := string(r.line[best.sp.start:best.sp.end])
-	due := best.due.In(r.cx.Loc)
-	r.due = &due
-	r.in.Due = &due
-	r.in.DueText = phrase
-	r.take("due_text", phrase, best.sp.start, best.sp.end)
 	return nil
 }
 
@@ -106,9 +132,4 @@ func (r *reader) anyUsed(sp span) bool {
 		}
 	}
 	return false
-}
-
-// gapUsed reports whether the space between two words held a taken part.
-func (r *reader) gapUsed(start, end int) bool {
-	return r.anyUsed(span{start, end})
 }

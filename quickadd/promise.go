@@ -27,27 +27,32 @@ var (
 
 // split separates who from what and reads both.
 func (r *reader) split() error {
-	body := span{0, len(r.line)}
-	theirs := span{-1, -1}
-	head, ok := r.separator()
-	switch {
-	case ok:
-		body = span{head.end, len(r.line)}
-		head = span{0, head.start}
-	default:
-		if m := r.find(reTheirsCue, 0, len(r.line)); len(m) > 0 && !r.cx.ContactKnown {
-			head, body = span{0, m[0][0]}, span{m[0][0], len(r.line)}
-			theirs = r.trimmed(m[0][2], m[0][3], "")
-		} else if !r.cx.ContactKnown {
-			return invalid("Who this is about was not understood: start with the name, then a dash or a colon, as in %s.", example)
-		} else {
-			head = span{0, 0}
-		}
+	head, body, theirs, err := r.halves()
+	if err != nil {
+		return err
 	}
 	if err := r.contact(head); err != nil {
 		return err
 	}
 	return r.promise(body, theirs)
+}
+
+// halves returns the spans of who and of what. With a dash or colon they
+// are its two sides; without, "Bob will…" splits before "will", which is
+// returned as theirs (else theirs is {-1, -1}); with a known contact the
+// whole line is what.
+func (r *reader) halves() (head, body, theirs span, err error) {
+	none := span{-1, -1}
+	if sep, ok := r.separator(); ok {
+		return span{0, sep.start}, span{sep.end, len(r.line)}, none, nil
+	}
+	if r.cx.ContactKnown {
+		return span{0, 0}, span{0, len(r.line)}, none, nil
+	}
+	if m := r.find(reTheirsCue, 0, len(r.line)); len(m) > 0 {
+		return span{0, m[0][0]}, span{m[0][0], len(r.line)}, r.trimmed(m[0][2], m[0][3], ""), nil
+	}
+	return none, none, none, invalid("Who this is about was not understood: start with the name, then a dash or a colon, as in %s.", example)
 }
 
 // separator finds the first dash or colon between who and what; ok is

@@ -62,6 +62,8 @@ func TestParseRefuses(t *testing.T) {
 		{"Jane — by Friday", "promise is missing"},
 		{"Jane — send the deck by Friday and call on Monday", "deadline is ambiguous"},
 		{"Jane — send the deck tomorrow, then call next week", "deadline is ambiguous"},
+		{"Jane — send the deck by 2026-11-20", `deadline "by 2026-11-20" is already past`},
+		{"Jane — send the deck 2026-11-23T14:00:00-05:00", "already past"},
 		{"Jane a@example.com — cc b@example.com", "two email addresses"},
 		{"Jane +1 555 010 0100 — call +1 555 010 0199", "two phone numbers"},
 		{"Jane https://a.example — see https://b.example", "two web addresses"},
