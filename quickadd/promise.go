@@ -119,6 +119,8 @@ func (r *reader) name(sp span) error {
 		return invalid("The name was not understood: %q is too long for a name; put a dash or a colon after the name, as in %s.", value, example)
 	case !strings.ContainsFunc(value, unicode.IsLetter):
 		return invalid("The name was not understood: %q has no letters.", value)
+	case strings.ContainsAny(value, "@<>"):
+		return invalid("The name was not understood: %q holds an @ or angle brackets; is an email address mistyped?", value)
 	case len(words) == 1 && pronoun(words[0]):
 		return invalid("The name was not understood: %q is not a name; start with who this is about, as in %s.", value, example)
 	}

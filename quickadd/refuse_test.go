@@ -57,6 +57,8 @@ func TestParseRefuses(t *testing.T) {
 		{"Jane (Acme) Smith — send the deck", "name"},
 		{"so I met this really nice person at the bar: send deck", "name"},
 		{"1234 — send the deck", "no letters"},
+		{"Jane <jane@@example.com> — send the deck", "email address mistyped"},
+		{"Jane jane@example — send the deck", "email address mistyped"},
 		{"Jane:", "promise is missing"},
 		{"Jane — * met at SaaStr", "promise is missing"},
 		{"Jane — by Friday", "promise is missing"},
