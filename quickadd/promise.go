@@ -49,10 +49,16 @@ func (r *reader) halves() (head, body, theirs span, err error) {
 	if r.cx.ContactKnown {
 		return span{0, 0}, span{0, len(r.line)}, none, nil
 	}
-	if m := r.find(reTheirsCue, 0, len(r.line)); len(m) > 0 {
-		return span{0, m[0][0]}, span{m[0][0], len(r.line)}, r.trimmed(m[0][2], m[0][3], ""), nil
+	notUnderstood := invalid("Who this is about was not understood: start with the name, then a dash or a colon, as in %s.", example)
+	m := r.find(reTheirsCue, 0, len(r.line))
+	if len(m) == 0 {
+		return none, none, none, notUnderstood
 	}
-	return none, none, none, invalid("Who this is about was not understood: start with the name, then a dash or a colon, as in %s.", example)
+	// "Met Jane at SaaStr, she'll…": the one who will is not named.
+	if words := strings.Fields(r.view(0, m[0][0])); len(words) > 0 && pronoun(words[len(words)-1]) {
+		return none, none, none, notUnderstood
+	}
+	return span{0, m[0][0]}, span{m[0][0], len(r.line)}, r.trimmed(m[0][2], m[0][3], ""), nil
 }
 
 // separator finds the first dash or colon between who and what; ok is
@@ -172,7 +178,7 @@ var cues = []struct {
 	re  *regexp.Regexp
 	dir followup.Direction
 }{
-	{regexp.MustCompile(`(?i)^\s*(?:he|she|they|we)\s*(?:'ll|’ll|\s+will|\s+is\s+going\s+to|\s+are\s+going\s+to|\s+is\s+gonna|\s+promised(?:\s+to)?|\s+owes?\s+me|\s+said\s+(?:he|she|they)(?:'ll|’ll|\s+will|'d|’d|\s+would))\s`), followup.Theirs},
+	{regexp.MustCompile(`(?i)^\s*(?:he|she|they|we)\s*(?:'ll|’ll|\s+will|(?:'s|’s|'re|’re|\s+is|\s+are)\s+going\s+to|\s+is\s+gonna|\s+promised(?:\s+to)?|\s+owes?\s+me|\s+said\s+(?:he|she|they)(?:'ll|’ll|\s+will|'d|’d|\s+would))\s`), followup.Theirs},
 	{regexp.MustCompile(`(?i)^\s*(?:waiting\s+(?:for|on)|expecting|owes\s+me|they\s+owe\s+me)\s`), followup.Theirs},
 	{regexp.MustCompile(`(?i)^\s*(?:i\s*(?:'ll|’ll|\s+will|'m\s+going\s+to|’m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna|\s+promised(?:\s+to)?|\s+need\s+to|\s+have\s+to|\s+must|\s+should|'d|’d)|let\s+me|me\s*:)\s`), followup.Mine},
 }

@@ -133,6 +133,8 @@ func TestParse(t *testing.T) {
 			reading{Name: "José Álvarez", Company: "Telefónica", Promise: "Send the proposal", Dir: "mine", DueText: "by tomorrow at 10am", Due: "Tue 2026-11-24 10:00 -0500"}},
 		{ny, "Ben: Ben will send the intro email by Thursday",
 			reading{Name: "Ben", Promise: "Send the intro email", Dir: "theirs", DueText: "by Thursday", Due: "Thu 2026-11-26 17:00 -0500"}},
+		{ny, "Omar Haddad — she's going to send the term sheet by Friday",
+			reading{Name: "Omar Haddad", Promise: "Send the term sheet", Dir: "theirs", DueText: "by Friday", Due: "Fri 2026-11-27 17:00 -0500"}},
 		{ny, "Kate Miller: she owes me a reference letter",
 			reading{Name: "Kate Miller", Promise: "A reference letter", Dir: "theirs"}},
 		{ny, "Fatima (UNICEF) — send the report end of next week",

@@ -51,6 +51,7 @@ func TestParseRefuses(t *testing.T) {
 		{"Jane Doe", "Who this is about"},
 		{"I'll send Jane the deck", "name"},
 		{"he: send the deck", "name"},
+		{"Met Jane at SaaStr, she'll send the deck", "Who this is about"},
 		{"(Acme) — send the deck", "name is missing"},
 		{"— send the deck", "name is missing"},
 		{"Jane () — send the deck", "company"},
