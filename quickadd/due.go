@@ -10,6 +10,10 @@ import (
 // Dec 3 2026 at 3 pm" is nine).
 const maxDueWords = 9
 
+// maxDueTries bounds the phrases tried on one line: a real line has a few
+// deadline words, not the hundred a line of "by by by…" has.
+const maxDueTries = 400
+
 // dueStarts are the words a deadline phrase may start with. A phrase must
 // start with one, so that "send the Sun article" is not due on Sunday and
 // "intro me to Sam" has no deadline "to".
@@ -47,7 +51,10 @@ func (r *reader) deadline(body span) error {
 	if r.cx.ParseDue == nil {
 		return nil
 	}
-	found := r.dueCandidates(body)
+	found, ok := r.dueCandidates(body)
+	if !ok {
+		return invalid("The deadline was not understood: the line has too many date words; write it shorter.")
+	}
 	if len(found) == 0 {
 		return nil
 	}
@@ -69,10 +76,11 @@ func (r *reader) deadline(body span) error {
 
 // dueCandidates returns every run of up to maxDueWords words of the body
 // that starts with a deadline word, holds no part already taken, and that
-// ParseDue understands.
-func (r *reader) dueCandidates(body span) []candidate {
+// ParseDue understands; ok is false when that takes more than maxDueTries
+// phrases.
+func (r *reader) dueCandidates(body span) (found []candidate, ok bool) {
 	words := r.find(reWord, body.start, body.end)
-	var found []candidate
+	tries := 0
 	for i, w := range words {
 		if !startsDue(string(r.line[w[0]:w[1]])) {
 			continue
@@ -82,13 +90,16 @@ func (r *reader) dueCandidates(body span) []candidate {
 			if r.anyUsed(span{w[0], words[j][1]}) {
 				break
 			}
+			if tries++; tries > maxDueTries {
+				return nil, false
+			}
 			due, err := r.cx.ParseDue(string(r.line[sp.start:sp.end]), r.cx.Now, r.cx.Loc, r.cx.EndOfDay)
 			if err == nil {
 				found = append(found, candidate{sp: sp, words: j - i + 1, due: due})
 			}
 		}
 	}
-	return found
+	return found, true
 }
 
 // longest returns the candidate with the most words, the later of two as long.

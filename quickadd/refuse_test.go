@@ -77,6 +77,7 @@ func TestParseRefuses(t *testing.T) {
 		{"Jane — se\x00nd", "control character"},
 		{"Jane — s\xffend", "UTF-8"},
 		{"Jane — " + strings.Repeat("x", followup.MaxQuickLen), "longer than"},
+		{"Jane — send " + strings.Repeat("by ", 300), "too many date words"},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
 			r, err := quickadd.Parse(tc.line, cx)
