@@ -10,21 +10,22 @@ import (
 	"testing"
 )
 
-// TestCLIAdd logs lines with `followup add` and checks the printed reading
-// and steps; the lines name no deadline that depends on the day it runs.
+// TestCLIAdd logs lines with `followup add` on the test clock (Tuesday
+// 2026-11-17, 09:30 in Berlin) and checks the printed reading and steps.
 func TestCLIAdd(t *testing.T) {
 	dir := t.TempDir()
 	cli(t, dir, "user", "add", "--email", "a@example.com", "--password", "longenough", "--timezone", "Europe/Berlin")
-	out := cli(t, dir, "add", "--email", "a@example.com", "Jane Doe (Acme) — send pricing deck * met at SaaStr")
+	out := cli(t, dir, "add", "--email", "a@example.com", "Jane Doe (Acme) — send pricing deck by Friday * met at SaaStr")
 	for _, want := range []string{
 		`logged commitment 1: Send pricing deck — Jane Doe`,
 		`contact\.name +Jane Doe +"Jane Doe"`,
 		`contact\.company +Acme +"\(Acme\)"`,
 		`promise +Send pricing deck +"send pricing deck"`,
+		`due_text +by Friday → Fri Nov 20 17:00 CET +"by Friday"`,
 		`priority +true +"\*"`,
 		`met_where +SaaStr +"met at SaaStr"`,
 		`direction +mine +\(default\)`,
-		`planned steps:\n  refresher +\w{3} \w{3} \d+ \d\d:\d\d CES?T–\d\d:\d\d`,
+		`planned steps:\n  refresher +Tue Nov 17 \d\d:\d\d CET–\d\d:\d\d`,
 		`\n  deliver `,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
@@ -57,7 +58,7 @@ func TestCLIAdd(t *testing.T) {
 		{[]string{"add", "--email", "a@example.com", "--vcard", filepath.Join(dir, "missing.vcf"), "send it"}, "vcard"},
 		{[]string{"add", "--email", "a@example.com", "--vcard", filepath.Join(dir, "followup.db"), "send it"}, "vcard: The vCard is not UTF-8"},
 	} {
-		err := run(context.Background(), tc.args, io.Discard, io.Discard, env(dir, nil))
+		err := run(context.Background(), tc.args, sys{stdout: io.Discard, stderr: io.Discard, getenv: env(dir, nil), now: clockFor(dir)})
 		if err == nil || !strings.Contains(err.Error(), tc.says) {
 			t.Errorf("%q: error %v, want one saying %q", tc.args, err, tc.says)
 		}
