@@ -251,3 +251,27 @@ var contactParseGarbage = []garbage{
 	{"no name", `{"vcard":"BEGIN:VCARD\nVERSION:4.0\nEMAIL:j@example.com\nEND:VCARD"}`, "vcard"},
 	{"unknown field", `{"text":"Jane"}`, "text"},
 }
+
+// TestGarbageQuickForms posts malformed forms to quick-add.
+func TestGarbageQuickForms(t *testing.T) {
+	h := newHarness(t)
+	u := h.newUser(t, "quickforms@example.com")
+	before := h.fingerprint(t, u)
+	for _, tc := range []struct{ name, body, field string }{
+		{"no text", "", "text"},
+		{"empty text", "text=", "text"},
+		{"unknown field", "text=Jane+-+send&contact.name=Jane", "contact.name"},
+		{"bad escape", "text=%zz", ""},
+		{"no name", "text=send+the+deck", "text"},
+		{"bad vcard", "text=send+the+deck&vcard=BEGIN%3AVCARD", "vcard"},
+		{"invalid UTF-8", "text=Jane+-+s%FFend", "text"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.send(t, request{Method: "POST", Path: "/api/v1/commitments/quick", Token: u.Token, Body: strings.NewReader(tc.body), ContentType: "application/x-www-form-urlencoded"})
+			wantError(t, res, http.StatusBadRequest, tc.field)
+		})
+	}
+	if after := h.fingerprint(t, u); after != before {
+		t.Errorf("a refused form changed the store:\n%s", cmp.Diff(before, after))
+	}
+}
