@@ -50,7 +50,7 @@ func (r *reader) phones() error {
 		if reISODate.MatchString(strings.TrimLeft(s, "+(")) || digits(s) < 7 {
 			continue
 		}
-		if m[0] > 0 && isWordRune(r.line[m[0]-1]) || m[1] < len(r.line) && isWordRune(r.line[m[1]]) {
+		if m[0] > 0 && notPhoneBefore(r.line[m[0]-1]) || m[1] < len(r.line) && notPhoneAfter(r.line[m[1]]) {
 			continue
 		}
 		found = append(found, span{m[0], m[1]})
@@ -81,6 +81,18 @@ func digits(s string) int {
 // of a longer word.
 func isWordRune(c rune) bool {
 	return unicode.IsLetter(c) || unicode.IsDigit(c) || c == '_' || c == '-' || c == '/'
+}
+
+// notPhoneBefore reports a rune that makes the number after it something
+// else: part of a word, an amount ("€2.500.000") or a reference ("#1234567").
+func notPhoneBefore(c rune) bool {
+	return isWordRune(c) || unicode.Is(unicode.Sc, c) || c == '#' || c == '.' || c == ','
+}
+
+// notPhoneAfter reports a rune that makes the number before it something
+// else: part of a word, or a share or an amount ("1.000.000%", "2.500.000€").
+func notPhoneAfter(c rune) bool {
+	return isWordRune(c) || unicode.Is(unicode.Sc, c) || c == '%'
 }
 
 var (

@@ -77,7 +77,7 @@ func (r *reader) separator() (span, bool) {
 
 // contact reads the name and company from the part before the dash.
 func (r *reader) contact(head span) error {
-	h := r.trimmed(head.start, head.end, ",;.")
+	h := r.trimmed(head.start, head.end, ",;")
 	if h.start >= h.end {
 		if r.cx.ContactKnown {
 			return nil
@@ -86,18 +86,18 @@ func (r *reader) contact(head span) error {
 	}
 	name := h
 	if m := r.find(reParens, h.start, h.end); len(m) > 0 {
-		company := r.trimmed(m[0][2], m[0][3], ",;.")
+		company := r.trimmed(m[0][2], m[0][3], ",;")
 		if company.start >= company.end {
 			return invalid("The company in %q is empty.", string(r.line[m[0][0]:m[0][1]]))
 		}
-		if rest := r.trimmed(m[0][1], h.end, ",;."); rest.start < rest.end {
+		if rest := r.trimmed(m[0][1], h.end, ",;"); rest.start < rest.end {
 			return invalid("The name was not understood: %q follows the company %q.", r.text(rest.start, rest.end), r.text(company.start, company.end))
 		}
 		r.takeCompany(company, m[0][0], m[0][1])
-		name = r.trimmed(h.start, m[0][0], ",;.")
+		name = r.trimmed(h.start, m[0][0], ",;")
 	} else if m := r.find(reFrom, h.start, h.end); len(m) > 0 {
-		company := r.trimmed(m[0][1], h.end, ",;.")
-		name = r.trimmed(h.start, m[0][0], ",;.")
+		company := r.trimmed(m[0][1], h.end, ",;")
+		name = r.trimmed(h.start, m[0][0], ",;")
 		if company.start < company.end {
 			r.takeCompany(company, r.trimmed(m[0][0], m[0][1], "").start, company.end)
 		}
@@ -180,7 +180,7 @@ var cues = []struct {
 }{
 	{regexp.MustCompile(`(?i)^\s*(?:he|she|they|we)\s*(?:'ll|’ll|\s+will|(?:'s|’s|'re|’re|\s+is|\s+are)\s+going\s+to|\s+is\s+gonna|\s+promised(?:\s+to)?|\s+owes?\s+me|\s+said\s+(?:he|she|they)(?:'ll|’ll|\s+will|'d|’d|\s+would))\s`), followup.Theirs},
 	{regexp.MustCompile(`(?i)^\s*(?:waiting\s+(?:for|on)|expecting|owes\s+me|they\s+owe\s+me)\s`), followup.Theirs},
-	{regexp.MustCompile(`(?i)^\s*(?:i\s*(?:'ll|’ll|\s+will|'m\s+going\s+to|’m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna|\s+promised(?:\s+to)?|\s+need\s+to|\s+have\s+to|\s+must|\s+should|'d|’d)|let\s+me|me\s*:)\s`), followup.Mine},
+	{regexp.MustCompile(`(?i)^\s*(?:i\s*(?:'ll|’ll|\s+will|'m\s+going\s+to|’m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna|\s+promised(?:\s+to)?|\s+need\s+to|\s+have\s+to|\s+must|\s+should)|let\s+me|me\s*:)\s`), followup.Mine},
 }
 
 // cue reads the direction from the words that open the promise, taking

@@ -135,6 +135,11 @@ func TestParse(t *testing.T) {
 			reading{Name: "Ben", Promise: "Send the intro email", Dir: "theirs", DueText: "by Thursday", Due: "Thu 2026-11-26 17:00 -0500"}},
 		{ny, "Omar Haddad — she's going to send the term sheet by Friday",
 			reading{Name: "Omar Haddad", Promise: "Send the term sheet", Dir: "theirs", DueText: "by Friday", Due: "Fri 2026-11-27 17:00 -0500"}},
+		// Amounts and references are not phone numbers; "I'd" is no cue.
+		{ny, "Jane Doe (Acme Corp.) — I'd pitch the €2.500.000 round, invoice #12345678",
+			reading{Name: "Jane Doe", Company: "Acme Corp.", Promise: "I'd pitch the €2.500.000 round, invoice #12345678", Dir: "mine"}},
+		{ny, "Jane — call 555-0100 tomorrow",
+			reading{Name: "Jane", Phone: "555-0100", Promise: "Call", Dir: "mine", DueText: "tomorrow", Due: "Tue 2026-11-24 17:00 -0500"}},
 		{ny, "Kate Miller: she owes me a reference letter",
 			reading{Name: "Kate Miller", Promise: "A reference letter", Dir: "theirs"}},
 		{ny, "Fatima (UNICEF) — send the report end of next week",
