@@ -108,6 +108,10 @@ func (r *reader) stars() error {
 		if m[2] >= 0 {
 			start, end = m[2], m[3]
 		}
+		if r.in.Priority { // a second mark: out of the promise, no second part
+			r.drop(start, end)
+			continue
+		}
 		r.take("priority", "true", start, end)
 		r.in.Priority = true
 	}

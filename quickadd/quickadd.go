@@ -120,10 +120,15 @@ type reader struct {
 
 // take records a part over [start, end) and marks its runes used.
 func (r *reader) take(field, value string, start, end int) {
+	r.drop(start, end)
+	r.parts = append(r.parts, followup.QuickPart{Field: field, Value: value, Source: followup.FromLine, Text: string(r.line[start:end]), Start: start, End: end})
+}
+
+// drop marks [start, end) used without a part of its own.
+func (r *reader) drop(start, end int) {
 	for i := start; i < end; i++ {
 		r.used[i] = true
 	}
-	r.parts = append(r.parts, followup.QuickPart{Field: field, Value: value, Source: followup.FromLine, Text: string(r.line[start:end]), Start: start, End: end})
 }
 
 // view returns [start, end) of the line with used runes as spaces, so that

@@ -140,6 +140,8 @@ func TestParse(t *testing.T) {
 			reading{Name: "Jane Doe", Company: "Acme Corp.", Promise: "I'd pitch the €2.500.000 round, invoice #12345678", Dir: "mine"}},
 		{ny, "Jane — call 555-0100 tomorrow",
 			reading{Name: "Jane", Phone: "555-0100", Promise: "Call", Dir: "mine", DueText: "tomorrow", Due: "Tue 2026-11-24 17:00 -0500"}},
+		{ny, "Jane ! — send the deck * (starred)",
+			reading{Name: "Jane", Promise: "Send the deck", Dir: "mine", Star: true}},
 		{ny, "Kate Miller: she owes me a reference letter",
 			reading{Name: "Kate Miller", Promise: "A reference letter", Dir: "theirs"}},
 		{ny, "Fatima (UNICEF) — send the report end of next week",
