@@ -43,10 +43,10 @@ func (r *reader) split() error {
 // whole line is what.
 func (r *reader) halves() (head, body, theirs span, err error) {
 	none := span{-1, -1}
-	if sep, ok := r.separator(); ok {
+	if sep, ok := r.separator(); ok && (r.cx.Known.Name == "" || r.namesKnown(span{0, sep.start})) {
 		return span{0, sep.start}, span{sep.end, len(r.line)}, none, nil
 	}
-	if r.cx.ContactKnown {
+	if r.cx.Known.Name != "" {
 		return span{0, 0}, span{0, len(r.line)}, none, nil
 	}
 	notUnderstood := invalid("Who this is about was not understood: start with the name, then a dash or a colon, as in %s.", example)
@@ -79,7 +79,7 @@ func (r *reader) separator() (span, bool) {
 func (r *reader) contact(head span) error {
 	h := r.trimmed(head.start, head.end, ",;")
 	if h.start >= h.end {
-		if r.cx.ContactKnown {
+		if r.cx.Known.Name != "" {
 			return nil
 		}
 		return invalid("The name is missing: start with who this is about, as in %s.", example)
@@ -117,7 +117,7 @@ func (r *reader) name(sp span) error {
 	value := r.text(sp.start, sp.end)
 	words := strings.Fields(value)
 	switch {
-	case len(words) == 0 && r.cx.ContactKnown:
+	case len(words) == 0 && r.cx.Known.Name != "":
 		return nil
 	case len(words) == 0:
 		return invalid("The name is missing: start with who this is about, as in %s.", example)
@@ -130,9 +130,28 @@ func (r *reader) name(sp span) error {
 	case len(words) == 1 && pronoun(words[0]):
 		return invalid("The name was not understood: %q is not a name; start with who this is about, as in %s.", value, example)
 	}
+	if r.cx.Known.Name != "" {
+		value = r.cx.Known.Name
+	}
 	r.in.Contact.Name = value
 	r.take("contact.name", value, sp.start, sp.end)
 	return nil
+}
+
+// namesKnown reports whether head shares a word with the known contact's
+// name, ignoring case.
+func (r *reader) namesKnown(head span) bool {
+	known := strings.Fields(strings.ToLower(r.cx.Known.Name))
+	for _, w := range strings.FieldsFunc(strings.ToLower(r.view(head.start, head.end)), func(c rune) bool {
+		return !unicode.IsLetter(c) && !unicode.IsDigit(c) && c != '-' && c != '\''
+	}) {
+		for _, k := range known {
+			if w == strings.Trim(k, ".,") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // pronoun reports a word that stands for someone without naming them.

@@ -57,9 +57,11 @@ type Context struct {
 	// ParseDue resolves a deadline phrase (duetext.Parse); nil reads no
 	// deadline, so that every word stays in the promise.
 	ParseDue func(text string, now time.Time, loc *time.Location, endOfDay followup.Clock) (time.Time, error)
-	// ContactKnown says a vCard names the contact: the line may then leave
-	// the name out.
-	ContactKnown bool
+	// Known is the contact a vCard names. When its Name is set, the line
+	// may leave the name out, and what comes before a dash or colon is read
+	// as who only when it shares a word with that name ("Jane: send…" for
+	// Jane Doe); the name read is then the card's.
+	Known followup.Contact
 }
 
 // Parse reads a line. The reading lists every part found with its span;

@@ -65,7 +65,7 @@ func TestParse(t *testing.T) {
 	berlinSpringFri := at(t, "Europe/Berlin", 2026, 3, 27, 10, 0)
 	nyFall := at(t, "America/New_York", 2026, 10, 31, 23, 50)
 	known := ny
-	known.ContactKnown = true
+	known.Known = followup.Contact{Name: "Jane Doe", Company: "Acme"}
 
 	for _, tc := range []struct {
 		cx   quickadd.Context
@@ -183,6 +183,12 @@ func TestParse(t *testing.T) {
 			reading{Name: "Bob", Promise: "Send the slides", Dir: "theirs", DueText: "in 2 hours", Due: "Sun 2026-11-01 01:50 -0400"}},
 		{known, "send the pricing deck by Friday",
 			reading{Promise: "Send the pricing deck", Dir: "mine", DueText: "by Friday", Due: "Fri 2026-11-27 17:00 -0500"}},
+		// With a vCard for Jane Doe: "Jane" names her, and the name is the
+		// card's; a colon that names no one is part of the promise.
+		{known, "Jane (Acme Labs): send the deck",
+			reading{Name: "Jane Doe", Company: "Acme Labs", Promise: "Send the deck", Dir: "mine"}},
+		{known, "send the deck: the new one",
+			reading{Promise: "Send the deck: the new one", Dir: "mine"}},
 		{known, "he'll send the contract next week",
 			reading{Promise: "Send the contract", Dir: "theirs", DueText: "next week", Due: "Fri 2026-12-04 17:00 -0500"}},
 	} {

@@ -127,7 +127,9 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string, known bool) {
 		cx := at(t, "Europe/Berlin", 2026, 3, 28, 23, 50)
-		cx.ContactKnown = known
+		if known {
+			cx.Known = followup.Contact{Name: "Jane Doe"}
+		}
 		r, err := quickadd.Parse(line, cx)
 		if err != nil {
 			if followup.ErrorCode(err) != followup.EINVALID || followup.ErrorField(err) != quickadd.Field || followup.ErrorMessage(err) == "" {

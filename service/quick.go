@@ -9,8 +9,9 @@ import (
 
 // QuickAdd logs a commitment written as one line ("Jane Doe (Acme) — send
 // pricing deck by Friday * met at SaaStr"), read in the user's zone, with
-// an optional vCard that supplies the contact: what the line names wins,
-// the card fills the rest. It answers the stored commitment and how the
+// an optional vCard that supplies the contact: the card's name stays, a
+// company, email, phone or URL in the line wins, and the card fills the
+// rest. It answers the stored commitment and how the
 // line was read. Errors: EINVALID with field "text" naming the part that
 // was not understood, or field "vcard" for a card that cannot be used.
 func (s *Service) QuickAdd(ctx context.Context, userID int64, in followup.QuickInput) (followup.QuickResult, error) {
@@ -44,7 +45,7 @@ func (s *Service) ReadQuick(ctx context.Context, userID int64, in followup.Quick
 		return followup.QuickReading{}, err
 	}
 	reading, err := quickadd.Parse(in.Text, quickadd.Context{
-		Now: s.now(), Loc: loc, EndOfDay: st.WorkHours.End, ParseDue: s.ParseDue, ContactKnown: in.VCard != "",
+		Now: s.now(), Loc: loc, EndOfDay: st.WorkHours.End, ParseDue: s.ParseDue, Known: card,
 	})
 	if err != nil {
 		return followup.QuickReading{}, err

@@ -117,10 +117,10 @@ func TestQuickAddWithVCard(t *testing.T) {
 	if got := q.part("contact.email"); got != "vcard:jane@acme.example@" {
 		t.Errorf("email part %q, want it from the vCard", got)
 	}
-	// What the line names wins over the card.
+	// "Jane" names the card's Jane Doe; the line's company wins over the card's.
 	h.mustAPI(t, http.StatusCreated, "POST", "/api/v1/commitments/quick", u.Token,
-		map[string]string{"text": "Janie (Acme Labs): send the deck", "vcard": janeCard}, &q)
-	if q.Contact.Name != "Janie" || q.Contact.Company != "Acme Labs" || q.Contact.Email != janeContact.Email {
+		map[string]string{"text": "Jane (Acme Labs): send the deck", "vcard": janeCard}, &q)
+	if q.Contact.Name != "Jane Doe" || q.Contact.Company != "Acme Labs" || q.Contact.Email != janeContact.Email {
 		t.Errorf("line and card merged as %+v", q.Contact)
 	}
 }
