@@ -11,9 +11,9 @@ import (
 // pricing deck by Friday * met at SaaStr"), read in the user's zone, with
 // an optional vCard that supplies the contact: the card's name stays, a
 // company, email, phone or URL in the line wins, and the card fills the
-// rest. It answers the stored commitment and how the
-// line was read. Errors: EINVALID with field "text" naming the part that
-// was not understood, or field "vcard" for a card that cannot be used.
+// rest. It answers the stored commitment and how the line was read.
+// Errors: EINVALID with field "text" naming the part that was not
+// understood, or field "vcard" for a card that cannot be used.
 func (s *Service) QuickAdd(ctx context.Context, userID int64, in followup.QuickInput) (followup.QuickResult, error) {
 	reading, err := s.ReadQuick(ctx, userID, in)
 	if err != nil {
