@@ -8,8 +8,9 @@ import (
 const MaxQuickLen = 1000
 
 // MaxVCardLen is the largest vCard accepted, in bytes: a business card is a
-// few hundred bytes; a photo inlined in it is not needed.
-const MaxVCardLen = 256 << 10
+// few hundred bytes, but a phone may inline a contact photo of some hundred
+// kilobytes (RFC 6350 §6.2.4 PHOTO), which is read past and not kept.
+const MaxVCardLen = 1 << 20
 
 // QuickInput is a commitment logged as one line of text ("Jane Doe (Acme)
 // — send the pricing deck by Friday * met at SaaStr"), with an optional
