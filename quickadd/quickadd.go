@@ -12,21 +12,24 @@
 //   - the company: "Jane Doe (Acme)", "Jane Doe, Acme", "Jane Doe from
 //     Acme" or "Jane Doe at Acme" before the dash;
 //   - the deadline: any phrase the deadline parser understands ("by
-//     Friday", "next week", "tomorrow 3pm"), found by trying the phrases
-//     that start with a deadline word; two deadlines make the line
-//     ambiguous;
+//     Friday", "next week", "tomorrow 3pm") that starts with a deadline
+//     word ("by", "in", "next", "tomorrow", a weekday or month name, …),
+//     the longest found; two deadlines apart make the line ambiguous, and a
+//     deadline already past is refused;
 //   - the direction: "I'll…", "I will…" or a plain verb ("send…", "intro
 //     them to…") are mine; "he'll/she'll/they'll/<name> will…", "owes me…",
 //     "waiting for…" are theirs;
-//   - the star: a standalone "*" or "!" (or "★"), or "(starred)";
-//   - where you met: "met at SaaStr, booth 12" or "@ SaaStr", up to the
-//     dash, a star or the end of the line;
-//   - an email address, a phone number and a web address, which go to the
-//     contact.
+//   - the star: a standalone "*", "!" or "★", or "(starred)";
+//   - where you met: "met at SaaStr, booth 12", "met in Berlin" or "@
+//     SaaStr", up to a dash, a semicolon, a parenthesis, a star or the end
+//     of the line;
+//   - an email address, a phone number (seven digits or more, not a date
+//     or an amount) and a web address, which go to the contact.
 //
 // Without a dash or colon, "<name> will…", "<name>'ll…" and "<name> owes
 // me…" still say who (and that the promise is theirs). When a vCard gives
-// the contact, the line may be the promise alone.
+// the contact (Context.Known), the line may be the promise alone, and a
+// name before a dash counts only when it is the card's person.
 //
 // The package is pure: the deadline phrases are resolved by the function
 // the caller passes (the service passes duetext.Parse), against the clock
