@@ -88,6 +88,12 @@ type RemoteEvent struct {
 	ETag  string
 	Start time.Time
 	End   time.Time
+	// Floating marks times with no zone (no Z and no TZID, or a TZID that
+	// names no zone we know): Start and End hold their wall clock as UTC
+	// values, to be read in the user's zone.
+	Floating bool
+	// Sequence is the object's SEQUENCE (RFC 5545 §3.8.7.4), 0 when absent.
+	Sequence int
 	// Unreadable marks an object the server listed but did not deliver (an
 	// error inside a 207, or no calendar-data): it exists, but its UID and
 	// times are unknown.
