@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/followup/followup"
+	"github.com/followup/followup/internal/plancheck"
 	"github.com/followup/followup/scheduler"
 	gocmp "github.com/google/go-cmp/cmp"
 )
@@ -31,6 +32,12 @@ func FuzzPlan(f *testing.F) {
 			t.Fatalf("seed %d: Plan differs from the reference (-want +got):\n%s", seed, diff)
 		}
 		checkInvariants(t, req, got)
+		for _, v := range plancheck.Check(req, got) {
+			t.Errorf("seed %d: %s", seed, v)
+		}
+		if a, b, ok := scheduler.Inversion(req, got); ok {
+			t.Errorf("seed %d: Inversion finds task %d worse placed than task %d in Plan's own plan", seed, a, b)
+		}
 	})
 }
 
