@@ -625,15 +625,36 @@ func TestDelete(t *testing.T) {
 	if res.Status != http.StatusNoContent || len(res.Body) != 0 {
 		t.Fatalf("DELETE: status %d, body %q; want 204 and no body", res.Status, res.Body)
 	}
-	for _, r := range []struct{ method, suffix, body string }{
-		{"GET", "", ""}, {"DELETE", "", ""}, {"POST", "/actions", `{"action":"replied"}`},
-	} {
-		req := request{Method: r.method, Path: idPath(gone.ID, r.suffix), Token: u.Token}
-		if r.body != "" {
-			req.Body = strings.NewReader(r.body)
+	goneAnswers404 := func() {
+		t.Helper()
+		for _, r := range []struct{ method, suffix, body string }{
+			{"GET", "", ""}, {"DELETE", "", ""}, {"POST", "/actions", `{"action":"replied"}`},
+		} {
+			req := request{Method: r.method, Path: idPath(gone.ID, r.suffix), Token: u.Token}
+			if r.body != "" {
+				req.Body = strings.NewReader(r.body)
+			}
+			wantError(t, h.send(t, req), http.StatusNotFound, "")
 		}
-		wantError(t, h.send(t, req), http.StatusNotFound, "")
 	}
+	goneAnswers404()
+	defer func() {
+		// The deleted id is never handed out again, nor its steps' ids: a
+		// retried DELETE or action on it, or a removed block's link, cannot
+		// reach the next commitment.
+		next := h.create(t, u, deck())
+		if next.ID == gone.ID {
+			t.Errorf("the next commitment got the deleted id %d", gone.ID)
+		}
+		for _, s := range next.Steps {
+			for _, g := range gone.Steps {
+				if s.ID == g.ID || s.UID == g.UID {
+					t.Errorf("the next commitment's %s step (id %d, uid %s) repeats the id or uid of a deleted %s step (id %d, uid %s)", s.Kind, s.ID, s.UID, g.Kind, g.ID, g.UID)
+				}
+			}
+		}
+		goneAnswers404()
+	}()
 	if got := ids(h.list(t, u, "")); !cmp.Equal(got, []int64{keep.ID}) {
 		t.Errorf("list after delete = %v, want [%d]", got, keep.ID)
 	}
