@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/followup/followup"
@@ -8,7 +10,8 @@ import (
 
 // Inversion looks for a pair of placements that Plan, placing in priority
 // order, would not leave so, and returns the keys: task a holds a worse slot
-// than the one task b, of lower priority, holds. pls[i] places req.Tasks[i].
+// than the one task b, of lower priority, holds; of the tasks a is so
+// inverted with, b is the one of lowest priority. pls[i] places req.Tasks[i].
 // Worse means one of:
 //   - a is late, and would be on time in b's slot (unless b is a refresher
 //     or nudge in the follow-up hour and a is not);
@@ -24,85 +27,153 @@ import (
 // that stayed put may.
 func Inversion(req Request, pls []Placement) (a, b int, found bool) {
 	p := newPlanner(req)
-	keys := make([]sortKey, len(req.Tasks))
+	facts := make([]placed, len(req.Tasks))
+	byStart := make([]int, 0, len(req.Tasks))
 	for i, t := range req.Tasks {
-		keys[i] = p.sortKey(t)
-		keys[i].key = 0 // equal priorities are no inversion
+		facts[i] = p.facts(t, pls[i])
+		if facts[i].ok {
+			byStart = append(byStart, i)
+		}
 	}
-	for i := range req.Tasks {
-		for j := range req.Tasks {
-			if i != j && pls[i].OK && pls[j].OK && keys[i].compare(keys[j]) < 0 && p.inverted(req, pls, i, j) {
-				return req.Tasks[i].Key, req.Tasks[j].Key, true
+	slices.SortFunc(byStart, func(x, y int) int { return cmp.Compare(facts[x].start, facts[y].start) })
+	for i := range facts {
+		f := &facts[i]
+		if !f.wantsBetter() {
+			continue
+		}
+		// Of the tasks i is inverted with, the one of lowest priority: the
+		// one a plan made from scratch would place last. Only blocks that
+		// start between i's earliest start and the last start any rule
+		// could prefer are looked at.
+		lo, hi := f.earliest, f.lastBetterStart()
+		first, _ := slices.BinarySearchFunc(byStart, lo, func(x int, t int64) int { return cmp.Compare(facts[x].start, t) })
+		last := -1
+		for _, j := range byStart[first:] {
+			if facts[j].start > hi {
+				break
 			}
+			if i == j || !f.inverted(&facts[j]) {
+				continue
+			}
+			if last < 0 || facts[j].key.compare(facts[last].key) > 0 ||
+				(facts[j].key.compare(facts[last].key) == 0 && facts[j].start > facts[last].start) {
+				last = j
+			}
+		}
+		if last >= 0 {
+			return req.Tasks[i].Key, req.Tasks[last].Key, true
 		}
 	}
 	return 0, 0, false
 }
 
-// inverted reports whether task i, of higher priority, holds a worse slot
-// than task j.
-func (p *planner) inverted(req Request, pls []Placement, i, j int) bool {
-	ti, tj := req.Tasks[i], req.Tasks[j]
-	pi, pj := pls[i], pls[j]
-	dur := time.Duration(p.duration(ti)) * time.Second
-	s := pj.Start
-	if dur > pj.End.Sub(pj.Start) || !p.fits(ti, s, dur) {
+// placed is what Inversion knows of one task and its placement, in Unix
+// seconds.
+type placed struct {
+	ok           bool
+	key          sortKey // without the Key: equal priorities are no inversion
+	prefersHour  bool    // a refresher or nudge
+	confirm      bool
+	dur          int64
+	earliest     int64
+	hasDue       bool
+	due          int64 // noBound without a Due
+	lateUntil    int64 // noBound without one
+	overdueUntil int64 // for an overdue task, the end of its first working day; else 0
+	start, end   int64
+	late         bool
+	workEnd      int64 // the end of the working window the block starts in; 0: none
+	followEnd    int64 // the end of the follow-up hour the block starts in; 0: none
+	inFollow     bool  // the block lies inside a follow-up hour
+	claimsHour   bool  // a refresher or nudge in a follow-up hour it may claim
+}
+
+// facts derives what Inversion compares of task t placed at pl.
+func (p *planner) facts(t Task, pl Placement) placed {
+	dur, earliest, _ := p.bounds(t)
+	f := placed{
+		ok: pl.OK, key: p.sortKey(t), prefersHour: prefersHour(t.Kind), confirm: t.Kind == followup.KindConfirm,
+		dur: dur, earliest: earliest, due: p.noBound, lateUntil: p.noBound,
+		start: floorUnix(pl.Start), end: ceilUnix(pl.End), late: pl.Late,
+	}
+	f.key.key = 0
+	if !t.Due.IsZero() {
+		f.hasDue, f.due = true, floorUnix(t.Due)
+		if at, dayEnd, ok := p.firstWork(earliest); ok && f.due <= at {
+			f.overdueUntil = dayEnd
+		}
+	}
+	if !t.LateUntil.IsZero() {
+		f.lateUntil = floorUnix(t.LateUntil)
+	}
+	if pl.OK {
+		f.workEnd = p.windowEnd(p.work, pl.Start)
+		f.followEnd = p.windowEnd(p.follow, pl.Start)
+		f.inFollow = f.followEnd > 0 && f.end <= f.followEnd
+		f.claimsHour = f.prefersHour && f.claims(f.start, f.end-f.start, f.inFollow)
+	}
+	return f
+}
+
+// claims reports whether a block of this refresher or nudge at start,
+// lasting dur, inside a follow-up hour or not, is in an hour it may claim:
+// ending by its Due or, when overdue, on its first working day.
+func (f *placed) claims(start, dur int64, inFollow bool) bool {
+	if !inFollow || !f.hasDue {
 		return false
 	}
-	onTime := ti.Due.IsZero() || !s.Add(dur).After(ti.Due)
-	if pi.Late && onTime && !(p.inHour(tj, pj.Start, pj.End) && !prefersHour(ti.Kind)) {
-		return true
-	}
-	if prefersHour(ti.Kind) && prefersHour(tj.Kind) && p.claimsHour(ti, s, dur) && !p.claimsHour(ti, pi.Start, pi.End.Sub(pi.Start)) {
-		return true
-	}
-	return pi.Late && ti.Kind != followup.KindConfirm && s.Before(pi.Start) &&
-		!p.inHour(ti, pi.Start, pi.End) && !p.inHour(tj, pj.Start, pj.End)
+	end := start + dur
+	return end <= f.due || (f.overdueUntil > 0 && end <= f.overdueUntil)
 }
 
-// duration is a task's length in seconds.
-func (p *planner) duration(t Task) int64 {
-	dur, _, _ := p.bounds(t)
-	return dur
+// wantsBetter reports whether any slot could be better for the task: it is
+// late, or a refresher or nudge outside a follow-up hour it may claim.
+func (f *placed) wantsBetter() bool {
+	return f.ok && (f.late || (f.prefersHour && f.hasDue && !f.claimsHour))
 }
 
-// fits reports whether t could take [s, s+dur): not before its earliest
-// start, inside working hours and, for a confirm, before the meeting.
-func (p *planner) fits(t Task, s time.Time, dur time.Duration) bool {
-	_, earliest, _ := p.bounds(t)
-	end := s.Add(dur)
-	if s.Unix() < earliest || !p.within(p.work, s, end) {
+// lastBetterStart is the latest start of a slot that inverted may find
+// better for the task: on time, in a follow-up hour it may claim, or, when
+// late, earlier than its own.
+func (f *placed) lastBetterStart() int64 {
+	hi := f.due - f.dur
+	if f.overdueUntil > 0 {
+		hi = max(hi, f.overdueUntil-f.dur)
+	}
+	if f.late {
+		hi = max(hi, f.start-1)
+	}
+	return hi
+}
+
+// inverted reports whether task a, of higher priority than task b, holds
+// a worse slot than b's, which it could take: no longer than b, not before
+// a's earliest start, inside working hours and, for a confirm, before the
+// meeting.
+func (a *placed) inverted(b *placed) bool {
+	s := b.start
+	if !b.ok || a.dur > b.end-b.start || s < a.earliest || s+a.dur > b.workEnd || s+a.dur > a.lateUntil ||
+		a.key.compare(b.key) >= 0 {
 		return false
 	}
-	return t.LateUntil.IsZero() || !end.After(t.LateUntil)
-}
-
-// claimsHour reports whether [s, s+dur) is a follow-up hour slot refresher
-// or nudge t may claim: ending by its Due or, when t is overdue, on its
-// first working day.
-func (p *planner) claimsHour(t Task, s time.Time, dur time.Duration) bool {
-	end := s.Add(dur)
-	if t.Due.IsZero() || !p.within(p.follow, s, end) {
-		return false
-	}
-	if !end.After(t.Due) {
+	bReserved := b.prefersHour && b.inFollow
+	if a.late && s+a.dur <= a.due && !(bReserved && !a.prefersHour) {
 		return true
 	}
-	_, earliest, _ := p.bounds(t)
-	at, dayEnd, ok := p.firstWork(earliest)
-	return ok && floorUnix(t.Due) <= at && end.Unix() <= dayEnd
+	if a.prefersHour && b.prefersHour && a.claims(s, a.dur, s+a.dur <= b.followEnd) && !a.claimsHour {
+		return true
+	}
+	return a.late && !a.confirm && s < a.start && !(a.prefersHour && a.inFollow) && !bReserved
 }
 
-// inHour reports whether t is a refresher or nudge and [s, e) lies in a
-// follow-up hour: such a block keeps its slot against other kinds.
-func (p *planner) inHour(t Task, s, e time.Time) bool {
-	return prefersHour(t.Kind) && p.within(p.follow, s, e)
-}
-
-// within reports whether [s, e) lies inside one window of sp.
-func (p *planner) within(sp daySpan, s, e time.Time) bool {
+// windowEnd returns the end of the window of sp that holds the moment s,
+// or 0 when s is in none.
+func (p *planner) windowEnd(sp daySpan, s time.Time) int64 {
 	ws, we, ok := sp.on(s, p.loc)
-	return ok && !s.Before(ws) && !e.After(we)
+	if !ok || s.Before(ws) || !s.Before(we) {
+		return 0
+	}
+	return we.Unix()
 }
 
 // prefersHour reports whether blocks of kind k prefer the follow-up hour.
