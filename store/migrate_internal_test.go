@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pressly/goose/v3"
 )
 
-// TestMigrateIDsKeepsData migrates a database holding data at version 2
+// TestMigrateIDsKeepsData migrates a database holding data from version 2
 // (before ids were kept from reuse) and checks that every row survives with
 // its id, the foreign keys hold and act as before, and a deleted newest id
 // is not handed out again.
@@ -44,6 +45,7 @@ func TestMigrateIDsKeepsData(t *testing.T) {
 		exec(`INSERT INTO users (email, password_hash, settings, feed_updated_at, created_at) VALUES (?, 'h', '{}', ?, ?)`, email, ts, ts)
 	}
 	exec(`INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES (1, x'01', ?)`, ts)
+	exec(`INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES (1, x'02', ?)`, ts)
 	for i, user := range []int{1, 1, 2, 1} {
 		exec(`INSERT INTO commitments (user_id, contact_name, met_at, promise, direction, due, status, created_at, updated_at)
 			VALUES (?, ?, ?, 'p', 'mine', ?, 'open', ?, ?)`, user, string(rune('A'+i)), ts, ts, ts, ts)
@@ -55,15 +57,20 @@ func TestMigrateIDsKeepsData(t *testing.T) {
 	exec(`INSERT INTO caldav_accounts (user_id, url, username, password_sealed, created_at, updated_at) VALUES (1, 'u', 'n', 's', ?, ?)`, ts, ts)
 	exec(`INSERT INTO busy_sources (user_id, url, kind, state, updated_at) VALUES (1, 'u', 'ics', '{}', ?)`, ts)
 	exec(`INSERT INTO user_locks (user_id, owner, until) VALUES (2, 'o', ?)`, ts)
-	before := dump(t, db)
+	// The migrations before this one, then some use of what they added.
+	if _, err := p.UpTo(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	exec(`UPDATE api_tokens SET last_used_at = ? WHERE id = 1`, ts)
+	before := dump(t, db, nil)
 
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	after := dump(t, db)
+	after := dump(t, db, before)
 	for table, rows := range before {
-		if after[table] != rows {
-			t.Errorf("%s changed:\n%s\nbecame\n%s", table, rows, after[table])
+		if after[table].rows != rows.rows {
+			t.Errorf("%s changed:\n%s\nbecame\n%s", table, rows.rows, after[table].rows)
 		}
 	}
 	for _, conn := range []int{1, 2, 3} { // fresh connections of the pool too
@@ -109,22 +116,41 @@ func TestMigrateIDsKeepsData(t *testing.T) {
 	if id, _ := res.LastInsertId(); id != 5 {
 		t.Errorf("the next commitment got id %d, want 5: ids 3 and 4 were deleted", id)
 	}
+	exec(`DELETE FROM api_tokens WHERE id = 2`)
+	if res, err = db.db.ExecContext(ctx, `INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES (1, x'03', ?)`, ts); err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := res.LastInsertId(); id != 3 {
+		t.Errorf("the next token got id %d, want 3: id 2 was revoked", id)
+	}
 }
 
-// dump returns every row of the service's tables, as text, by table.
-func dump(t *testing.T, db *DB) map[string]string {
+// table is a table's columns and its rows as text.
+type table struct {
+	cols []string
+	rows string
+}
+
+// dump returns every row of the service's tables, as text, by table: the
+// columns of like, when given, so that columns later migrations add do not
+// count.
+func dump(t *testing.T, db *DB, like map[string]table) map[string]table {
 	t.Helper()
-	out := map[string]string{}
-	for _, table := range []string{"users", "api_tokens", "commitments", "steps", "caldav_accounts", "busy_sources", "user_locks"} {
-		rows, err := db.db.QueryContext(context.Background(), `SELECT * FROM `+table+` ORDER BY rowid`)
+	out := map[string]table{}
+	for _, name := range []string{"users", "api_tokens", "commitments", "steps", "caldav_accounts", "busy_sources", "user_locks"} {
+		cols := "*"
+		if like != nil {
+			cols = strings.Join(like[name].cols, ", ")
+		}
+		rows, err := db.db.QueryContext(context.Background(), `SELECT `+cols+` FROM `+name+` ORDER BY rowid`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols, _ := rows.Columns()
-		var text string
+		names, _ := rows.Columns()
+		tb := table{cols: names}
 		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
+			vals := make([]any, len(names))
+			ptrs := make([]any, len(names))
 			for i := range vals {
 				ptrs[i] = &vals[i]
 			}
@@ -132,12 +158,12 @@ func dump(t *testing.T, db *DB) map[string]string {
 				t.Fatal(err)
 			}
 			for i, v := range vals {
-				text += cols[i] + "=" + fmtValue(v) + " "
+				tb.rows += names[i] + "=" + fmtValue(v) + " "
 			}
-			text += "\n"
+			tb.rows += "\n"
 		}
 		rows.Close()
-		out[table] = text
+		out[name] = tb
 	}
 	return out
 }

@@ -25,5 +25,7 @@ func (s *Server) routes() {
 	api.PUT("/caldav", s.putCalDAV)
 	api.DELETE("/caldav", s.deleteCalDAV)
 	api.POST("/sync", s.sync)
+	api.GET("/tokens", s.listTokens)
+	api.DELETE("/tokens/:id", s.revokeToken)
 	api.Any("/*", s.apiNotFound)
 }

@@ -36,6 +36,8 @@ type Service interface {
 	CalDAV(ctx context.Context, userID int64) (followup.CalDAVConnection, error)
 	DisconnectCalDAV(ctx context.Context, userID int64) error
 	Sync(ctx context.Context, userID int64) (followup.SyncReport, error)
+	APITokens(ctx context.Context, userID int64) ([]followup.APIToken, error)
+	RevokeAPIToken(ctx context.Context, userID, id int64) error
 }
 
 // Server is the HTTP server.

@@ -3,7 +3,7 @@
 -- Ids are never reused. SQLite gives a plain INTEGER PRIMARY KEY max(id)+1,
 -- so deleting the newest commitment handed its id to the next one: a retried
 -- DELETE or action, or the link in a removed block, then reached another
--- commitment. AUTOINCREMENT (like a PostgreSQL sequence) never goes back.
+-- commitment, and a retried revoke another token. AUTOINCREMENT (like a PostgreSQL sequence) never goes back.
 -- SQLite adds it only by rebuilding a table: create, copy, drop, rename,
 -- index again. Foreign keys are off meanwhile, so that dropping a parent
 -- neither cascades nor nulls its children (they name the table, which the
@@ -30,6 +30,19 @@ INSERT INTO users_rebuilt (id, email, password_hash, settings, feed_token_hash, 
     SELECT id, email, password_hash, settings, feed_token_hash, feed_token_sealed, feed_version, feed_updated_at, created_at FROM users;
 DROP TABLE users;
 ALTER TABLE users_rebuilt RENAME TO users;
+
+CREATE TABLE api_tokens_rebuilt (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    token_hash   BLOB    NOT NULL UNIQUE,
+    name         TEXT    NOT NULL DEFAULT '',
+    created_at   TEXT    NOT NULL,
+    last_used_at TEXT
+);
+INSERT INTO api_tokens_rebuilt (id, user_id, token_hash, name, created_at, last_used_at)
+    SELECT id, user_id, token_hash, name, created_at, last_used_at FROM api_tokens;
+DROP TABLE api_tokens;
+ALTER TABLE api_tokens_rebuilt RENAME TO api_tokens;
 
 CREATE TABLE commitments_rebuilt (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
