@@ -146,24 +146,24 @@ func (f *placed) lastBetterStart() int64 {
 	return hi
 }
 
-// inverted reports whether task a, of higher priority than task b, holds
-// a worse slot than b's, which it could take: no longer than b, not before
-// a's earliest start, inside working hours and, for a confirm, before the
-// meeting.
-func (a *placed) inverted(b *placed) bool {
+// inverted reports whether this task, of higher priority than task b,
+// holds a worse slot than b's, which it could take: no longer than b, not
+// before this task's earliest start, inside working hours and, for a
+// confirm, before the meeting.
+func (f *placed) inverted(b *placed) bool {
 	s := b.start
-	if !b.ok || a.dur > b.end-b.start || s < a.earliest || s+a.dur > b.workEnd || s+a.dur > a.lateUntil ||
-		a.key.compare(b.key) >= 0 {
+	if !b.ok || f.dur > b.end-b.start || s < f.earliest || s+f.dur > b.workEnd || s+f.dur > f.lateUntil ||
+		f.key.compare(b.key) >= 0 {
 		return false
 	}
 	bReserved := b.prefersHour && b.inFollow
-	if a.late && s+a.dur <= a.due && !(bReserved && !a.prefersHour) {
+	if f.late && s+f.dur <= f.due && !(bReserved && !f.prefersHour) {
 		return true
 	}
-	if a.prefersHour && b.prefersHour && a.claims(s, a.dur, s+a.dur <= b.followEnd) && !a.claimsHour {
+	if f.prefersHour && b.prefersHour && f.claims(s, f.dur, s+f.dur <= b.followEnd) && !f.claimsHour {
 		return true
 	}
-	return a.late && !a.confirm && s < a.start && !(a.prefersHour && a.inFollow) && !bReserved
+	return f.late && !f.confirm && s < f.start && !(f.prefersHour && f.inFollow) && !bReserved
 }
 
 // windowEnd returns the end of the window of sp that holds the moment s,
