@@ -17,7 +17,8 @@ import (
 // every one that the unwritten blocks keep the rules of a plan made from
 // scratch (plancheck.Check): starred first in the follow-up hour, earliest
 // deadline first, late blocks in priority order, no overlaps. The blocks may
-// differ from such a plan; the rules may not.
+// differ from such a plan; the rules may not. A commitment met ten local
+// days ago or more is let go at once.
 func TestIncrementalKeepsPriorities(t *testing.T) {
 	seeds := 24
 	if testing.Short() {
@@ -51,8 +52,13 @@ func randomCreates(t *testing.T, seed uint64) {
 		now = now.Add(time.Duration(r.IntN(6*60)) * time.Minute)
 		h.clock.Set(now)
 		in := randomCommitment(r, i, now)
-		if _, err := h.svc.Create(h.ctx, u.ID, in); err != nil {
+		c, err := h.svc.Create(h.ctx, u.ID, in)
+		if err != nil {
 			t.Fatalf("create %d (%+v): %v", i, in, err)
+		}
+		// Ten days after the meeting, in local time, it is let go at once.
+		if tooLate := !in.MetAt.In(loc).AddDate(0, 0, 10).After(now); tooLate != (c.Status == followup.StatusLetGo) {
+			t.Errorf("create %d met %v at %v: status %s", i, in.MetAt.In(loc), now.In(loc), c.Status)
 		}
 		req, pls, names := planState(t, h, u.ID, loc, now)
 		for _, v := range plancheck.Check(req, pls) {
@@ -72,6 +78,9 @@ func randomCreates(t *testing.T, seed uint64) {
 // logged at now.
 func randomCommitment(r *rand.Rand, i int, now time.Time) followup.NewCommitment {
 	met := now.Add(-time.Duration(r.IntN(4*24*60)) * time.Minute)
+	if r.IntN(8) == 0 { // around the let-go, ten local days later
+		met = now.AddDate(0, 0, -10).Add(time.Duration(r.IntN(4*60)-2*60) * time.Minute)
+	}
 	in := followup.NewCommitment{
 		Contact: followup.Contact{Name: fmt.Sprintf("Contact %d", i)}, Promise: "Send the slides",
 		MetAt: &met, Priority: r.IntN(3) == 0,
