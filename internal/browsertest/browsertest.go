@@ -111,7 +111,7 @@ func Start(tb testing.TB) *Browser {
 		cancel()
 		cancelAlloc()
 		if tb.Failed() {
-			tb.Logf("browsertest: chromium output:\n%s", out.String())
+			tb.Logf("browsertest: chromium output:\n%s", withoutNoise(out.String()))
 		}
 	})
 	// The first action starts the browser; it must not carry a timeout, which
@@ -120,6 +120,18 @@ func Start(tb testing.TB) *Browser {
 		tb.Fatalf("browsertest: start %s: %v\n%s", path, err, out.String())
 	}
 	return &Browser{ctx: ctx}
+}
+
+// withoutNoise drops the lines Chromium writes on every start in a
+// container: it finds no D-Bus to talk to, which does not matter headless.
+func withoutNoise(out string) string {
+	var keep []string
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, ":ERROR:dbus/") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 // PageOptions shape a page's viewport and environment.
@@ -132,13 +144,25 @@ type PageOptions struct {
 	TimeZone string
 }
 
-// Page is one tab of the browser.
+// Page is one tab of the browser, reporting failures to one test.
 type Page struct {
 	tb  testing.TB
 	ctx context.Context
+	log *problemLog
+}
 
+// problemLog is what went wrong in a tab's scripts, shared by every Page
+// value of the tab.
+type problemLog struct {
 	mu       sync.Mutex
 	problems []string
+}
+
+// For returns the same tab reporting to tb, for use inside a subtest.
+func (p *Page) For(tb testing.TB) *Page {
+	q := *p
+	q.tb = tb
+	return &q
 }
 
 // NewPage opens a tab with opts applied, closed when the test ends. The tab
@@ -148,8 +172,8 @@ func (b *Browser) NewPage(tb testing.TB, opts PageOptions) *Page {
 	tb.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx)
 	tb.Cleanup(cancel)
-	p := &Page{tb: tb, ctx: ctx}
-	if err := chromedp.Listen(ctx, p.record); err != nil {
+	p := &Page{tb: tb, ctx: ctx, log: &problemLog{}}
+	if err := chromedp.Listen(ctx, p.log.record); err != nil {
 		tb.Fatalf("browsertest: listen: %v", err)
 	}
 	if opts.Width == 0 {
@@ -183,7 +207,7 @@ func viewport(opts PageOptions) chromedp.Action[chromedp.Void] {
 
 // record keeps the events that mean the page did not work as written. It
 // runs on chromedp's reading goroutine, so it only appends.
-func (p *Page) record(ev any) {
+func (l *problemLog) record(ev any) {
 	var problem string
 	switch ev := ev.(type) {
 	case *runtime.EventExceptionThrown:
@@ -204,19 +228,19 @@ func (p *Page) record(ev any) {
 	default:
 		return
 	}
-	p.mu.Lock()
-	p.problems = append(p.problems, problem)
-	p.mu.Unlock()
+	l.mu.Lock()
+	l.problems = append(l.problems, problem)
+	l.mu.Unlock()
 }
 
 // Problems returns and forgets what went wrong in the page's scripts so far:
 // uncaught exceptions, console errors and Content-Security-Policy
 // violations.
 func (p *Page) Problems() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := p.problems
-	p.problems = nil
+	p.log.mu.Lock()
+	defer p.log.mu.Unlock()
+	out := p.log.problems
+	p.log.problems = nil
 	return out
 }
 

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/followup/followup/internal/browsertest"
+	"github.com/followup/followup/internal/testclock"
+)
+
+// The browser tests run the real app with the clock stopped at browserNow,
+// a Monday afternoon in the user's zone, so that what the pages show does
+// not depend on when the tests run.
+const browserZone = "America/New_York"
+
+var browserNow = time.Date(2026, 11, 23, 14, 30, 0, 0, mustZone(browserZone))
+
+// Viewports: a phone (the log form's home) and a desktop.
+var (
+	phone   = browsertest.PageOptions{Width: 360, Height: 740, Mobile: true, TimeZone: browserZone}
+	desktop = browsertest.PageOptions{Width: 1280, Height: 800, TimeZone: browserZone}
+)
+
+// runBrowserApp starts the app as MustRunMain does, with its clock at now.
+func runBrowserApp(tb testing.TB, now time.Time, extra map[string]string) *testApp {
+	tb.Helper()
+	dir := tb.TempDir()
+	_, cfg := parseTestConfig(tb, env(dir, extra))
+	logs := &syncBuffer{}
+	m := NewMain(cfg, io.Discard, logs)
+	m.Now = testclock.New(now).Now
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := m.Open(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if err := m.Listen(); err != nil {
+		tb.Fatal(err)
+	}
+	app := &testApp{Main: m, dir: dir, cancel: cancel, done: make(chan error, 1), logs: logs}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("followup log:\n%s", logs.String())
+		}
+	})
+	go func() { app.done <- m.Serve(ctx) }()
+	tb.Cleanup(app.stop)
+	return app
+}
+
+// webUser is a person using the app in one browser tab.
+type webUser struct {
+	t    testing.TB
+	p    *browsertest.Page
+	base string
+}
+
+// in returns the same person reporting to a subtest.
+func (u *webUser) in(t testing.TB) *webUser {
+	return &webUser{t: t, p: u.p.For(t), base: u.base}
+}
+
+// field is the CSS selector of the form control named name.
+func field(name string) chromedp.CSS {
+	return chromedp.CSS(fmt.Sprintf(`[name=%q]`, name))
+}
+
+// open loads path and checks its status, then checks the page (see check).
+func (u *webUser) open(path string, want int64) {
+	u.t.Helper()
+	if got := u.p.Open(u.base + path); got != want {
+		u.t.Fatalf("GET %s: %d, want %d", path, got, want)
+	}
+	u.check(path)
+}
+
+// submit clicks the button sel, waits for the answer and checks its status
+// and the page it shows.
+func (u *webUser) submit(sel chromedp.CSS, want int64, label string) {
+	u.t.Helper()
+	if got := u.p.Load(chromedp.Click(sel)); got != want {
+		u.t.Fatalf("%s: answered %d, want %d, at %s", label, got, want, u.p.Location())
+	}
+	u.check(label)
+}
+
+// check holds every page to the same standard: no serious or critical
+// accessibility violation, no script error or refused resource, and nothing
+// wider than the viewport.
+func (u *webUser) check(label string) {
+	u.t.Helper()
+	u.p.CheckAxe(label)
+	u.p.CheckProblems(label)
+	overflow := browsertest.Value(u.p, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
+	if overflow > 0 {
+		u.t.Errorf("%s: the page is %d px wider than the %d px viewport", label, overflow,
+			browsertest.Value(u.p, chromedp.Evaluate[int](`window.innerWidth`)))
+	}
+}
+
+// path is the path of the page the tab shows.
+func (u *webUser) path() string {
+	u.t.Helper()
+	return strings.TrimPrefix(u.p.Location(), u.base)
+}
+
+// text is the visible text of the page.
+func (u *webUser) text() string {
+	u.t.Helper()
+	return browsertest.Value(u.p, chromedp.Text(chromedp.CSS("body")))
+}
+
+// value is the current value of the form control named name.
+func (u *webUser) value(name string) string {
+	u.t.Helper()
+	return browsertest.Value(u.p, chromedp.Value(field(name)))
+}
+
+// typeInto replaces the text of the control named name by typing v.
+func (u *webUser) typeInto(name, v string) {
+	u.t.Helper()
+	u.p.Do(chromedp.Clear(field(name)), chromedp.SendKeys(field(name), v))
+}
+
+var commitmentPath = regexp.MustCompile(`^/commitments/([0-9]+)$`)
+
+// TestBrowserFlows walks through the web app in headless Chromium at phone
+// width, as a person at a conference would: create the first account, log
+// three promises in event mode (one by a double submit), work the agenda,
+// connect a CalDAV calendar and rotate the feed. Every page visited passes
+// axe-core with no serious or critical violation.
+func TestBrowserFlows(t *testing.T) {
+	b := browsertest.Start(t)
+	app := runBrowserApp(t, browserNow, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"})
+	u := &webUser{t: t, p: b.NewPage(t, phone), base: app.URL()}
+
+	var ok bool
+	step := func(name string, f func(u *webUser)) {
+		if ok = t.Run(name, func(t *testing.T) { f(u.in(t)) }); !ok {
+			t.FailNow() // each flow builds on the one before
+		}
+	}
+	step("setup", func(u *webUser) { u.setup("ada@example.com", "correct horse battery") })
+	var ids []string
+	step("log in event mode", func(u *webUser) { ids = u.logInEventMode() })
+	step("agenda", func(u *webUser) { u.agenda(ids) })
+}
+
+// setup creates the first account on a fresh install, which the app sends
+// every page to, and lands signed in.
+func (u *webUser) setup(email, password string) {
+	u.t.Helper()
+	u.open("/", 200)
+	if got := u.path(); got != "/setup" {
+		u.t.Fatalf("a fresh install sent / to %s, want /setup", got)
+	}
+	if zone := u.value("timezone"); zone != browserZone {
+		u.t.Errorf("time zone preselected %q, want the browser's %s", zone, browserZone)
+	}
+	u.typeInto("email", email)
+	u.typeInto("password", password)
+	u.submit(`form[action="/setup"] [type=submit]`, 200, "POST /setup")
+	if got := u.path(); got != "/" {
+		u.t.Fatalf("after setup the app shows %s, want /", got)
+	}
+	if resp, err := http.Get(u.base + "/setup"); err != nil {
+		u.t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != 404 && !strings.HasSuffix(resp.Request.URL.Path, "/login") {
+		u.t.Errorf("GET /setup after setup: %d at %s, want 404 or /login", resp.StatusCode, resp.Request.URL)
+	}
+}
+
+// promise is what one commitment is logged with.
+type promise struct{ name, promise, due string }
+
+var conference = []promise{
+	{"Jane Doe", "Send the pricing deck", "by Friday"},
+	{"Bob Builder", "Intro to our CTO", "tomorrow"},
+	{"Carol Danvers", "Share the case study", "in 3 days"},
+}
+
+// logInEventMode logs the three conference promises from the log form,
+// giving where and when they met only once: event mode keeps them for the
+// next entry. The third goes in by a double submit of one rendered form
+// (two posts of its data at once, then a double click on its button) and
+// must still be one commitment. It returns the commitments' ids.
+func (u *webUser) logInEventMode() []string {
+	u.t.Helper()
+	const where = "SaaStr, booth 12"
+	var ids []string
+	for i, c := range conference {
+		u.open("/commitments/new", 200)
+		if i == 0 {
+			u.typeInto("met_where", where)
+		} else if got := u.value("met_where"); got != where {
+			u.t.Fatalf("entry %d: met_where is %q, want %q kept from the entry before", i+1, got, where)
+		}
+		u.typeInto("contact.name", c.name)
+		u.typeInto("promise", c.promise)
+		u.typeInto("due_text", c.due)
+		if i == len(conference)-1 {
+			u.postTwiceAtOnce()
+			u.p.Do(chromedp.DoubleClick(chromedp.CSS(`form[action="/commitments"] [type=submit]`)))
+			u.p.Do(chromedp.WaitVisible(chromedp.CSS(`body`)))
+		} else {
+			u.submit(`form[action="/commitments"] [type=submit]`, 200, "log "+c.name)
+		}
+		u.waitForPath(commitmentPath)
+		u.check("commitment page of " + c.name)
+		m := commitmentPath.FindStringSubmatch(u.path())
+		ids = append(ids, m[1])
+		if txt := u.text(); !strings.Contains(txt, c.name) || !strings.Contains(txt, c.promise) {
+			u.t.Errorf("the page after logging %s does not show it:\n%s", c.name, txt)
+		}
+	}
+	u.open("/commitments", 200)
+	txt := u.text()
+	for _, c := range conference {
+		if n := strings.Count(txt, c.promise); n != 1 {
+			u.t.Errorf("the list shows %q %d times, want once:\n%s", c.promise, n, txt)
+		}
+	}
+	return ids
+}
+
+// postTwiceAtOnce posts the rendered form's data, idempotency key and
+// CSRF token included, twice at the same moment from the page, as a
+// flaky connection's retry would.
+func (u *webUser) postTwiceAtOnce() {
+	u.t.Helper()
+	const js = `(async () => {
+		const f = document.querySelector('form[action="/commitments"]');
+		const post = () => fetch(f.action, {method: "POST", body: new URLSearchParams(new FormData(f))});
+		const rs = await Promise.all([post(), post()]);
+		return rs.map(r => r.status + " " + new URL(r.url).pathname);
+	})()`
+	got := browsertest.Value(u.p, chromedp.Evaluate[[]string](js, chromedp.EvalAwaitPromise))
+	if len(got) != 2 || got[0] != got[1] || !commitmentPath.MatchString(strings.TrimPrefix(got[0], "200 ")) {
+		u.t.Errorf("two posts of one form answered %q, want the same commitment page twice", got)
+	}
+}
+
+// waitForPath waits until the tab shows a page whose path matches re.
+func (u *webUser) waitForPath(re *regexp.Regexp) {
+	u.t.Helper()
+	deadline := time.Now().Add(browsertest.StepTimeout)
+	for !re.MatchString(u.path()) {
+		if time.Now().After(deadline) {
+			u.t.Fatalf("the tab shows %s, want a page matching %s", u.path(), re)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	u.p.Do(chromedp.WaitReady(chromedp.CSS(`body`)))
+}
+
+// agenda finds the logged promises' blocks on the agenda and marks the
+// first one contacted there.
+func (u *webUser) agenda(ids []string) {
+	u.t.Helper()
+	u.open("/agenda", 200)
+	txt := u.text()
+	for _, c := range conference {
+		if !strings.Contains(txt, c.name) {
+			u.t.Errorf("the agenda does not show %s:\n%s", c.name, txt)
+		}
+	}
+	sel := chromedp.CSS(fmt.Sprintf(`form[action="/commitments/%s/actions"] button[value=contacted]`, ids[0]))
+	u.submit(sel, 200, "mark "+conference[0].name+" contacted")
+	u.open("/commitments/"+ids[0], 200)
+	if txt := u.text(); !strings.Contains(strings.ToLower(txt), "contacted") {
+		u.t.Errorf("the commitment page does not say it was contacted:\n%s", txt)
+	}
+}
