@@ -6,13 +6,17 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/followup/followup"
+	"github.com/followup/followup/caldav"
 	"github.com/followup/followup/internal/browsertest"
+	"github.com/followup/followup/internal/davtest"
 	"github.com/followup/followup/internal/testclock"
 )
 
@@ -138,6 +142,7 @@ var commitmentPath = regexp.MustCompile(`^/commitments/([0-9]+)$`)
 // axe-core with no serious or critical violation.
 func TestBrowserFlows(t *testing.T) {
 	b := browsertest.Start(t)
+	radicale := davtest.Radicale(t)
 	app := runBrowserApp(t, browserNow, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"})
 	u := &webUser{t: t, p: b.NewPage(t, phone), base: app.URL()}
 
@@ -151,6 +156,8 @@ func TestBrowserFlows(t *testing.T) {
 	var ids []string
 	step("log in event mode", func(u *webUser) { ids = u.logInEventMode() })
 	step("agenda", func(u *webUser) { u.agenda(ids) })
+	step("connect CalDAV", func(u *webUser) { u.connectCalDAV(app, radicale) })
+	step("rotate the feed", func(u *webUser) { u.rotateFeed() })
 }
 
 // setup creates the first account on a fresh install, which the app sends
@@ -277,4 +284,97 @@ func (u *webUser) agenda(ids []string) {
 	if txt := u.text(); !strings.Contains(strings.ToLower(txt), "contacted") {
 		u.t.Errorf("the commitment page does not say it was contacted:\n%s", txt)
 	}
+}
+
+// connectCalDAV connects the account on the CalDAV form against a real
+// Radicale that already has a "Work" calendar: the form first finds the
+// calendars, then the person picks where blocks go and marks Work as busy.
+func (u *webUser) connectCalDAV(app *testApp, srv davtest.Server) {
+	u.t.Helper()
+	ctx := context.Background()
+	acct := followup.CalDAVAccount{URL: srv.URL, Username: srv.Username, Password: srv.Password}
+	other := caldav.New(http.DefaultClient)
+	disc, err := other.Discover(ctx, acct)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	work, err := other.CreateCalendar(ctx, acct, disc.HomeSet, "Work")
+	if err != nil {
+		u.t.Fatal(err)
+	}
+
+	u.open("/calendar", 200)
+	u.typeInto("url", srv.URL)
+	u.typeInto("username", srv.Username)
+	u.typeInto("password", srv.Password)
+	u.submit(`form[action="/calendar"] [type=submit]`, 200, "find calendars")
+	if txt := u.text(); !strings.Contains(txt, "Work") {
+		u.t.Fatalf("the calendars found do not include Work:\n%s", txt)
+	}
+	u.p.Do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`[name=busy_calendars][value=%q]`, work.URL))))
+	u.submit(`form[action="/calendar"] [type=submit]`, 200, "save calendars")
+
+	user, err := app.DB.UserByEmail(ctx, "ada@example.com")
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	conn, err := app.Service.CalDAV(ctx, user.ID)
+	if err != nil {
+		u.t.Fatalf("no CalDAV connection after the form: %v", err)
+	}
+	if !slices.Contains(conn.BusyCalendars, work.URL) {
+		u.t.Errorf("busy calendars %v, want Work (%s)", conn.BusyCalendars, work.URL)
+	}
+	if conn.CalendarURL == "" || conn.CalendarURL == work.URL {
+		u.t.Errorf("blocks go to %q, want a calendar of their own", conn.CalendarURL)
+	}
+}
+
+var feedURL = regexp.MustCompile(`https?://[^\s"<>]+/feeds/[^\s"<>]+\.ics`)
+
+// rotateFeed reads the feed URL on the feed page, rotates it behind the
+// confirmation, and checks that the old URL is dead at once and the new one
+// answers.
+func (u *webUser) rotateFeed() {
+	u.t.Helper()
+	u.open("/feed", 200)
+	old := feedURL.FindString(u.html())
+	if old == "" {
+		u.t.Fatalf("the feed page shows no feed URL:\n%s", u.text())
+	}
+	if status := httpStatus(u.t, old); status != 200 {
+		u.t.Fatalf("GET the feed: %d", status)
+	}
+	u.submit(`form[action="/feed/rotate"] [type=submit]`, 200, "rotate the feed")
+	if form := browsertest.Value(u.p, chromedp.Evaluate[int](`document.querySelectorAll('form[action="/feed/rotate"] [name=confirm]').length`)); form > 0 {
+		u.p.Do(chromedp.Click(field("confirm")))
+		u.submit(`form[action="/feed/rotate"] [type=submit]`, 200, "confirm the rotation")
+	}
+	fresh := feedURL.FindString(u.html())
+	if fresh == "" || fresh == old {
+		u.t.Fatalf("after rotation the page shows the feed URL %q (was %q)", fresh, old)
+	}
+	if status := httpStatus(u.t, old); status != 404 {
+		u.t.Errorf("GET the old feed URL: %d, want 404", status)
+	}
+	if status := httpStatus(u.t, fresh); status != 200 {
+		u.t.Errorf("GET the new feed URL: %d, want 200", status)
+	}
+}
+
+// html is the page's markup.
+func (u *webUser) html() string {
+	u.t.Helper()
+	return browsertest.Value(u.p, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+}
+
+// httpStatus answers the status of a GET of url outside the browser.
+func httpStatus(tb testing.TB, url string) int {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
