@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -33,14 +35,21 @@ var (
 	desktop = browsertest.PageOptions{Width: 1280, Height: 800, TimeZone: browserZone}
 )
 
-// runBrowserApp starts the app as MustRunMain does, with its clock at now.
+// runBrowserApp starts the app as MustRunMain does, with its clock stopped
+// at now.
 func runBrowserApp(tb testing.TB, now time.Time, extra map[string]string) *testApp {
+	tb.Helper()
+	return runBrowserAppClock(tb, testclock.New(now), extra)
+}
+
+// runBrowserAppClock starts the app as MustRunMain does, reading clock.
+func runBrowserAppClock(tb testing.TB, clock *testclock.Clock, extra map[string]string) *testApp {
 	tb.Helper()
 	dir := tb.TempDir()
 	_, cfg := parseTestConfig(tb, env(dir, extra))
 	logs := &syncBuffer{}
 	m := NewMain(cfg, io.Discard, logs)
-	m.Now = testclock.New(now).Now
+	m.Now = clock.Now
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		tb.Fatal(err)
@@ -377,4 +386,99 @@ func httpStatus(tb testing.TB, url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// screenshotDir is where TestScreenshots writes, relative to this package.
+const screenshotDir = "../../docs/screenshots"
+
+// TestScreenshots renders the main pages at phone and desktop width into
+// docs/screenshots/ as PNG files, with the clock stopped and the same data
+// every run. It runs only when FOLLOWUP_SCREENSHOTS=1:
+//
+//	FOLLOWUP_SCREENSHOTS=1 go test ./cmd/followup -run TestScreenshots
+//
+// The feed page's URL and QR code hold a random token, so they differ from
+// run to run; everything else is the same.
+func TestScreenshots(t *testing.T) {
+	if os.Getenv("FOLLOWUP_SCREENSHOTS") != "1" {
+		t.Skip("FOLLOWUP_SCREENSHOTS=1 writes the screenshots in docs/screenshots/")
+	}
+	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := browsertest.Start(t)
+	clock := testclock.New(browserNow)
+	app := runBrowserAppClock(t, clock, nil)
+	views := []struct {
+		name string
+		u    *webUser
+	}{
+		{"phone", &webUser{t: t, p: b.NewPage(t, phone), base: app.URL()}},
+		{"desktop", &webUser{t: t, p: b.NewPage(t, desktop), base: app.URL()}},
+	}
+	shoot := func(name, path string) {
+		for _, v := range views {
+			v.u.open(path, 200)
+			v.u.p.Screenshot(filepath.Join(screenshotDir, name+"-"+v.name+".png"))
+		}
+	}
+	shoot("setup", "/setup")
+	views[0].u.setup("ada@example.com", "correct horse battery") // the tabs share the session cookie
+	id := screenshotData(t, app, clock)
+	for _, pg := range []struct{ name, path string }{
+		{"today", "/"},
+		{"log", "/commitments/new"},
+		{"commitment", "/commitments/" + id},
+		{"commitments", "/commitments"},
+		{"agenda", "/agenda"},
+		{"settings", "/settings"},
+		{"feed", "/feed"},
+		{"calendar", "/calendar"},
+	} {
+		shoot(pg.name, pg.path)
+	}
+}
+
+// screenshotData logs the same commitments every run, over the API: two a
+// week before the stopped clock (one kept, one let go) and four today, one
+// of them already contacted. It returns the id of the first of today's.
+func screenshotData(t *testing.T, app *testApp, clock *testclock.Clock) string {
+	t.Helper()
+	token, err := app.Service.CreateToken(context.Background(), "ada@example.com", "screenshots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(body map[string]any) int64 {
+		var c commitmentJSON
+		if resp := do(t, "POST", app.URL()+"/api/v1/commitments", token, body, &c); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %v: %d", body, resp.StatusCode)
+		}
+		return c.ID
+	}
+	act := func(id int64, action string) {
+		if resp := do(t, "POST", app.URL()+"/api/v1/commitments/"+itoa(id)+"/actions", token, map[string]string{"action": action}, nil); resp.StatusCode != 200 {
+			t.Fatalf("%s %d: %d", action, id, resp.StatusCode)
+		}
+	}
+	clock.Set(browserNow.AddDate(0, 0, -7))
+	kept := post(map[string]any{"contact": map[string]any{"name": "Grace Hopper", "company": "Navy"}, "promise": "Send the compiler notes", "due_text": "tomorrow", "met_where": "Web Summit"})
+	lost := post(map[string]any{"contact": map[string]any{"name": "Alan Turing"}, "promise": "Follow up about the reading group", "due_text": "in 3 days", "met_where": "Web Summit"})
+	clock.Set(browserNow.AddDate(0, 0, -6))
+	act(kept, "contacted")
+	act(kept, "delivered")
+	clock.Set(browserNow.AddDate(0, 0, -4))
+	act(lost, "let_go")
+
+	clock.Set(browserNow.Add(-3 * time.Hour))
+	met := browserNow.Add(-4 * time.Hour).Format(time.RFC3339)
+	first := post(map[string]any{"contact": map[string]any{"name": "Jane Doe", "email": "jane@example.com", "company": "Acme"}, "promise": "Send the pricing deck",
+		"due_text": "by Friday", "priority": true, "met_where": "SaaStr, booth 12", "met_at": met, "notes": "Possible client; wants the annual plan."})
+	post(map[string]any{"contact": map[string]any{"name": "Bob Builder"}, "promise": "Send the intro to their designer", "direction": "theirs", "due_text": "tomorrow", "met_where": "SaaStr, booth 12", "met_at": met})
+	post(map[string]any{"contact": map[string]any{"name": "Carol Danvers"}, "promise": "Coffee to talk about the pilot", "due_text": "in 3 days", "met_where": "SaaStr, booth 12", "met_at": met,
+		"meeting": map[string]any{"start": browserNow.AddDate(0, 0, 2).Add(-4*time.Hour - 30*time.Minute).Format(time.RFC3339), "minutes": 30, "location": "Blue Bottle, Market St"}})
+	dan := post(map[string]any{"contact": map[string]any{"name": "Dan Abramov"}, "promise": "Share the case study", "due_text": "in 2 days", "met_where": "SaaStr, booth 12", "met_at": met})
+	clock.Set(browserNow.Add(-time.Hour))
+	act(dan, "contacted")
+	clock.Set(browserNow)
+	return itoa(first)
 }
