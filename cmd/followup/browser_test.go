@@ -213,10 +213,19 @@ func (u *webUser) logInEventMode() []string {
 	var ids []string
 	for i, c := range conference {
 		u.open("/commitments/new", 200)
+		eventMode := browsertest.Value(u.p, chromedp.Evaluate[bool](`document.querySelector('[name=event_mode]').checked`))
 		if i == 0 {
 			u.typeInto("met_where", where)
-		} else if got := u.value("met_where"); got != where {
-			u.t.Fatalf("entry %d: met_where is %q, want %q kept from the entry before", i+1, got, where)
+			if !eventMode {
+				u.p.Do(chromedp.Click(field("event_mode")))
+			}
+		} else {
+			if got := u.value("met_where"); got != where {
+				u.t.Fatalf("entry %d: met_where is %q, want %q kept from the entry before", i+1, got, where)
+			}
+			if !eventMode {
+				u.t.Errorf("entry %d: event mode is off again", i+1)
+			}
 		}
 		u.typeInto("contact.name", c.name)
 		u.typeInto("promise", c.promise)
