@@ -209,19 +209,23 @@ var conference = []promise{
 // must still be one commitment. It returns the commitments' ids.
 func (u *webUser) logInEventMode() []string {
 	u.t.Helper()
-	const where = "SaaStr, booth 12"
+	const where, when = "SaaStr, booth 12", "2026-11-23T10:00"
 	var ids []string
 	for i, c := range conference {
 		u.open("/commitments/new", 200)
 		eventMode := browsertest.Value(u.p, chromedp.Evaluate[bool](`document.querySelector('[name=event_mode]').checked`))
 		if i == 0 {
 			u.typeInto("met_where", where)
+			u.p.Do(chromedp.SetValue(field("met_at"), when))
 			if !eventMode {
 				u.p.Do(chromedp.Click(field("event_mode")))
 			}
 		} else {
 			if got := u.value("met_where"); got != where {
 				u.t.Fatalf("entry %d: met_where is %q, want %q kept from the entry before", i+1, got, where)
+			}
+			if got := u.value("met_at"); got != when {
+				u.t.Errorf("entry %d: met_at is %q, want %q kept from the entry before", i+1, got, when)
 			}
 			if !eventMode {
 				u.t.Errorf("entry %d: event mode is off again", i+1)
