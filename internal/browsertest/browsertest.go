@@ -88,7 +88,7 @@ func Start(tb testing.TB) *Browser {
 	tb.Helper()
 	path, err := lookPath()
 	if err != nil {
-		missing(tb, "browsertest: chromium is not installed (apt-get install chromium)")
+		missing(tb, "browsertest: chromium is not installed (apt-get install chromium, or set FOLLOWUP_CHROMIUM to its path)")
 	}
 	profile := tb.TempDir() // removed after the browser stops: cleanups run last-in first-out
 	out := &syncBuffer{}
