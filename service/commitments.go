@@ -20,6 +20,17 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 	}
 	var out followup.Commitment
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		var err error
+		out, err = s.create(ctx, q, userID, in, now)
+		return err
+	})
+	return out, err
+}
+
+// create stores and plans a validated commitment inside a transaction.
+func (s *Service) create(ctx context.Context, q followup.Queries, userID int64, in followup.NewCommitment, now time.Time) (followup.Commitment, error) {
+	var out followup.Commitment
+	err := func() error {
 		st, loc, err := settings(ctx, q, userID)
 		if err != nil {
 			return err
@@ -94,7 +105,7 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 		slices.SortStableFunc(c.Steps, func(a, b followup.Step) int { return a.Start.Compare(b.Start) })
 		out = c
 		return nil
-	})
+	}()
 	return out, err
 }
 

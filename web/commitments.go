@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -90,6 +91,12 @@ func formCommitment(c echo.Context) (commitmentRequest, error) {
 			return r, followup.Errorf(followup.EINVALID, name, "Unknown field %q.", name)
 		}
 	}
+	return formValues(f)
+}
+
+// formValues maps form values named as the API's fields to a request.
+func formValues(f url.Values) (commitmentRequest, error) {
+	var r commitmentRequest
 	r.Contact.Name, r.Contact.Email, r.Contact.Phone = f.Get("contact.name"), f.Get("contact.email"), f.Get("contact.phone")
 	r.Contact.Company, r.Contact.URL = f.Get("contact.company"), f.Get("contact.url")
 	r.MetAt, r.MetWhere, r.Promise, r.Direction = f.Get("met_at"), f.Get("met_where"), f.Get("promise"), f.Get("direction")
@@ -129,9 +136,14 @@ func (s *Server) createCommitment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Service.Create(c.Request().Context(), userID(c), in)
+	// An Idempotency-Key makes a retried request answer the commitment the
+	// first one created (draft-ietf-httpapi-idempotency-key-header).
+	res, replayed, err := s.Service.CreateOnce(c.Request().Context(), userID(c), c.Request().Header.Get("Idempotency-Key"), in)
 	if err != nil {
 		return err
+	}
+	if replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
 	}
 	c.Response().Header().Set("Location", "/api/v1/commitments/"+strconv.FormatInt(res.ID, 10))
 	return c.JSON(http.StatusCreated, res)
