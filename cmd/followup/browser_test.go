@@ -155,10 +155,14 @@ func TestBrowserFlows(t *testing.T) {
 	app := runBrowserApp(t, browserNow, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"})
 	u := &webUser{t: t, p: b.NewPage(t, phone), base: app.URL()}
 
-	var ok bool
 	step := func(name string, f func(u *webUser)) {
-		if ok = t.Run(name, func(t *testing.T) { f(u.in(t)) }); !ok {
-			t.FailNow() // each flow builds on the one before
+		finished := false
+		t.Run(name, func(t *testing.T) {
+			f(u.in(t))
+			finished = true
+		})
+		if !finished {
+			t.FailNow() // each flow builds on the one before it
 		}
 	}
 	step("setup", func(u *webUser) { u.setup("ada@example.com", "correct horse battery") })
@@ -172,7 +176,6 @@ func TestBrowserFlows(t *testing.T) {
 // setup creates the first account on a fresh install, which the app sends
 // every page to, and lands signed in.
 func (u *webUser) setup(email, password string) {
-	u.t.Helper()
 	u.open("/", 200)
 	if got := u.path(); got != "/setup" {
 		u.t.Fatalf("a fresh install sent / to %s, want /setup", got)
@@ -208,7 +211,6 @@ var conference = []promise{
 // (two posts of its data at once, then a double click on its button) and
 // must still be one commitment. It returns the commitments' ids.
 func (u *webUser) logInEventMode() []string {
-	u.t.Helper()
 	const where, when = "SaaStr, booth 12", "2026-11-23T10:00"
 	var ids []string
 	for i, c := range conference {
@@ -292,7 +294,6 @@ func (u *webUser) waitForPath(re *regexp.Regexp) {
 // agenda finds the logged promises' blocks on the agenda and marks the
 // first one contacted there.
 func (u *webUser) agenda(ids []string) {
-	u.t.Helper()
 	u.open("/agenda", 200)
 	txt := u.text()
 	for _, c := range conference {
@@ -309,10 +310,10 @@ func (u *webUser) agenda(ids []string) {
 }
 
 // connectCalDAV connects the account on the CalDAV form against a real
-// Radicale that already has a "Work" calendar: the form first finds the
-// calendars, then the person picks where blocks go and marks Work as busy.
+// Radicale that already has a "Work" and a "Personal" calendar: the form
+// finds the calendars, then the person keeps the blocks in the calendar
+// followup made, counts Work as busy time and not Personal.
 func (u *webUser) connectCalDAV(app *testApp, srv davtest.Server) {
-	u.t.Helper()
 	ctx := context.Background()
 	acct := followup.CalDAVAccount{URL: srv.URL, Username: srv.Username, Password: srv.Password}
 	other := caldav.New(http.DefaultClient)
@@ -324,17 +325,27 @@ func (u *webUser) connectCalDAV(app *testApp, srv davtest.Server) {
 	if err != nil {
 		u.t.Fatal(err)
 	}
+	personal, err := other.CreateCalendar(ctx, acct, disc.HomeSet, "Personal")
+	if err != nil {
+		u.t.Fatal(err)
+	}
 
 	u.open("/calendar", 200)
 	u.typeInto("url", srv.URL)
 	u.typeInto("username", srv.Username)
 	u.typeInto("password", srv.Password)
-	u.submit(`form[action="/calendar"] [type=submit]`, 200, "find calendars")
-	if txt := u.text(); !strings.Contains(txt, "Work") {
-		u.t.Fatalf("the calendars found do not include Work:\n%s", txt)
+	u.submit(`form[action="/calendar"] [type=submit]`, 200, "connect")
+	if txt := u.text(); !strings.Contains(txt, "Work") || !strings.Contains(txt, "Personal") {
+		u.t.Fatalf("the calendars found do not include Work and Personal:\n%s", txt)
 	}
-	u.p.Do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`[name=busy_calendars][value=%q]`, work.URL))))
-	u.submit(`form[action="/calendar"] [type=submit]`, 200, "save calendars")
+	const pick = `form[action="/calendar"]:has([name=pick])`
+	blocks := browsertest.Value(u.p, chromedp.Evaluate[string](`document.querySelector('` + pick + ` [name=calendar]:checked').parentElement.textContent.trim()`))
+	if blocks != "Follow-ups" {
+		u.t.Errorf("blocks go to %q by default, want the calendar followup made, Follow-ups", blocks)
+	}
+	u.setChecked(chromedp.CSS(fmt.Sprintf(`%s [name=busy_calendars][value=%q]`, pick, work.URL)), true)
+	u.setChecked(chromedp.CSS(fmt.Sprintf(`%s [name=busy_calendars][value=%q]`, pick, personal.URL)), false)
+	u.submit(pick+` [type=submit]`, 200, "save calendars")
 
 	user, err := app.DB.UserByEmail(ctx, "ada@example.com")
 	if err != nil {
@@ -344,11 +355,19 @@ func (u *webUser) connectCalDAV(app *testApp, srv davtest.Server) {
 	if err != nil {
 		u.t.Fatalf("no CalDAV connection after the form: %v", err)
 	}
-	if !slices.Contains(conn.BusyCalendars, work.URL) {
-		u.t.Errorf("busy calendars %v, want Work (%s)", conn.BusyCalendars, work.URL)
+	if !slices.Equal(conn.BusyCalendars, []string{work.URL}) {
+		u.t.Errorf("busy calendars %v, want only Work (%s)", conn.BusyCalendars, work.URL)
 	}
-	if conn.CalendarURL == "" || conn.CalendarURL == work.URL {
+	if conn.CalendarURL == "" || conn.CalendarURL == work.URL || conn.CalendarURL == personal.URL {
 		u.t.Errorf("blocks go to %q, want a calendar of their own", conn.CalendarURL)
+	}
+}
+
+// setChecked clicks the checkbox sel if it is not in the state want.
+func (u *webUser) setChecked(sel chromedp.CSS, want bool) {
+	u.t.Helper()
+	if browsertest.Value(u.p, chromedp.JavascriptAttribute[bool](sel, "checked")) != want {
+		u.p.Do(chromedp.Click(sel))
 	}
 }
 
@@ -358,7 +377,6 @@ var feedURL = regexp.MustCompile(`https?://[^\s"<>]+/feeds/[^\s"<>]+\.ics`)
 // confirmation, and checks that the old URL is dead at once and the new one
 // answers.
 func (u *webUser) rotateFeed() {
-	u.t.Helper()
 	u.open("/feed", 200)
 	old := feedURL.FindString(u.html())
 	if old == "" {
@@ -367,10 +385,25 @@ func (u *webUser) rotateFeed() {
 	if status := httpStatus(u.t, old); status != 200 {
 		u.t.Fatalf("GET the feed: %d", status)
 	}
+	// Without the confirmation ticked (a browser that skips the required
+	// check), the server refuses and the address lives on.
+	const unconfirmed = `(async () => {
+		const f = document.querySelector('form[action="/feed/rotate"]');
+		const data = new URLSearchParams(new FormData(f));
+		data.delete("confirm");
+		return (await fetch(f.action, {method: "POST", body: data})).status;
+	})()`
+	if status := browsertest.Value(u.p, chromedp.Evaluate[int](unconfirmed, chromedp.EvalAwaitPromise)); status/100 != 4 {
+		u.t.Errorf("rotation without the confirmation answered %d, want a 4xx", status)
+	}
+	if status := httpStatus(u.t, old); status != 200 {
+		u.t.Fatalf("an unconfirmed rotation killed the feed: %d", status)
+	}
+	u.p.Dialogs()
+	u.setChecked(field("confirm"), true)
 	u.submit(`form[action="/feed/rotate"] [type=submit]`, 200, "rotate the feed")
-	if form := browsertest.Value(u.p, chromedp.Evaluate[int](`document.querySelectorAll('form[action="/feed/rotate"] [name=confirm]').length`)); form > 0 {
-		u.p.Do(chromedp.Click(field("confirm")))
-		u.submit(`form[action="/feed/rotate"] [type=submit]`, 200, "confirm the rotation")
+	if d := u.p.Dialogs(); len(d) != 1 {
+		u.t.Errorf("the rotation asked %q, want one confirmation", d)
 	}
 	fresh := feedURL.FindString(u.html())
 	if fresh == "" || fresh == old {

@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -151,11 +152,13 @@ type Page struct {
 	log *problemLog
 }
 
-// problemLog is what went wrong in a tab's scripts, shared by every Page
-// value of the tab.
+// problemLog is what went wrong in a tab's scripts, and the dialogs it
+// showed, shared by every Page value of the tab.
 type problemLog struct {
+	ctx      context.Context // the tab, for answering dialogs
 	mu       sync.Mutex
 	problems []string
+	dialogs  []string
 }
 
 // For returns the same tab reporting to tb, for use inside a subtest.
@@ -167,12 +170,13 @@ func (p *Page) For(tb testing.TB) *Page {
 
 // NewPage opens a tab with opts applied, closed when the test ends. The tab
 // records uncaught script exceptions and the browser's error log entries
-// (Content-Security-Policy violations among them); see Problems.
+// (Content-Security-Policy violations among them; see Problems), and
+// accepts the dialogs scripts open (see Dialogs).
 func (b *Browser) NewPage(tb testing.TB, opts PageOptions) *Page {
 	tb.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx)
 	tb.Cleanup(cancel)
-	p := &Page{tb: tb, ctx: ctx, log: &problemLog{}}
+	p := &Page{tb: tb, ctx: ctx, log: &problemLog{ctx: ctx}}
 	if err := chromedp.Listen(ctx, p.log.record); err != nil {
 		tb.Fatalf("browsertest: listen: %v", err)
 	}
@@ -205,11 +209,22 @@ func viewport(opts PageOptions) chromedp.Action[chromedp.Void] {
 	return chromedp.EmulateViewport(opts.Width, opts.Height, emu...)
 }
 
-// record keeps the events that mean the page did not work as written. It
-// runs on chromedp's reading goroutine, so it only appends.
+// record keeps the events that mean the page did not work as written, and
+// accepts every dialog (window.confirm) as a person clicking OK would. It
+// runs on chromedp's reading goroutine, so it only appends and leaves the
+// answer to another goroutine.
 func (l *problemLog) record(ev any) {
 	var problem string
 	switch ev := ev.(type) {
+	case *page.EventJavascriptDialogOpening:
+		l.mu.Lock()
+		l.dialogs = append(l.dialogs, ev.Message)
+		l.mu.Unlock()
+		go chromedp.Do(l.ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+			return err
+		}))
+		return
 	case *runtime.EventExceptionThrown:
 		d := ev.ExceptionDetails
 		problem = "uncaught exception: " + d.Text
@@ -241,6 +256,16 @@ func (p *Page) Problems() []string {
 	defer p.log.mu.Unlock()
 	out := p.log.problems
 	p.log.problems = nil
+	return out
+}
+
+// Dialogs returns and forgets the messages of the dialogs the page showed
+// (and that were accepted) so far.
+func (p *Page) Dialogs() []string {
+	p.log.mu.Lock()
+	defer p.log.mu.Unlock()
+	out := p.log.dialogs
+	p.log.dialogs = nil
 	return out
 }
 

@@ -26,6 +26,9 @@ var pages = map[string]string{
 <body><main><h1>Broken</h1><img src="/pixel.png"><input name="promise">
 <script>document.title = "inline ran"</script></main></body></html>`,
 	"/app.js": `document.documentElement.dataset.js = "on";`,
+	"/confirm": `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Ask</title>
+<script src="/confirm.js" defer></script></head><body><main><button id="ask" type="button">Ask</button></main></body></html>`,
+	"/confirm.js": `document.getElementById("ask").addEventListener("click", () => { document.title = String(window.confirm("Sure?")); });`,
 }
 
 func site(t *testing.T) *httptest.Server {
@@ -102,5 +105,18 @@ func TestAxeUnderStrictCSP(t *testing.T) {
 	}
 	if probs := p.Problems(); len(probs) != 0 {
 		t.Errorf("a 404 document counted as a page problem: %q", probs)
+	}
+}
+
+// TestDialogsAccepted checks that a page's window.confirm is answered OK
+// and its message kept.
+func TestDialogsAccepted(t *testing.T) {
+	srv := site(t)
+	p := Start(t).NewPage(t, PageOptions{})
+	p.Open(srv.URL + "/confirm")
+	p.Do(chromedp.Click(chromedp.CSS("#ask")))
+	Value(p, chromedp.Poll[bool](`document.title === "true"`))
+	if got := p.Dialogs(); !slices.Equal(got, []string{"Sure?"}) {
+		t.Errorf("dialogs %q", got)
 	}
 }
