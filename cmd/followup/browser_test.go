@@ -171,6 +171,9 @@ func TestBrowserFlows(t *testing.T) {
 	step("agenda", func(u *webUser) { u.agenda(ids) })
 	step("connect CalDAV", func(u *webUser) { u.connectCalDAV(app, radicale) })
 	step("rotate the feed", func(u *webUser) { u.rotateFeed() })
+	step("every page", func(u *webUser) { u.everyPage(ids[0]) })
+	step("bad input", func(u *webUser) { u.badInput() })
+	step("sign out and in", func(u *webUser) { u.signOutAndIn("ada@example.com", "correct horse battery") })
 }
 
 // setup creates the first account on a fresh install, which the app sends
@@ -303,9 +306,17 @@ func (u *webUser) agenda(ids []string) {
 	}
 	sel := chromedp.CSS(fmt.Sprintf(`form[action="/commitments/%s/actions"] button[value=contacted]`, ids[0]))
 	u.submit(sel, 200, "mark "+conference[0].name+" contacted")
+	if got := u.path(); got != "/agenda" {
+		u.t.Errorf("after the action the app shows %s, want the agenda again", got)
+	}
 	u.open("/commitments/"+ids[0], 200)
-	if txt := u.text(); !strings.Contains(strings.ToLower(txt), "contacted") {
-		u.t.Errorf("the commitment page does not say it was contacted:\n%s", txt)
+	const contacted = `[...document.querySelectorAll("dt")].some(e => e.textContent.trim() === "Contacted")`
+	if !browsertest.Value(u.p, chromedp.Evaluate[bool](contacted)) {
+		u.t.Errorf("the commitment page does not say when it was contacted:\n%s", u.text())
+	}
+	u.open("/commitments/"+ids[1], 200)
+	if browsertest.Value(u.p, chromedp.Evaluate[bool](contacted)) {
+		u.t.Errorf("%s was marked contacted too", conference[1].name)
 	}
 }
 
@@ -527,4 +538,62 @@ func screenshotData(t *testing.T, app *testApp, clock *testclock.Clock) string {
 	act(dan, "contacted")
 	clock.Set(browserNow)
 	return itoa(first)
+}
+
+// everyPage visits the pages the flows did not, each held to check's
+// standard.
+func (u *webUser) everyPage(id string) {
+	for _, path := range []string{
+		"/", "/commitments?status=open&starred=1", "/commitments?direction=theirs&q=Bob",
+		"/commitments/" + id, "/progress", "/settings", "/feed", "/calendar",
+	} {
+		if got := u.p.Open(u.base + path); got != 200 {
+			u.t.Errorf("GET %s: %d, want 200", path, got)
+			continue
+		}
+		u.check(path)
+	}
+}
+
+// badInput posts the log form with a deadline nobody can read: the form
+// comes back with 422, the message beside the field and the input kept.
+func (u *webUser) badInput() {
+	u.open("/commitments/new", 200)
+	u.typeInto("contact.name", "Erin Example")
+	u.typeInto("promise", "Send the slides")
+	u.typeInto("due_text", "when pigs fly")
+	u.submit(`form[action="/commitments"] [type=submit]`, 422, "log with a bad deadline")
+	if got := u.value("contact.name"); got != "Erin Example" {
+		u.t.Errorf("the name was not kept: %q", got)
+	}
+	if got := u.value("due_text"); got != "when pigs fly" {
+		u.t.Errorf("the deadline was not kept: %q", got)
+	}
+	invalid := browsertest.Value(u.p, chromedp.Evaluate[string](`document.querySelector('[name=due_text]').getAttribute("aria-invalid") || ""`))
+	if invalid != "true" {
+		u.t.Errorf("the deadline field is not marked invalid")
+	}
+	msg := browsertest.Value(u.p, chromedp.Evaluate[string](`(() => {
+		const f = document.querySelector('[name=due_text]');
+		const ids = (f.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+		return ids.map(id => document.getElementById(id)?.textContent || "").join(" ").trim();
+	})()`))
+	if msg == "" {
+		u.t.Errorf("the deadline field names no message (aria-describedby)")
+	}
+}
+
+// signOutAndIn signs out with the menu's button and back in on /login.
+func (u *webUser) signOutAndIn(email, password string) {
+	u.submit(`form[action="/logout"] [type=submit]`, 200, "sign out")
+	u.open("/agenda", 200)
+	if got := u.path(); !strings.HasPrefix(got, "/login") {
+		u.t.Fatalf("signed out, /agenda shows %s, want /login", got)
+	}
+	u.typeInto("email", email)
+	u.typeInto("password", password)
+	u.submit(`form[action="/login"] [type=submit]`, 200, "sign in")
+	if got := u.path(); got != "/agenda" && got != "/" {
+		u.t.Errorf("signed in, the app shows %s", got)
+	}
 }
