@@ -465,7 +465,9 @@ func TestScreenshots(t *testing.T) {
 	}
 	b := browsertest.Start(t)
 	clock := testclock.New(browserNow)
-	app := runBrowserAppClock(t, clock, nil)
+	// A public base URL, so that feed links look as they would and do not
+	// carry the test's random port.
+	app := runBrowserAppClock(t, clock, map[string]string{"FOLLOWUP_BASE_URL": "https://followup.example.com"})
 	views := []struct {
 		name string
 		u    *webUser
@@ -488,6 +490,7 @@ func TestScreenshots(t *testing.T) {
 		{"commitment", "/commitments/" + id},
 		{"commitments", "/commitments"},
 		{"agenda", "/agenda"},
+		{"progress", "/progress"},
 		{"settings", "/settings"},
 		{"feed", "/feed"},
 		{"calendar", "/calendar"},
@@ -497,7 +500,7 @@ func TestScreenshots(t *testing.T) {
 }
 
 // screenshotData logs the same commitments every run, over the API: two a
-// week before the stopped clock (one kept, one let go) and four today, one
+// week before the stopped clock (one kept and answered, one let go) and four today, one
 // of them already contacted. It returns the id of the first of today's.
 func screenshotData(t *testing.T, app *testApp, clock *testclock.Clock) string {
 	t.Helper()
@@ -523,6 +526,7 @@ func screenshotData(t *testing.T, app *testApp, clock *testclock.Clock) string {
 	clock.Set(browserNow.AddDate(0, 0, -6))
 	act(kept, "contacted")
 	act(kept, "delivered")
+	act(kept, "replied")
 	clock.Set(browserNow.AddDate(0, 0, -4))
 	act(lost, "let_go")
 
