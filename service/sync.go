@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ const ownKind = "own"
 type account struct {
 	conn followup.CalDAVConnection
 	acct followup.CalDAVAccount
+	ics  []busyICS
 }
 
 func (s *Service) account(ctx context.Context, userID int64) (account, error) {
@@ -42,11 +44,24 @@ func (s *Service) account(ctx context.Context, userID int64) (account, error) {
 	if err != nil {
 		return account{}, err
 	}
+	if slices.ContainsFunc(conn.SealedBusyICS, isPlainAddress) {
+		// Stored by an older version after this one started.
+		if _, err := s.sealStoredBusyICS(ctx, userID); err != nil {
+			return account{}, err
+		}
+		if conn, err = s.Store.CalDAV(ctx, userID); err != nil {
+			return account{}, err
+		}
+	}
 	pw, err := s.open(conn.SealedPassword)
 	if err != nil {
 		return account{}, fmt.Errorf("service: open caldav password of user %d: %w", userID, err)
 	}
-	return account{conn: conn, acct: followup.CalDAVAccount{URL: withScheme(conn.URL), Username: conn.Username, Password: pw}}, nil
+	ics, err := s.openBusyICS(conn.SealedBusyICS)
+	if err != nil {
+		return account{}, fmt.Errorf("service: open busy_ics of user %d: %w", userID, err)
+	}
+	return account{conn: conn, acct: calDAVAccount(conn, pw), ics: ics}, nil
 }
 
 // syncStep writes one step's calendar object (the caldav_step job).
@@ -162,17 +177,17 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 		}
 	}
 	if s.ICS != nil {
-		for _, u := range a.conn.BusyICS {
+		for _, src := range a.ics {
 			rep.Read++
 			rep.Requests++
-			res, err := s.ICS.FetchBusy(ctx, u, from, to, prev[u].ICS)
+			res, err := s.ICS.FetchBusy(ctx, src.url, from, to, prev[src.key].ICS)
 			if err != nil {
 				fail(err)
 				continue
 			}
 			if res.Changed {
 				rep.Changed++
-				if err := keep(followup.BusySource{URL: u, Kind: "ics", ICS: res.State}); err != nil {
+				if err := keep(followup.BusySource{URL: src.key, Kind: "ics", ICS: res.State}); err != nil {
 					return rep, retry, err
 				}
 			}

@@ -70,6 +70,9 @@ func (s *Server) agendaPage(c echo.Context) error {
 		}
 		for i := range d.Days {
 			next := d.Days[i].Date.AddDate(0, 0, 1)
+			if d.Days[i].Date.Equal(today) {
+				continue // shown under Today
+			}
 			if !b.Start.Before(d.Days[i].Date) && b.Start.Before(next) {
 				d.Days[i].Blocks = append(d.Days[i].Blocks, b)
 			}
@@ -258,6 +261,9 @@ func (v *svgWeek) block(b followup.AgendaBlock) {
 // now draws a line at the current time when it falls in the week.
 func (v *svgWeek) now(now time.Time) {
 	for _, seg := range v.segments(now, now.Add(time.Minute)) {
+		if seg[1] < v.first*60 || seg[1] > v.last*60 {
+			continue // outside the hours shown
+		}
 		x := viewGutter + float64(seg[0])*viewColumn
 		y := v.y(seg[1])
 		fmt.Fprintf(v, `<line class="now" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"><title>Now</title></line>`, x, y, x+viewColumn, y)

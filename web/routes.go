@@ -67,6 +67,7 @@ func (s *Server) pageRoutes() {
 	page(get, "/agenda", s.agendaPage, s.signedIn)
 	page(get, "/settings", s.settingsPage, s.signedIn)
 	page(post, "/settings", s.postSettings, s.signedIn)
+	page(get, "/progress", s.progressPage, s.signedIn)
 	page(get, "/feed", s.feedPage, s.signedIn)
 	page(post, "/feed/rotate", s.rotateFeedPage, s.signedIn)
 	page(get, "/calendar", s.calendarPage, s.signedIn)
