@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -39,11 +40,12 @@ var (
 // at now.
 func runBrowserApp(tb testing.TB, now time.Time, extra map[string]string) *testApp {
 	tb.Helper()
-	return runBrowserAppClock(tb, testclock.New(now), extra)
+	return runBrowserAppClock(tb, testclock.New(now), nil, extra)
 }
 
-// runBrowserAppClock starts the app as MustRunMain does, reading clock.
-func runBrowserAppClock(tb testing.TB, clock *testclock.Clock, extra map[string]string) *testApp {
+// runBrowserAppClock starts the app as MustRunMain does, reading clock and
+// taking its tokens from random (crypto/rand when nil).
+func runBrowserAppClock(tb testing.TB, clock *testclock.Clock, random io.Reader, extra map[string]string) *testApp {
 	tb.Helper()
 	dir := tb.TempDir()
 	_, cfg := parseTestConfig(tb, env(dir, extra))
@@ -53,6 +55,9 @@ func runBrowserAppClock(tb testing.TB, clock *testclock.Clock, extra map[string]
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		tb.Fatal(err)
+	}
+	if random != nil {
+		m.Service.Random = random
 	}
 	if err := m.Listen(); err != nil {
 		tb.Fatal(err)
@@ -454,8 +459,6 @@ const screenshotDir = "../../docs/screenshots"
 //
 //	FOLLOWUP_SCREENSHOTS=1 go test ./cmd/followup -run TestScreenshots
 //
-// The feed page's URL and QR code hold a random token, so they differ from
-// run to run; everything else is the same.
 func TestScreenshots(t *testing.T) {
 	if os.Getenv("FOLLOWUP_SCREENSHOTS") != "1" {
 		t.Skip("FOLLOWUP_SCREENSHOTS=1 writes the screenshots in docs/screenshots/")
@@ -467,7 +470,10 @@ func TestScreenshots(t *testing.T) {
 	clock := testclock.New(browserNow)
 	// A public base URL, so that feed links look as they would and do not
 	// carry the test's random port.
-	app := runBrowserAppClock(t, clock, map[string]string{"FOLLOWUP_BASE_URL": "https://followup.example.com"})
+	// Seeded tokens, so that the feed address and its QR code are the same
+	// every run too.
+	random := rand.NewChaCha8([32]byte{'f', 'o', 'l', 'l', 'o', 'w', 'u', 'p'})
+	app := runBrowserAppClock(t, clock, random, map[string]string{"FOLLOWUP_BASE_URL": "https://followup.example.com"})
 	views := []struct {
 		name string
 		u    *webUser
