@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/followup/followup"
 	"github.com/followup/followup/caldav"
@@ -178,6 +179,7 @@ func TestBrowserFlows(t *testing.T) {
 	step("rotate the feed", func(u *webUser) { u.rotateFeed() })
 	step("every page", func(u *webUser) { u.everyPage(ids[0]) })
 	step("bad input", func(u *webUser) { u.badInput() })
+	step("keyboard only", func(u *webUser) { u.keyboardOnly() })
 	step("sign out and in", func(u *webUser) { u.signOutAndIn("ada@example.com", "correct horse battery") })
 }
 
@@ -606,4 +608,40 @@ func (u *webUser) signOutAndIn(email, password string) {
 	if got := u.path(); got != "/agenda" && got != "/" {
 		u.t.Errorf("signed in, the app shows %s", got)
 	}
+}
+
+// keyboardOnly logs a promise without the mouse: the skip link, Tab from
+// field to field, typing, and Enter to send.
+func (u *webUser) keyboardOnly() {
+	u.open("/commitments/new", 200)
+	focused := func() string {
+		return browsertest.Value(u.p, chromedp.Evaluate[string](`(e => e.getAttribute("name") || e.getAttribute("href") || e.tagName)(document.activeElement)`))
+	}
+	u.p.Do(chromedp.KeyEvent(kb.Tab))
+	if got := focused(); got != "#main" {
+		u.t.Fatalf("the first Tab focuses %q, want the skip link to #main", got)
+	}
+	u.p.Do(chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent(kb.Tab))
+	if got := focused(); got != "contact.name" {
+		u.t.Fatalf("skip link then Tab focuses %q, want the name field", got)
+	}
+	u.p.Do(chromedp.KeyEvent("Kim Keyboard"), chromedp.KeyEvent(kb.Tab))
+	if got := focused(); got != "promise" {
+		u.t.Fatalf("Tab from the name focuses %q, want the promise", got)
+	}
+	u.p.Do(chromedp.KeyEvent("Send the keyboard notes"))
+	for i := 0; focused() != "due_text"; i++ {
+		if i == 5 {
+			u.t.Fatalf("five Tabs from the promise do not reach the deadline; focus is on %q", focused())
+		}
+		u.p.Do(chromedp.KeyEvent(kb.Tab))
+	}
+	u.p.Do(chromedp.KeyEvent("tomorrow"))
+	if got := u.p.Load(chromedp.KeyEvent(kb.Enter)); got != 200 {
+		u.t.Fatalf("Enter in the form answered %d", got)
+	}
+	if !commitmentPath.MatchString(u.path()) || !strings.Contains(u.text(), "Kim Keyboard") {
+		u.t.Fatalf("Enter led to %s, want Kim Keyboard's page", u.path())
+	}
+	u.check("commitment logged by keyboard")
 }
