@@ -178,6 +178,8 @@ func TestBrowserFlows(t *testing.T) {
 	step("connect CalDAV", func(u *webUser) { u.connectCalDAV(app, radicale) })
 	step("rotate the feed", func(u *webUser) { u.rotateFeed() })
 	step("every page", func(u *webUser) { u.everyPage(ids[0]) })
+	wide := &webUser{t: t, p: b.NewPage(t, desktop), base: u.base} // the same browser: signed in too
+	step("every page at desktop width", func(u *webUser) { wide.in(u.t).everyPage(ids[0]) })
 	step("bad input", func(u *webUser) { u.badInput() })
 	step("keyboard only", func(u *webUser) { u.keyboardOnly() })
 	step("sign out and in", func(u *webUser) { u.signOutAndIn("ada@example.com", "correct horse battery") })
