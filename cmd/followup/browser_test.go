@@ -359,7 +359,7 @@ func (u *webUser) connectCalDAV(app *testApp, srv davtest.Server) {
 		u.t.Fatalf("the calendars found do not include Work and Personal:\n%s", txt)
 	}
 	const pick = `form[action="/calendar"]:has([name=pick])`
-	blocks := browsertest.Value(u.p, chromedp.Evaluate[string](`document.querySelector('` + pick + ` [name=calendar]:checked').parentElement.textContent.trim()`))
+	blocks := browsertest.Value(u.p, chromedp.Evaluate[string](`document.querySelector('`+pick+` [name=calendar]:checked').parentElement.textContent.trim()`))
 	if blocks != "Follow-ups" {
 		u.t.Errorf("blocks go to %q by default, want the calendar followup made, Follow-ups", blocks)
 	}
@@ -462,7 +462,6 @@ const screenshotDir = "../../docs/screenshots"
 // every run. It runs only when FOLLOWUP_SCREENSHOTS=1:
 //
 //	FOLLOWUP_SCREENSHOTS=1 go test ./cmd/followup -run TestScreenshots
-//
 func TestScreenshots(t *testing.T) {
 	if os.Getenv("FOLLOWUP_SCREENSHOTS") != "1" {
 		t.Skip("FOLLOWUP_SCREENSHOTS=1 writes the screenshots in docs/screenshots/")
