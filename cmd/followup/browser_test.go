@@ -217,51 +217,31 @@ var conference = []promise{
 	{"Carol Danvers", "Share the case study", "in 3 days"},
 }
 
+// The event the conference promises were made at, given once.
+const eventWhere, eventWhen = "SaaStr, booth 12", "2026-11-23T10:00"
+
 // logInEventMode logs the three conference promises from the log form,
 // giving where and when they met only once: event mode keeps them for the
 // next entry. The third goes in by a double submit of one rendered form
-// (two posts of its data at once, then a double click on its button) and
-// must still be one commitment. It returns the commitments' ids.
+// and must still be one commitment. It returns the commitments' ids.
 func (u *webUser) logInEventMode() []string {
-	const where, when = "SaaStr, booth 12", "2026-11-23T10:00"
 	var ids []string
 	for i, c := range conference {
 		u.open("/commitments/new", 200)
-		eventMode := browsertest.Value(u.p, chromedp.Evaluate[bool](`document.querySelector('[name=event_mode]').checked`))
 		if i == 0 {
-			u.typeInto("met_where", where)
-			u.p.Do(chromedp.SetValue(field("met_at"), when))
-			if !eventMode {
-				u.p.Do(chromedp.Click(field("event_mode")))
-			}
+			u.startEvent()
 		} else {
-			if got := u.value("met_where"); got != where {
-				u.t.Fatalf("entry %d: met_where is %q, want %q kept from the entry before", i+1, got, where)
-			}
-			if got := u.value("met_at"); got != when {
-				u.t.Errorf("entry %d: met_at is %q, want %q kept from the entry before", i+1, got, when)
-			}
-			if !eventMode {
-				u.t.Errorf("entry %d: event mode is off again", i+1)
-			}
+			u.checkEventKept(i + 1)
 		}
 		u.typeInto("contact.name", c.name)
 		u.typeInto("promise", c.promise)
 		u.typeInto("due_text", c.due)
 		if i == len(conference)-1 {
-			u.postTwiceAtOnce()
-			u.p.Do(chromedp.DoubleClick(chromedp.CSS(`form[action="/commitments"] [type=submit]`)))
-			u.p.Do(chromedp.WaitVisible(chromedp.CSS(`body`)))
+			u.doubleSubmit()
 		} else {
 			u.submit(`form[action="/commitments"] [type=submit]`, 200, "log "+c.name)
 		}
-		u.waitForPath(commitmentPath)
-		u.check("commitment page of " + c.name)
-		m := commitmentPath.FindStringSubmatch(u.path())
-		ids = append(ids, m[1])
-		if txt := u.text(); !strings.Contains(txt, c.name) || !strings.Contains(txt, c.promise) {
-			u.t.Errorf("the page after logging %s does not show it:\n%s", c.name, txt)
-		}
+		ids = append(ids, u.loggedPage(c))
 	}
 	u.open("/commitments", 200)
 	txt := u.text()
@@ -271,6 +251,61 @@ func (u *webUser) logInEventMode() []string {
 		}
 	}
 	return ids
+}
+
+// eventMode reports whether the log form's event mode box is ticked.
+func (u *webUser) eventMode() bool {
+	u.t.Helper()
+	return browsertest.Value(u.p, chromedp.Evaluate[bool](`document.querySelector('[name=event_mode]').checked`))
+}
+
+// startEvent fills in where and when on the log form and turns event mode on.
+func (u *webUser) startEvent() {
+	u.t.Helper()
+	u.typeInto("met_where", eventWhere)
+	u.p.Do(chromedp.SetValue(field("met_at"), eventWhen))
+	if !u.eventMode() {
+		u.p.Do(chromedp.Click(field("event_mode")))
+	}
+}
+
+// checkEventKept checks that the log form for entry n came with where and
+// when filled in and event mode still on.
+func (u *webUser) checkEventKept(n int) {
+	u.t.Helper()
+	if got := u.value("met_where"); got != eventWhere {
+		u.t.Fatalf("entry %d: met_where is %q, want %q kept from the entry before", n, got, eventWhere)
+	}
+	if got := u.value("met_at"); got != eventWhen {
+		u.t.Errorf("entry %d: met_at is %q, want %q kept from the entry before", n, got, eventWhen)
+	}
+	if !u.eventMode() {
+		u.t.Errorf("entry %d: event mode is off again", n)
+	}
+}
+
+// doubleSubmit sends the filled-in form several times: two posts of its
+// data at once, then a double click on its button.
+func (u *webUser) doubleSubmit() {
+	u.t.Helper()
+	u.postTwiceAtOnce()
+	u.p.Do(chromedp.DoubleClick(chromedp.CSS(`form[action="/commitments"] [type=submit]`)))
+	u.waitForPath(commitmentPath)
+}
+
+// loggedPage checks the page shown after logging c, which must be c's, and
+// returns c's id.
+func (u *webUser) loggedPage(c promise) string {
+	u.t.Helper()
+	m := commitmentPath.FindStringSubmatch(u.path())
+	if m == nil {
+		u.t.Fatalf("after logging %s the app shows %s, want its page", c.name, u.path())
+	}
+	u.check("commitment page of " + c.name)
+	if txt := u.text(); !strings.Contains(txt, c.name) || !strings.Contains(txt, c.promise) {
+		u.t.Errorf("the page after logging %s does not show it:\n%s", c.name, txt)
+	}
+	return m[1]
 }
 
 // postTwiceAtOnce posts the rendered form's data, idempotency key and
