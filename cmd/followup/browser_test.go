@@ -367,23 +367,11 @@ func (u *webUser) agenda(ids []string) {
 // connectCalDAV connects the account on the CalDAV form against a real
 // Radicale that already has a "Work" and a "Personal" calendar: the form
 // finds the calendars, then the person keeps the blocks in the calendar
-// followup made, counts Work as busy time and not Personal.
+// followup made, counts Work as busy time and not Personal, and syncs.
 func (u *webUser) connectCalDAV(app *testApp, srv davtest.Server) {
-	ctx := context.Background()
 	acct := followup.CalDAVAccount{URL: srv.URL, Username: srv.Username, Password: srv.Password}
-	other := caldav.New(http.DefaultClient)
-	disc, err := other.Discover(ctx, acct)
-	if err != nil {
-		u.t.Fatal(err)
-	}
-	work, err := other.CreateCalendar(ctx, acct, disc.HomeSet, "Work")
-	if err != nil {
-		u.t.Fatal(err)
-	}
-	personal, err := other.CreateCalendar(ctx, acct, disc.HomeSet, "Personal")
-	if err != nil {
-		u.t.Fatal(err)
-	}
+	work := u.makeCalendar(acct, "Work")
+	personal := u.makeCalendar(acct, "Personal")
 
 	u.open("/calendar", 200)
 	u.typeInto("url", srv.URL)
@@ -402,6 +390,37 @@ func (u *webUser) connectCalDAV(app *testApp, srv davtest.Server) {
 	u.setChecked(chromedp.CSS(fmt.Sprintf(`%s [name=busy_calendars][value=%q]`, pick, personal.URL)), false)
 	u.submit(pick+` [type=submit]`, 200, "save calendars")
 
+	conn := u.connection(app)
+	if !slices.Equal(conn.BusyCalendars, []string{work.URL}) {
+		u.t.Errorf("busy calendars %v, want only Work (%s)", conn.BusyCalendars, work.URL)
+	}
+	if conn.CalendarURL == "" || conn.CalendarURL == work.URL || conn.CalendarURL == personal.URL {
+		u.t.Fatalf("blocks go to %q, want a calendar of their own", conn.CalendarURL)
+	}
+	u.submit(`form[action="/calendar/sync"] [type=submit]`, 200, "sync now")
+	u.checkBlocksOn(acct, conn.CalendarURL)
+}
+
+// makeCalendar creates a calendar on the account as another client would.
+func (u *webUser) makeCalendar(acct followup.CalDAVAccount, name string) followup.Calendar {
+	u.t.Helper()
+	ctx := context.Background()
+	other := caldav.New(http.DefaultClient)
+	disc, err := other.Discover(ctx, acct)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	cal, err := other.CreateCalendar(ctx, acct, disc.HomeSet, name)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	return cal
+}
+
+// connection is the stored CalDAV connection of the signed-in user.
+func (u *webUser) connection(app *testApp) followup.CalDAVConnection {
+	u.t.Helper()
+	ctx := context.Background()
 	user, err := app.DB.UserByEmail(ctx, "ada@example.com")
 	if err != nil {
 		u.t.Fatal(err)
@@ -410,11 +429,27 @@ func (u *webUser) connectCalDAV(app *testApp, srv davtest.Server) {
 	if err != nil {
 		u.t.Fatalf("no CalDAV connection after the form: %v", err)
 	}
-	if !slices.Equal(conn.BusyCalendars, []string{work.URL}) {
-		u.t.Errorf("busy calendars %v, want only Work (%s)", conn.BusyCalendars, work.URL)
+	return conn
+}
+
+// checkBlocksOn checks that the calendar holds followup's blocks, read
+// with another client, and that the page reports no sync error.
+func (u *webUser) checkBlocksOn(acct followup.CalDAVAccount, calURL string) {
+	u.t.Helper()
+	evs, err := caldav.New(http.DefaultClient).ListEvents(context.Background(), acct, calURL)
+	if err != nil {
+		u.t.Fatal(err)
 	}
-	if conn.CalendarURL == "" || conn.CalendarURL == work.URL || conn.CalendarURL == personal.URL {
-		u.t.Errorf("blocks go to %q, want a calendar of their own", conn.CalendarURL)
+	if len(evs) < len(conference) {
+		u.t.Errorf("the Follow-ups calendar holds %d events, want the blocks of %d commitments", len(evs), len(conference))
+	}
+	for _, ev := range evs {
+		if !strings.HasSuffix(ev.UID, "@followup") {
+			u.t.Errorf("event %s on the Follow-ups calendar is not followup's", ev.UID)
+		}
+	}
+	if txt := u.text(); strings.Contains(txt, "Problem:") {
+		u.t.Errorf("the sync reported a problem:\n%s", txt)
 	}
 }
 
