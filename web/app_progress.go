@@ -59,13 +59,13 @@ type chart struct {
 	max   float64
 }
 
-func newChart(label string, weeks int, max float64) *chart {
+func newChart(label, unit string, weeks int, max float64) *chart {
 	c := &chart{weeks: weeks, max: max}
 	fmt.Fprintf(c, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
 		chartWidth, chartHeight, template.HTMLEscapeString(label))
 	base := chartHeight - chartBottom
 	fmt.Fprintf(c, `<line class="axis" x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f"/>`, chartLeft, base, chartWidth, base)
-	fmt.Fprintf(c, `<text x="2" y="%.0f">0</text><text x="2" y="%.0f">%s</text>`, base, chartTop+10, trimFloat(max))
+	fmt.Fprintf(c, `<text x="2" y="%.0f">0</text><text x="2" y="%.0f">%s%s</text>`, base, chartTop+10, trimFloat(max), unit)
 	return c
 }
 
@@ -107,7 +107,7 @@ func outcomeChart(p followup.Progress) template.HTML {
 	for _, w := range p.Weeks {
 		top = max(top, w.Kept, w.LetGo)
 	}
-	c := newChart("Promises kept and let go per week", len(p.Weeks), float64(top))
+	c := newChart("Promises kept and let go per week", "", len(p.Weeks), float64(top))
 	for i, w := range p.Weeks {
 		day := w.Start.Format("2 Jan")
 		c.bar(i, 0, 2, float64(w.Kept), "kept", fmt.Sprintf("Week of %s: %d kept", day, w.Kept))
@@ -126,7 +126,7 @@ func contactChart(p followup.Progress) template.HTML {
 		top = max(top, w.MedianFirstContact.Hours())
 	}
 	top = float64(int(top + 0.999))
-	c := newChart("Median hours to first contact per week", len(p.Weeks), top)
+	c := newChart("Median hours to first contact per week", " h", len(p.Weeks), top)
 	for i, w := range p.Weeks {
 		day := w.Start.Format("2 Jan")
 		title := fmt.Sprintf("Week of %s: no contacts yet", day)
