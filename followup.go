@@ -188,3 +188,19 @@ type User struct {
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
 }
+
+// APIToken describes one of a user's API tokens; the token itself is never
+// stored, only its hash. LastUsedAt is nil for a token never used, and is
+// kept to the minute (APITokenTouchEvery).
+type APIToken struct {
+	ID         int64      `json:"id"`
+	UserID     int64      `json:"-"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// APITokenTouchEvery is how stale a token's LastUsedAt may get: a request
+// records its use only when the recorded one is at least this old, so that
+// reads stay reads.
+const APITokenTouchEvery = time.Minute

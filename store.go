@@ -104,7 +104,15 @@ type Queries interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByID(ctx context.Context, id int64) (User, error)
 	CreateAPIToken(ctx context.Context, userID int64, tokenHash []byte, name string) error
-	UserByAPIToken(ctx context.Context, tokenHash []byte) (User, error)
+	// UserByAPIToken returns the user owning a token hash, and the token.
+	UserByAPIToken(ctx context.Context, tokenHash []byte) (User, APIToken, error)
+	// APITokens lists the user's tokens, oldest first.
+	APITokens(ctx context.Context, userID int64) ([]APIToken, error)
+	// DeleteAPIToken removes one of the user's tokens; ENOTFOUND for another's.
+	DeleteAPIToken(ctx context.Context, userID, id int64) error
+	// TouchAPIToken records a use of the token at t, unless one at or after
+	// notBefore is recorded already.
+	TouchAPIToken(ctx context.Context, id int64, t, notBefore time.Time) error
 	// CountUsers returns how many accounts exist.
 	CountUsers(ctx context.Context) (int, error)
 

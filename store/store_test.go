@@ -107,10 +107,10 @@ func TestUsers(t *testing.T) {
 	if err := db.CreateAPIToken(ctx, u.ID, []byte("hash-1"), "cli"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := db.UserByAPIToken(ctx, []byte("hash-1")); err != nil || got.ID != u.ID {
+	if got, _, err := db.UserByAPIToken(ctx, []byte("hash-1")); err != nil || got.ID != u.ID {
 		t.Fatalf("by token: %v", err)
 	}
-	if _, err := db.UserByAPIToken(ctx, []byte("hash-2")); followup.ErrorCode(err) != followup.ENOTFOUND {
+	if _, _, err := db.UserByAPIToken(ctx, []byte("hash-2")); followup.ErrorCode(err) != followup.ENOTFOUND {
 		t.Fatalf("unknown token: %v", err)
 	}
 	st := followup.DefaultSettings("America/New_York")

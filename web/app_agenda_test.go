@@ -76,3 +76,19 @@ func TestAgendaWeekViewDST(t *testing.T) {
 	// the grid starts at 09:00 → y = header 40).
 	wantContains(t, p, `<title>Meeting Mon 09:00–10:00</title>`, `y="40.0"`)
 }
+
+// TestHomePage: today's blocks with their drafts and buttons, the log form
+// one tap away, and headings in order (h1, then h2 per block).
+func TestHomePage(t *testing.T) {
+	h := newHarness(t)
+	h.clock.Set(time.Date(2026, 11, 24, 8, 0, 0, 0, mustZone("America/New_York"))) // Tuesday before work
+	u, b := h.signedIn(t, "home@example.com")
+	h.create(t, u, validCommitment("", ""))
+	p := b.get(t, "/")
+	wantStatus(t, p, http.StatusOK)
+	wantContains(t, p, `href="/commitments/new"`, "Today, Tue 24 Nov", `<h2 class="block-title">`, "Send a thank-you note — Jane Doe",
+		`name="action" value="contacted"`, `name="back" value="/"`)
+	if strings.Contains(p.Body, "<h3") {
+		t.Errorf("the start page skips from h1 to h3")
+	}
+}

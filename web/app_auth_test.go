@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -212,4 +213,30 @@ func mustURL(tb testing.TB, s string) *url.URL {
 		tb.Fatal(err)
 	}
 	return u
+}
+
+// TestLoginRateLimitBehindProxy: behind a proxy on this machine, failures
+// count per client address (X-Forwarded-For), so one client's guesses do
+// not lock out the others.
+func TestLoginRateLimitBehindProxy(t *testing.T) {
+	h := newHarness(t)
+	u := h.newUser(t, "proxy@example.com")
+	b := h.browser(t)
+	b.get(t, "/login")
+	post := func(addr, email, password string) int {
+		f := url.Values{"csrf": {b.csrf}, "email": {email}, "password": {password}}
+		req, _ := http.NewRequest(http.MethodPost, h.ts.URL+"/login", strings.NewReader(f.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", addr)
+		return b.do(t, req).Status
+	}
+	for i := 0; i < 20; i++ {
+		post("203.0.113.7", "nobody"+strconv.Itoa(i)+"@example.com", "guess")
+	}
+	if got := post("203.0.113.7", u.Email, "correct horse battery"); got != http.StatusTooManyRequests {
+		t.Errorf("the guessing address: %d, want 429", got)
+	}
+	if got := post("198.51.100.9", u.Email, "correct horse battery"); got != http.StatusSeeOther {
+		t.Errorf("another client behind the proxy: %d, want 303", got)
+	}
 }

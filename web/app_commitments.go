@@ -154,9 +154,16 @@ type stepView struct {
 type commitmentData struct {
 	C     followup.Commitment
 	Steps []stepView
-	Event *followup.EventMemory
-	Back  string
+	// Planned are the blocks placed, shown as a confirmation right after
+	// the commitment was logged.
+	Planned []followup.Step
+	Event   *followup.EventMemory
+	Back    string
 }
+
+// justLogged is how long after logging the commitment page confirms where
+// the blocks landed.
+const justLogged = 2 * time.Minute
 
 // commitmentPage shows one of the signed-in user's commitments: the link
 // in every calendar block. Another user's id is not found.
@@ -179,7 +186,11 @@ func (s *Server) showCommitment(c echo.Context, status int, message string) erro
 		return err
 	}
 	d := commitmentData{C: cm, Event: w.Session.Event, Back: "/commitments/" + strconv.FormatInt(id, 10)}
+	fresh := s.Now().Sub(cm.CreatedAt) < justLogged
 	for _, st := range cm.Steps {
+		if fresh && st.Kind.IsBlock() && st.Status.Pending() {
+			d.Planned = append(d.Planned, st)
+		}
 		v := stepView{Step: st}
 		if st.Status.Pending() && st.Kind.IsBlock() {
 			v.Draft = followup.Draft(cm, st, loc)

@@ -74,7 +74,12 @@ func TestLogCommitment(t *testing.T) {
 	}
 	page := b.get(t, p.Location)
 	wantStatus(t, page, http.StatusOK)
-	wantContains(t, page, "Jane Doe", "Send the pricing deck", "Steps", "Drafted message", `data-copy="draft-`, "Contacted", "Let go", "Delete")
+	wantContains(t, page, "Jane Doe", "Send the pricing deck", "Steps", "Drafted message", `data-copy="draft-`, "Contacted", "Let go", "Delete",
+		"<strong>Logged.</strong>", "Thank-you note: ", "Meeting: Wed 25 Nov, 10:00–10:30")
+	h.clock.Add(10 * time.Minute)
+	if later := b.get(t, p.Location); strings.Contains(later.Body, "<strong>Logged.</strong>") {
+		t.Errorf("the confirmation stays after the moment")
+	}
 	for _, st := range c.Steps {
 		if st.Kind.IsBlock() {
 			wantContains(t, page, st.Start.In(ny).Format("Mon 2 Jan, 15:04"))

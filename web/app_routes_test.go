@@ -31,6 +31,8 @@ var webRoutes = []route{
 	{"GET", "/agenda", false},
 	{"GET", "/settings", false},
 	{"POST", "/settings", true},
+	{"POST", "/settings/tokens", true},
+	{"POST", "/settings/tokens/:id/revoke", true},
 	{"GET", "/progress", false},
 	{"GET", "/feed", false},
 	{"POST", "/feed/rotate", true},

@@ -110,6 +110,7 @@ func settingsOfPost(st followup.Settings, f url.Values) (followup.Settings, erro
 // settingsData is the settings page.
 type settingsData struct {
 	settingsForm
+	Tokens []followup.APIToken
 	// NewToken is a token just created, shown this once.
 	NewToken string
 }
@@ -128,7 +129,11 @@ func (s *Server) settingsPage(c echo.Context) error {
 
 // renderSettings shows the settings page with the user's tokens.
 func (s *Server) renderSettings(c echo.Context, status int, v view, form settingsForm, newToken string) error {
-	v.Data = settingsData{settingsForm: form, NewToken: newToken}
+	tokens, err := s.Service.APITokens(c.Request().Context(), s.webSession(c).User.ID)
+	if err != nil {
+		return err
+	}
+	v.Data = settingsData{settingsForm: form, Tokens: tokens, NewToken: newToken}
 	return s.render(c, status, "settings", v)
 }
 
@@ -155,4 +160,40 @@ func (s *Server) postSettings(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/settings?saved=1")
+}
+
+// createTokenPage makes an API token and shows it once.
+func (s *Server) createTokenPage(c echo.Context) error {
+	st, loc, err := s.userZone(c)
+	if err != nil {
+		return err
+	}
+	w := s.webSession(c)
+	name := strings.TrimSpace(c.FormValue("name"))
+	if name == "" {
+		name = "web"
+	}
+	v := view{Title: "Settings", Nav: "settings", Loc: loc}
+	if len(name) > 100 {
+		v.Errors = map[string]string{"name": "The name is longer than 100 characters."}
+		return s.renderSettings(c, http.StatusUnprocessableEntity, v, formOfSettings(st), "")
+	}
+	token, err := s.Service.CreateToken(c.Request().Context(), w.User.Email, name)
+	if err != nil {
+		return err
+	}
+	v.Notice = "New API token created. Copy it now: it is not shown again."
+	return s.renderSettings(c, http.StatusOK, v, formOfSettings(st), token)
+}
+
+// revokeTokenPage revokes one of the user's API tokens.
+func (s *Server) revokeTokenPage(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return followup.Errorf(followup.ENOTFOUND, "", "Token not found.")
+	}
+	if err := s.Service.RevokeAPIToken(c.Request().Context(), s.webSession(c).User.ID, id); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/settings#tokens")
 }

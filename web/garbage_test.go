@@ -44,6 +44,8 @@ var apiRoutes = []route{
 	{"PUT", "/api/v1/caldav", true},
 	{"DELETE", "/api/v1/caldav", false},
 	{"POST", "/api/v1/sync", false},
+	{"GET", "/api/v1/tokens", false},
+	{"DELETE", "/api/v1/tokens/:id", false},
 }
 
 // TestRoutesCovered fails when routes.go gains a route that the garbage

@@ -29,6 +29,8 @@ func (s *Server) routes() {
 	api.PUT("/caldav", s.putCalDAV)
 	api.DELETE("/caldav", s.deleteCalDAV)
 	api.POST("/sync", s.sync)
+	api.GET("/tokens", s.listTokens)
+	api.DELETE("/tokens/:id", s.revokeToken)
 	api.Any("/*", s.apiNotFound)
 
 	s.pageRoutes()
@@ -67,6 +69,8 @@ func (s *Server) pageRoutes() {
 	page(get, "/agenda", s.agendaPage, s.signedIn)
 	page(get, "/settings", s.settingsPage, s.signedIn)
 	page(post, "/settings", s.postSettings, s.signedIn)
+	page(post, "/settings/tokens", s.createTokenPage, s.signedIn)
+	page(post, "/settings/tokens/:id/revoke", s.revokeTokenPage, s.signedIn)
 	page(get, "/progress", s.progressPage, s.signedIn)
 	page(get, "/feed", s.feedPage, s.signedIn)
 	page(post, "/feed/rotate", s.rotateFeedPage, s.signedIn)

@@ -48,6 +48,8 @@ type Service interface {
 	CreateOnce(ctx context.Context, userID int64, key string, in followup.NewCommitment) (followup.Commitment, bool, error)
 	Progress(ctx context.Context, userID int64, weeks int) (followup.Progress, error)
 	CreateToken(ctx context.Context, email, name string) (string, error)
+	APITokens(ctx context.Context, userID int64) ([]followup.APIToken, error)
+	RevokeAPIToken(ctx context.Context, userID, id int64) error
 }
 
 // Server is the HTTP server.
@@ -81,9 +83,10 @@ func New(svc Service, ready func(ctx context.Context) error, log *slog.Logger) *
 	s := &Server{Echo: echo.New(), Service: svc, Ready: ready, Log: log, Now: time.Now, pages: p}
 	e := s.Echo
 	e.HideBanner, e.HidePort = true, true
-	// Addresses count failed sign-ins: headers a client can set are not
-	// trusted for them.
-	e.IPExtractor = echo.ExtractIPDirect()
+	// Addresses count failed sign-ins. X-Forwarded-For is believed only
+	// from a proxy on this machine or the private network (Echo's default
+	// trust); a client on the internet cannot choose its address.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		RequestIDHandler: func(c echo.Context, id string) {

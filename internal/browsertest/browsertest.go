@@ -85,8 +85,15 @@ func (s *syncBuffer) String() string {
 // Start starts headless Chromium with a fresh profile in a temp dir. It runs
 // without the sandbox, which Chromium cannot use as root (as in CI
 // containers); the pages it opens are the test's own.
+//
+// With -short it skips the test: the browser tests do not read the
+// machine's zone (pages get theirs from PageOptions), so the runs of the
+// suite in other zones leave them out.
 func Start(tb testing.TB) *Browser {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("browsertest: -short leaves out the browser tests")
+	}
 	path, err := lookPath()
 	if err != nil {
 		missing(tb, "browsertest: chromium is not installed (apt-get install chromium, or set FOLLOWUP_CHROMIUM to its path)")
