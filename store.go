@@ -67,6 +67,15 @@ type BusySource struct {
 	UpdatedAt time.Time
 }
 
+// Notice says which limit the source went over when it was last read; ""
+// when none.
+func (b BusySource) Notice() string {
+	if b.Kind == "ics" {
+		return b.ICS.Notice
+	}
+	return b.CalDAV.Notice
+}
+
 // Intervals returns the source's busy intervals.
 func (b BusySource) Intervals() []Interval {
 	if b.Kind == "ics" {

@@ -98,12 +98,15 @@ func (s *Server) logCommitment(c echo.Context, f url.Values, key string, loc *ti
 	if err := localTimes(fields, loc); err != nil {
 		return followup.Commitment{}, err
 	}
-	req, err := formValues(fields)
+	req, err := requestOfForm(fields)
 	if err != nil {
 		return followup.Commitment{}, err
 	}
 	in, err := req.commitment()
 	if err != nil {
+		return followup.Commitment{}, err
+	}
+	if err := s.vcardContact(c, req, &in); err != nil {
 		return followup.Commitment{}, err
 	}
 	res, _, err := s.Service.CreateOnce(c.Request().Context(), s.webSession(c).User.ID, key, in)

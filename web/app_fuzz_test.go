@@ -10,7 +10,7 @@ import (
 
 // FuzzLogForm runs a posted log form through the path of POST
 // /commitments up to the service: the date pickers read in the user's
-// zone (localTimes), formValues, .commitment(), then Validate. It never
+// zone (localTimes), requestOfForm, .commitment(), then Validate. It never
 // panics, and every refusal is EINVALID naming a field or with a message.
 func FuzzLogForm(f *testing.F) {
 	now := time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
@@ -36,7 +36,7 @@ func FuzzLogForm(f *testing.F) {
 		var n followup.NewCommitment
 		if err == nil {
 			var req commitmentRequest
-			if req, err = formValues(fields); err == nil {
+			if req, err = requestOfForm(fields); err == nil {
 				if n, err = req.commitment(); err == nil {
 					err = n.Validate(now)
 				}

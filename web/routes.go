@@ -16,6 +16,8 @@ func (s *Server) routes() {
 
 	api := e.Group("/api/v1", s.authenticate)
 	api.POST("/commitments", s.createCommitment)
+	api.POST("/commitments/quick", s.createQuick)
+	api.POST("/contacts/parse", s.parseContact)
 	api.GET("/commitments", s.listCommitments)
 	api.GET("/commitments/:id", s.getCommitment)
 	api.POST("/commitments/:id/actions", s.actOnCommitment)
