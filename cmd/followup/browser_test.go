@@ -583,6 +583,7 @@ func TestScreenshots(t *testing.T) {
 // of them already contacted. It returns the id of the first of today's.
 func screenshotData(t *testing.T, app *testApp, clock *testclock.Clock) string {
 	t.Helper()
+	clock.Set(browserNow.AddDate(0, 0, -7))
 	token, err := app.Service.CreateToken(context.Background(), "ada@example.com", "screenshots")
 	if err != nil {
 		t.Fatal(err)
@@ -599,7 +600,6 @@ func screenshotData(t *testing.T, app *testApp, clock *testclock.Clock) string {
 			t.Fatalf("%s %d: %d", action, id, resp.StatusCode)
 		}
 	}
-	clock.Set(browserNow.AddDate(0, 0, -7))
 	kept := post(map[string]any{"contact": map[string]any{"name": "Grace Hopper", "company": "Navy"}, "promise": "Send the compiler notes", "due_text": "tomorrow", "met_where": "Web Summit"})
 	lost := post(map[string]any{"contact": map[string]any{"name": "Alan Turing"}, "promise": "Follow up about the reading group", "due_text": "in 3 days", "met_where": "Web Summit"})
 	clock.Set(browserNow.AddDate(0, 0, -6))
