@@ -40,7 +40,7 @@ func TestFeedPage(t *testing.T) {
 	wantContains(t, b.get(t, "/feed?rotated=1"), "no longer works", now)
 }
 
-// TestQRCodeDecodes: the QR code is a real one (its modules form the
+// TestQRCode: the QR code is a real one (its modules form the
 // finder patterns in three corners) and holds nothing but the webcal link.
 func TestQRCode(t *testing.T) {
 	h := newHarness(t)
