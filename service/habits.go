@@ -163,7 +163,7 @@ func (s *Service) placeHabit(k followup.HabitKind, h followup.Habit, cur followu
 		if err != nil {
 			return next, err
 		}
-		next = followup.HabitSeries{UserID: cur.UserID, Kind: k, UID: uid, RemoteSequence: -1, CreatedAt: now}
+		next = followup.HabitSeries{UserID: cur.UserID, Kind: k, UID: uid, RemoteSequence: followup.NoRemoteSequence, CreatedAt: now}
 	}
 	next.Kind, next.Active, next.Spec, next.Zone, next.RRule = k, true, spec, st.Timezone, h.RRule()
 	var kept []followup.HabitOverride

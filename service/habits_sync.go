@@ -119,7 +119,7 @@ func (s *Service) reconcileHabit(ctx context.Context, a account, uid string, rep
 			}
 		}
 		if etag == "" {
-			etag = "unknown" // the next read-back learns the real one
+			etag = followup.UnknownETag // the next read-back learns the real one
 		}
 		rep.Written++
 		err = s.Store.InTx(ctx, func(q followup.Queries) error {
@@ -161,7 +161,7 @@ func (s *Service) deleteHabitObject(ctx context.Context, a account, hs followup.
 			return q.DeleteHabitSeries(ctx, hs.UID)
 		}
 		// Switched on again meanwhile: written anew.
-		fresh.RemoteETag, fresh.RemoteSequence, fresh.RemoteHash = "", -1, ""
+		fresh.RemoteETag, fresh.RemoteSequence, fresh.RemoteHash = "", followup.NoRemoteSequence, ""
 		return q.PutHabitSeries(ctx, &fresh)
 	})
 }
