@@ -65,6 +65,7 @@ func (s *Service) planHabits(ctx context.Context, q followup.Queries, userID int
 	if err != nil {
 		return nil, err
 	}
+	room := habitRoom{st: st, loc: loc, now: now, busy: busy, blocks: blocks}
 	var changed []followup.HabitSeries
 	for _, k := range followup.HabitKinds {
 		h := st.Habits.Get(k)
@@ -78,13 +79,19 @@ func (s *Service) planHabits(ctx context.Context, q followup.Queries, userID int
 			}
 			continue
 		}
-		next, err := s.placeHabit(k, h, cur, exists, st, loc, now, busy, blocks)
+		if !exists {
+			uid, err := s.newUID()
+			if err != nil {
+				return nil, err
+			}
+			cur = followup.HabitSeries{UserID: userID, Kind: k, UID: uid, RemoteSequence: followup.NoRemoteSequence, CreatedAt: now}
+		}
+		next, err := room.place(h, cur)
 		if err != nil {
 			return nil, err
 		}
-		next.UserID = userID
 		// Later habits avoid this one's occurrences.
-		blocks = append(blocks, seriesIntervals(next, h, loc, now, now.Add(busyWindow))...)
+		room.blocks = append(room.blocks, seriesIntervals(next, h, loc, now, now.Add(busyWindow))...)
 		if exists && sameSeries(cur, next) {
 			continue
 		}
@@ -144,42 +151,40 @@ func habitBusy(ctx context.Context, q followup.Queries, userID int64, loc *time.
 	return busy, blocks, nil
 }
 
-// placeHabit returns the series of habit h as it should be: cur's time of
-// day while h and the zone are unchanged, else a new one; future
-// occurrences on busy time moved; the user's moves and past overrides kept.
-func (s *Service) placeHabit(k followup.HabitKind, h followup.Habit, cur followup.HabitSeries, exists bool,
-	st followup.Settings, loc *time.Location, now time.Time, busy, blocks []followup.Interval) (followup.HabitSeries, error) {
-	spec := specOf(h, st.Timezone)
-	keep := exists && cur.Active && cur.Spec == spec
-	req := scheduler.SeriesRequest{Habit: h, Settings: st, Loc: loc, Now: now, Until: now.Add(busyWindow), Busy: busy, Blocks: blocks}
+// habitRoom is the time the habits of one planning are placed in: busy
+// time (with the buffer) and blocks that stay put, to which each placed
+// habit's occurrences are added for the next.
+type habitRoom struct {
+	st     followup.Settings
+	loc    *time.Location
+	now    time.Time
+	busy   []followup.Interval
+	blocks []followup.Interval
+}
+
+// place returns the series of habit h as it should be, from cur (stored,
+// or new with its UID): cur's time of day while h and the zone are
+// unchanged, else a new one; future occurrences on busy time moved; the
+// user's moves and past overrides kept.
+func (r habitRoom) place(h followup.Habit, cur followup.HabitSeries) (followup.HabitSeries, error) {
+	spec := specOf(h, r.st.Timezone)
+	keep := cur.Active && cur.Spec == spec
+	req := scheduler.SeriesRequest{Habit: h, Settings: r.st, Loc: r.loc, Now: r.now, Until: r.now.Add(busyWindow), Busy: r.busy, Blocks: r.blocks}
 	if keep {
-		l := cur.Start.In(loc)
+		l := cur.Start.In(r.loc)
 		req.Clock = &followup.Clock{Hour: l.Hour(), Minute: l.Minute()}
 	}
 	pl := scheduler.PlaceSeries(req)
-	next := cur
-	if !exists {
-		uid, err := s.newUID()
-		if err != nil {
-			return next, err
-		}
-		next = followup.HabitSeries{UserID: cur.UserID, Kind: k, UID: uid, RemoteSequence: followup.NoRemoteSequence, CreatedAt: now}
+	if pl.First.IsZero() && !keep {
+		return cur, followup.Errorf(followup.EINVALID, "habits."+string(cur.Kind)+".days", "The habit %s falls on no day.", cur.Kind)
 	}
-	next.Kind, next.Active, next.Spec, next.Zone, next.RRule = k, true, spec, st.Timezone, h.RRule()
+	next := cur
+	next.Active, next.Spec, next.Zone, next.RRule = true, spec, r.st.Timezone, h.RRule()
 	var kept []followup.HabitOverride
 	if keep {
-		// Past overrides stay as a record for as long as past blocks do.
-		horizon := now.AddDate(0, 0, -FeedHistoryDays)
-		for _, o := range cur.Overrides {
-			if (o.Pinned || !o.RecurrenceID.After(now)) && o.End.After(horizon) {
-				kept = append(kept, o)
-			}
-		}
-	} else if !pl.First.IsZero() {
+		kept = r.keptOverrides(cur.Overrides)
+	} else {
 		next.Start, next.End = pl.First.UTC(), pl.First.Add(h.Duration()).UTC()
-	}
-	if pl.First.IsZero() && !keep {
-		return next, followup.Errorf(followup.EINVALID, "habits."+string(k)+".days", "The habit %s falls on no day.", k)
 	}
 	for _, m := range pl.Moves {
 		if m.Original.Before(next.Start) || slices.ContainsFunc(kept, func(o followup.HabitOverride) bool { return o.RecurrenceID.Equal(m.Original) }) {
@@ -190,6 +195,19 @@ func (s *Service) placeHabit(k followup.HabitKind, h followup.Habit, cur followu
 	slices.SortFunc(kept, func(a, b followup.HabitOverride) int { return a.RecurrenceID.Compare(b.RecurrenceID) })
 	next.Overrides = kept
 	return next, nil
+}
+
+// keptOverrides are the overrides a series placed again keeps: the user's
+// moves and past ones, the latter for as long as past blocks stay in the feed.
+func (r habitRoom) keptOverrides(overrides []followup.HabitOverride) []followup.HabitOverride {
+	horizon := r.now.AddDate(0, 0, -FeedHistoryDays)
+	var kept []followup.HabitOverride
+	for _, o := range overrides {
+		if (o.Pinned || !o.RecurrenceID.After(r.now)) && o.End.After(horizon) {
+			kept = append(kept, o)
+		}
+	}
+	return kept
 }
 
 // sameSeries reports whether two versions of a series show the same times.
