@@ -7,8 +7,9 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/commitments/:id", s.commitmentPage)
-	e.GET("/feeds/:file", s.feed)
-	e.HEAD("/feeds/:file", s.feed)
+	e.GET(feedRoute, s.feed)
+	e.HEAD(feedRoute, s.feed)
+	e.GET("/metrics", s.metrics)
 
 	api := e.Group("/api/v1", s.authenticate)
 	api.POST("/commitments", s.createCommitment)

@@ -51,6 +51,12 @@ type Server struct {
 	Log   *slog.Logger
 	// Now is the clock, for defaults such as the agenda's range.
 	Now func() time.Time
+	// Observer, when not nil, is told about every answer (for /metrics).
+	Observer followup.HTTPObserver
+	// Metrics serves /metrics; nil answers 404 there (metrics off).
+	Metrics http.Handler
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 }
 
 // MaxBody is the largest request body accepted.
@@ -65,6 +71,7 @@ func New(svc Service, ready func(ctx context.Context) error, log *slog.Logger) *
 	e := s.Echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	e.Use(s.observe)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		RequestIDHandler: func(c echo.Context, id string) {
 			c.SetRequest(c.Request().WithContext(followup.WithRequestID(c.Request().Context(), id)))

@@ -27,6 +27,7 @@ import (
 	"github.com/followup/followup/caldav"
 	"github.com/followup/followup/duetext"
 	"github.com/followup/followup/ics"
+	"github.com/followup/followup/metrics"
 	"github.com/followup/followup/netguard"
 	"github.com/followup/followup/secret"
 	"github.com/followup/followup/service"
@@ -488,6 +489,8 @@ type Main struct {
 	Server  *web.Server
 	// Sealer seals and opens the database's secrets with key.
 	Sealer *secret.Box
+	// Metrics are served at /metrics; nil while metrics are off.
+	Metrics *metrics.Registry
 
 	key        []byte
 	ln         net.Listener
@@ -509,10 +512,12 @@ func NewMain(cfg Config, stdout, stderr io.Writer) *Main {
 // the secret key against the database first: a missing or wrong key stops
 // it before anything is written.
 func (m *Main) Open(ctx context.Context) error {
-	db, err := store.Open(m.Config.Database, store.Options{
-		Logger: m.Log, Now: m.Now,
-		Queue: store.QueueOptions{SyncInterval: syncInterval(m.Config.SyncInterval), TickInterval: m.Config.TickInterval},
-	})
+	queue := store.QueueOptions{SyncInterval: syncInterval(m.Config.SyncInterval), TickInterval: m.Config.TickInterval}
+	if m.Config.MetricsOn() {
+		m.Metrics = metrics.New(m.Now, m.Log)
+		queue.Jobs = m.Metrics
+	}
+	db, err := store.Open(m.Config.Database, store.Options{Logger: m.Log, Now: m.Now, Queue: queue})
 	if err != nil {
 		return errors.New("database (FOLLOWUP_DATABASE): " + followup.ErrorMessage(err))
 	}
@@ -534,6 +539,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.DB, m.Sealer, m.key = db, box, key
 	client := caldav.New(netguard.NewClient(netguard.Options{AllowPrivate: m.Config.AllowPrivateHosts}))
+	if m.Metrics != nil {
+		m.Metrics.CountQueue(db)
+		client.Observer = m.Metrics
+	}
 	m.Service = &service.Service{
 		Store: db, Now: m.Now, BaseURL: m.Config.BaseURL, Sealer: box, Encoder: ics.FeedEncoder{},
 		Calendars: client, ICS: client, ParseDue: duetext.Parse, Cards: vcard.Decoder{}, Log: m.Log,
@@ -636,6 +645,12 @@ func (m *Main) Serve(ctx context.Context) error {
 	}
 	m.Server = web.New(m.Service, m.DB.Ping, m.Log)
 	m.Server.Now = m.Now
+	if m.Metrics != nil {
+		m.Server.Observer, m.Server.Metrics, m.Server.MetricsToken = m.Metrics, m.Metrics.Handler(), m.Config.MetricsToken
+		if m.Config.MetricsToken == "" {
+			m.Log.Info("metrics served at /metrics without a token; set FOLLOWUP_METRICS_TOKEN unless only your monitoring can reach this address")
+		}
+	}
 	m.httpServer = &http.Server{
 		Handler:           m.Server,
 		ReadHeaderTimeout: 10 * time.Second,
