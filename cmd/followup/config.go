@@ -152,6 +152,8 @@ Usage:
                                            log a commitment written as one line
   followup key rotate --new-secret-file F  re-seal every secret with the key in F
                                            (created when absent); stop the service first
+  followup backup --to FILE                copy the database while the service runs
+                                           (the key file is not in it: back it up apart)
 
 Passwords (user add, caldav connect) come from --password-stdin,
 --password-file F or $FOLLOWUP_PASSWORD; --password P works too, but ps and

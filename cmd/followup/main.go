@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, p sys) error {
 	switch cmd {
 	case "serve":
 		return m.Run(ctx)
-	case "migrate", "user add", "token create", "token list", "token revoke", "caldav connect", "caldav show", "sync", "key rotate", "add":
+	case "migrate", "user add", "token create", "token list", "token revoke", "caldav connect", "caldav show", "sync", "key rotate", "add", "backup":
 	default:
 		return fmt.Errorf("unknown command %q (see followup --help)", cmd)
 	}
@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, p sys) error {
 // flags are the flags of the administration commands.
 type flags struct {
 	email, password, passwordFile, timezone, name, url, username, calendar *string
-	newSecretFile, vcard                                                   *string
+	newSecretFile, vcard, to                                               *string
 	passwordStdin                                                          *bool
 	id                                                                     *int64
 }
@@ -141,6 +141,7 @@ func commandFlags(fs *flag.FlagSet) flags {
 		calendar:      fs.String("calendar", "", "calendar to write blocks to (caldav connect; default Follow-ups)"),
 		newSecretFile: fs.String("new-secret-file", "", "where the new key is, or is to be created (key rotate)"),
 		vcard:         fs.String("vcard", "", "a vCard file with the contact the line is about (add)"),
+		to:            fs.String("to", "", "the file to write, which must not exist (backup)"),
 	}
 }
 
@@ -232,6 +233,8 @@ func (c command) run() error {
 		return c.keyRotate()
 	case "add":
 		return c.add()
+	case "backup":
+		return c.backup()
 	}
 	return c.sync()
 }
@@ -396,6 +399,18 @@ func (c command) sync() error {
 	return printJSON(c.out, rep)
 }
 
+// backup copies the database, while the service runs, to --to.
+func (c command) backup() error {
+	if err := c.need(*c.f.to, "to"); err != nil {
+		return err
+	}
+	if err := c.m.DB.Backup(c.ctx, *c.f.to); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "backed up %s to %s; back up the key (%s) too, and keep it apart\n", c.m.DB.Path(), *c.f.to, c.m.Config.SecretFile)
+	return nil
+}
+
 // add logs the command's line as a commitment (quickAdd).
 func (c command) add() error {
 	id, err := c.userID()
@@ -420,7 +435,7 @@ func positional(fs *flag.FlagSet) ([]string, error) {
 
 // commands are the command words, with the words that may follow them.
 var commands = map[string][]string{
-	"serve": nil, "migrate": nil, "help": nil, "sync": nil, "add": nil,
+	"serve": nil, "migrate": nil, "help": nil, "sync": nil, "add": nil, "backup": nil,
 	"user": {"add"}, "token": {"create", "list", "revoke"}, "caldav": {"connect", "show"}, "key": {"rotate"},
 }
 
