@@ -660,6 +660,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	}
 	m.Server = web.New(m.Service, m.DB.Ping, m.Log)
 	m.Server.Now = m.Now
+	m.Server.BaseURL = m.Config.BaseURL
 	if m.Metrics != nil {
 		m.Server.Observer, m.Server.Metrics, m.Server.MetricsToken = m.Metrics, m.Metrics.Handler(), m.Config.MetricsToken
 		if m.Config.MetricsToken == "" {
