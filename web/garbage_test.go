@@ -30,6 +30,8 @@ var apiRoutes = []route{
 	{"GET", "/readyz", false},
 	{"GET", "/feeds/:file", false},
 	{"HEAD", "/feeds/:file", false},
+	{"GET", "/metrics", false},
+	{"GET", "/api/v1/openapi.json", false},
 	{"POST", "/api/v1/commitments", true},
 	{"POST", "/api/v1/commitments/quick", true},
 	{"POST", "/api/v1/contacts/parse", true},

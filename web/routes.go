@@ -14,6 +14,7 @@ func (s *Server) routes() {
 	e.GET(feedRoute, s.feed)
 	e.HEAD(feedRoute, s.feed)
 	e.GET("/metrics", s.metrics)
+	e.GET("/api/v1/openapi.json", s.openAPI) // no token: it describes, it holds nothing
 
 	api := e.Group("/api/v1", s.authenticate)
 	api.POST("/commitments", s.createCommitment)
