@@ -51,7 +51,7 @@ var settings = []setting{
 	{"log-level", "FOLLOWUP_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "FOLLOWUP_LOG_FORMAT", "json", "json or text"},
 	{"metrics", "FOLLOWUP_METRICS", "false", "serve Prometheus metrics at /metrics (off by default: they name users' calendar servers)"},
-	{"metrics-token", "FOLLOWUP_METRICS_TOKEN", "", "bearer token that /metrics requires (at least 16 characters); setting it turns metrics on"},
+	{"metrics-token", "FOLLOWUP_METRICS_TOKEN", "", "bearer token that /metrics requires (at least 16 characters); setting it turns metrics on; prefer the variable, as ps shows flags"},
 }
 
 // configFlags registers the settings on fs; the returned function reads

@@ -391,7 +391,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	var out bytes.Buffer
 	run(context.Background(), []string{"--help"}, sys{stdout: &out, stderr: io.Discard, getenv: env(t.TempDir(), nil), now: clockFor("")})
-	for _, name := range []string{"FOLLOWUP_ADDR", "FOLLOWUP_DATABASE", "FOLLOWUP_BASE_URL", "FOLLOWUP_SECRET_FILE", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "FOLLOWUP_METRICS_TOKEN", "user add", "token create", "token list", "token revoke", "key rotate", "--password-stdin", "--password-file", "FOLLOWUP_PASSWORD"} {
+	for _, name := range []string{"FOLLOWUP_ADDR", "FOLLOWUP_DATABASE", "FOLLOWUP_BASE_URL", "FOLLOWUP_SECRET_FILE", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "FOLLOWUP_METRICS_TOKEN", "backup --to", "user add", "token create", "token list", "token revoke", "key rotate", "--password-stdin", "--password-file", "FOLLOWUP_PASSWORD"} {
 		if !strings.Contains(out.String(), name) {
 			t.Errorf("--help lacks %s", name)
 		}
