@@ -43,6 +43,9 @@ type Event struct {
 	// the same UID and a RecurrenceID, in the same calendar object
 	// (RFC 4791 §4.1) and next to the master in a feed.
 	Overrides []Event
+	// ExDates are the deleted occurrences of a series, by the start they
+	// have in it (EXDATE, RFC 5545 §3.8.5.1).
+	ExDates []time.Time
 }
 
 // CalDAVAccount is how to reach a user's CalDAV server. Password is in the
@@ -109,6 +112,8 @@ type RemoteEvent struct {
 	// Overrides are the occurrences of a series the object holds as
 	// VEVENTs with a RECURRENCE-ID.
 	Overrides []RemoteOverride
+	// ExDates are the series' deleted occurrences (EXDATE), the timed ones.
+	ExDates []time.Time
 	// Floating marks times with no zone (no Z and no TZID, or a TZID that
 	// names no zone we know): Start and End hold their wall clock as UTC
 	// values, to be read in the user's zone.

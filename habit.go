@@ -220,7 +220,9 @@ type HabitSeries struct {
 }
 
 // HabitOverride is one occurrence of a series that is not at the series'
-// time: moved off a busy event, or moved by the user (Pinned).
+// time: moved off a busy event, moved by the user (Pinned), or deleted by
+// the user (Deleted and Pinned; Start and End are then its times in the
+// series).
 type HabitOverride struct {
 	// RecurrenceID is the start the occurrence has in the series (RFC 5545 §3.8.4.4).
 	RecurrenceID time.Time `json:"recurrence_id"`
@@ -228,6 +230,9 @@ type HabitOverride struct {
 	End          time.Time `json:"end"`
 	// Pinned marks the user's own edit in their calendar app: it is kept.
 	Pinned bool `json:"pinned,omitempty"`
+	// Deleted marks an occurrence the user deleted: it is written as an
+	// EXDATE and takes no time.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // Location loads the series' zone.

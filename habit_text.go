@@ -44,8 +44,12 @@ func HabitEvent(hs HabitSeries, next time.Time, cs []Commitment, s Settings, loc
 		Zone: loc, RRule: hs.RRule,
 	}
 	for _, o := range hs.Overrides {
+		if o.Deleted {
+			ev.ExDates = append(ev.ExDates, o.RecurrenceID)
+			continue
+		}
 		ov := ev
-		ov.RRule, ov.Overrides = "", nil
+		ov.RRule, ov.Overrides, ov.ExDates = "", nil, nil
 		ov.Start, ov.End, ov.RecurrenceID = o.Start, o.End, o.RecurrenceID
 		ev.Overrides = append(ev.Overrides, ov)
 	}

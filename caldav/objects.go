@@ -92,6 +92,11 @@ func vevent(ev followup.Event) *ical.Component {
 		rule.SetValueType(ical.ValueRecurrence)
 		rule.Value = ev.RRule
 		ve.Props.Set(rule)
+		for _, x := range ev.ExDates { // §3.8.5.1, one property each
+			p := ical.NewProp(ical.PropExceptionDates)
+			p.SetDateTime(local(x))
+			ve.Props.Add(p)
+		}
 	}
 	ve.Props.SetText(ical.PropSummary, ev.Summary)
 	if ev.Description != "" {
@@ -309,8 +314,8 @@ func (c *Client) GetEvent(ctx context.Context, acct followup.CalDAVAccount, cale
 
 // remoteEvent reads UID, SEQUENCE, DTSTART and DTEND of the master VEVENT
 // of a calendar object, or of its first VEVENT when it holds only
-// overrides, and the RECURRENCE-ID and times of each override. Times with
-// no zone we know come back Floating.
+// overrides, the master's timed EXDATEs, and the RECURRENCE-ID and times
+// of each override. Times with no zone we know come back Floating.
 func remoteEvent(ctx context.Context, host string, data []byte) (followup.RemoteEvent, error) {
 	cal, err := decodeCalendar(ctx, data)
 	if err != nil {
@@ -351,6 +356,17 @@ func remoteEvent(ctx context.Context, host string, data []byte) (followup.Remote
 		}
 		ev.Start, ev.End, ev.Floating, ev.Overrides = o.start, o.end, o.floating, overrides
 		ev.Sequence = sequence(comp)
+		if comp.Props.Get(ical.PropRecurrenceID) == nil {
+			exdates, err := dateList(comp, ical.PropExceptionDates)
+			if err != nil {
+				return followup.RemoteEvent{}, unreadable(host, err)
+			}
+			for _, x := range exdates {
+				if !x.allDay {
+					ev.ExDates = append(ev.ExDates, x.start.UTC())
+				}
+			}
+		}
 		return ev, nil
 	}
 	return followup.RemoteEvent{}, unreadable(host, fmt.Errorf("caldav: no VEVENT in calendar object"))

@@ -204,6 +204,9 @@ func (e *encoder) event(ev *followup.Event, now time.Time) {
 		}
 		if ev.RRule != "" {
 			e.uri("RRULE", ev.RRule) // §3.8.5.3: a RECUR value, written as is
+			for _, x := range ev.ExDates {
+				e.localTime("EXDATE", x, ev.Zone) // §3.8.5.1
+			}
 		}
 	default:
 		e.dateTime("DTSTART:", ev.Start)

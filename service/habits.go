@@ -185,6 +185,7 @@ func (r habitRoom) place(h followup.Habit, cur followup.HabitSeries) (followup.H
 		kept = r.keptOverrides(cur.Overrides)
 	} else {
 		next.Start, next.End = pl.First.UTC(), pl.First.Add(h.Duration()).UTC()
+		kept = r.keptDeletions(cur.Overrides, h, pl.Clock, next.Start)
 	}
 	for _, m := range pl.Moves {
 		if m.Original.Before(next.Start) || slices.ContainsFunc(kept, func(o followup.HabitOverride) bool { return o.RecurrenceID.Equal(m.Original) }) {
@@ -210,12 +211,30 @@ func (r habitRoom) keptOverrides(overrides []followup.HabitOverride) []followup.
 	return kept
 }
 
+// keptDeletions are the user's deleted occurrences that a series placed
+// anew still has: at clock on one of h's days, not before first, and
+// within the feed's history. The others no longer name an occurrence.
+func (r habitRoom) keptDeletions(overrides []followup.HabitOverride, h followup.Habit, clock followup.Clock, first time.Time) []followup.HabitOverride {
+	var kept []followup.HabitOverride
+	for _, o := range r.keptOverrides(overrides) {
+		l := o.RecurrenceID.In(r.loc)
+		if !o.Deleted || o.RecurrenceID.Before(first) || !h.Occurs(l) ||
+			!clock.On(l.Year(), l.Month(), l.Day(), r.loc).Equal(o.RecurrenceID) {
+			continue
+		}
+		o.Start, o.End = o.RecurrenceID, o.RecurrenceID.Add(h.Duration())
+		kept = append(kept, o)
+	}
+	return kept
+}
+
 // sameSeries reports whether two versions of a series show the same times.
 func sameSeries(a, b followup.HabitSeries) bool {
 	return a.Active == b.Active && a.Spec == b.Spec && a.Start.Equal(b.Start) && a.End.Equal(b.End) &&
 		a.RRule == b.RRule && a.Zone == b.Zone &&
 		slices.EqualFunc(a.Overrides, b.Overrides, func(x, y followup.HabitOverride) bool {
-			return x.RecurrenceID.Equal(y.RecurrenceID) && x.Start.Equal(y.Start) && x.End.Equal(y.End) && x.Pinned == y.Pinned
+			return x.RecurrenceID.Equal(y.RecurrenceID) && x.Start.Equal(y.Start) && x.End.Equal(y.End) &&
+				x.Pinned == y.Pinned && x.Deleted == y.Deleted
 		})
 }
 
@@ -241,7 +260,9 @@ func seriesIntervals(hs followup.HabitSeries, h followup.Habit, loc *time.Locati
 	d := hs.End.Sub(hs.Start)
 	var out []followup.Interval
 	for _, start := range scheduler.Occurrences(h, clock, loc, from, to) {
-		if o, ok := moved[start.Unix()]; ok {
+		if o, ok := moved[start.Unix()]; ok && o.Deleted {
+			continue
+		} else if ok {
 			out = append(out, followup.Interval{Start: o.Start, End: o.End, Source: habitSource + string(hs.Kind)})
 			continue
 		}

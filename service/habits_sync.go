@@ -209,7 +209,7 @@ func (s *Service) adoptHabit(ctx context.Context, uid string, r followup.RemoteE
 			return err
 		}
 		fresh.RemoteETag = r.ETag
-		if !fresh.Active || !pinRemoteOverrides(&fresh, r.Overrides) {
+		if !fresh.Active || !pinRemoteOverrides(&fresh, r) {
 			return q.PutHabitSeries(ctx, &fresh)
 		}
 		current := fresh.RemoteSequence == fresh.Sequence
@@ -232,17 +232,28 @@ func (s *Service) adoptHabit(ctx context.Context, uid string, r followup.RemoteE
 }
 
 // pinRemoteOverrides records the server's overrides that differ from the
-// series' as pinned ones, and reports whether any did.
-func pinRemoteOverrides(hs *followup.HabitSeries, remote []followup.RemoteOverride) bool {
-	changed := false
-	for _, ro := range remote {
-		if !ro.End.After(ro.Start) {
-			continue
+// series' as pinned ones, and its EXDATEs as deleted occurrences (an
+// EXDATE wins over an override of the same occurrence, which calendars
+// then no longer show), and reports whether any did.
+func pinRemoteOverrides(hs *followup.HabitSeries, r followup.RemoteEvent) bool {
+	var remote []followup.HabitOverride
+	for _, ro := range r.Overrides {
+		if ro.End.After(ro.Start) && !slices.ContainsFunc(r.ExDates, ro.RecurrenceID.Equal) {
+			remote = append(remote, followup.HabitOverride{RecurrenceID: ro.RecurrenceID.UTC(), Start: ro.Start.UTC(), End: ro.End.UTC(), Pinned: true})
 		}
-		o := followup.HabitOverride{RecurrenceID: ro.RecurrenceID.UTC(), Start: ro.Start.UTC(), End: ro.End.UTC(), Pinned: true}
+	}
+	d := hs.End.Sub(hs.Start)
+	for _, x := range r.ExDates {
+		if x.Before(hs.Start) {
+			continue // not an occurrence of ours
+		}
+		remote = append(remote, followup.HabitOverride{RecurrenceID: x.UTC(), Start: x.UTC(), End: x.Add(d).UTC(), Pinned: true, Deleted: true})
+	}
+	changed := false
+	for _, o := range remote {
 		i := slices.IndexFunc(hs.Overrides, func(x followup.HabitOverride) bool { return x.RecurrenceID.Equal(o.RecurrenceID) })
 		switch {
-		case i >= 0 && hs.Overrides[i].Start.Equal(o.Start) && hs.Overrides[i].End.Equal(o.End):
+		case i >= 0 && hs.Overrides[i].Start.Equal(o.Start) && hs.Overrides[i].End.Equal(o.End) && hs.Overrides[i].Deleted == o.Deleted:
 			continue
 		case i >= 0:
 			hs.Overrides[i] = o

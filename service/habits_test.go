@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -274,6 +275,33 @@ func TestHabitCalDAV(t *testing.T) {
 	fake.mu.Unlock()
 	if kept == 0 {
 		t.Fatal("the rewritten series lost the user's override")
+	}
+
+	// The user deletes Thursday's call: it stays deleted through a
+	// re-planning, on the server and in the feed.
+	deleted := rid.AddDate(0, 0, 1)
+	fake.userDeleteOccurrence(call.UID, deleted)
+	if rep, err := h.svc.Sync(h.ctx, u.ID); err != nil || rep.Adopted != 1 {
+		t.Fatalf("adopted %d: %v", rep.Adopted, err)
+	}
+	putHabit(t, h, u.ID, followup.HabitDailyCall, func(*followup.Habit) {})
+	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Ann Lee", Phone: "+49 30 5678"}, Promise: "Intro to Bo"})
+	h.svc.Sync(h.ctx, u.ID)
+	if ev := habitEvent(t, h, u.ID, followup.HabitDailyCall); !slices.ContainsFunc(ev.ExDates, deleted.Equal) {
+		t.Fatalf("the feed brings the deleted occurrence back: exdates %v", ev.ExDates)
+	}
+	fake.mu.Lock()
+	onServer = fake.objs[call.UID].ev
+	fake.mu.Unlock()
+	if !slices.ContainsFunc(onServer.ExDates, deleted.Equal) {
+		t.Fatalf("the rewritten series lost the user's deletion: exdates %v", onServer.ExDates)
+	}
+	// Another time of day: the deletion names no occurrence any more.
+	putHabit(t, h, u.ID, followup.HabitDailyCall, func(hb *followup.Habit) {
+		hb.Start, hb.End = followup.Clock{Hour: 7}, followup.Clock{Hour: 8}
+	})
+	if ev := habitEvent(t, h, u.ID, followup.HabitDailyCall); len(ev.ExDates) != 0 {
+		t.Fatalf("exdates %v after the call moved to 07:00", ev.ExDates)
 	}
 
 	// Switched off: the object goes.

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -85,7 +86,7 @@ func (f *fakeCalDAV) PutEvent(_ context.Context, _ followup.CalDAVAccount, _ str
 
 func (f *fakeCalDAV) remote(uid string, o fakeObject) followup.RemoteEvent {
 	r := followup.RemoteEvent{UID: uid, Href: fakeBase + "followups/" + uid + ".ics", ETag: o.etag, Start: o.ev.Start, End: o.ev.End,
-		Sequence: o.ev.Sequence, Floating: o.floating}
+		Sequence: o.ev.Sequence, Floating: o.floating, ExDates: o.ev.ExDates}
 	for _, ov := range o.ev.Overrides {
 		r.Overrides = append(r.Overrides, followup.RemoteOverride{RecurrenceID: ov.RecurrenceID, Start: ov.Start, End: ov.End})
 	}
@@ -101,6 +102,18 @@ func (f *fakeCalDAV) userMoveOccurrence(uid string, rid, start, end time.Time) {
 	ov := o.ev
 	ov.RRule, ov.Overrides, ov.RecurrenceID, ov.Start, ov.End = "", nil, rid, start, end
 	o.ev.Overrides = append(append([]followup.Event(nil), o.ev.Overrides...), ov)
+	o.etag = f.nextETag()
+	f.objs[uid] = o
+}
+
+// userDeleteOccurrence deletes one occurrence of a series as a calendar
+// app does: an EXDATE, its override (if any) gone, and a new ETag.
+func (f *fakeCalDAV) userDeleteOccurrence(uid string, rid time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.objs[uid]
+	o.ev.ExDates = append(append([]time.Time(nil), o.ev.ExDates...), rid)
+	o.ev.Overrides = slices.DeleteFunc(slices.Clone(o.ev.Overrides), func(ov followup.Event) bool { return ov.RecurrenceID.Equal(rid) })
 	o.etag = f.nextETag()
 	f.objs[uid] = o
 }
