@@ -18,7 +18,8 @@ import (
 )
 
 // habitSeries is a weekly Monday 10:00 Berlin series from 2026-03-16 with
-// the occurrence of 2026-03-30 (after the DST change) moved to 14:00.
+// the occurrence of 2026-03-30 (after the DST change) moved to 14:00 and
+// that of 2026-04-06 deleted (EXDATE).
 func habitSeries(t *testing.T) followup.Event {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
@@ -33,6 +34,7 @@ func habitSeries(t *testing.T) followup.Event {
 			Sequence: 2, Summary: "Weekly review", Start: at(3, 30, 14), End: at(3, 30, 14).Add(30 * time.Minute),
 			RecurrenceID: at(3, 30, 10), AlarmMinutes: 10,
 		}},
+		ExDates: []time.Time{at(4, 6, 10)},
 	}
 }
 
@@ -55,6 +57,11 @@ func testSeries(t *testing.T, ctx context.Context, c *caldav.Client, srv davtest
 	if diff := cmp.Diff(wantOv, got.Overrides); diff != "" {
 		t.Errorf("overrides read back (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff([]time.Time{ev.ExDates[0].UTC()}, got.ExDates); diff != "" {
+		t.Errorf("exdates read back (-want +got):\n%s", diff)
+	}
+
+	testClientExDates(t, ctx, c, srv, acct, got.Href, calURL, ev.UID)
 
 	// The object as stored holds the series, its zone and the override.
 	status, _, resp := rawDo(t, srv, http.MethodGet, got.Href, "", nil)
@@ -62,7 +69,7 @@ func testSeries(t *testing.T, ctx context.Context, c *caldav.Client, srv davtest
 	raw = strings.ReplaceAll(raw, "\r\n ", "")
 	for _, line := range []string{"BEGIN:VTIMEZONE", "TZID:Europe/Berlin", "RRULE:FREQ=WEEKLY;BYDAY=MO",
 		"DTSTART;TZID=Europe/Berlin:20260316T100000", "RECURRENCE-ID;TZID=Europe/Berlin:20260330T100000",
-		"DTSTART;TZID=Europe/Berlin:20260330T140000", "SEQUENCE:2"} {
+		"DTSTART;TZID=Europe/Berlin:20260330T140000", "SEQUENCE:2", "EXDATE;TZID=Europe/Berlin:20260406T100000"} {
 		if status != http.StatusOK || !strings.Contains(raw, line+"\r\n") {
 			t.Errorf("stored object (HTTP %d) lacks %q:\n%s", status, line, raw)
 		}
@@ -103,8 +110,9 @@ func testSeries(t *testing.T, ctx context.Context, c *caldav.Client, srv davtest
 		}{
 			{"20260330T115900Z", "20260330T120100Z", true},  // the moved occurrence, 14:00 CEST
 			{"20260330T075900Z", "20260330T080100Z", false}, // where it was
-			{"20260406T075900Z", "20260406T080100Z", true},  // 10:00 CEST after the change
-			{"20260406T085900Z", "20260406T090100Z", false}, // 10:00 CET, an hour off
+			{"20260406T075900Z", "20260406T080100Z", false}, // deleted
+			{"20260413T075900Z", "20260413T080100Z", true},  // 10:00 CEST after the change
+			{"20260413T085900Z", "20260413T090100Z", false}, // 10:00 CET, an hour off
 		} {
 			q := strings.NewReplacer("20260316T000000Z", tc.from, "20260414T000000Z", tc.to).Replace(body)
 			_, _, r := rawDo(t, srv, "REPORT", calURL, q, map[string]string{"Depth": "1", "Content-Type": "application/xml"})
@@ -119,8 +127,36 @@ func testSeries(t *testing.T, ctx context.Context, c *caldav.Client, srv davtest
 		starts = append(starts, m[1])
 	}
 	slices.Sort(starts)
-	want := []string{"20260316T090000Z", "20260323T090000Z", "20260330T120000Z", "20260406T080000Z", "20260413T080000Z"}
+	want := []string{"20260316T090000Z", "20260323T090000Z", "20260330T120000Z", "20260413T080000Z"}
 	if diff := cmp.Diff(want, starts); diff != "" {
 		t.Errorf("%s expands the series (-want +got):\n%s\n%s", srv.Name, diff, data)
+	}
+}
+
+// testClientExDates stores the series as a calendar app may write it after
+// the user deleted two occurrences: UTC EXDATEs in one property, and then
+// reads them back. The object is put back as we wrote it afterwards.
+func testClientExDates(t *testing.T, ctx context.Context, c *caldav.Client, srv davtest.Server, acct followup.CalDAVAccount, href, calURL, uid string) {
+	status, etag, body := rawDo(t, srv, http.MethodGet, href, "", nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: HTTP %d", href, status)
+	}
+	edited := strings.Replace(body, "EXDATE;TZID=Europe/Berlin:20260406T100000\r\n", "EXDATE:20260406T080000Z,20260413T080000Z\r\n", 1)
+	if edited == body {
+		t.Fatalf("no EXDATE to edit in:\n%s", body)
+	}
+	if status, _, resp := rawDo(t, srv, http.MethodPut, href, edited, map[string]string{"Content-Type": "text/calendar", "If-Match": etag}); status >= 300 {
+		t.Fatalf("client PUT: HTTP %d: %.300s", status, resp)
+	}
+	got, err := c.GetEvent(ctx, acct, calURL, uid)
+	if err != nil {
+		t.Fatalf("GetEvent after the client's edit: %v", err)
+	}
+	want := []time.Time{utc("2026-04-06T08:00:00Z"), utc("2026-04-13T08:00:00Z")}
+	if diff := cmp.Diff(want, got.ExDates); diff != "" {
+		t.Errorf("%s: the client's exdates read back (-want +got):\n%s", srv.Name, diff)
+	}
+	if status, _, resp := rawDo(t, srv, http.MethodPut, href, body, map[string]string{"Content-Type": "text/calendar"}); status >= 300 {
+		t.Fatalf("PUT back: HTTP %d: %.300s", status, resp)
 	}
 }
