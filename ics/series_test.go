@@ -13,7 +13,8 @@ import (
 	"github.com/followup/followup/ics"
 )
 
-// TestSeries writes a habit's series in New York with one override:
+// TestSeries writes a habit's series in New York with one override and
+// one deleted occurrence (EXDATE):
 // local times with TZID, the RRULE, the override with the same UID and a
 // RECURRENCE-ID, and one VTIMEZONE with the zone's yearly rules, as
 // golang-ical parses them.
@@ -30,6 +31,7 @@ func TestSeries(t *testing.T) {
 	ov := master
 	ov.RRule, ov.RecurrenceID, ov.Start, ov.End = "", at(3, 10, 10, 0), at(3, 10, 11, 0), at(3, 10, 11, 15)
 	master.Overrides = []followup.Event{ov}
+	master.ExDates = []time.Time{at(3, 11, 10, 0)} // after the DST change
 	other := followup.Event{UID: "step-2@followup", Start: at(3, 3, 12, 0), End: at(3, 3, 12, 30), Summary: "Deliver"}
 	var buf bytes.Buffer
 	if err := ics.Encode(&buf, ics.Feed{Name: "Follow-ups", Events: []followup.Event{master, other}, Now: now}); err != nil {
@@ -40,6 +42,7 @@ func TestSeries(t *testing.T) {
 		"DTSTART;TZID=America/New_York:20260302T100000", "DTEND;TZID=America/New_York:20260302T101500",
 		"RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "RECURRENCE-ID;TZID=America/New_York:20260310T100000",
 		"DTSTART;TZID=America/New_York:20260310T110000", "DTSTART:20260303T170000Z",
+		"EXDATE;TZID=America/New_York:20260311T100000",
 		"TZOFFSETFROM:-0500", "TZOFFSETTO:-0400", "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU", "RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU",
 	} {
 		if !strings.Contains(text, "\r\n"+line+"\r\n") {
