@@ -328,8 +328,8 @@ func (s *Service) habitFacts(ctx context.Context, q followup.Queries, userID int
 			series = append(series, hs)
 		}
 	}
-	if len(series) == 0 {
-		return nil, nil, nil
+	if !slices.ContainsFunc(series, func(hs followup.HabitSeries) bool { return namesPeople(hs.Kind) }) {
+		return series, nil, nil
 	}
 	ids, err := q.HabitCommitmentIDs(ctx, userID, s.now().Add(-habitCommitmentsSince))
 	return series, ids, err

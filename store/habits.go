@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/followup/followup"
@@ -12,7 +13,7 @@ import (
 const habitColumns = `user_id, kind, uid, active, spec, start_at, end_at, zone, rrule, sequence,
 	remote_etag, remote_sequence, remote_hash, overrides, created_at, updated_at`
 
-func scanHabitSeries(row interface{ Scan(...any) error }) (followup.HabitSeries, error) {
+func (q *queries) scanHabitSeries(row interface{ Scan(...any) error }) (followup.HabitSeries, error) {
 	var s followup.HabitSeries
 	var kind, overrides string
 	err := row.Scan(&s.UserID, &kind, &s.UID, &s.Active, &s.Spec, scanTime(&s.Start), scanTime(&s.End), &s.Zone, &s.RRule,
@@ -21,14 +22,34 @@ func scanHabitSeries(row interface{ Scan(...any) error }) (followup.HabitSeries,
 		return s, err
 	}
 	s.Kind = followup.HabitKind(kind)
-	if err := json.Unmarshal([]byte(overrides), &s.Overrides); err != nil {
-		return s, fmt.Errorf("store: overrides of habit %s: %w", s.UID, err)
+	s.Overrides, err = q.db.decodeOverrides(s.UID, overrides)
+	return s, err
+}
+
+// decodedOverrides is a series' overrides column as last read, and decoded.
+type decodedOverrides struct {
+	raw  string
+	list []followup.HabitOverride
+}
+
+// decodeOverrides decodes a series' overrides column, a year of them for a
+// daily habit: the feed reads them on every render, and they change
+// seldom, so the last decoding of each series is kept. The caller gets
+// its own copy.
+func (db *DB) decodeOverrides(uid, raw string) ([]followup.HabitOverride, error) {
+	if c, ok := db.overrides.Load(uid); ok && c.(decodedOverrides).raw == raw {
+		return slices.Clone(c.(decodedOverrides).list), nil
 	}
-	for i := range s.Overrides {
-		o := &s.Overrides[i]
+	var list []followup.HabitOverride
+	if err := json.Unmarshal([]byte(raw), &list); err != nil {
+		return nil, fmt.Errorf("store: overrides of habit %s: %w", uid, err)
+	}
+	for i := range list {
+		o := &list[i]
 		o.RecurrenceID, o.Start, o.End = o.RecurrenceID.UTC(), o.Start.UTC(), o.End.UTC()
 	}
-	return s, nil
+	db.overrides.Store(uid, decodedOverrides{raw: raw, list: list})
+	return slices.Clone(list), nil
 }
 
 // HabitSeries returns the user's habit series in HabitKinds order.
@@ -40,7 +61,7 @@ func (q *queries) HabitSeries(ctx context.Context, userID int64) ([]followup.Hab
 	defer rows.Close()
 	byKind := map[followup.HabitKind]followup.HabitSeries{}
 	for rows.Next() {
-		s, err := scanHabitSeries(rows)
+		s, err := q.scanHabitSeries(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -60,7 +81,7 @@ func (q *queries) HabitSeries(ctx context.Context, userID int64) ([]followup.Hab
 
 // HabitSeriesByUID returns one series.
 func (q *queries) HabitSeriesByUID(ctx context.Context, uid string) (followup.HabitSeries, error) {
-	s, err := scanHabitSeries(q.ex.QueryRowContext(ctx, `SELECT `+habitColumns+` FROM habit_series WHERE uid = ?`, uid))
+	s, err := q.scanHabitSeries(q.ex.QueryRowContext(ctx, `SELECT `+habitColumns+` FROM habit_series WHERE uid = ?`, uid))
 	return s, notFound(err, "Habit series")
 }
 
@@ -100,6 +121,7 @@ func (q *queries) DeleteHabitSeries(ctx context.Context, uid string) error {
 	if _, err := q.ex.ExecContext(ctx, `DELETE FROM habit_series WHERE uid = ?`, uid); err != nil {
 		return fmt.Errorf("store: delete habit series: %w", err)
 	}
+	q.db.overrides.Delete(uid)
 	return nil
 }
 

@@ -42,6 +42,7 @@ type DB struct {
 	log       *slog.Logger
 	now       func() time.Time
 	stmts     sync.Map // query text -> *sql.Stmt, prepared once
+	overrides sync.Map // habit series UID -> decodedOverrides, the last read
 	txMu      sync.Mutex
 	txQueue   []*txRequest // transactions waiting for the commit loop
 	txLeading bool         // a commit loop is running
