@@ -25,8 +25,8 @@ type fakeCalDAV struct {
 	// cancelOnPut, when set, is called as a PUT lands: the caller's
 	// deadline passes before the answer comes.
 	cancelOnPut context.CancelFunc
-	busyReads  int
-	lists      int
+	busyReads   int
+	lists       int
 }
 
 type fakeObject struct {
