@@ -287,3 +287,48 @@ func TestCredentialOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyICSMaskedAlike: two secret addresses of one host that mask
+// alike (as Google's do, both ending in basic.ics) both stay when sent back
+// masked, each with its own state; dropping one of them masked is refused
+// as ambiguous rather than dropping either at random.
+func TestBusyICSMaskedAlike(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+	h.svc.Calendars = newFakeCalDAV()
+	src := &fakeICS{}
+	h.svc.ICS = src
+	u := h.user("alike@example.com", "Europe/Berlin")
+	work := "https://calendar.example.com/private/work-0123456789/basic.ics"
+	home := "https://calendar.example.com/private/home-9876543210/basic.ics"
+	in := followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", BusyICS: []string{work, home}}
+	conn, err := h.svc.ConnectCalDAV(h.ctx, u.ID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{icsMasked, icsMasked}, conn.BusyICS); diff != "" {
+		t.Fatalf("busy_ics (-want +got):\n%s", diff)
+	}
+
+	in.Password, in.BusyICS = "", conn.BusyICS
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, in); err != nil {
+		t.Fatalf("reconnect with the masked addresses: %v", err)
+	}
+	if _, err := h.svc.Sync(h.ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := src.fetched()
+	slices.Sort(got)
+	if diff := cmp.Diff([]string{home, work}, got); diff != "" {
+		t.Errorf("fetched after the reconnect (-want +got):\n%s", diff)
+	}
+
+	in.BusyICS = []string{icsMasked}
+	_, err = h.svc.ConnectCalDAV(h.ctx, u.ID, in)
+	if followup.ErrorCode(err) != followup.EINVALID || followup.ErrorField(err) != "busy_ics" {
+		t.Errorf("one of two alike masked addresses: %v, want EINVALID on busy_ics", err)
+	}
+	stored, _ := h.db.CalDAV(h.ctx, u.ID)
+	if len(stored.SealedBusyICS) != 2 || stored.SealedBusyICS[0] == stored.SealedBusyICS[1] {
+		t.Errorf("stored busy_ics %q, want the two addresses", stored.SealedBusyICS)
+	}
+}
