@@ -172,8 +172,9 @@ func testFloatingMove(t *testing.T, srv davtest.Server) {
 		return err == nil && n == 0
 	})
 
-	// The local days either side of New York's next DST change.
-	day := time.Now().In(ny)
+	// The local days either side of New York's next DST change after the
+	// app's clock, not the real one.
+	day := app.Now().In(ny)
 	day = time.Date(day.Year(), day.Month(), day.Day(), 12, 0, 0, 0, ny)
 	_, offset := day.Zone()
 	for _, o := day.AddDate(0, 0, 1).Zone(); o == offset; _, o = day.AddDate(0, 0, 1).Zone() {
