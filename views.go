@@ -20,6 +20,10 @@ type AgendaBlock struct {
 	Step
 	CommitmentID int64  `json:"commitment_id"`
 	Title        string `json:"title"`
+	// Draft is the ready-to-send message, "" for meetings.
+	Draft string `json:"draft,omitempty"`
+	// Contact is the person the block is about.
+	Contact string `json:"contact"`
 }
 
 // Agenda is the placed blocks and the busy time that shaped them.
@@ -59,4 +63,7 @@ type SyncReport struct {
 	Busy     int      `json:"busy"`     // busy intervals known after the sync
 	Requests int      `json:"requests"` // HTTP requests made to read busy time and our calendar
 	Errors   []string `json:"errors"`
+	// Notices name the busy sources that went over a limit (too many
+	// events, or repeating in a way too costly to expand), in plain words.
+	Notices []string `json:"notices"`
 }

@@ -211,7 +211,7 @@ func (c *Client) GetEvent(ctx context.Context, acct followup.CalDAVAccount, cale
 	default:
 		return followup.RemoteEvent{}, statusError(r, "calendar object")
 	}
-	ev, err := remoteEvent(r.url.Host, r.body)
+	ev, err := remoteEvent(ctx, r.url.Host, r.body)
 	if err != nil {
 		return followup.RemoteEvent{}, err
 	}
@@ -223,8 +223,8 @@ func (c *Client) GetEvent(ctx context.Context, acct followup.CalDAVAccount, cale
 // remoteEvent reads UID, SEQUENCE, DTSTART and DTEND of the master VEVENT
 // of a calendar object, or of its first VEVENT when it holds only
 // overrides. Times with no zone we know come back Floating.
-func remoteEvent(host string, data []byte) (followup.RemoteEvent, error) {
-	cal, err := decodeCalendar(data)
+func remoteEvent(ctx context.Context, host string, data []byte) (followup.RemoteEvent, error) {
+	cal, err := decodeCalendar(ctx, data)
 	if err != nil {
 		return followup.RemoteEvent{}, unreadable(host, err)
 	}
@@ -341,7 +341,7 @@ func (c *Client) ListEvents(ctx context.Context, acct followup.CalDAVAccount, ca
 			out = append(out, ev)
 			continue
 		}
-		ev, err := remoteEvent(r.url.Host, []byte(*p.CalendarData))
+		ev, err := remoteEvent(ctx, r.url.Host, []byte(*p.CalendarData))
 		if err != nil {
 			return nil, err
 		}

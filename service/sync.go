@@ -93,12 +93,14 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 	return nil
 }
 
-// recordStatus stores the outcome of calendar work on the connection.
-func (s *Service) recordStatus(ctx context.Context, userID int64, err error) {
-	msg := ""
+// recordStatus stores the outcome of calendar work on the connection: the
+// error's message, then the notices of busy sources over a limit.
+func (s *Service) recordStatus(ctx context.Context, userID int64, err error, notices ...string) {
+	var parts []string
 	if err != nil {
-		msg = followup.ErrorMessage(err)
+		parts = append(parts, followup.ErrorMessage(err))
 	}
+	msg := strings.Join(append(parts, notices...), " ")
 	if serr := s.Store.SetCalDAVStatus(ctx, userID, s.now(), msg); serr != nil && followup.ErrorCode(serr) != followup.ENOTFOUND {
 		s.log().WarnContext(ctx, "caldav status not saved", "user_id", userID, "error", serr.Error())
 	}
@@ -116,7 +118,7 @@ func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, 
 // the sync (a busy read, a write), preferring one with a Retry-After, for
 // the queue to try again.
 func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncReport, retry error, err error) {
-	rep = followup.SyncReport{Errors: []string{}}
+	rep = followup.SyncReport{Errors: []string{}, Notices: []string{}}
 	fail := func(e error) {
 		rep.Errors = append(rep.Errors, followup.ErrorMessage(e))
 		var ra interface{ RetryAfter() time.Duration }
@@ -161,37 +163,8 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 		prev[b.URL] = b
 		return s.Store.PutBusySource(ctx, b)
 	}
-	for _, cal := range a.conn.BusyCalendars {
-		rep.Read++
-		res, err := s.Calendars.Busy(ctx, a.acct, cal, from, to, prev[cal].CalDAV)
-		rep.Requests += res.Requests
-		if err != nil {
-			fail(err)
-			continue
-		}
-		if res.Changed {
-			rep.Changed++
-			if err := keep(followup.BusySource{URL: cal, Kind: "caldav", CalDAV: res.State}); err != nil {
-				return rep, retry, err
-			}
-		}
-	}
-	if s.ICS != nil {
-		for _, src := range a.ics {
-			rep.Read++
-			rep.Requests++
-			res, err := s.ICS.FetchBusy(ctx, src.url, from, to, prev[src.key].ICS)
-			if err != nil {
-				fail(err)
-				continue
-			}
-			if res.Changed {
-				rep.Changed++
-				if err := keep(followup.BusySource{URL: src.key, Kind: "ics", ICS: res.State}); err != nil {
-					return rep, retry, err
-				}
-			}
-		}
+	if err := s.readBusy(ctx, a, from, to, prev, keep, &rep, fail); err != nil {
+		return rep, retry, err
 	}
 
 	// 2. What the user did to our objects in their calendar app. An
@@ -255,10 +228,78 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 	if len(rep.Errors) > 0 {
 		syncErr = followup.Errorf(followup.EREMOTE, "", "%s", strings.Join(rep.Errors, " "))
 	}
-	s.recordStatus(ctx, userID, syncErr)
+	s.recordStatus(ctx, userID, syncErr, rep.Notices...)
 	s.log().InfoContext(ctx, "caldav sync", "user_id", userID, "written", rep.Written, "moved", rep.Moved,
 		"deleted", rep.Deleted, "adopted", rep.Adopted, "removed", rep.Removed, "read", rep.Read, "requests", rep.Requests, "errors", len(rep.Errors))
 	return rep, retry, nil
+}
+
+// maxBusyPerSync bounds the busy intervals one sync reads: once the sources
+// read hold as many, the others are not read this time, and keep the busy
+// time they had. (Each source is bounded on its own too, by the reader.)
+const maxBusyPerSync = 50_000
+
+// readBusy reads every busy source of the account in [from, to),
+// incrementally from prev, and keeps the ones that changed. A source that
+// fails is passed to fail; one over a limit is named in rep.Notices. A
+// cancelled ctx stops it between sources, with ctx's error.
+func (s *Service) readBusy(ctx context.Context, a account, from, to time.Time, prev map[string]followup.BusySource,
+	keep func(followup.BusySource) error, rep *followup.SyncReport, fail func(error)) error {
+	total := 0
+	// read reads the source stored as key, shown as shown.
+	read := func(key, shown, kind string, fetch func(followup.BusySource) (followup.BusySource, bool, error)) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if total >= maxBusyPerSync {
+			rep.Notices = append(rep.Notices, fmt.Sprintf("busy source %s was not read: this sync already read %d busy times from other sources.",
+				shown, maxBusyPerSync))
+			return nil
+		}
+		rep.Read++
+		src, changed, err := fetch(prev[key])
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			fail(err)
+			return nil
+		}
+		total += len(src.Intervals())
+		if n := src.Notice(); n != "" {
+			rep.Notices = append(rep.Notices, n)
+		}
+		if !changed {
+			return nil
+		}
+		rep.Changed++
+		src.URL, src.Kind = key, kind
+		return keep(src)
+	}
+	for _, cal := range a.conn.BusyCalendars {
+		err := read(cal, cal, "caldav", func(p followup.BusySource) (followup.BusySource, bool, error) {
+			res, err := s.Calendars.Busy(ctx, a.acct, cal, from, to, p.CalDAV)
+			rep.Requests += res.Requests
+			return followup.BusySource{CalDAV: res.State}, res.Changed, err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if s.ICS == nil {
+		return nil
+	}
+	for _, src := range a.ics {
+		err := read(src.key, followup.MaskAddress(src.url), "ics", func(p followup.BusySource) (followup.BusySource, bool, error) {
+			rep.Requests++
+			res, err := s.ICS.FetchBusy(ctx, src.url, from, to, p.ICS)
+			return followup.BusySource{Kind: "ics", ICS: res.State}, res.Changed, err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // needsWrite reports whether a step's calendar object differs from what it should be.

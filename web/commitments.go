@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,8 @@ type commitmentRequest struct {
 	Priority  bool            `json:"priority"`
 	Meeting   *meetingRequest `json:"meeting"`
 	Notes     string          `json:"notes"`
+	// VCard is the contact as a vCard, instead of Contact.
+	VCard string `json:"vcard"`
 }
 
 type meetingRequest struct {
@@ -73,27 +76,26 @@ var formFields = map[string]bool{
 	"contact.name": true, "contact.email": true, "contact.phone": true, "contact.company": true, "contact.url": true,
 	"met_at": true, "met_where": true, "promise": true, "direction": true, "due": true, "due_text": true,
 	"priority": true, "meeting.start": true, "meeting.minutes": true, "meeting.location": true, "notes": true,
+	"vcard": true,
 }
 
 // formCommitment reads the same names from an HTML form.
 func formCommitment(c echo.Context) (commitmentRequest, error) {
 	var r commitmentRequest
-	f, err := c.FormParams()
+	f, err := formValues(c, formFields)
 	if err != nil {
-		if tooLarge(err) {
-			return r, followup.Errorf(followup.ETOOLARGE, "", "The request body is larger than 1 MiB.")
-		}
-		return r, followup.Errorf(followup.EINVALID, "", "Malformed form body.")
+		return r, err
 	}
-	for name := range f {
-		if !formFields[name] {
-			return r, followup.Errorf(followup.EINVALID, name, "Unknown field %q.", name)
-		}
-	}
+	return requestOfForm(f)
+}
+
+// requestOfForm maps form values named as the API's fields to a request.
+func requestOfForm(f url.Values) (commitmentRequest, error) {
+	var r commitmentRequest
 	r.Contact.Name, r.Contact.Email, r.Contact.Phone = f.Get("contact.name"), f.Get("contact.email"), f.Get("contact.phone")
 	r.Contact.Company, r.Contact.URL = f.Get("contact.company"), f.Get("contact.url")
 	r.MetAt, r.MetWhere, r.Promise, r.Direction = f.Get("met_at"), f.Get("met_where"), f.Get("promise"), f.Get("direction")
-	r.Due, r.DueText, r.Notes = f.Get("due"), f.Get("due_text"), f.Get("notes")
+	r.Due, r.DueText, r.Notes, r.VCard = f.Get("due"), f.Get("due_text"), f.Get("notes"), f.Get("vcard")
 	switch strings.ToLower(f.Get("priority")) {
 	case "", "0", "false", "off", "no":
 	case "1", "true", "on", "yes":
@@ -129,12 +131,34 @@ func (s *Server) createCommitment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Service.Create(c.Request().Context(), userID(c), in)
+	if err := s.vcardContact(c, req, &in); err != nil {
+		return err
+	}
+	// An Idempotency-Key makes a retried request answer the commitment the
+	// first one created (draft-ietf-httpapi-idempotency-key-header).
+	res, replayed, err := s.Service.CreateOnce(c.Request().Context(), userID(c), c.Request().Header.Get("Idempotency-Key"), in)
 	if err != nil {
 		return err
 	}
+	if replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
 	c.Response().Header().Set("Location", "/api/v1/commitments/"+strconv.FormatInt(res.ID, 10))
 	return c.JSON(http.StatusCreated, res)
+}
+
+// vcardContact reads the contact from the request's vCard, if it sent one
+// instead of contact fields.
+func (s *Server) vcardContact(c echo.Context, req commitmentRequest, in *followup.NewCommitment) error {
+	if req.VCard == "" {
+		return nil
+	}
+	if in.Contact != (followup.Contact{}) {
+		return followup.Errorf(followup.EINVALID, "vcard", "Send the contact either as contact or as vcard, not both.")
+	}
+	var err error
+	in.Contact, err = s.Service.ContactFromVCard(c.Request().Context(), []byte(req.VCard))
+	return err
 }
 
 func (s *Server) listCommitments(c echo.Context) error {

@@ -26,13 +26,13 @@ type route struct {
 
 // apiRoutes is every route of web/routes.go. TestRoutesCovered keeps it in step.
 var apiRoutes = []route{
-	{"GET", "/", false},
 	{"GET", "/healthz", false},
 	{"GET", "/readyz", false},
-	{"GET", "/commitments/:id", false},
 	{"GET", "/feeds/:file", false},
 	{"HEAD", "/feeds/:file", false},
 	{"POST", "/api/v1/commitments", true},
+	{"POST", "/api/v1/commitments/quick", true},
+	{"POST", "/api/v1/contacts/parse", true},
 	{"GET", "/api/v1/commitments", false},
 	{"GET", "/api/v1/commitments/:id", false},
 	{"POST", "/api/v1/commitments/:id/actions", true},
@@ -61,7 +61,7 @@ func TestRoutesCovered(t *testing.T) {
 		}
 		got = append(got, r.Method+" "+r.Path)
 	}
-	for _, r := range apiRoutes {
+	for _, r := range append(append([]route(nil), apiRoutes...), webRoutes...) {
 		want = append(want, r.Method+" "+r.Path)
 	}
 	sort.Strings(got)
@@ -287,6 +287,8 @@ func TestGarbageBodies(t *testing.T) {
 		"PUT /api/v1/settings":                 settingsGarbage,
 		"POST /api/v1/commitments/:id/actions": actionGarbage,
 		"PUT /api/v1/caldav":                   caldavGarbage,
+		"POST /api/v1/commitments/quick":       quickGarbage,
+		"POST /api/v1/contacts/parse":          contactParseGarbage,
 	}
 	before := h.fingerprint(t, u)
 	for _, r := range apiRoutes {

@@ -130,6 +130,8 @@ Usage:
   followup caldav connect --email E --url U --username N --password-stdin [--calendar C]
   followup caldav show --email E           show the CalDAV connection
   followup sync --email E                  sync the user's calendars now
+  followup add --email E [--vcard FILE] "Jane Doe (Acme) — send the deck by Friday * met at SaaStr"
+                                           log a commitment written as one line
   followup key rotate --new-secret-file F  re-seal every secret with the key in F
                                            (created when absent); stop the service first
 

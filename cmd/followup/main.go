@@ -31,6 +31,7 @@ import (
 	"github.com/followup/followup/secret"
 	"github.com/followup/followup/service"
 	"github.com/followup/followup/store"
+	"github.com/followup/followup/vcard"
 	"github.com/followup/followup/web"
 )
 
@@ -68,7 +69,12 @@ func run(ctx context.Context, args []string, p sys) error {
 	fs.SetOutput(io.Discard)
 	config := configFlags(fs, p.getenv)
 	f := commandFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	var words []string
+	if err == nil && cmd == "add" {
+		words, err = positional(fs)
+	}
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(p.stdout, fs)
 			return err
@@ -92,7 +98,7 @@ func run(ctx context.Context, args []string, p sys) error {
 	switch cmd {
 	case "serve":
 		return m.Run(ctx)
-	case "migrate", "user add", "token create", "token list", "token revoke", "caldav connect", "caldav show", "sync", "key rotate":
+	case "migrate", "user add", "token create", "token list", "token revoke", "caldav connect", "caldav show", "sync", "key rotate", "add":
 	default:
 		return fmt.Errorf("unknown command %q (see followup --help)", cmd)
 	}
@@ -107,14 +113,14 @@ func run(ctx context.Context, args []string, p sys) error {
 		return err
 	}
 	defer m.Close()
-	c := command{ctx: ctx, name: cmd, m: m, f: f, out: p.stdout, password: password}
+	c := command{ctx: ctx, name: cmd, m: m, f: f, out: p.stdout, password: password, line: strings.Join(words, " ")}
 	return c.run()
 }
 
 // flags are the flags of the administration commands.
 type flags struct {
 	email, password, passwordFile, timezone, name, url, username, calendar *string
-	newSecretFile                                                          *string
+	newSecretFile, vcard                                                   *string
 	passwordStdin                                                          *bool
 	id                                                                     *int64
 }
@@ -133,6 +139,7 @@ func commandFlags(fs *flag.FlagSet) flags {
 		username:      fs.String("username", "", "CalDAV username (caldav connect)"),
 		calendar:      fs.String("calendar", "", "calendar to write blocks to (caldav connect; default Follow-ups)"),
 		newSecretFile: fs.String("new-secret-file", "", "where the new key is, or is to be created (key rotate)"),
+		vcard:         fs.String("vcard", "", "a vCard file with the contact the line is about (add)"),
 	}
 }
 
@@ -198,6 +205,8 @@ type command struct {
 	f        flags
 	out      io.Writer
 	password string
+	// line is the text of add.
+	line string
 }
 
 // run runs the command.
@@ -220,6 +229,8 @@ func (c command) run() error {
 		return c.caldavShow()
 	case "key rotate":
 		return c.keyRotate()
+	case "add":
+		return c.add()
 	}
 	return c.sync()
 }
@@ -384,9 +395,31 @@ func (c command) sync() error {
 	return printJSON(c.out, rep)
 }
 
+// add logs the command's line as a commitment (quickAdd).
+func (c command) add() error {
+	id, err := c.userID()
+	if err != nil {
+		return err
+	}
+	return quickAdd(c.ctx, c.m.Service, id, c.line, *c.f.vcard, c.out)
+}
+
+// positional collects the words of a command's line from among its flags,
+// so that `add "…" --email E` works as `add --email E "…"` does.
+func positional(fs *flag.FlagSet) ([]string, error) {
+	var words []string
+	for fs.NArg() > 0 {
+		words = append(words, fs.Arg(0))
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return nil, err
+		}
+	}
+	return words, nil
+}
+
 // commands are the command words, with the words that may follow them.
 var commands = map[string][]string{
-	"serve": nil, "migrate": nil, "help": nil, "sync": nil,
+	"serve": nil, "migrate": nil, "help": nil, "sync": nil, "add": nil,
 	"user": {"add"}, "token": {"create", "list", "revoke"}, "caldav": {"connect", "show"}, "key": {"rotate"},
 }
 
@@ -503,7 +536,7 @@ func (m *Main) Open(ctx context.Context) error {
 	client := caldav.New(netguard.NewClient(netguard.Options{AllowPrivate: m.Config.AllowPrivateHosts}))
 	m.Service = &service.Service{
 		Store: db, Now: m.Now, BaseURL: m.Config.BaseURL, Sealer: box, Encoder: ics.FeedEncoder{},
-		Calendars: client, ICS: client, ParseDue: duetext.Parse, Log: m.Log,
+		Calendars: client, ICS: client, ParseDue: duetext.Parse, Cards: vcard.Decoder{}, Log: m.Log,
 	}
 	// busy_ics addresses stored in clear by older versions: SQL cannot seal them.
 	n, err := m.Service.SealStoredSecrets(ctx)
@@ -603,6 +636,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	}
 	m.Server = web.New(m.Service, m.DB.Ping, m.Log)
 	m.Server.Now = m.Now
+	m.Server.BaseURL = m.Config.BaseURL
 	m.httpServer = &http.Server{
 		Handler:           m.Server,
 		ReadHeaderTimeout: 10 * time.Second,
