@@ -71,15 +71,9 @@ func testLostAnswerThenMove(t *testing.T, srv davtest.Server) {
 		t.Fatal(err)
 	}
 
-	dir := t.TempDir()
-	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "America/New_York")
-	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
-	app := MustRunMain(t, dir, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"})
+	app, token := runCalDAVApp(t, "America/New_York")
 	base := app.URL()
-	var conn caldavConnJSON
-	if resp := do(t, "PUT", base+"/api/v1/caldav", token, map[string]any{"url": proxy.URL, "username": srv.Username, "password": srv.Password}, &conn); resp.StatusCode != 200 {
-		t.Fatalf("connect: %d %+v", resp.StatusCode, conn)
-	}
+	conn := connectCalDAV(t, base, token, proxy.URL, srv)
 	calURL := rebase(conn.Calendar, proxy.URL, srv.URL)
 
 	var jane commitmentJSON
@@ -154,15 +148,9 @@ func testFloatingMove(t *testing.T, srv davtest.Server) {
 	ny := mustZone("America/New_York")
 	other := caldav.New(http.DefaultClient)
 	acct := followup.CalDAVAccount{URL: srv.URL, Username: srv.Username, Password: srv.Password}
-	dir := t.TempDir()
-	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "America/New_York")
-	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
-	app := MustRunMain(t, dir, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"})
+	app, token := runCalDAVApp(t, "America/New_York")
 	base := app.URL()
-	var conn caldavConnJSON
-	if resp := do(t, "PUT", base+"/api/v1/caldav", token, map[string]any{"url": srv.URL, "username": srv.Username, "password": srv.Password}, &conn); resp.StatusCode != 200 {
-		t.Fatalf("connect: %d %+v", resp.StatusCode, conn)
-	}
+	conn := connectCalDAV(t, base, token, srv.URL, srv)
 	var jane commitmentJSON
 	do(t, "POST", base+"/api/v1/commitments", token, map[string]any{
 		"contact": map[string]any{"name": "Jane Doe"}, "promise": "Send the deck", "due_text": "in 3 days"}, &jane)

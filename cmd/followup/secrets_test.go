@@ -98,11 +98,7 @@ func TestBusyICSNeverShown(t *testing.T) {
 		}
 	}
 
-	dir := t.TempDir()
-	private := map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"}
-	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "America/New_York")
-	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
-	app := MustRunMain(t, dir, private)
+	app, token := runCalDAVApp(t, "America/New_York")
 	base := app.URL()
 
 	answer := func(method, path string, body any) string {
@@ -119,7 +115,7 @@ func TestBusyICSNeverShown(t *testing.T) {
 	showsSecret("POST /api/v1/sync", answer("POST", "/api/v1/sync", nil))
 	showsSecret("GET /api/v1/caldav", answer("GET", "/api/v1/caldav", nil))
 	for _, args := range [][]string{{"caldav", "show"}, {"sync"}} {
-		out, errOut, err := cliWith(dir, "", private, append(args, "--email", "ada@example.com")...)
+		out, errOut, err := cliWith(app.dir, "", calDAVEnv, append(args, "--email", "ada@example.com")...)
 		if err != nil {
 			t.Fatalf("followup %s: %v\n%s", strings.Join(args, " "), err, errOut)
 		}
