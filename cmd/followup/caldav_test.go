@@ -44,6 +44,30 @@ func rebase(u, from, to string) string {
 	return strings.Replace(u, strings.TrimRight(from, "/"), strings.TrimRight(to, "/"), 1)
 }
 
+// onServers runs test on Radicale and on Xandikos, each started afresh.
+func onServers(t *testing.T, test func(*testing.T, davtest.Server)) {
+	for _, start := range []func(testing.TB) davtest.Server{davtest.Radicale, davtest.Xandikos} {
+		srv := start(t)
+		t.Run(srv.Name, func(t *testing.T) { test(t, srv) })
+	}
+}
+
+// makeCalendar creates a calendar on the account as another client would.
+func makeCalendar(tb testing.TB, acct followup.CalDAVAccount, name string) followup.Calendar {
+	tb.Helper()
+	ctx := context.Background()
+	other := caldav.New(http.DefaultClient)
+	disc, err := other.Discover(ctx, acct)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cal, err := other.CreateCalendar(ctx, acct, disc.HomeSet, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cal
+}
+
 // calDAVEnv is what the tests against real CalDAV servers run the app
 // with: private hosts allowed (the servers listen on 127.0.0.1), and no
 // background sync, so that only the syncs a test asks for run.
@@ -84,10 +108,7 @@ type caldavConnJSON struct {
 // with a recurring busy meeting, move and delete events as another client
 // would, and let go.
 func TestCalDAVSync(t *testing.T) {
-	for _, start := range []func(testing.TB) davtest.Server{davtest.Radicale, davtest.Xandikos} {
-		srv := start(t)
-		t.Run(srv.Name, func(t *testing.T) { testCalDAVSync(t, srv) })
-	}
+	onServers(t, testCalDAVSync)
 }
 
 func testCalDAVSync(t *testing.T, srv davtest.Server) {
@@ -97,14 +118,7 @@ func testCalDAVSync(t *testing.T, srv davtest.Server) {
 	acct := followup.CalDAVAccount{URL: srv.URL, Username: srv.Username, Password: srv.Password}
 
 	// A "Work" calendar with a weekly meeting, before followup connects.
-	disc, err := other.Discover(ctx, acct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	work, err := other.CreateCalendar(ctx, acct, disc.HomeSet, "Work")
-	if err != nil {
-		t.Fatal(err)
-	}
+	work := makeCalendar(t, acct, "Work")
 
 	app, token := runCalDAVApp(t, "America/New_York")
 	base := app.URL()

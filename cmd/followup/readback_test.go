@@ -51,10 +51,7 @@ func newLossyProxy(tb testing.TB, target string) *lossyProxy {
 // holds is our own earlier write, and must not be taken for a move by the
 // user: the block ends up where followup placed it, on the server too.
 func TestLostAnswerThenMove(t *testing.T) {
-	for _, start := range []func(testing.TB) davtest.Server{davtest.Radicale, davtest.Xandikos} {
-		srv := start(t)
-		t.Run(srv.Name, func(t *testing.T) { testLostAnswerThenMove(t, srv) })
-	}
+	onServers(t, testLostAnswerThenMove)
 }
 
 func testLostAnswerThenMove(t *testing.T, srv davtest.Server) {
@@ -62,14 +59,7 @@ func testLostAnswerThenMove(t *testing.T, srv davtest.Server) {
 	proxy := newLossyProxy(t, srv.URL)
 	other := caldav.New(http.DefaultClient) // another client, straight to the server
 	acct := followup.CalDAVAccount{URL: srv.URL, Username: srv.Username, Password: srv.Password}
-	disc, err := other.Discover(ctx, acct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	work, err := other.CreateCalendar(ctx, acct, disc.HomeSet, "Work")
-	if err != nil {
-		t.Fatal(err)
-	}
+	work := makeCalendar(t, acct, "Work")
 
 	app, token := runCalDAVApp(t, "America/New_York")
 	base := app.URL()
@@ -137,10 +127,7 @@ func testLostAnswerThenMove(t *testing.T, srv davtest.Server) {
 // time with no zone keep that wall clock in the user's zone, the day
 // before and the day after the next DST change, on Radicale and Xandikos.
 func TestFloatingMoveRealServers(t *testing.T) {
-	for _, start := range []func(testing.TB) davtest.Server{davtest.Radicale, davtest.Xandikos} {
-		srv := start(t)
-		t.Run(srv.Name, func(t *testing.T) { testFloatingMove(t, srv) })
-	}
+	onServers(t, testFloatingMove)
 }
 
 func testFloatingMove(t *testing.T, srv davtest.Server) {
