@@ -332,3 +332,41 @@ func TestBusyICSMaskedAlike(t *testing.T) {
 		t.Errorf("stored busy_ics %q, want the two addresses", stored.SealedBusyICS)
 	}
 }
+
+// TestBusyICSKeptWhenNotSent: a reconnect that does not send busy_ics (the
+// web page's calendar form, `caldav connect`) keeps the stored addresses
+// and their state; an empty list removes them.
+func TestBusyICSKeptWhenNotSent(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+	h.svc.Calendars = newFakeCalDAV()
+	src := &fakeICS{}
+	h.svc.ICS = src
+	u := h.user("kept@example.com", "Europe/Berlin")
+	in := followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", BusyICS: []string{icsAddress}}
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Sync(h.ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	in.Password, in.BusyICS, in.BusyCalendars = "", nil, []string{}
+	conn, err := h.svc.ConnectCalDAV(h.ctx, u.ID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{icsMasked}, conn.BusyICS); diff != "" {
+		t.Errorf("busy_ics after a reconnect without it (-want +got):\n%s", diff)
+	}
+	if _, err := h.svc.Sync(h.ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := src.fetched(); len(got) != 2 || got[1] != icsAddress || src.prev[1].ETag != `"e1"` {
+		t.Errorf("after a reconnect without busy_ics fetched %q with state %+v, want the address and its state", got, src.prev)
+	}
+
+	in.BusyICS = []string{}
+	if conn, err = h.svc.ConnectCalDAV(h.ctx, u.ID, in); err != nil || len(conn.BusyICS) != 0 {
+		t.Errorf("an empty busy_ics: %q, %v; want none kept", conn.BusyICS, err)
+	}
+}
