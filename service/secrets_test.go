@@ -75,6 +75,17 @@ func (r *recordingCalDAV) Busy(ctx context.Context, acct followup.CalDAVAccount,
 	return r.fakeCalDAV.Busy(ctx, acct, cal, from, to, prev)
 }
 
+// newICSHarness makes a user in Berlin on a new harness whose CalDAV
+// account and ICS sources are fakes.
+func newICSHarness(t *testing.T, email string) (*harness, *fakeICS, followup.User) {
+	t.Helper()
+	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+	h.svc.Calendars = newFakeCalDAV()
+	src := &fakeICS{}
+	h.svc.ICS = src
+	return h, src, h.user(email, "Europe/Berlin")
+}
+
 // The secret parts of the address the tests use.
 const (
 	icsToken    = "s3cr3t-token-7f2a9c"
@@ -104,11 +115,7 @@ func databaseHolds(t *testing.T, h *harness, s string) bool {
 // is keyed by the sealed value), every answer shows it masked, it can be
 // sent back masked to keep it, and the sync still reads the full address.
 func TestBusyICSIsASecret(t *testing.T) {
-	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
-	h.svc.Calendars = newFakeCalDAV()
-	src := &fakeICS{}
-	h.svc.ICS = src
-	u := h.user("ics@example.com", "Europe/Berlin")
+	h, src, u := newICSHarness(t, "ics@example.com")
 	in := followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", BusyICS: []string{icsAddress}}
 
 	conn, err := h.svc.ConnectCalDAV(h.ctx, u.ID, in)
@@ -174,11 +181,7 @@ func TestBusyICSIsASecret(t *testing.T) {
 func TestSealStoredSecrets(t *testing.T) {
 	for _, atStart := range []bool{true, false} {
 		t.Run(map[bool]string{true: "at start", false: "by a sync"}[atStart], func(t *testing.T) {
-			h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
-			h.svc.Calendars = newFakeCalDAV()
-			src := &fakeICS{}
-			h.svc.ICS = src
-			u := h.user("legacy@example.com", "Europe/Berlin")
+			h, src, u := newICSHarness(t, "legacy@example.com")
 			storeLegacyBusyICS(t, h, u.ID)
 			if got, _ := h.svc.CalDAV(h.ctx, u.ID); !cmp.Equal(got.BusyICS, []string{icsMasked}) {
 				t.Errorf("a plain stored address shows as %q, want it masked", got.BusyICS)
@@ -293,11 +296,7 @@ func TestCredentialOrigins(t *testing.T) {
 // masked, each with its own state; dropping one of them masked is refused
 // as ambiguous rather than dropping either at random.
 func TestBusyICSMaskedAlike(t *testing.T) {
-	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
-	h.svc.Calendars = newFakeCalDAV()
-	src := &fakeICS{}
-	h.svc.ICS = src
-	u := h.user("alike@example.com", "Europe/Berlin")
+	h, src, u := newICSHarness(t, "alike@example.com")
 	work := "https://calendar.example.com/private/work-0123456789/basic.ics"
 	home := "https://calendar.example.com/private/home-9876543210/basic.ics"
 	in := followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", BusyICS: []string{work, home}}
@@ -337,11 +336,7 @@ func TestBusyICSMaskedAlike(t *testing.T) {
 // web page's calendar form, `caldav connect`) keeps the stored addresses
 // and their state; an empty list removes them.
 func TestBusyICSKeptWhenNotSent(t *testing.T) {
-	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
-	h.svc.Calendars = newFakeCalDAV()
-	src := &fakeICS{}
-	h.svc.ICS = src
-	u := h.user("kept@example.com", "Europe/Berlin")
+	h, src, u := newICSHarness(t, "kept@example.com")
 	in := followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", BusyICS: []string{icsAddress}}
 	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, in); err != nil {
 		t.Fatal(err)
