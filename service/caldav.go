@@ -55,6 +55,12 @@ func (s *Service) ConnectCalDAV(ctx context.Context, userID int64, in followup.C
 	}
 	// Addresses from before a change of key cannot be kept: the user sends them again.
 	prevICS, _ := s.openBusyICS(prev.SealedBusyICS)
+	if in.BusyICS == nil {
+		// Not sent (the web page's form, `caldav connect`): the stored ones stay.
+		for _, p := range prevICS {
+			in.BusyICS = append(in.BusyICS, p.url)
+		}
+	}
 	sealedICS, err := s.sealBusyICS(in.BusyICS, prevICS)
 	if err != nil {
 		return followup.CalDAVConnection{}, err
