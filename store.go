@@ -71,8 +71,8 @@ type Job struct {
 }
 
 // JobHandler runs jobs taken from the queue. An error retries the job with
-// backoff; an error with a RetryAfter() time.Duration method retries after
-// that delay.
+// backoff; an error for which RetryAfter reports a delay retries after that
+// delay without counting as an attempt.
 type JobHandler interface {
 	HandleJob(ctx context.Context, job Job) error
 	// Tick applies time-based transitions due at now.

@@ -384,12 +384,12 @@ func TestObjectFaults(t *testing.T) {
 			if !strings.Contains(followup.ErrorMessage(err), tc.inMessage) {
 				t.Errorf("message %q lacks %q", followup.ErrorMessage(err), tc.inMessage)
 			}
-			var ra interface{ RetryAfter() time.Duration }
-			if got := errors.As(err, &ra); got != (tc.retry > 0) {
-				t.Fatalf("errors.As RetryAfter = %v, want %v", got, tc.retry > 0)
+			after, ok := followup.RetryAfter(err)
+			if ok != (tc.retry > 0) {
+				t.Fatalf("followup.RetryAfter ok = %v, want %v", ok, tc.retry > 0)
 			}
-			if tc.retry > 0 && ra.RetryAfter() != tc.retry {
-				t.Errorf("RetryAfter() = %v, want %v", ra.RetryAfter(), tc.retry)
+			if after != tc.retry {
+				t.Errorf("RetryAfter = %v, want %v", after, tc.retry)
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -104,8 +103,9 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 	rep = followup.SyncReport{Errors: []string{}}
 	fail := func(e error) {
 		rep.Errors = append(rep.Errors, followup.ErrorMessage(e))
-		var ra interface{ RetryAfter() time.Duration }
-		if retry == nil || (errors.As(e, &ra) && !errors.As(retry, &ra)) {
+		_, eAsks := followup.RetryAfter(e)
+		_, retryAsks := followup.RetryAfter(retry)
+		if retry == nil || (eAsks && !retryAsks) {
 			retry = e
 		}
 	}
@@ -229,8 +229,7 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 			}
 			if err := s.reconcile(ctx, a, p.UID, &rep); err != nil {
 				fail(err)
-				var ra interface{ RetryAfter() time.Duration }
-				if errors.As(err, &ra) {
+				if _, ok := followup.RetryAfter(err); ok {
 					break // the server asked us to wait; the queue retries
 				}
 			}

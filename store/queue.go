@@ -148,10 +148,9 @@ func (q *queue) run(ctx context.Context, j followup.Job) error {
 		return errors.New("store: no job handler")
 	}
 	err := (*h).HandleJob(ctx, j)
-	var ra interface{ RetryAfter() time.Duration }
-	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
-		q.log.InfoContext(ctx, "job snoozed", "kind", j.Kind, "user_id", j.UserID, "after", ra.RetryAfter().String())
-		return river.JobSnooze(ra.RetryAfter())
+	if after, ok := followup.RetryAfter(err); ok && after > 0 {
+		q.log.InfoContext(ctx, "job snoozed", "kind", j.Kind, "user_id", j.UserID, "after", after.String())
+		return river.JobSnooze(after)
 	}
 	return err
 }
