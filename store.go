@@ -158,6 +158,13 @@ type Queries interface {
 	// UnlockUser gives owner's lease back.
 	UnlockUser(ctx context.Context, userID int64, owner string) error
 
+	// Backoff returns until when the user's calendar work leaves host
+	// alone (a server's Retry-After), the zero time when it need not.
+	Backoff(ctx context.Context, userID int64, host string) (time.Time, error)
+	// PutBackoff makes the user's calendar work leave host alone until
+	// notBefore, or until a later time already stored.
+	PutBackoff(ctx context.Context, userID int64, host string, notBefore time.Time) error
+
 	// Enqueue adds a job to the durable queue; inside InTx it commits with the transaction.
 	Enqueue(ctx context.Context, j Job) error
 }

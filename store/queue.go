@@ -18,7 +18,9 @@ import (
 
 // QueueOptions configure the job queue.
 type QueueOptions struct {
-	// Workers is how many jobs run at once (default 4).
+	// Workers is how many calendar jobs run at once (default 16). They
+	// mostly wait on remote servers, and a job never waits for another's
+	// account: it is snoozed instead.
 	Workers int
 	// TickInterval is how often time-based transitions are applied (default 30 s).
 	TickInterval time.Duration
@@ -54,6 +56,11 @@ type tickArgs struct{}
 
 func (tickArgs) Kind() string { return "tick" }
 
+// clockQueue runs the tick and the enqueueing of periodic syncs: database
+// work only, on its own worker, so that no calendar server, however slow,
+// delays a let-go or a close. Calendar jobs run on river.QueueDefault.
+const clockQueue = "clock"
+
 // uniqueOpts dedupe the periodic jobs while an identical one waits or runs.
 var uniqueOpts = river.UniqueOpts{
 	ByArgs: true,
@@ -73,7 +80,7 @@ type queue struct {
 
 func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	if o.Workers <= 0 {
-		o.Workers = 4
+		o.Workers = 16
 	}
 	if o.TickInterval <= 0 {
 		o.TickInterval = 30 * time.Second
@@ -116,12 +123,12 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	}))
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(o.TickInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return tickArgs{}, &river.InsertOpts{UniqueOpts: uniqueOpts}
+			return tickArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: uniqueOpts}
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
 	if o.SyncInterval > 0 {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(o.SyncInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return syncAllArgs{}, &river.InsertOpts{UniqueOpts: uniqueOpts}
+			return syncAllArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: uniqueOpts}
 		}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	client, err := river.NewClient(riversqlite.New(s.db), &river.Config{
@@ -132,7 +139,10 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 		FetchCooldown:     min(100*time.Millisecond, o.PollInterval),
 		JobTimeout:        2 * time.Minute,
 		PeriodicJobs:      periodic,
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: o.Workers},
+			clockQueue:         {MaxWorkers: 1},
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: queue: %w", err)

@@ -1,0 +1,120 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/followup/followup"
+	"github.com/followup/followup/store"
+)
+
+// blockingHandler holds every calendar job until release is closed, as a
+// server that does not answer does, and counts ticks.
+type blockingHandler struct {
+	started chan struct{}
+	release chan struct{}
+	ticks   atomic.Int64
+}
+
+func (h *blockingHandler) HandleJob(ctx context.Context, j followup.Job) error {
+	h.started <- struct{}{}
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func (h *blockingHandler) Tick(context.Context) error {
+	h.ticks.Add(1)
+	return nil
+}
+
+// TestTickBesideStuckCalendarJobs: while every calendar worker waits on a
+// server, let-go and close still run on time.
+func TestTickBesideStuckCalendarJobs(t *testing.T) {
+	ctx := context.Background()
+	const workers = 2
+	db, err := store.Open("sqlite:"+filepath.Join(t.TempDir(), "followup.db"), store.Options{Queue: store.QueueOptions{
+		Workers: workers, TickInterval: 200 * time.Millisecond, SyncInterval: -1, PollInterval: 50 * time.Millisecond,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u := mustUser(t, db, "a@example.com")
+	for i := range 3 * workers {
+		if err := db.Enqueue(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: u.ID, UID: string(rune('a'+i)) + "@followup"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &blockingHandler{started: make(chan struct{}, 3*workers), release: make(chan struct{})}
+	if err := db.StartQueue(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		close(h.release)
+		stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		db.StopQueue(stop)
+	}()
+	for range workers {
+		select {
+		case <-h.started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("calendar jobs did not start")
+		}
+	}
+	before := h.ticks.Load()
+	time.Sleep(3 * time.Second)
+	// 15 ticks are due in 3 s; a loaded machine may run fewer, never none.
+	if n := h.ticks.Load() - before; n < 3 {
+		t.Errorf("%d ticks in 3 s while the calendar workers were busy, want at least 3", n)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a := mustUser(t, db, "a@example.com")
+	b := mustUser(t, db, "b@example.com")
+	at := func(userID int64, host string) time.Time {
+		t.Helper()
+		nb, err := db.Backoff(ctx, userID, host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nb
+	}
+	if nb := at(a.ID, "dav.example.com"); !nb.IsZero() {
+		t.Fatalf("backoff %v before any", nb)
+	}
+	put := func(userID int64, host string, nb time.Time) {
+		t.Helper()
+		if err := db.PutBackoff(ctx, userID, host, nb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(a.ID, "dav.example.com", t0.Add(2*time.Second))
+	put(a.ID, "dav.example.com", t0.Add(time.Second)) // an earlier one does not shorten it
+	if nb := at(a.ID, "dav.example.com"); !nb.Equal(t0.Add(2 * time.Second)) {
+		t.Errorf("backoff %v, want %v", nb, t0.Add(2*time.Second))
+	}
+	put(a.ID, "dav.example.com", t0.Add(time.Minute))
+	if nb := at(a.ID, "dav.example.com"); !nb.Equal(t0.Add(time.Minute)) {
+		t.Errorf("backoff %v, want %v", nb, t0.Add(time.Minute))
+	}
+	// Per account and per host.
+	if nb := at(b.ID, "dav.example.com"); !nb.IsZero() {
+		t.Errorf("another user's backoff applies: %v", nb)
+	}
+	if nb := at(a.ID, "ics.example.com"); !nb.IsZero() {
+		t.Errorf("another host's backoff applies: %v", nb)
+	}
+}
