@@ -41,6 +41,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/followup/followup"
 )
@@ -53,9 +54,17 @@ const maxRedirects = 5
 
 var errTooLarge = errors.New("caldav: response body too large")
 
+// DefaultRequestTimeout bounds one request with its redirects when the
+// Client's RequestTimeout is not set.
+const DefaultRequestTimeout = 30 * time.Second
+
 // Client implements followup.CalendarServer and followup.ICSSource.
 type Client struct {
 	hc *http.Client
+	// RequestTimeout bounds each request, with its redirects and its
+	// answer, whatever the caller's context allows (default
+	// DefaultRequestTimeout).
+	RequestTimeout time.Duration
 }
 
 var (
@@ -115,9 +124,16 @@ func (r *reply) where() string {
 // do sends one request, following up to maxRedirects redirects (301, 302,
 // 303, 307, 308) with the same method and body, except that 303 and a
 // redirected GET become GET without a body. It reads the whole body, bounded
-// by maxBody. Transport failures come back as EREMOTE errors naming the
-// host; HTTP statuses are left to the caller.
+// by maxBody, all within the client's RequestTimeout. Transport failures
+// come back as EREMOTE errors naming the host; HTTP statuses are left to
+// the caller.
 func (s *session) do(ctx context.Context, method, rawURL string, hdr http.Header, body []byte) (*reply, error) {
+	timeout := s.c.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, followup.Errorf(followup.EINVALID, "url", "The address %q is not an http or https URL.", redactURL(rawURL))

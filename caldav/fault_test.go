@@ -795,3 +795,30 @@ func TestGuardedAddress(t *testing.T) {
 		t.Errorf("message %q does not say how to allow private hosts", msg)
 	}
 }
+
+// TestRequestTimeout: a server that does not answer costs one request
+// timeout, even with an HTTP client and a context that allow more.
+func TestRequestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := caldav.New(&http.Client{}) // no timeout of its own
+	c.RequestTimeout = 300 * time.Millisecond
+	t0 := time.Now()
+	ev := followup.Event{UID: "u1", Summary: "x", Start: utc("2026-03-10T14:00:00Z"), End: utc("2026-03-10T14:30:00Z"), AlarmMinutes: -1}
+	_, err := c.PutEvent(context.Background(), account(srv.URL), srv.URL+"/cal/", ev, "")
+	elapsed := time.Since(t0)
+	checkErr(t, err, followup.EREMOTE, "")
+	if !strings.Contains(followup.ErrorMessage(err), "did not answer in time") {
+		t.Errorf("message %q does not say the server did not answer in time", followup.ErrorMessage(err))
+	}
+	if elapsed > 3*time.Second {
+		t.Errorf("PutEvent took %v with a request timeout of 300ms", elapsed)
+	}
+}
