@@ -68,6 +68,9 @@ type Job struct {
 	Kind   string
 	UserID int64
 	UID    string
+	// Snoozes counts how often the job was put off so far (the handler
+	// asked to retry it later); the queue fills it in, Enqueue ignores it.
+	Snoozes int
 }
 
 // JobHandler runs jobs taken from the queue. An error retries the job with

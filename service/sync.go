@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,31 +10,64 @@ import (
 	"github.com/followup/followup"
 )
 
-// HandleJob runs one job from the durable queue.
+// HandleJob runs one job from the durable queue. It never waits for an
+// account that other work holds: it asks to be retried shortly instead
+// (followup.RetryAfter), as it does while a server's Retry-After runs. Its
+// calendar work is bounded by JobTimeout.
 func (s *Service) HandleJob(ctx context.Context, j followup.Job) error {
+	ctx, cancel := context.WithTimeout(ctx, JobTimeout)
+	defer cancel()
+	var err error
 	switch j.Kind {
 	case followup.JobCalDAVStep:
-		return s.syncStep(ctx, j.UserID, j.UID)
+		err = s.syncStep(ctx, j.UserID, j.UID)
 	case followup.JobSyncUser:
-		_, retry, err := s.sync(ctx, j.UserID)
-		if followup.ErrorCode(err) == followup.ENOTFOUND {
-			return nil // disconnected meanwhile
-		} else if err != nil {
-			return err
+		var retry error
+		_, retry, err = s.sync(ctx, j.UserID, 0)
+		if followup.ErrorCode(err) == followup.ENOTFOUND || errors.Is(err, errConnectionChanged) {
+			return nil // disconnected or connected anew meanwhile, which queued its own sync
+		} else if err == nil {
+			err = retry // the queue retries a failed part with backoff, or after Retry-After
 		}
-		return retry // the queue retries a failed part with backoff, or after Retry-After
+	default:
+		return fmt.Errorf("service: unknown job kind %q", j.Kind)
 	}
-	return fmt.Errorf("service: unknown job kind %q", j.Kind)
+	if errors.Is(err, errAccountBusy) {
+		return followup.RetryLater(busySnooze(j.Snoozes), err)
+	}
+	return err
 }
 
 // ownKind marks the stored state of the Follow-ups calendar itself: it
 // tells whether the calendar changed, and is no busy time.
 const ownKind = "own"
 
-// account is an opened connection.
+// account is an opened connection, with the CalDAV client its work uses.
 type account struct {
 	conn followup.CalDAVConnection
 	acct followup.CalDAVAccount
+	cal  followup.CalendarServer
+}
+
+// errConnectionChanged is what work on an account gets when it would record
+// a result after the account was disconnected or connected anew: the
+// result is dropped.
+var errConnectionChanged = followup.Errorf(followup.ECONFLICT, "", "The CalDAV connection changed during the sync; the next sync uses the new one.")
+
+// current checks, inside the transaction that records a result of work on
+// a, that a's connection is still the stored one.
+func current(ctx context.Context, q followup.Queries, a account) error {
+	conn, err := q.CalDAV(ctx, a.conn.UserID)
+	if followup.ErrorCode(err) == followup.ENOTFOUND {
+		return errConnectionChanged
+	} else if err != nil {
+		return err
+	}
+	if conn.URL != a.conn.URL || conn.Username != a.conn.Username || conn.CalendarURL != a.conn.CalendarURL ||
+		!conn.UpdatedAt.Equal(a.conn.UpdatedAt) {
+		return errConnectionChanged
+	}
+	return nil
 }
 
 func (s *Service) account(ctx context.Context, userID int64) (account, error) {
@@ -45,7 +79,11 @@ func (s *Service) account(ctx context.Context, userID int64) (account, error) {
 	if err != nil {
 		return account{}, fmt.Errorf("service: open caldav password of user %d: %w", userID, err)
 	}
-	return account{conn: conn, acct: followup.CalDAVAccount{URL: withScheme(conn.URL), Username: conn.Username, Password: pw}}, nil
+	return account{
+		conn: conn,
+		acct: followup.CalDAVAccount{URL: withScheme(conn.URL), Username: conn.Username, Password: pw},
+		cal:  politeCalendars{CalendarServer: s.Calendars, s: s, userID: userID},
+	}, nil
 }
 
 // syncStep writes one step's calendar object (the caldav_step job).
@@ -53,12 +91,12 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 	if s.Calendars == nil {
 		return nil
 	}
-	unlock, err := s.lockUser(ctx, userID)
+	work, unlock, err := s.lockUser(ctx, userID, 0)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	a, err := s.account(ctx, userID)
+	a, err := s.account(work, userID)
 	if followup.ErrorCode(err) == followup.ENOTFOUND {
 		return nil
 	} else if err != nil {
@@ -68,23 +106,36 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 		return nil
 	}
 	var rep followup.SyncReport
-	err = s.reconcile(ctx, a, uid, &rep)
+	err = s.reconcile(work, a, uid, &rep)
 	s.log().DebugContext(ctx, "caldav step", "user_id", userID, "uid", uid, "written", rep.Written, "deleted", rep.Deleted, "error", err != nil)
-	if err != nil {
-		s.recordStatus(ctx, userID, err)
+	switch {
+	case errors.Is(err, errConnectionChanged):
+		return nil // a sync of the new connection is queued, or there is none
+	case stopped(work):
+		return errAccountBusy // a connect or disconnect interrupted it: look again
+	case err != nil:
+		s.recordStatus(ctx, a, err)
 		return err
 	}
 	return nil
 }
 
-// recordStatus stores the outcome of calendar work on the connection.
-func (s *Service) recordStatus(ctx context.Context, userID int64, err error) {
+// recordStatus stores the outcome of calendar work on the connection, if
+// it still stands.
+func (s *Service) recordStatus(ctx context.Context, a account, err error) {
 	msg := ""
 	if err != nil {
 		msg = followup.ErrorMessage(err)
 	}
-	if serr := s.Store.SetCalDAVStatus(ctx, userID, s.now(), msg); serr != nil && followup.ErrorCode(serr) != followup.ENOTFOUND {
-		s.log().WarnContext(ctx, "caldav status not saved", "user_id", userID, "error", serr.Error())
+	ctx = context.WithoutCancel(ctx) // the outcome of interrupted work too
+	serr := s.Store.InTx(ctx, func(q followup.Queries) error {
+		if err := current(ctx, q, a); err != nil {
+			return err
+		}
+		return q.SetCalDAVStatus(ctx, a.conn.UserID, s.now(), msg)
+	})
+	if serr != nil && !errors.Is(serr, errConnectionChanged) {
+		s.log().WarnContext(ctx, "caldav status not saved", "user_id", a.conn.UserID, "error", serr.Error())
 	}
 }
 
@@ -92,14 +143,33 @@ func (s *Service) recordStatus(ctx context.Context, userID int64, err error) {
 // the user changed in their calendar app, replans, and writes every block
 // that differs from the server. Errors: ENOTFOUND without a connection.
 func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, error) {
-	rep, _, err := s.sync(ctx, userID)
+	rep, _, err := s.sync(ctx, userID, LeaseWait)
 	return rep, err
 }
 
 // sync is Sync that also returns, as retry, the first failure of a part of
 // the sync (a busy read, a write), preferring one with a Retry-After, for
-// the queue to try again.
-func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncReport, retry error, err error) {
+// the queue to try again. It waits at most wait for the account (see
+// lockUser).
+func (s *Service) sync(ctx context.Context, userID int64, wait time.Duration) (rep followup.SyncReport, retry error, err error) {
+	if s.Calendars == nil {
+		return followup.SyncReport{Errors: []string{}}, nil, followup.Errorf(followup.ENOTFOUND, "", "CalDAV is not enabled on this server.")
+	}
+	work, unlock, err := s.lockUser(ctx, userID, wait)
+	if err != nil {
+		return followup.SyncReport{Errors: []string{}}, nil, err
+	}
+	defer unlock()
+	rep, retry, err = s.syncAccount(work, userID)
+	if stopped(work) {
+		// A connect or disconnect interrupted it: look again shortly.
+		return rep, nil, errAccountBusy
+	}
+	return rep, retry, err
+}
+
+// syncAccount is sync with the account's lock held.
+func (s *Service) syncAccount(ctx context.Context, userID int64) (rep followup.SyncReport, retry error, err error) {
 	rep = followup.SyncReport{Errors: []string{}}
 	fail := func(e error) {
 		rep.Errors = append(rep.Errors, followup.ErrorMessage(e))
@@ -109,14 +179,6 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 			retry = e
 		}
 	}
-	if s.Calendars == nil {
-		return rep, nil, followup.Errorf(followup.ENOTFOUND, "", "CalDAV is not enabled on this server.")
-	}
-	unlock, err := s.lockUser(ctx, userID)
-	if err != nil {
-		return rep, nil, err
-	}
-	defer unlock()
 	a, err := s.account(ctx, userID)
 	if err != nil {
 		return rep, retry, err
@@ -144,11 +206,16 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 	keep := func(b followup.BusySource) error {
 		b.UserID, b.UpdatedAt = userID, now
 		prev[b.URL] = b
-		return s.Store.PutBusySource(ctx, b)
+		return s.Store.InTx(ctx, func(q followup.Queries) error {
+			if err := current(ctx, q, a); err != nil {
+				return err
+			}
+			return q.PutBusySource(ctx, b)
+		})
 	}
 	for _, cal := range a.conn.BusyCalendars {
 		rep.Read++
-		res, err := s.Calendars.Busy(ctx, a.acct, cal, from, to, prev[cal].CalDAV)
+		res, err := a.cal.Busy(ctx, a.acct, cal, from, to, prev[cal].CalDAV)
 		rep.Requests += res.Requests
 		if err != nil {
 			fail(err)
@@ -164,8 +231,13 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 	if s.ICS != nil {
 		for _, u := range a.conn.BusyICS {
 			rep.Read++
+			if err := s.waitForHost(ctx, userID, u); err != nil {
+				fail(err)
+				continue
+			}
 			rep.Requests++
 			res, err := s.ICS.FetchBusy(ctx, u, from, to, prev[u].ICS)
+			s.noteRetryAfter(ctx, userID, u, err)
 			if err != nil {
 				fail(err)
 				continue
@@ -184,7 +256,7 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 	// whether anything changed there since the last complete read-back.
 	if cal := a.conn.CalendarURL; cal != "" {
 		own := prev[cal]
-		res, err := s.Calendars.Busy(ctx, a.acct, cal, from, to, own.CalDAV)
+		res, err := a.cal.Busy(ctx, a.acct, cal, from, to, own.CalDAV)
 		rep.Requests += res.Requests
 		if err != nil || res.Changed || own.Kind != ownKind {
 			complete, err := s.readBack(ctx, a, &rep)
@@ -239,7 +311,7 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 	if len(rep.Errors) > 0 {
 		syncErr = followup.Errorf(followup.EREMOTE, "", "%s", strings.Join(rep.Errors, " "))
 	}
-	s.recordStatus(ctx, userID, syncErr)
+	s.recordStatus(ctx, a, syncErr)
 	s.log().InfoContext(ctx, "caldav sync", "user_id", userID, "written", rep.Written, "moved", rep.Moved,
 		"deleted", rep.Deleted, "adopted", rep.Adopted, "removed", rep.Removed, "read", rep.Read, "requests", rep.Requests, "errors", len(rep.Errors))
 	return rep, retry, nil
@@ -267,7 +339,7 @@ func wantObject(p followup.Step) bool {
 // keeps the user's time.
 // It reports whether the listing was complete.
 func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncReport) (bool, error) {
-	remote, err := s.Calendars.ListEvents(ctx, a.acct, a.conn.CalendarURL)
+	remote, err := a.cal.ListEvents(ctx, a.acct, a.conn.CalendarURL)
 	rep.Requests++
 	if err != nil {
 		return false, err
@@ -295,11 +367,11 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 			// The server failed to deliver some objects: a missing one may
 			// be among them, so nothing is taken as deleted this time.
 		case !ok:
-			if err := s.removedRemotely(ctx, p, rep); err != nil {
+			if err := s.removedRemotely(ctx, a, p, rep); err != nil {
 				return false, err
 			}
 		case r.ETag != p.RemoteETag:
-			if err := s.adopt(ctx, p.UID, r, rep); err != nil {
+			if err := s.adopt(ctx, a, p.UID, r, rep); err != nil {
 				return false, err
 			}
 		}
@@ -317,7 +389,7 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 		if p, ok := known[uid]; ok {
 			if p.RemoteETag == "" && wantObject(p) {
 				// Ours, written: take it over, and rewrite it with If-Match.
-				if err := s.recordWrite(ctx, uid, -1, r.ETag); err != nil {
+				if err := s.recordWrite(ctx, a, uid, -1, r.ETag); err != nil {
 					return false, err
 				}
 			}
@@ -330,7 +402,7 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 		if err == nil && wantObject(st) {
 			continue
 		}
-		if err := s.Calendars.DeleteEvent(ctx, a.acct, a.conn.CalendarURL, uid, r.ETag); err != nil {
+		if err := a.cal.DeleteEvent(ctx, a.acct, a.conn.CalendarURL, uid, r.ETag); err != nil {
 			return false, err
 		}
 		rep.Deleted++
@@ -340,9 +412,12 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 }
 
 // removedRemotely handles a block whose object the user deleted.
-func (s *Service) removedRemotely(ctx context.Context, p followup.Step, rep *followup.SyncReport) error {
+func (s *Service) removedRemotely(ctx context.Context, acct account, p followup.Step, rep *followup.SyncReport) error {
 	now := s.now()
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		if err := current(ctx, q, acct); err != nil {
+			return err
+		}
 		fresh, err := q.StepByUID(ctx, p.UID)
 		if err != nil || fresh.RemoteETag != p.RemoteETag {
 			return err // changed meanwhile; the next sync looks again
@@ -378,9 +453,12 @@ func (s *Service) removedRemotely(ctx context.Context, p followup.Step, rep *fol
 
 // adopt keeps the user's edit of a block: their time wins and the block is
 // pinned there.
-func (s *Service) adopt(ctx context.Context, uid string, r followup.RemoteEvent, rep *followup.SyncReport) error {
+func (s *Service) adopt(ctx context.Context, a account, uid string, r followup.RemoteEvent, rep *followup.SyncReport) error {
 	now := s.now()
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		if err := current(ctx, q, a); err != nil {
+			return err
+		}
 		fresh, err := q.StepByUID(ctx, uid)
 		if err != nil {
 			return err
@@ -428,16 +506,16 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			return nil
 		}
 		if !wantObject(p) {
-			err := s.Calendars.DeleteEvent(ctx, a.acct, cal, uid, p.RemoteETag)
+			err := a.cal.DeleteEvent(ctx, a.acct, cal, uid, p.RemoteETag)
 			if followup.ErrorCode(err) == followup.ECONFLICT {
 				// Edited meanwhile, but the block is over: delete what is there now.
-				err = s.Calendars.DeleteEvent(ctx, a.acct, cal, uid, "")
+				err = a.cal.DeleteEvent(ctx, a.acct, cal, uid, "")
 			}
 			if err != nil {
 				return err
 			}
 			rep.Deleted++
-			if err := s.recordWrite(ctx, uid, p.Sequence, ""); err != nil {
+			if err := s.recordWrite(ctx, a, uid, p.Sequence, ""); err != nil {
 				return err
 			}
 			continue
@@ -451,28 +529,28 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			return err
 		}
 		ev := followup.BlockEvent(c, p, st, loc, s.BaseURL)
-		etag, err := s.Calendars.PutEvent(ctx, a.acct, cal, ev, p.RemoteETag)
+		etag, err := a.cal.PutEvent(ctx, a.acct, cal, ev, p.RemoteETag)
 		if followup.ErrorCode(err) == followup.ECONFLICT {
-			remote, gerr := s.Calendars.GetEvent(ctx, a.acct, cal, uid)
+			remote, gerr := a.cal.GetEvent(ctx, a.acct, cal, uid)
 			switch {
 			case followup.ErrorCode(gerr) == followup.ENOTFOUND && p.RemoteETag != "":
-				return s.removedRemotely(ctx, p, rep) // deleted by the user
+				return s.removedRemotely(ctx, a, p, rep) // deleted by the user
 			case gerr != nil:
 				return gerr
 			case p.RemoteETag == "":
 				// Our own earlier write whose answer was lost (a crash or a
 				// timeout): the UID is ours, so take it over.
-				etag, err = s.Calendars.PutEvent(ctx, a.acct, cal, ev, remote.ETag)
+				etag, err = a.cal.PutEvent(ctx, a.acct, cal, ev, remote.ETag)
 			default:
 				// The user edited it: keep their version.
-				return s.adopt(ctx, uid, remote, rep)
+				return s.adopt(ctx, a, uid, remote, rep)
 			}
 		}
 		if err != nil {
 			return err
 		}
 		if etag == "" {
-			if remote, err := s.Calendars.GetEvent(ctx, a.acct, cal, uid); err == nil {
+			if remote, err := a.cal.GetEvent(ctx, a.acct, cal, uid); err == nil {
 				etag = remote.ETag
 			}
 		}
@@ -480,12 +558,12 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			etag = "unknown" // the next read-back learns the real one
 		}
 		rep.Written++
-		if err := s.recordWrite(ctx, uid, p.Sequence, etag); followup.ErrorCode(err) == followup.ENOTFOUND {
+		if err := s.recordWrite(ctx, a, uid, p.Sequence, etag); followup.ErrorCode(err) == followup.ENOTFOUND {
 			// The commitment was deleted while we wrote: take it back.
 			if etag == "unknown" {
 				etag = ""
 			}
-			return s.Calendars.DeleteEvent(ctx, a.acct, cal, uid, etag)
+			return a.cal.DeleteEvent(ctx, a.acct, cal, uid, etag)
 		} else if err != nil {
 			return err
 		}
@@ -493,9 +571,13 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 	return nil
 }
 
-// recordWrite stores what the server now holds for uid.
-func (s *Service) recordWrite(ctx context.Context, uid string, seq int, etag string) error {
+// recordWrite stores what the server now holds for uid, unless a's
+// connection changed meanwhile (errConnectionChanged).
+func (s *Service) recordWrite(ctx context.Context, a account, uid string, seq int, etag string) error {
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		if err := current(ctx, q, a); err != nil {
+			return err
+		}
 		p, err := q.StepByUID(ctx, uid)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,10 +98,10 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	q := &queue{log: log, opts: o}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[stepArgs]) error {
-		return q.run(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: j.Args.UserID, UID: j.Args.UID})
+		return q.run(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: j.Args.UserID, UID: j.Args.UID, Snoozes: snoozes(j.JobRow)})
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncArgs]) error {
-		return q.run(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: j.Args.UserID})
+		return q.run(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: j.Args.UserID, Snoozes: snoozes(j.JobRow)})
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncAllArgs]) error {
 		users, err := s.q().CalDAVUsers(ctx)
@@ -151,6 +152,17 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	return q, nil
 }
 
+// snoozes returns how often River snoozed the job, from its metadata.
+func snoozes(row *rivertype.JobRow) int {
+	var m struct {
+		Snoozes int `json:"snoozes"`
+	}
+	if err := json.Unmarshal(row.Metadata, &m); err != nil {
+		return 0
+	}
+	return m.Snoozes
+}
+
 // run hands a job to the handler, turning a Retry-After into a snooze.
 func (q *queue) run(ctx context.Context, j followup.Job) error {
 	h := q.handler.Load()
@@ -159,7 +171,7 @@ func (q *queue) run(ctx context.Context, j followup.Job) error {
 	}
 	err := (*h).HandleJob(ctx, j)
 	if after, ok := followup.RetryAfter(err); ok && after > 0 {
-		q.log.InfoContext(ctx, "job snoozed", "kind", j.Kind, "user_id", j.UserID, "after", after.String())
+		q.log.DebugContext(ctx, "job snoozed", "kind", j.Kind, "user_id", j.UserID, "after", after.String())
 		return river.JobSnooze(after)
 	}
 	return err

@@ -71,12 +71,20 @@ func TestTickBesideStuckCalendarJobs(t *testing.T) {
 			t.Fatal("calendar jobs did not start")
 		}
 	}
-	before := h.ticks.Load()
-	time.Sleep(3 * time.Second)
-	// 15 ticks are due in 3 s; a loaded machine may run fewer, never none.
-	if n := h.ticks.Load() - before; n < 3 {
-		t.Errorf("%d ticks in 3 s while the calendar workers were busy, want at least 3", n)
+	// Every calendar worker is stuck now: ticks go on (one every 200 ms is
+	// due; a loaded machine runs fewer, never none).
+	tickAfter := func(n int64, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for h.ticks.Load() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d ticks, want %d within %v while the calendar workers were busy", h.ticks.Load(), n, within)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
+	tickAfter(h.ticks.Load()+1, 15*time.Second)
+	tickAfter(h.ticks.Load()+2, 10*time.Second)
 }
 
 func TestBackoff(t *testing.T) {
@@ -116,5 +124,60 @@ func TestBackoff(t *testing.T) {
 	}
 	if nb := at(a.ID, "ics.example.com"); !nb.IsZero() {
 		t.Errorf("another host's backoff applies: %v", nb)
+	}
+}
+
+// snoozingHandler asks the queue to put every job off twice, recording
+// the Snoozes the job came with each time.
+type snoozingHandler struct {
+	seen chan int
+}
+
+func (h *snoozingHandler) HandleJob(ctx context.Context, j followup.Job) error {
+	h.seen <- j.Snoozes
+	if j.Snoozes < 2 {
+		return followup.RetryLater(10*time.Millisecond, followup.Errorf(followup.EUNAVAILABLE, "", "Busy."))
+	}
+	return nil
+}
+
+func (h *snoozingHandler) Tick(context.Context) error { return nil }
+
+// TestSnoozeCount: a job put off comes back, without counting as an
+// attempt, and tells the handler how often it was put off.
+func TestSnoozeCount(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open("sqlite:"+filepath.Join(t.TempDir(), "followup.db"), store.Options{Queue: store.QueueOptions{
+		SyncInterval: -1, PollInterval: 20 * time.Millisecond, MaxAttempts: 1,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u := mustUser(t, db, "a@example.com")
+	if err := db.Enqueue(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	h := &snoozingHandler{seen: make(chan int, 10)}
+	if err := db.StartQueue(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		db.StopQueue(stop)
+	}()
+	for want := range 3 {
+		select {
+		case got := <-h.seen:
+			if got != want {
+				t.Fatalf("run %d saw Snoozes %d, want %d", want+1, got, want)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("run %d did not come", want+1)
+		}
 	}
 }
