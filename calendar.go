@@ -29,10 +29,18 @@ type Event struct {
 
 // CalDAVAccount is how to reach a user's CalDAV server. Password is in the
 // clear only in memory; the store keeps it encrypted.
+//
+// The username and password go only to the origin of URL and to Origins:
+// never to another server a redirect points to, and never over plain http
+// unless URL itself is http.
 type CalDAVAccount struct {
 	URL      string
 	Username string
 	Password string
+	// Origins are the other https origins ("https://host:port") that
+	// discovery from URL was told about over https, such as iCloud's
+	// calendar home on another host (Discovery.Origins).
+	Origins []string
 }
 
 // Calendar is one calendar collection found on a CalDAV server.
@@ -67,6 +75,10 @@ type Discovery struct {
 	HomeSet       string     `json:"home_set"`
 	Calendars     []Calendar `json:"calendars"`
 	CanMkCalendar bool       `json:"-"`
+	// Origins are the https origins other than the entered one that
+	// discovery was told about over https and sent the credentials to;
+	// later calls pass them in CalDAVAccount.Origins.
+	Origins []string `json:"-"`
 }
 
 // RemoteEvent is one of our calendar objects as it is on the server.

@@ -31,11 +31,23 @@ type CalDAVConnection struct {
 	CalendarURL    string     `json:"calendar"` // where blocks are written
 	Calendars      []Calendar `json:"calendars"`
 	BusyCalendars  []string   `json:"busy_calendars"` // URLs of calendars read as busy
-	BusyICS        []string   `json:"busy_ics,omitempty"`
-	LastSyncAt     *time.Time `json:"last_sync_at"`
-	LastError      string     `json:"last_error"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// BusyICS are the plain ICS addresses read as busy, masked for display
+	// (scheme, host, "/…" and the last four characters): they are secrets,
+	// like Google's secret address. The store leaves it empty; the service
+	// fills it from SealedBusyICS.
+	BusyICS []string `json:"busy_ics,omitempty"`
+	// SealedBusyICS are the same addresses sealed (as SealedPassword is);
+	// a connection stored before they were sealed may hold plain ones,
+	// which the service seals at start.
+	SealedBusyICS []string `json:"-"`
+	// Origins are the https origins beyond URL's that discovery named over
+	// https (Discovery.Origins); nil for a connection stored before they
+	// were recorded.
+	Origins    []string   `json:"-"`
+	LastSyncAt *time.Time `json:"last_sync_at"`
+	LastError  string     `json:"last_error"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 // BusySource is one calendar or ICS URL read as busy time, with the state

@@ -42,7 +42,8 @@ type CalDAVInput struct {
 	// BusyCalendars are URLs or names of calendars read as busy; nil means
 	// every other calendar that holds events.
 	BusyCalendars []string
-	// BusyICS are plain ICS addresses read as busy.
+	// BusyICS are plain ICS addresses read as busy. An address sent back
+	// masked, as answers show it, keeps the one stored.
 	BusyICS []string
 }
 

@@ -404,8 +404,10 @@ func (c *Client) FetchBusy(ctx context.Context, rawURL string, from, to time.Tim
 		user = u.User.Username()
 		pass, _ = u.User.Password()
 	}
-	sess := c.session(followup.CalDAVAccount{Username: user, Password: pass})
-	sess.hidePath = true
+	// The user info goes to this URL's own origin only; a redirect
+	// elsewhere is followed without it.
+	sess := c.session(followup.CalDAVAccount{URL: u.String(), Username: user, Password: pass})
+	sess.hidePath, sess.leaveCredentials = true, true
 	r, err := sess.do(ctx, http.MethodGet, u.String(), hdr, nil)
 	if err != nil {
 		return followup.ICSRead{}, err

@@ -38,8 +38,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,17 +89,111 @@ func New(hc *http.Client) *Client {
 }
 
 // session makes the requests of one operation for one account and counts them.
+//
+// The credentials go only where the user sent them: to the origin of the
+// address they entered (RFC 6454 §4: scheme, host and port), and to the
+// https origins that discovery from there was told about over https
+// (iCloud names a calendar home on another host). A request to any other
+// origin, plain http to the same host included, is refused before it is
+// sent, and so is a redirect there (see do).
 type session struct {
 	c        *Client
 	username string
 	password string
-	n        int
+	// origin is the origin of the address the user entered.
+	origin string
+	// trusted are the other origins that get the credentials.
+	trusted map[string]bool
+	n       int
 	// hidePath marks requests to a secret address (see reply.hide).
 	hidePath bool
+	// leaveCredentials follows a redirect to an origin that does not get
+	// the credentials without them, where a CalDAV session refuses it.
+	leaveCredentials bool
 }
 
 func (c *Client) session(acct followup.CalDAVAccount) *session {
-	return &session{c: c, username: acct.Username, password: acct.Password}
+	s := &session{c: c, username: acct.Username, password: acct.Password, trusted: map[string]bool{}}
+	if u, err := accountURL(acct.URL); err == nil {
+		s.origin = origin(u)
+	}
+	for _, raw := range acct.Origins {
+		if u, err := url.Parse(raw); err == nil && u.Scheme == "https" && u.Host != "" {
+			s.trusted[origin(u)] = true
+		}
+	}
+	return s
+}
+
+// origin returns u's origin as "scheme://host:port", lower case, with the
+// default port made explicit (RFC 6454 §4).
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if scheme == "https" {
+			port = "443"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// hasCredentials reports whether the session has anything to protect.
+func (s *session) hasCredentials() bool { return s.username != "" || s.password != "" }
+
+// mayAuthenticate reports whether the credentials may go to u.
+func (s *session) mayAuthenticate(u *url.URL) bool {
+	o := origin(u)
+	return o == s.origin || (u.Scheme == "https" && s.trusted[o])
+}
+
+// named records that the answer from "from" named u (a principal, a home
+// set, a calendar): an https answer from a trusted origin makes u's origin
+// trusted too, if u is https.
+func (s *session) named(from, u *url.URL) {
+	if from.Scheme == "https" && u.Scheme == "https" && s.mayAuthenticate(from) {
+		s.trusted[origin(u)] = true
+	}
+}
+
+// trustedOrigins lists the origins beyond the entered one that get the
+// credentials, sorted.
+func (s *session) trustedOrigins() []string {
+	var out []string
+	for o := range s.trusted {
+		if o != s.origin {
+			out = append(out, o)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// mayGoWithout reports whether a request to u, which does not get the
+// credentials, may be sent without them: only after a redirect, in a
+// session that leaves them behind, and never from https to http.
+func (s *session) mayGoWithout(from, u *url.URL) bool {
+	return from != nil && s.leaveCredentials && !(from.Scheme == "https" && u.Scheme == "http")
+}
+
+// errForeignOrigin is the cause of a request refused because it would have
+// sent the credentials to an origin that does not get them.
+var errForeignOrigin = errors.New("caldav: credentials not sent to another origin")
+
+// refuse explains why the request to u (first, or after a redirect from
+// "from") was not sent with the credentials.
+func (s *session) refuse(from, u *url.URL) error {
+	switch {
+	case from != nil && from.Scheme == "https" && u.Scheme == "http":
+		return remoteError(errForeignOrigin, "%s redirected from https to plain http; we will not send the password there.", from.Host)
+	case from != nil:
+		return remoteError(errForeignOrigin, "%s redirected to %s, another server; followup sends your password only to the server you entered. If %s is your CalDAV server, enter its address instead.", from.Host, u.Host, u.Host)
+	case u.Scheme == "http" && strings.HasPrefix(s.origin, "https:"):
+		return remoteError(errForeignOrigin, "The server named a plain http address on %s for your calendars; followup does not send your password there unencrypted.", u.Host)
+	default:
+		return remoteError(errForeignOrigin, "The calendar address is on %s, a server that the one you entered did not name over https; followup does not send your password there.", u.Host)
+	}
 }
 
 // reply is a fully read response.
@@ -124,9 +220,12 @@ func (r *reply) where() string {
 // do sends one request, following up to maxRedirects redirects (301, 302,
 // 303, 307, 308) with the same method and body, except that 303 and a
 // redirected GET become GET without a body. It reads the whole body, bounded
-// by maxBody, all within the client's RequestTimeout. Transport failures
-// come back as EREMOTE errors naming the host; HTTP statuses are left to
-// the caller.
+// by maxBody, all within the client's RequestTimeout. The credentials go
+// only to origins the session trusts; a request elsewhere is refused
+// unsent, and so is a redirect elsewhere unless the session leaves the
+// credentials behind on redirects (then never from https to plain http).
+// Transport failures come back as EREMOTE errors naming the host; HTTP
+// statuses are left to the caller.
 func (s *session) do(ctx context.Context, method, rawURL string, hdr http.Header, body []byte) (*reply, error) {
 	timeout := s.c.RequestTimeout
 	if timeout <= 0 {
@@ -136,69 +235,96 @@ func (s *session) do(ctx context.Context, method, rawURL string, hdr http.Header
 	defer cancel()
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if s.hidePath {
+			return nil, followup.Errorf(followup.EINVALID, "url", "The calendar address is not an http or https URL.")
+		}
 		return nil, followup.Errorf(followup.EINVALID, "url", "The address %q is not an http or https URL.", redactURL(rawURL))
 	}
 	u.User = nil
+	var from *url.URL // the URL that redirected here
 	for hop := 0; ; hop++ {
-		req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+		auth := s.hasCredentials() && s.mayAuthenticate(u)
+		if s.hasCredentials() && !auth && !s.mayGoWithout(from, u) {
+			return nil, s.refuse(from, u)
+		}
+		r, err := s.send(ctx, method, u, hdr, body, auth)
 		if err != nil {
-			return nil, followup.Errorf(followup.EINVALID, "url", "The address on %s is not a valid URL.", u.Host)
+			return nil, err
 		}
-		for k, v := range hdr {
-			req.Header[k] = v
-		}
-		if len(body) > 0 && req.Header.Get("Content-Type") == "" {
-			req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
-		}
-		if s.username != "" || s.password != "" {
-			req.SetBasicAuth(s.username, s.password)
-		}
-		s.n++
-		resp, err := s.c.hc.Do(req)
+		next, err := redirectTarget(r)
 		if err != nil {
-			return nil, transportError(ctx, u.Host, err)
+			return nil, err
 		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-		resp.Body.Close()
-		if err == nil && len(data) > maxBody {
-			err = errTooLarge
-		}
-		if err != nil {
-			if ctx.Err() != nil || isTimeout(err) {
-				return nil, transportError(ctx, u.Host, err)
-			}
-			return nil, remoteError(scrub(err), "The response from %s was too large or broken off.", u.Host)
-		}
-		r := &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header, body: data, hide: s.hidePath}
-		switch resp.StatusCode {
-		case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
-			http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		default:
-			return r, nil
-		}
-		loc := resp.Header.Get("Location")
-		if loc == "" {
+		if next == nil {
 			return r, nil
 		}
 		if hop >= maxRedirects {
 			return nil, remoteError(nil, "%s redirected too many times.", u.Host)
 		}
-		next, err := u.Parse(loc)
-		if err != nil || (next.Scheme != "http" && next.Scheme != "https") {
-			return nil, remoteError(nil, "%s redirected to an address we cannot follow.", u.Host)
-		}
-		if u.Scheme == "https" && next.Scheme == "http" && (s.username != "" || s.password != "") {
-			return nil, remoteError(nil, "%s redirected from https to plain http; we will not send the password there.", u.Host)
-		}
-		next.User = nil
-		if resp.StatusCode == http.StatusSeeOther || (method == http.MethodGet || method == http.MethodHead) {
+		if r.status == http.StatusSeeOther || method == http.MethodGet || method == http.MethodHead {
 			if method != http.MethodHead {
 				method = http.MethodGet
 			}
 			body = nil
 		}
-		u = next
+		from, u = u, next
 	}
+}
+
+// send makes one request to u, with the credentials when auth is set, and
+// reads the whole answer, bounded by maxBody.
+func (s *session) send(ctx context.Context, method string, u *url.URL, hdr http.Header, body []byte, auth bool) (*reply, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, followup.Errorf(followup.EINVALID, "url", "The address on %s is not a valid URL.", u.Host)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	if len(body) > 0 && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
+	}
+	if auth {
+		req.SetBasicAuth(s.username, s.password)
+	}
+	s.n++
+	resp, err := s.c.hc.Do(req)
+	if err != nil {
+		return nil, transportError(ctx, u.Host, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	resp.Body.Close()
+	if err == nil && len(data) > maxBody {
+		err = errTooLarge
+	}
+	if err != nil {
+		if ctx.Err() != nil || isTimeout(err) {
+			return nil, transportError(ctx, u.Host, err)
+		}
+		return nil, remoteError(scrub(err), "The response from %s was too large or broken off.", u.Host)
+	}
+	return &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header, body: data, hide: s.hidePath}, nil
+}
+
+// redirectTarget returns where a redirect (301, 302, 303, 307, 308 with a
+// Location) points, without user info; nil for any other answer.
+func redirectTarget(r *reply) (*url.URL, error) {
+	switch r.status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return nil, nil
+	}
+	loc := r.header.Get("Location")
+	if loc == "" {
+		return nil, nil
+	}
+	next, err := r.url.Parse(loc)
+	if err != nil || (next.Scheme != "http" && next.Scheme != "https") {
+		return nil, remoteError(nil, "%s redirected to an address we cannot follow.", r.url.Host)
+	}
+	next.User = nil
+	return next, nil
 }
 
 // redactURL hides user info and the query, which may hold a secret.

@@ -3,6 +3,7 @@ package caldav
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -44,6 +45,12 @@ func accountURL(raw string) (*url.URL, error) {
 // collections in the home set with their display names, component sets
 // (RFC 4791 §5.2.3) and DAV:current-user-privilege-set (RFC 3744 §5.4).
 //
+// The credentials go to the entered origin, and to an https principal,
+// home set or calendar on another origin only when an https answer from a
+// trusted origin named it; those origins come back in Discovery.Origins. A
+// redirect to another origin, or a home set on plain http named by an https
+// server, is refused with a message saying so.
+//
 // Errors: EINVALID (field "url") for an address that is not a URL; EREMOTE
 // with field "password" for 401/403; EREMOTE for everything else.
 func (c *Client) Discover(ctx context.Context, acct followup.CalDAVAccount) (followup.Discovery, error) {
@@ -64,10 +71,15 @@ func (c *Client) Discover(ctx context.Context, acct followup.CalDAVAccount) (fol
 		ep      *reply
 		epResp  prop
 		lastBad *reply
+		refused error // a candidate redirected where the password does not go
 	)
 	body := propfindBody("d:current-user-principal", "d:resourcetype", "c:calendar-home-set")
 	for _, cand := range candidates {
 		r, err := s.do(ctx, "PROPFIND", cand.String(), http.Header{"Depth": {"0"}}, body)
+		if errors.Is(err, errForeignOrigin) {
+			refused = err
+			continue
+		}
 		if err != nil {
 			return d, err
 		}
@@ -106,6 +118,9 @@ func (c *Client) Discover(ctx context.Context, acct followup.CalDAVAccount) (fol
 			break
 		}
 	}
+	if ep == nil && refused != nil {
+		return d, refused
+	}
 	if ep == nil {
 		return d, notCalDAV(lastBad)
 	}
@@ -116,6 +131,7 @@ func (c *Client) Discover(ctx context.Context, acct followup.CalDAVAccount) (fol
 	if epResp.Principal != nil && len(epResp.Principal.Hrefs) > 0 && strings.TrimSpace(epResp.Principal.Hrefs[0]) != "" {
 		if p, err := resolve(ep.url, epResp.Principal.Hrefs[0]); err == nil {
 			principal = p
+			s.named(ep.url, principal)
 		}
 	}
 	d.Principal = principal.String()
@@ -124,6 +140,9 @@ func (c *Client) Discover(ctx context.Context, acct followup.CalDAVAccount) (fol
 	var home *url.URL
 	if canonical(principal) == canonical(ep.url) && epResp.HomeSet != nil {
 		home = firstHref(ep.url, epResp.HomeSet)
+		if home != nil {
+			s.named(ep.url, home)
+		}
 	}
 	if home == nil {
 		r, err := s.do(ctx, "PROPFIND", principal.String(), http.Header{"Depth": {"0"}}, propfindBody("c:calendar-home-set"))
@@ -144,7 +163,9 @@ func (c *Client) Discover(ctx context.Context, acct followup.CalDAVAccount) (fol
 		}
 		for _, resp := range ms.Responses {
 			if p := resp.props(); p.HomeSet != nil {
-				home = firstHref(r.url, p.HomeSet)
+				if home = firstHref(r.url, p.HomeSet); home != nil {
+					s.named(r.url, home)
+				}
 				break
 			}
 		}
@@ -165,6 +186,7 @@ func (c *Client) Discover(ctx context.Context, acct followup.CalDAVAccount) (fol
 	}
 	d.Calendars = cals
 	d.CanMkCalendar = canMk
+	d.Origins = s.trustedOrigins()
 	return d, nil
 }
 
@@ -210,8 +232,8 @@ func (s *session) listCalendars(ctx context.Context, home *url.URL) ([]followup.
 		if !p.ResourceType.has(nsCalDAV, "calendar") {
 			continue
 		}
-		cal := calendarFrom(u, p)
-		cals = append(cals, cal)
+		s.named(r.url, u)
+		cals = append(cals, calendarFrom(u, p))
 	}
 	return cals, canMk, nil
 }

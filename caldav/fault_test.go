@@ -163,41 +163,6 @@ func TestDiscoverBareHost(t *testing.T) {
 	}
 }
 
-// TestDiscoverHomeSetOnAnotherHost follows an absolute calendar-home-set
-// href to another host, as iCloud's principal (on caldav.icloud.com) names
-// a home set on pNN-caldav.icloud.com.
-func TestDiscoverHomeSetOnAnotherHost(t *testing.T) {
-	b := newMemBackend("Work")
-	homeSrv, _ := newMemServer(t, b)
-	principal := httptest.NewServer(authed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != "PROPFIND" {
-			http.Error(w, "no", http.StatusMethodNotAllowed)
-			return
-		}
-		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-		w.WriteHeader(http.StatusMultiStatus)
-		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>
-<multistatus xmlns="DAV:"><response><href>`+r.URL.Path+`</href><propstat><prop>
-<current-user-principal><href>/123456/principal/</href></current-user-principal>
-<calendar-home-set xmlns="urn:ietf:params:xml:ns:caldav"><href xmlns="DAV:">`+homeSrv.URL+`/alice/calendars/</href></calendar-home-set>
-</prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>`)
-	})))
-	defer principal.Close()
-	d, err := newClient().Discover(context.Background(), account(principal.URL))
-	if err != nil {
-		t.Fatalf("Discover: %v", err)
-	}
-	if d.Principal != principal.URL+"/123456/principal/" {
-		t.Errorf("principal %q", d.Principal)
-	}
-	if d.HomeSet != homeSrv.URL+"/alice/calendars/" {
-		t.Errorf("home set %q, want it on the other host %s", d.HomeSet, homeSrv.URL)
-	}
-	if len(d.Calendars) != 1 || d.Calendars[0].URL != homeSrv.URL+"/alice/calendars/work/" {
-		t.Errorf("calendars %+v, want Work on the other host", d.Calendars)
-	}
-}
-
 // status answers every request with code, an optional header and body.
 func status(code int, hdr map[string]string, body string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

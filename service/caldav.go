@@ -30,10 +30,11 @@ func (s *Service) ConnectCalDAV(ctx context.Context, userID int64, in followup.C
 	if u, err := url.Parse(withScheme(in.URL)); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return followup.CalDAVConnection{}, followup.Errorf(followup.EINVALID, "url", "url %q is not an http or https address.", in.URL)
 	}
-	for _, raw := range in.BusyICS {
+	for i, raw := range in.BusyICS {
+		// The message leaves the address out: it is a secret.
 		u, err := url.Parse(strings.TrimSpace(raw))
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "webcal") {
-			return followup.CalDAVConnection{}, followup.Errorf(followup.EINVALID, "busy_ics", "%q is not an http, https or webcal address.", raw)
+			return followup.CalDAVConnection{}, followup.Errorf(followup.EINVALID, "busy_ics", "busy_ics entry %d is not an http, https or webcal address.", i+1)
 		}
 	}
 	// No sync may write with the old settings while they change: work in
@@ -54,15 +55,22 @@ func (s *Service) ConnectCalDAV(ctx context.Context, userID int64, in followup.C
 			return followup.CalDAVConnection{}, err
 		}
 	}
+	// Addresses from before a change of key cannot be kept: the user sends them again.
+	prevICS, _ := s.openBusyICS(prev.SealedBusyICS)
+	sealedICS, err := s.sealBusyICS(in.BusyICS, prevICS)
+	if err != nil {
+		return followup.CalDAVConnection{}, err
+	}
 	acct := followup.CalDAVAccount{URL: withScheme(in.URL), Username: in.Username, Password: in.Password}
 	disc, err := s.Calendars.Discover(ctx, acct)
 	if err != nil {
 		return followup.CalDAVConnection{}, err
 	}
+	acct.Origins = orNone(disc.Origins)
 	now := s.now()
 	conn := followup.CalDAVConnection{
 		UserID: userID, URL: in.URL, Username: in.Username, Endpoint: disc.Endpoint, HomeSet: disc.HomeSet,
-		Calendars: disc.Calendars, CreatedAt: now, UpdatedAt: now, BusyICS: in.BusyICS,
+		Calendars: disc.Calendars, CreatedAt: now, UpdatedAt: now, SealedBusyICS: sealedICS, Origins: acct.Origins,
 	}
 	if prev.UserID != 0 {
 		conn.CreatedAt = prev.CreatedAt
@@ -113,7 +121,7 @@ func (s *Service) ConnectCalDAV(ctx context.Context, userID int64, in followup.C
 			}
 		}
 	}
-	keep := append(append([]string{conn.CalendarURL}, conn.BusyCalendars...), conn.BusyICS...)
+	keep := append(append([]string{conn.CalendarURL}, conn.BusyCalendars...), conn.SealedBusyICS...)
 	moved := prev.CalendarURL != "" && prev.CalendarURL != conn.CalendarURL
 	if moved {
 		s.clearCalendar(ctx, userID, prev)
@@ -140,6 +148,7 @@ func (s *Service) ConnectCalDAV(ctx context.Context, userID int64, in followup.C
 		return followup.CalDAVConnection{}, err
 	}
 	s.log().InfoContext(ctx, "caldav connected", "user_id", userID, "calendars", len(conn.Calendars), "busy", len(conn.BusyCalendars))
+	conn.BusyICS = s.maskBusyICS(conn.SealedBusyICS)
 	return conn, nil
 }
 
@@ -151,7 +160,7 @@ func (s *Service) clearCalendar(ctx context.Context, userID int64, prev followup
 	if err != nil {
 		return
 	}
-	acct := followup.CalDAVAccount{URL: withScheme(prev.URL), Username: prev.Username, Password: pw}
+	acct := calDAVAccount(prev, pw)
 	steps, err := s.Store.SyncSteps(ctx, userID)
 	if err != nil {
 		return
@@ -193,9 +202,23 @@ func findCalendar(cals []followup.Calendar, key string) *followup.Calendar {
 	return nil
 }
 
-// CalDAV returns the user's connection. Errors: ENOTFOUND when none.
+// CalDAV returns the user's connection, its busy_ics addresses masked.
+// Errors: ENOTFOUND when none.
 func (s *Service) CalDAV(ctx context.Context, userID int64) (followup.CalDAVConnection, error) {
-	return s.Store.CalDAV(ctx, userID)
+	conn, err := s.Store.CalDAV(ctx, userID)
+	if err != nil {
+		return conn, err
+	}
+	conn.BusyICS = s.maskBusyICS(conn.SealedBusyICS)
+	return conn, nil
+}
+
+// orNone returns s, or an empty slice for nil: recorded, and none.
+func orNone(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // DisconnectCalDAV forgets the user's connection. Objects already written

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,6 +48,7 @@ type account struct {
 	conn followup.CalDAVConnection
 	acct followup.CalDAVAccount
 	cal  followup.CalendarServer
+	ics  []busyICS
 }
 
 // errConnectionChanged is what work on an account gets when it would record
@@ -75,14 +77,28 @@ func (s *Service) account(ctx context.Context, userID int64) (account, error) {
 	if err != nil {
 		return account{}, err
 	}
+	if slices.ContainsFunc(conn.SealedBusyICS, isPlainAddress) {
+		// Stored by an older version after this one started.
+		if _, err := s.sealStoredBusyICS(ctx, userID); err != nil {
+			return account{}, err
+		}
+		if conn, err = s.Store.CalDAV(ctx, userID); err != nil {
+			return account{}, err
+		}
+	}
 	pw, err := s.open(conn.SealedPassword)
 	if err != nil {
 		return account{}, fmt.Errorf("service: open caldav password of user %d: %w", userID, err)
 	}
+	ics, err := s.openBusyICS(conn.SealedBusyICS)
+	if err != nil {
+		return account{}, fmt.Errorf("service: open busy_ics of user %d: %w", userID, err)
+	}
 	return account{
 		conn: conn,
-		acct: followup.CalDAVAccount{URL: withScheme(conn.URL), Username: conn.Username, Password: pw},
+		acct: calDAVAccount(conn, pw),
 		cal:  politeCalendars{CalendarServer: s.Calendars, s: s, userID: userID},
+		ics:  ics,
 	}, nil
 }
 
@@ -229,22 +245,22 @@ func (s *Service) syncAccount(ctx context.Context, userID int64) (rep followup.S
 		}
 	}
 	if s.ICS != nil {
-		for _, u := range a.conn.BusyICS {
+		for _, src := range a.ics {
 			rep.Read++
-			if err := s.waitForHost(ctx, userID, u); err != nil {
+			if err := s.waitForHost(ctx, userID, src.url); err != nil {
 				fail(err)
 				continue
 			}
 			rep.Requests++
-			res, err := s.ICS.FetchBusy(ctx, u, from, to, prev[u].ICS)
-			s.noteRetryAfter(ctx, userID, u, err)
+			res, err := s.ICS.FetchBusy(ctx, src.url, from, to, prev[src.key].ICS)
+			s.noteRetryAfter(ctx, userID, src.url, err)
 			if err != nil {
 				fail(err)
 				continue
 			}
 			if res.Changed {
 				rep.Changed++
-				if err := keep(followup.BusySource{URL: u, Kind: "ics", ICS: res.State}); err != nil {
+				if err := keep(followup.BusySource{URL: src.key, Kind: "ics", ICS: res.State}); err != nil {
 					return rep, retry, err
 				}
 			}

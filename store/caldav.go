@@ -16,19 +16,25 @@ import (
 func (q *queries) CalDAV(ctx context.Context, userID int64) (followup.CalDAVConnection, error) {
 	var c followup.CalDAVConnection
 	var cals, busy, ics string
+	var origins sql.NullString
 	err := q.ex.QueryRowContext(ctx, `
 		SELECT user_id, url, username, password_sealed, endpoint, home_set, calendar_url, calendars, busy_calendars,
-			busy_ics, last_sync_at, last_error, created_at, updated_at
+			busy_ics, origins, last_sync_at, last_error, created_at, updated_at
 		FROM caldav_accounts WHERE user_id = ?`, userID).
 		Scan(&c.UserID, &c.URL, &c.Username, &c.SealedPassword, &c.Endpoint, &c.HomeSet, &c.CalendarURL, &cals, &busy,
-			&ics, scanTimePtr(&c.LastSyncAt), &c.LastError, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
+			&ics, &origins, scanTimePtr(&c.LastSyncAt), &c.LastError, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
 	if err != nil {
 		return c, notFound(err, "CalDAV connection")
+	}
+	if origins.Valid {
+		c.Origins = []string{} // recorded, even if none
+	} else {
+		origins.String = "null"
 	}
 	for _, f := range []struct {
 		raw string
 		dst any
-	}{{cals, &c.Calendars}, {busy, &c.BusyCalendars}, {ics, &c.BusyICS}} {
+	}{{cals, &c.Calendars}, {busy, &c.BusyCalendars}, {ics, &c.SealedBusyICS}, {origins.String, &c.Origins}} {
 		if err := json.Unmarshal([]byte(f.raw), f.dst); err != nil {
 			return c, fmt.Errorf("store: caldav of user %d: %w", userID, err)
 		}
@@ -42,22 +48,28 @@ func (q *queries) CalDAV(ctx context.Context, userID int64) (followup.CalDAVConn
 	return c, nil
 }
 
-// PutCalDAV creates or replaces the user's CalDAV connection.
+// PutCalDAV creates or replaces the user's CalDAV connection. It stores
+// SealedBusyICS, not BusyICS, and nil Origins as not recorded.
 func (q *queries) PutCalDAV(ctx context.Context, c followup.CalDAVConnection) error {
 	cals, _ := json.Marshal(orEmpty(c.Calendars))
 	busy, _ := json.Marshal(orEmpty(c.BusyCalendars))
-	ics, _ := json.Marshal(orEmpty(c.BusyICS))
+	ics, _ := json.Marshal(orEmpty(c.SealedBusyICS))
+	var origins sql.NullString
+	if c.Origins != nil {
+		raw, _ := json.Marshal(c.Origins)
+		origins = sql.NullString{String: string(raw), Valid: true}
+	}
 	_, err := q.ex.ExecContext(ctx, `
 		INSERT INTO caldav_accounts (user_id, url, username, password_sealed, endpoint, home_set, calendar_url, calendars,
-			busy_calendars, busy_ics, last_sync_at, last_error, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			busy_calendars, busy_ics, origins, last_sync_at, last_error, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET url = excluded.url, username = excluded.username,
 			password_sealed = excluded.password_sealed, endpoint = excluded.endpoint, home_set = excluded.home_set,
 			calendar_url = excluded.calendar_url, calendars = excluded.calendars, busy_calendars = excluded.busy_calendars,
-			busy_ics = excluded.busy_ics, last_sync_at = excluded.last_sync_at, last_error = excluded.last_error,
-			updated_at = excluded.updated_at`,
+			busy_ics = excluded.busy_ics, origins = excluded.origins, last_sync_at = excluded.last_sync_at,
+			last_error = excluded.last_error, updated_at = excluded.updated_at`,
 		c.UserID, c.URL, c.Username, c.SealedPassword, c.Endpoint, c.HomeSet, c.CalendarURL, string(cals), string(busy),
-		string(ics), nullTS(c.LastSyncAt), c.LastError, ts(c.CreatedAt), ts(c.UpdatedAt))
+		string(ics), origins, nullTS(c.LastSyncAt), c.LastError, ts(c.CreatedAt), ts(c.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: put caldav: %w", err)
 	}

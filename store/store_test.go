@@ -368,7 +368,8 @@ func TestCalDAVConnection(t *testing.T) {
 	conn := followup.CalDAVConnection{
 		UserID: u.ID, URL: "https://dav.example.com", Username: "ada", SealedPassword: "v1:xx",
 		CalendarURL: "https://dav.example.com/cal/", Calendars: []followup.Calendar{{URL: "https://dav.example.com/cal/", Name: "Follow-ups", Components: []string{"VEVENT"}}},
-		BusyCalendars: []string{"https://dav.example.com/work/"}, BusyICS: []string{}, CreatedAt: t0, UpdatedAt: t0,
+		BusyCalendars: []string{"https://dav.example.com/work/"}, SealedBusyICS: []string{"v1:sealed"},
+		Origins: []string{"https://p42-dav.example.com:443"}, CreatedAt: t0, UpdatedAt: t0,
 	}
 	if err := db.PutCalDAV(ctx, conn); err != nil {
 		t.Fatal(err)
@@ -402,6 +403,17 @@ func TestCalDAVConnection(t *testing.T) {
 	}
 	if ids, _ := db.CalDAVUsers(ctx); len(ids) != 1 || ids[0] != u.ID {
 		t.Errorf("caldav users %v", ids)
+	}
+	// Origins not recorded (a connection from before 00005) stay nil,
+	// apart from none recorded.
+	for _, origins := range [][]string{nil, {}} {
+		conn.Origins = origins
+		if err := db.PutCalDAV(ctx, conn); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.CalDAV(ctx, u.ID); err != nil || (got.Origins == nil) != (origins == nil) || len(got.Origins) != 0 {
+			t.Errorf("Origins %#v stored, read %#v (%v)", origins, got.Origins, err)
+		}
 	}
 	if err := db.DeleteCalDAV(ctx, u.ID); err != nil {
 		t.Fatal(err)

@@ -276,6 +276,14 @@ func (m *Main) Open(ctx context.Context) error {
 		Store: db, Now: m.Now, BaseURL: m.Config.BaseURL, Sealer: box, Encoder: ics.FeedEncoder{},
 		Calendars: client, ICS: client, ParseDue: duetext.Parse, Log: m.Log,
 	}
+	// busy_ics addresses stored in clear by older versions: SQL cannot seal them.
+	n, err := m.Service.SealStoredSecrets(ctx)
+	if err != nil {
+		return fmt.Errorf("sealing stored busy_ics addresses: %w", err)
+	}
+	if n > 0 {
+		m.Log.InfoContext(ctx, "busy_ics addresses sealed", "connections", n)
+	}
 	return nil
 }
 
