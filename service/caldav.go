@@ -228,7 +228,7 @@ func orNone(s []string) []string {
 // Errors: ENOTFOUND when none.
 func (s *Service) DisconnectCalDAV(ctx context.Context, userID int64) error {
 	s.stopWork(userID)
-	return s.Store.InTx(ctx, func(q followup.Queries) error {
+	err := s.Store.InTx(ctx, func(q followup.Queries) error {
 		if err := q.DeleteCalDAV(ctx, userID); err != nil {
 			return err
 		}
@@ -238,6 +238,9 @@ func (s *Service) DisconnectCalDAV(ctx context.Context, userID int64) error {
 		// Busy time from those calendars no longer applies.
 		return s.replan(ctx, q, userID, s.now())
 	})
+	// Work that started meanwhile read the connection still there.
+	s.stopWork(userID)
+	return err
 }
 
 func (s *Service) seal(secret string) (string, error) {

@@ -61,13 +61,35 @@ func connect(tb testing.TB, base, token, url string, srv davtest.Server) caldavC
 	return conn
 }
 
-// idle waits until the queue holds no job.
+// idle waits until the queue holds no job but the periodic ones, or fails
+// the test naming the jobs left.
 func idle(tb testing.TB, app *testApp) {
 	tb.Helper()
-	waitFor(tb, 30*time.Second, func() bool {
-		n, err := app.DB.PendingJobs(context.Background())
-		return err == nil && n == 0
-	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var left []string
+		rows, err := app.DB.SQL().Query(`SELECT kind, state, attempt, args FROM river_job
+			WHERE state IN ('available','scheduled','retryable','running','pending') AND kind NOT IN ('tick', 'sync_all')`)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for rows.Next() {
+			var kind, state, args string
+			var attempt int
+			if err := rows.Scan(&kind, &state, &attempt, &args); err != nil {
+				tb.Fatal(err)
+			}
+			left = append(left, fmt.Sprintf("%s %s (attempt %d) %s", kind, state, attempt, args))
+		}
+		rows.Close()
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("jobs left after 30 s: %s", strings.Join(left, "; "))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // logCommitment posts a commitment with blocks for the user of token.
