@@ -23,9 +23,10 @@ const (
 	// waiting); each further wait doubles, up to BusySnoozeMax.
 	BusySnooze    = 200 * time.Millisecond
 	BusySnoozeMax = 5 * time.Second
-	// JobTimeout bounds the calendar work of one queued job; what it did
-	// not finish is retried by the queue with backoff.
-	JobTimeout = time.Minute
+	// DefaultJobTimeout bounds the calendar work of one queued job unless
+	// Service.JobTimeout says otherwise; what it did not finish is retried
+	// by the queue with backoff.
+	DefaultJobTimeout = time.Minute
 )
 
 // errWorkStopped is the cause given to calendar work that a connect or a
@@ -165,6 +166,14 @@ func (s *Service) renewLease(ctx context.Context, userID int64, owner string, st
 // runningWork is the calendar work holding a user's lock in this process.
 type runningWork struct {
 	cancel context.CancelCauseFunc
+}
+
+// jobTimeout returns the bound of one job's calendar work.
+func (s *Service) jobTimeout() time.Duration {
+	if s.JobTimeout > 0 {
+		return s.JobTimeout
+	}
+	return DefaultJobTimeout
 }
 
 // stopWork cancels the calendar work on the user's account running in this

@@ -48,6 +48,9 @@ type Service struct {
 	Log      *slog.Logger
 	// Random is the source of tokens and UIDs (default crypto/rand).
 	Random io.Reader
+	// JobTimeout bounds the calendar work of one queued job (default
+	// DefaultJobTimeout).
+	JobTimeout time.Duration
 
 	feedCache sync.Map // user id -> *cachedFeed
 	userLocks sync.Map // user id -> chan struct{} (capacity 1), serialises calendar work per user

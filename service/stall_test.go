@@ -257,3 +257,51 @@ func TestRetryAfterHoldsForAccount(t *testing.T) {
 		t.Errorf("%d PUTs answered for %d objects", server.puts, len(uids))
 	}
 }
+
+// TestJobTimeout: a job whose server does not answer gives its worker back
+// after the job timeout, as an error the queue retries with backoff.
+func TestJobTimeout(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+	gate := newGatedCalDAV(true)
+	h.svc.Calendars = gate
+	defer gate.release()
+	h.svc.JobTimeout = 300 * time.Millisecond
+	u, uids := connected(t, h, "slow@example.com")
+	err := within(t, 3*time.Second, "a job on a server that does not answer", func() error {
+		return h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: u.ID, UID: uids[0]})
+	})
+	if _, snooze := followup.RetryAfter(err); err == nil || snooze {
+		t.Fatalf("job past its timeout: %v, want an error retried with backoff", err)
+	}
+	// The account is free again at once.
+	gate.release()
+	if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: u.ID, UID: uids[0]}); err != nil {
+		t.Fatalf("the next job: %v", err)
+	}
+}
+
+// TestConnectInterruptsWork: connecting an account anew does not wait for
+// work on the old settings: that work is cancelled, and asks to look again.
+func TestConnectInterruptsWork(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+	gate := newGatedCalDAV(true)
+	h.svc.Calendars = gate
+	defer gate.release()
+	u, uids := connected(t, h, "ada@example.com")
+	jobDone := make(chan error, 1)
+	go func() {
+		jobDone <- h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: u.ID, UID: uids[0]})
+	}()
+	<-gate.entered
+	err := within(t, 2*time.Second, "ConnectCalDAV", func() error {
+		_, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", Calendar: "Work"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = within(t, 2*time.Second, "the interrupted job", func() error { return <-jobDone })
+	if _, ok := followup.RetryAfter(err); !ok {
+		t.Errorf("interrupted job: %v, want a retry shortly", err)
+	}
+}

@@ -14,9 +14,9 @@ import (
 // HandleJob runs one job from the durable queue. It never waits for an
 // account that other work holds: it asks to be retried shortly instead
 // (followup.RetryAfter), as it does while a server's Retry-After runs. Its
-// calendar work is bounded by JobTimeout.
+// calendar work is bounded by the service's JobTimeout.
 func (s *Service) HandleJob(ctx context.Context, j followup.Job) error {
-	ctx, cancel := context.WithTimeout(ctx, JobTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.jobTimeout())
 	defer cancel()
 	var err error
 	switch j.Kind {
