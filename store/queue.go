@@ -142,7 +142,8 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 		PeriodicJobs:      periodic,
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: o.Workers},
-			clockQueue:         {MaxWorkers: 1},
+			// The tick is due every TickInterval: it need not be looked for as often.
+			clockQueue: {MaxWorkers: 1, FetchPollInterval: max(o.PollInterval, min(time.Second, o.TickInterval/2))},
 		},
 	})
 	if err != nil {
