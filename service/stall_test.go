@@ -305,3 +305,62 @@ func TestConnectInterruptsWork(t *testing.T) {
 		t.Errorf("interrupted job: %v, want a retry shortly", err)
 	}
 }
+
+// limitedICS is an ICS source on its own host that answers 503 with
+// Retry-After: 2 while limiting.
+type limitedICS struct {
+	mu       sync.Mutex
+	limiting bool
+	requests int
+}
+
+func (l *limitedICS) FetchBusy(_ context.Context, url string, from, to time.Time, prev followup.ICSState) (followup.ICSRead, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.requests++
+	if l.limiting {
+		return followup.ICSRead{}, serverBusy{2 * time.Second}
+	}
+	return followup.ICSRead{Changed: true, State: followup.ICSState{From: from, To: to}}, nil
+}
+
+func (l *limitedICS) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.requests
+}
+
+// TestRetryAfterPerHost: a busy ICS host is left alone for the time it
+// asked, while the account's CalDAV server, another host, is written to.
+func TestRetryAfterPerHost(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+	dav := newFakeCalDAV()
+	src := &limitedICS{limiting: true}
+	h.svc.Calendars, h.svc.ICS = dav, src
+	u := h.user("ada@example.com", "Europe/Berlin")
+	in := followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", BusyICS: []string{"https://ics.example.org/busy.ics"}}
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "in 3 days"})
+	syncJob := func() error {
+		return h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobSyncUser, UserID: u.ID})
+	}
+	if after, ok := followup.RetryAfter(syncJob()); !ok || after != 2*time.Second {
+		t.Fatalf("sync with a busy ICS host: want a retry after 2 s")
+	}
+	if src.count() != 1 || dav.puts == 0 {
+		t.Fatalf("%d ICS requests, %d PUTs; want 1 and the blocks written", src.count(), dav.puts)
+	}
+	h.clock.Add(time.Second)
+	if after, ok := followup.RetryAfter(syncJob()); !ok || after != time.Second || src.count() != 1 {
+		t.Fatalf("sync during the ICS host's backoff: retry after %v (%v), %d ICS requests; want 1 s and 1", after, ok, src.count())
+	}
+	src.mu.Lock()
+	src.limiting = false
+	src.mu.Unlock()
+	h.clock.Add(time.Second)
+	if err := syncJob(); err != nil || src.count() != 2 {
+		t.Fatalf("sync after the backoff: %v, %d ICS requests; want nil and 2", err, src.count())
+	}
+}
