@@ -66,7 +66,7 @@ func (s *Service) lockUser(ctx context.Context, userID int64, wait time.Duration
 	if err != nil {
 		return nil, nil, err
 	}
-	var busy error = followup.Errorf(followup.EUNAVAILABLE, "", "Another process is syncing this account; try again shortly.")
+	var busy error = followup.Errorf(followup.EUNAVAILABLE, "", "Another sync of this account is running; try again shortly.")
 	if wait == 0 {
 		busy = errAccountBusy
 	}

@@ -123,6 +123,9 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 	}
 	var rep followup.SyncReport
 	err = s.reconcile(work, a, uid, &rep)
+	if err == nil {
+		err = s.reconcilePending(work, a, &rep)
+	}
 	s.log().DebugContext(ctx, "caldav step", "user_id", userID, "uid", uid, "written", rep.Written, "deleted", rep.Deleted, "error", err != nil)
 	switch {
 	case errors.Is(err, errConnectionChanged):
@@ -132,6 +135,26 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 	case err != nil:
 		s.recordStatus(ctx, a, err)
 		return err
+	}
+	return nil
+}
+
+// reconcilePending writes the user's other blocks that wait for a write,
+// while the account is held anyway: their own jobs, put off meanwhile
+// because the account was busy, then find nothing left to do, and a
+// commitment's blocks reach the server together.
+func (s *Service) reconcilePending(ctx context.Context, a account, rep *followup.SyncReport) error {
+	steps, err := s.Store.SyncSteps(ctx, a.conn.UserID)
+	if err != nil {
+		return err
+	}
+	for _, p := range steps {
+		if !needsWrite(p) {
+			continue
+		}
+		if err := s.reconcile(ctx, a, p.UID, rep); err != nil {
+			return err
+		}
 	}
 	return nil
 }
