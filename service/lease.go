@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/followup/followup"
@@ -38,13 +39,16 @@ var errWorkStopped = errors.New("service: the calendar account changed")
 var errAccountBusy = followup.Errorf(followup.EUNAVAILABLE, "", "Another sync of this account is running; try again shortly.")
 
 // busySnooze is how long a job put off snoozes times already waits before
-// it tries a busy account again.
+// it tries a busy account again: between half and all of BusySnooze
+// doubled snoozes times (at most BusySnoozeMax), at random, so that the
+// jobs put off together do not all come back together.
 func busySnooze(snoozes int) time.Duration {
 	d := BusySnooze
 	for range min(snoozes, 8) {
 		d *= 2
 	}
-	return min(d, BusySnoozeMax)
+	d = min(d, BusySnoozeMax)
+	return d/2 + rand.N(d/2+1)
 }
 
 // userSlot is the in-process lock of one user's calendar work: a channel

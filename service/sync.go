@@ -107,6 +107,9 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 	if s.Calendars == nil {
 		return nil
 	}
+	if settled, err := s.stepSettled(ctx, userID, uid); settled || err != nil {
+		return err
+	}
 	work, unlock, err := s.lockUser(ctx, userID, 0)
 	if err != nil {
 		return err
@@ -137,6 +140,25 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 		return err
 	}
 	return nil
+}
+
+// stepSettled reports, without taking the account, whether a step job has
+// nothing left to do: the account is gone, or the block was written
+// meanwhile, as the job that held the account does for every waiting
+// block. A later change of the step queues a job of its own.
+func (s *Service) stepSettled(ctx context.Context, userID int64, uid string) (bool, error) {
+	if _, err := s.Store.CalDAV(ctx, userID); followup.ErrorCode(err) == followup.ENOTFOUND {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	p, err := s.Store.StepByUID(ctx, uid)
+	if followup.ErrorCode(err) == followup.ENOTFOUND {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	return !needsWrite(p), nil
 }
 
 // reconcilePending writes the user's other blocks that wait for a write,
