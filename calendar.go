@@ -2,6 +2,8 @@ package followup
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -88,6 +90,12 @@ type RemoteEvent struct {
 	ETag  string
 	Start time.Time
 	End   time.Time
+	// Floating marks times with no zone (no Z and no TZID, or a TZID that
+	// names no zone we know): Start and End hold their wall clock as UTC
+	// values, to be read in the user's zone.
+	Floating bool
+	// Sequence is the object's SEQUENCE (RFC 5545 §3.8.7.4), 0 when absent.
+	Sequence int
 	// Unreadable marks an object the server listed but did not deliver (an
 	// error inside a 207, or no calendar-data): it exists, but its UID and
 	// times are unknown.
@@ -110,6 +118,9 @@ type BusyState struct {
 	From    time.Time             `json:"from"`
 	To      time.Time             `json:"to"`
 	Objects map[string]BusyObject `json:"objects"` // by object href
+	// Notice says, in plain words, which limit the calendar went over
+	// when it was read; "" when it was read whole.
+	Notice string `json:"notice,omitempty"`
 }
 
 // Intervals returns every interval in the state.
@@ -166,15 +177,41 @@ type ICSSource interface {
 
 // ICSState remembers an ICS source's validators and its intervals.
 type ICSState struct {
-	ETag         string     `json:"etag,omitempty"`
-	LastModified string     `json:"last_modified,omitempty"`
-	From         time.Time  `json:"from"`
-	To           time.Time  `json:"to"`
-	Intervals    []Interval `json:"intervals"`
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+	// Hash is the SHA-256 of the body last read, in hex: a server without
+	// validators that sends the same calendar again is not read again.
+	Hash      string     `json:"hash,omitempty"`
+	From      time.Time  `json:"from"`
+	To        time.Time  `json:"to"`
+	Intervals []Interval `json:"intervals"`
+	// Notice says, in plain words, which limit the source went over when it
+	// was read; "" when it was read whole.
+	Notice string `json:"notice,omitempty"`
 }
 
 // ICSRead is the answer of FetchBusy.
 type ICSRead struct {
 	State   ICSState
 	Changed bool
+}
+
+// MaskAddress shows a secret address (a busy_ics address) as its scheme
+// and host, then "/…" and the last four characters of the rest when there
+// is enough of it to keep the secret: "https://calendar.google.com/…/basic.ics"
+// becomes "https://calendar.google.com/….ics". User info never shows.
+func MaskAddress(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return "…"
+	}
+	out := u.Scheme + "://" + u.Host + "/…"
+	rest := []rune(strings.TrimPrefix(u.EscapedPath(), "/"))
+	if u.RawQuery != "" {
+		rest = append(append(rest, '?'), []rune(u.RawQuery)...)
+	}
+	if len(rest) > 8 {
+		out += string(rest[len(rest)-4:])
+	}
+	return out
 }

@@ -142,14 +142,59 @@ type Step struct {
 	// their calendar app, so their time is kept.
 	Pinned bool `json:"-"`
 	// RemoteETag is the ETag of the calendar object last written or seen on
-	// the user's CalDAV server; "" when none exists there.
+	// the user's CalDAV server; "" when none exists there, UnknownETag when
+	// the server named none.
 	RemoteETag string `json:"-"`
-	// RemoteSequence is the Sequence that was last written to the server.
+	// RemoteSequence is the Sequence that was last written to the server,
+	// NoRemoteSequence when none of ours is known to be there.
 	RemoteSequence int `json:"-"`
+	// PendingWrites are the writes of the step's calendar object that were
+	// sent after the last one the server confirmed, and whose answer was
+	// lost: the server may hold any of them. They tell our own write from a
+	// move by the user.
+	PendingWrites []PendingWrite `json:"-"`
 	// CompletedAt is when the step became done or cancelled.
 	CompletedAt *time.Time `json:"-"`
 	CreatedAt   time.Time  `json:"-"`
 	UpdatedAt   time.Time  `json:"-"`
+}
+
+// NoRemoteSequence is Step.RemoteSequence when no write of ours is known to
+// be on the server: the next write must send the step whatever it holds.
+const NoRemoteSequence = -1
+
+// UnknownETag is Step.RemoteETag for an object written when the server
+// named no ETag: the next read-back learns the real one.
+const UnknownETag = "unknown"
+
+// PendingWrite is a write of a step's calendar object that was sent to the
+// server, whose answer was lost: its SEQUENCE and times, which no one but
+// us gives the object together.
+type PendingWrite struct {
+	Sequence int       `json:"sequence"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+}
+
+// Matches reports whether the server's object is exactly this write of
+// ours: the same SEQUENCE and the same times, in UTC as we write them.
+func (w PendingWrite) Matches(r RemoteEvent) bool {
+	return !r.Floating && r.Sequence == w.Sequence && r.Start.Equal(w.Start) && r.End.Equal(w.End)
+}
+
+// OwnWrite returns the write of ours that the server's object is, if it
+// is one: a pending write, or the step as it is now (written by a process
+// that ended before it could note the write).
+func (s Step) OwnWrite(r RemoteEvent) (PendingWrite, bool) {
+	for _, w := range s.PendingWrites {
+		if w.Matches(r) {
+			return w, true
+		}
+	}
+	if w := (PendingWrite{Sequence: s.Sequence, Start: s.Start, End: s.End}); w.Matches(r) {
+		return w, true
+	}
+	return PendingWrite{}, false
 }
 
 // Live reports whether calendars show the step: a pending block, or a done
@@ -188,3 +233,19 @@ type User struct {
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
 }
+
+// APIToken describes one of a user's API tokens; the token itself is never
+// stored, only its hash. LastUsedAt is nil for a token never used, and is
+// kept to the minute (APITokenTouchEvery).
+type APIToken struct {
+	ID         int64      `json:"id"`
+	UserID     int64      `json:"-"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// APITokenTouchEvery is how stale a token's LastUsedAt may get: a request
+// records its use only when the recorded one is at least this old, so that
+// reads stay reads.
+const APITokenTouchEvery = time.Minute

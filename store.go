@@ -61,6 +61,15 @@ type BusySource struct {
 	UpdatedAt time.Time
 }
 
+// Notice says which limit the source went over when it was last read; ""
+// when none.
+func (b BusySource) Notice() string {
+	if b.Kind == "ics" {
+		return b.ICS.Notice
+	}
+	return b.CalDAV.Notice
+}
+
 // Intervals returns the source's busy intervals.
 func (b BusySource) Intervals() []Interval {
 	if b.Kind == "ics" {
@@ -101,7 +110,15 @@ type Queries interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByID(ctx context.Context, id int64) (User, error)
 	CreateAPIToken(ctx context.Context, userID int64, tokenHash []byte, name string) error
-	UserByAPIToken(ctx context.Context, tokenHash []byte) (User, error)
+	// UserByAPIToken returns the user owning a token hash, and the token.
+	UserByAPIToken(ctx context.Context, tokenHash []byte) (User, APIToken, error)
+	// APITokens lists the user's tokens, oldest first.
+	APITokens(ctx context.Context, userID int64) ([]APIToken, error)
+	// DeleteAPIToken removes one of the user's tokens; ENOTFOUND for another's.
+	DeleteAPIToken(ctx context.Context, userID, id int64) error
+	// TouchAPIToken records a use of the token at t, unless one at or after
+	// notBefore is recorded already.
+	TouchAPIToken(ctx context.Context, id int64, t, notBefore time.Time) error
 
 	Settings(ctx context.Context, userID int64) (Settings, error)
 	PutSettings(ctx context.Context, userID int64, s Settings) error

@@ -59,4 +59,7 @@ type SyncReport struct {
 	Busy     int      `json:"busy"`     // busy intervals known after the sync
 	Requests int      `json:"requests"` // HTTP requests made to read busy time and our calendar
 	Errors   []string `json:"errors"`
+	// Notices name the busy sources that went over a limit (too many
+	// events, or repeating in a way too costly to expand), in plain words.
+	Notices []string `json:"notices"`
 }

@@ -2,9 +2,12 @@ package caldav
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +52,7 @@ func (c *Client) Busy(ctx context.Context, acct followup.CalDAVAccount, calendar
 		return followup.BusyRead{}, followup.Errorf(followup.EINVALID, "to", "The busy window ends before it starts.")
 	}
 	s := c.session(acct)
-	b := &busyRead{s: s, col: col, from: from.UTC(), to: to.UTC()}
+	b := &busyRead{s: s, col: col, from: from.UTC(), to: to.UTC(), lim: sourceLimits}
 	var read followup.BusyRead
 	sameWindow := prev.From.Equal(from) && prev.To.Equal(to) && prev.Objects != nil
 	switch {
@@ -63,6 +66,9 @@ func (c *Client) Busy(ctx context.Context, acct followup.CalDAVAccount, calendar
 		read, err = b.full(ctx)
 	}
 	read.Requests = s.n
+	if err == nil {
+		read.State.Notice = b.notice(prev.Notice)
+	}
 	return read, err
 }
 
@@ -71,6 +77,33 @@ type busyRead struct {
 	s        *session
 	col      *url.URL
 	from, to time.Time
+	lim      limits    // what is left of the call's limits
+	stats    readStats // of the objects read
+	whole    bool      // a full read, not an incremental one
+}
+
+// notice says which limit the objects read went over. An incremental
+// read that went over none keeps prev's notice: the objects it did not
+// read are as they were. A full read starts over.
+func (b *busyRead) notice(prev string) string {
+	if n := overLimit(displayCalendar(b.col), b.stats); n != "" || b.whole {
+		return n
+	}
+	return prev
+}
+
+// spend takes from the call's instance limit the intervals of the objects
+// kept from before, all but those about to be fetched again.
+func (b *busyRead) spend(objs map[string]followup.BusyObject, fetch []*url.URL) {
+	again := make(map[string]bool, len(fetch))
+	for _, u := range fetch {
+		again[canonical(u)] = true
+	}
+	for k, o := range objs {
+		if !again[k] {
+			b.lim.instances -= len(o.Intervals)
+		}
+	}
 }
 
 func (b *busyRead) state() followup.BusyState {
@@ -128,6 +161,7 @@ func busyStatus(r *reply) error {
 
 // full reads every object in the window.
 func (b *busyRead) full(ctx context.Context) (followup.BusyRead, error) {
+	b.whole = true
 	ci, err := b.info(ctx)
 	if err != nil {
 		return followup.BusyRead{}, err
@@ -141,7 +175,7 @@ func (b *busyRead) full(ctx context.Context) (followup.BusyRead, error) {
 	if st.SyncToken != "" {
 		st.CTag = ""
 	}
-	if err := b.absorb(r, st.Objects, true); err != nil {
+	if err := b.absorb(ctx, r, st.Objects, true); err != nil {
 		return followup.BusyRead{}, err
 	}
 	return followup.BusyRead{State: st, Changed: true}, nil
@@ -151,7 +185,10 @@ func (b *busyRead) full(ctx context.Context) (followup.BusyRead, error) {
 // into objs. Responses with an error status (a 404 for an object removed
 // meanwhile) are dropped from objs. keepEmpty keeps objects without busy
 // time in the window, so that an ETag comparison does not fetch them again.
-func (b *busyRead) absorb(r *reply, objs map[string]followup.BusyObject, keepEmpty bool) error {
+//
+// The objects share the call's limits: once its instances are spent, the
+// objects after are kept without their busy time (see overLimit).
+func (b *busyRead) absorb(ctx context.Context, r *reply, objs map[string]followup.BusyObject, keepEmpty bool) error {
 	ms, err := parseMultistatus(r)
 	if err != nil {
 		return err
@@ -170,10 +207,14 @@ func (b *busyRead) absorb(r *reply, objs map[string]followup.BusyObject, keepEmp
 			delete(objs, key)
 			continue
 		}
-		ivs, err := parseBusy([]byte(*p.CalendarData), b.from, b.to)
+		ivs, stats, err := readBusy(ctx, []byte(*p.CalendarData), b.from, b.to, &b.lim)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err != nil {
 			return remoteError(err, "%s sent a calendar object we could not read (%s).", r.url.Host, u.Path)
 		}
+		b.stats = b.stats.add(stats)
 		if len(ivs) == 0 && !keepEmpty {
 			delete(objs, key)
 			continue
@@ -204,7 +245,7 @@ func (b *busyRead) multiget(ctx context.Context, hrefs []*url.URL, objs map[stri
 		if err != nil {
 			return err
 		}
-		if err := b.absorb(r, objs, keepEmpty); err != nil {
+		if err := b.absorb(ctx, r, objs, keepEmpty); err != nil {
 			return err
 		}
 	}
@@ -288,6 +329,7 @@ func (b *busyRead) sync(ctx context.Context, prev followup.BusyState) (followup.
 			break
 		}
 	}
+	b.spend(objs, fetch)
 	if err := b.multiget(ctx, dedupe(fetch), objs, false); err != nil {
 		return followup.BusyRead{}, err
 	}
@@ -361,6 +403,7 @@ func (b *busyRead) etags(ctx context.Context, prev followup.BusyState, ctag stri
 	if len(objs) != len(prev.Objects) || len(fetch) > 0 {
 		changed = true
 	}
+	b.spend(objs, fetch)
 	if err := b.multiget(ctx, dedupe(fetch), objs, true); err != nil {
 		return followup.BusyRead{}, err
 	}
@@ -373,7 +416,11 @@ func (b *busyRead) etags(ctx context.Context, prev followup.BusyState, ctag stri
 // its busy intervals in [from, to), expanded as Busy does. webcal:// is read
 // as https://. When prev covers the same window the request is conditional
 // (If-None-Match, If-Modified-Since; RFC 9110 §13.1) and a 304 Not Modified
-// (§15.4.5) returns prev unchanged with Changed false.
+// (§15.4.5) returns prev unchanged with Changed false, and so does a body
+// whose SHA-256 is prev's: it is not parsed again.
+//
+// The calendar is read within sourceLimits; State.Notice names a limit it
+// went over. A cancelled ctx stops the parsing between events.
 //
 // Errors: EINVALID (field "url") for an address that is not a URL; EREMOTE
 // for everything the server does wrong. Messages name the host, never the
@@ -429,7 +476,17 @@ func (c *Client) FetchBusy(ctx context.Context, rawURL string, from, to time.Tim
 		return followup.ICSRead{}, remoteError(fmt.Errorf("caldav: GET ICS on %s: HTTP %d", r.url.Host, r.status),
 			"%s answered the calendar address with HTTP %d.", r.url.Host, r.status)
 	}
-	ivs, err := parseBusy(r.body, from, to)
+	sum := sha256.Sum256(r.body)
+	hash := hex.EncodeToString(sum[:])
+	if prev.Hash == hash && prev.From.Equal(from) && prev.To.Equal(to) {
+		// The server sent the calendar again though it did not change.
+		return followup.ICSRead{State: prev, Changed: false}, nil
+	}
+	lim := sourceLimits
+	ivs, stats, err := readBusy(ctx, r.body, from, to, &lim)
+	if ctx.Err() != nil {
+		return followup.ICSRead{}, ctx.Err()
+	}
 	if err != nil {
 		return followup.ICSRead{}, remoteError(err, "%s did not return a calendar we could read at that address.", r.url.Host)
 	}
@@ -439,9 +496,51 @@ func (c *Client) FetchBusy(ctx context.Context, rawURL string, from, to time.Tim
 	st := followup.ICSState{
 		ETag:         r.header.Get("ETag"),
 		LastModified: r.header.Get("Last-Modified"),
+		Hash:         hash,
 		From:         from,
 		To:           to,
 		Intervals:    ivs,
+		Notice:       overLimit(followup.MaskAddress(rawURL), stats),
 	}
 	return followup.ICSRead{State: st, Changed: true}, nil
+}
+
+// overLimit says in plain words which limit a source went over, naming it
+// by name; "" when none.
+func overLimit(name string, st readStats) string {
+	var parts []string
+	if st.truncated {
+		parts = append(parts, fmt.Sprintf("busy source %s: %s; only the first %s busy times inside the planning window were read.",
+			name, counted(st.events, "event"), thousands(maxSourceInstances)))
+	}
+	if st.skipped > 0 {
+		parts = append(parts, fmt.Sprintf("busy source %s: %s left out, as repeating in a way too costly to expand.",
+			name, counted(st.skipped, "repeating event")))
+	}
+	return strings.Join(parts, " ")
+}
+
+// counted writes n things: "1 event", "20,000 events".
+func counted(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return thousands(n) + " " + thing + "s"
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// displayCalendar shows a CalDAV calendar's URL without user or password.
+func displayCalendar(u *url.URL) string {
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
 }

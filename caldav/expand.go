@@ -2,8 +2,12 @@ package caldav
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
-	"sort"
+	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,13 +18,10 @@ import (
 	"github.com/followup/followup"
 )
 
-// maxIterations bounds the recurrence instances generated for one event, so
-// that a hostile or absurd RRULE cannot stall a busy read.
-const maxIterations = 20000
-
 // decodeCalendar parses an iCalendar stream (RFC 5545). go-ical can panic on
 // bad input, so a panic is recovered and returned as an error.
-func decodeCalendar(data []byte) (cal *ical.Calendar, err error) {
+// A cancelled ctx stops the decoding with ctx's error.
+func decodeCalendar(ctx context.Context, data []byte) (cal *ical.Calendar, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			cal, err = nil, fmt.Errorf("caldav: ical decoder panicked: %v", p)
@@ -29,7 +30,10 @@ func decodeCalendar(data []byte) (cal *ical.Calendar, err error) {
 	// Tolerate a UTF-8 byte order mark and bare LF line ends, both common in
 	// published feeds.
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	cal, err = ical.NewDecoder(bytes.NewReader(data)).Decode()
+	cal, err = ical.NewDecoder(ctxReader{ctx, bytes.NewReader(data)}).Decode()
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, cerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("caldav: decode calendar: %w", err)
 	}
@@ -211,12 +215,19 @@ func isBusy(comp *ical.Component) bool {
 
 // instanceKey identifies an instance for EXDATE and RECURRENCE-ID matching:
 // the date for all-day values, the instant otherwise.
-func instanceKey(t time.Time, allDay bool) string {
-	if allDay {
-		return t.Format("20060102")
-	}
-	return fmt.Sprint(t.Unix())
+type instanceKey struct {
+	unix int64 // seconds; for a date, its 00:00 UTC
+	date bool
 }
+
+func keyOf(t time.Time, allDay bool) instanceKey {
+	if allDay {
+		return instanceKey{civilOf(t).unix(), true}
+	}
+	return instanceKey{t.Unix(), false}
+}
+
+func (c civilDay) unix() int64 { return int64(c) * 86400 }
 
 // dateList reads the comma-separated values of all props named name
 // (EXDATE §3.8.5.1, RDATE §3.8.5.2). A PERIOD value (§3.3.9) comes back with
@@ -263,22 +274,157 @@ func dateList(comp *ical.Component, name string) ([]occurrence, error) {
 	return out, nil
 }
 
-// instances returns the occurrences of a master VEVENT that start before
-// windowEnd and end after windowStart: DTSTART, the RRULE (RFC 5545
-// §3.8.5.3, expanded with rrule-go in DTSTART's zone so wall-clock times
-// survive DST) and RDATEs, minus EXDATEs. Rules with FREQ finer than DAILY
-// are not expanded (only DTSTART counts), and at most maxIterations
-// instances are generated.
-func instances(comp *ical.Component, windowStart, windowEnd time.Time) ([]occurrence, error) {
-	base, err := readOccurrence(comp)
+// Limits of one read of a source. The work unit is one day looked at, or
+// one time of day generated, while expanding recurrences: about 30 ns.
+const (
+	// maxSourceInstances bounds the busy intervals kept from one source.
+	maxSourceInstances = 20_000
+	// maxSourceWork bounds the expansion work for one source.
+	maxSourceWork = 10_000_000
+	// maxSpan bounds how long before the window an instance may start and
+	// still be looked for: the duration of longer events counts as this.
+	maxSpan = 366 * 24 * time.Hour
+)
+
+// limits bound the reading of one source.
+type limits struct {
+	instances int // busy intervals kept
+	work      int // recurrence expansion work (see maxSourceWork)
+}
+
+// sourceLimits are the limits of every source read.
+var sourceLimits = limits{instances: maxSourceInstances, work: maxSourceWork}
+
+// readStats is what reading one source met.
+type readStats struct {
+	events int // VEVENTs, overrides included
+	// truncated: the instance limit was reached, and the events after it
+	// were not read.
+	truncated bool
+	// skipped counts recurring events given up because expanding them
+	// would cost more than maxEventWork, or than the source's work left.
+	skipped int
+}
+
+// add sums the stats of two reads.
+func (s readStats) add(o readStats) readStats {
+	return readStats{events: s.events + o.events, truncated: s.truncated || o.truncated, skipped: s.skipped + o.skipped}
+}
+
+// errFull stops an expansion at the instance limit.
+var errFull = errors.New("caldav: instance limit reached")
+
+// expander expands the events of one source into busy intervals.
+type expander struct {
+	from, to       time.Time // the window
+	dayFrom, dayTo time.Time // the window widened by a day, for wall-clock values
+	lim            *limits
+	ivs            []followup.Interval
+	stats          readStats
+	rules          map[ruleKey]*rrule.ROption
+	scratch        scratch
+}
+
+// maxRuleCache bounds the RRULE values remembered while reading a source.
+const maxRuleCache = 1000
+
+type ruleKey struct {
+	value string
+	loc   *time.Location
+}
+
+// ruleOptions reads an RRULE value, remembering it: many events of a
+// calendar share their rule.
+func (x *expander) ruleOptions(value string, loc *time.Location) (*rrule.ROption, error) {
+	k := ruleKey{value, loc}
+	if opt, ok := x.rules[k]; ok {
+		return opt, nil
+	}
+	opt, err := ruleOptions(value, loc)
 	if err != nil {
 		return nil, err
 	}
-	days := 0
-	if base.allDay {
-		days = int(base.end.Sub(base.start).Hours()+12) / 24
+	if x.rules == nil {
+		x.rules = map[ruleKey]*rrule.ROption{}
 	}
-	dur := base.end.Sub(base.start)
+	if len(x.rules) < maxRuleCache {
+		x.rules[k] = opt
+	}
+	return opt, nil
+}
+
+// keep appends an occurrence that overlaps the window, and returns errFull
+// at the instance limit.
+func (x *expander) keep(o occurrence) error {
+	if !o.end.After(o.start) {
+		return nil
+	}
+	if o.allDay || o.floating {
+		// Wall-clock values: the caller places them in the user's zone,
+		// so keep those within a day of the window.
+		if !o.start.Before(x.dayTo) || !o.end.After(x.dayFrom) {
+			return nil
+		}
+	} else if !o.start.Before(x.to) || !o.end.After(x.from) {
+		return nil
+	}
+	if x.lim.instances <= 0 {
+		x.stats.truncated = true
+		return errFull
+	}
+	x.lim.instances--
+	x.ivs = append(x.ivs, followup.Interval{Start: o.start.UTC(), End: o.end.UTC(), AllDay: o.allDay, Floating: o.floating})
+	return nil
+}
+
+// exclusions are a series' EXDATEs (RFC 5545 §3.8.5.1).
+type exclusions struct {
+	keys map[instanceKey]bool
+	days map[civilDay]bool // EXDATE;VALUE=DATE on a timed series
+}
+
+func readExclusions(comp *ical.Component, allDay bool) (exclusions, error) {
+	exdates, err := dateList(comp, ical.PropExceptionDates)
+	if err != nil || len(exdates) == 0 {
+		return exclusions{}, err
+	}
+	ex := exclusions{keys: make(map[instanceKey]bool, len(exdates)), days: map[civilDay]bool{}}
+	for _, e := range exdates {
+		ex.keys[keyOf(e.start, e.allDay || allDay)] = true
+		if e.allDay && !allDay {
+			ex.days[civilOf(e.start)] = true
+		}
+	}
+	return ex, nil
+}
+
+func (ex exclusions) has(o occurrence) bool {
+	return ex.keys[keyOf(o.start, o.allDay)] || (!o.allDay && len(ex.days) > 0 && ex.days[civilOf(o.start)])
+}
+
+// series expands a master VEVENT: DTSTART, the RRULE (see rule) and RDATEs,
+// minus EXDATEs and the instances an override replaces. Rules with FREQ
+// finer than DAILY are not expanded (only DTSTART counts). An event whose
+// dates cannot be read is skipped.
+func (x *expander) series(master *ical.Component, replaced map[instanceKey]bool) error {
+	base, err := readOccurrence(master)
+	if err != nil {
+		return nil
+	}
+	rp := master.Props.Get(ical.PropRecurrenceRule)
+	_, hasRDate := master.Props[ical.PropRecurrenceDates]
+	_, hasExDate := master.Props[ical.PropExceptionDates]
+	if rp == nil && !hasRDate && !hasExDate && len(replaced) == 0 {
+		return x.keep(base) // a one-off event
+	}
+	ex, err := readExclusions(master, base.allDay)
+	if err != nil {
+		return nil
+	}
+	days, dur := 0, base.end.Sub(base.start)
+	if base.allDay {
+		days = int(dur.Hours()+12) / 24
+	}
 	mk := func(start time.Time) occurrence {
 		if base.allDay {
 			start = time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
@@ -286,83 +432,68 @@ func instances(comp *ical.Component, windowStart, windowEnd time.Time) ([]occurr
 		}
 		return occurrence{start: start, end: start.Add(dur), floating: base.floating}
 	}
-
-	exdates, err := dateList(comp, ical.PropExceptionDates)
-	if err != nil {
-		return nil, err
-	}
-	excluded := map[string]bool{}
-	for _, ex := range exdates {
-		excluded[instanceKey(ex.start, ex.allDay || base.allDay)] = true
-		if ex.allDay && !base.allDay {
-			excluded["date:"+ex.start.Format("20060102")] = true
-		}
-	}
-	isExcluded := func(o occurrence) bool {
-		return excluded[instanceKey(o.start, o.allDay)] ||
-			(!o.allDay && excluded["date:"+o.start.Format("20060102")])
-	}
-
-	var out []occurrence
-	seen := map[string]bool{}
-	add := func(o occurrence) {
-		k := instanceKey(o.start, o.allDay)
-		if seen[k] || isExcluded(o) {
-			return
+	seen := map[instanceKey]bool{}
+	add := func(o occurrence) error {
+		k := keyOf(o.start, o.allDay)
+		if seen[k] || replaced[k] || ex.has(o) {
+			return nil
 		}
 		seen[k] = true
-		out = append(out, o)
+		return x.keep(o)
 	}
-
-	rp := comp.Props.Get(ical.PropRecurrenceRule)
-	expanded := false
-	if rp != nil {
-		opt, err := rrule.StrToROptionInLocation(strings.TrimPrefix(strings.TrimSpace(rp.Value), "RRULE:"), base.start.Location())
-		if err != nil {
-			return nil, fmt.Errorf("caldav: RRULE: %w", err)
-		}
-		if opt.Freq <= rrule.DAILY {
-			opt.Dtstart = base.start
-			limit := windowEnd.Add(24 * time.Hour)
-			if opt.Until.IsZero() || opt.Until.After(limit) {
-				opt.Until = limit
-			}
-			rule, err := rrule.NewRRule(*opt)
-			if err != nil {
-				return nil, fmt.Errorf("caldav: RRULE: %w", err)
-			}
-			next := rule.Iterator()
-			for i := 0; i < maxIterations; i++ {
-				t, ok := next()
-				if !ok || !t.Before(windowEnd.Add(24*time.Hour)) {
-					break
-				}
-				add(mk(t))
-			}
-			expanded = true
-		}
+	if err := x.recur(rp, base, min(dur, maxSpan), mk, add); err != nil {
+		return err
 	}
-	if !expanded {
-		add(base)
-	}
-	rdates, err := dateList(comp, ical.PropRecurrenceDates)
+	rdates, err := dateList(master, ical.PropRecurrenceDates)
 	if err != nil {
-		return nil, err
+		return nil
 	}
 	for _, rd := range rdates {
 		o := mk(rd.start)
 		if !rd.end.IsZero() && rd.end.After(rd.start) {
 			o.end = rd.end
 		}
-		add(o)
+		if err := add(o); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
+}
+
+// recur adds the instances of the RRULE rp, or DTSTART alone when there is
+// none or it is not expanded. A rule that cannot be read or costs too much
+// drops the event's rule instances.
+func (x *expander) recur(rp *ical.Prop, base occurrence, span time.Duration, mk func(time.Time) occurrence, add func(occurrence) error) error {
+	if rp == nil {
+		return add(base)
+	}
+	opt, err := x.ruleOptions(rp.Value, base.start.Location())
+	if err != nil {
+		return nil
+	}
+	r, ok, err := newRule(opt, base.start)
+	if err != nil {
+		return nil
+	}
+	if !ok {
+		return add(base)
+	}
+	var stop error
+	err = r.between(x.dayFrom.Add(-span), x.dayTo, &x.lim.work, &x.scratch, func(t time.Time) bool {
+		stop = add(mk(t))
+		return stop == nil
+	})
+	if errors.Is(err, errBudget) {
+		x.stats.skipped++
+		return nil
+	}
+	return stop
 }
 
 // expandCalendar returns the busy intervals of every VEVENT in cal that
-// overlap [from, to), sorted by start.
+// overlap [from, to), sorted by start, within lim, which it spends.
 //
-// Recurring events are expanded here (see instances); an instance replaced
+// Recurring events are expanded here (see series); an instance replaced
 // by an override with the same UID and a matching RECURRENCE-ID
 // (RFC 5545 §3.8.4.4) is taken from the override instead. Events that are
 // TRANSP:TRANSPARENT or STATUS:CANCELLED do not block time.
@@ -377,31 +508,63 @@ func instances(comp *ical.Component, windowStart, windowEnd time.Time) ([]occurr
 // wall clock in a UTC value and is returned with Floating set, for the
 // caller to read in the user's zone. An event whose dates cannot be read is
 // skipped rather than failing the calendar.
-func expandCalendar(cal *ical.Calendar, from, to time.Time) (ivs []followup.Interval, err error) {
+//
+// Events are read in the order of the file until lim.instances intervals
+// are kept; the stats say so. The context is checked between events: a
+// cancelled read returns its error.
+func expandCalendar(ctx context.Context, cal *ical.Calendar, from, to time.Time, lim *limits) (ivs []followup.Interval, stats readStats, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			ivs, err = nil, fmt.Errorf("caldav: recurrence expansion panicked: %v", p)
 		}
 	}()
-	type group struct {
-		master    *ical.Component
-		overrides []*ical.Component
+	x := &expander{from: from, to: to, dayFrom: from.Add(-24 * time.Hour), dayTo: to.Add(24 * time.Hour), lim: lim}
+	order := groupEvents(cal)
+	for _, g := range order {
+		x.stats.events += 1 + len(g.overrides)
 	}
-	groups := map[string]*group{}
-	var order []string
+	for _, g := range order {
+		if err := ctx.Err(); err != nil {
+			return nil, x.stats, err
+		}
+		if err := x.group(g); errors.Is(err, errFull) {
+			break
+		}
+	}
+	slices.SortFunc(x.ivs, func(a, b followup.Interval) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return a.End.Compare(b.End)
+	})
+	return x.ivs, x.stats, nil
+}
+
+// eventGroup is a recurring event's master and its overrides, by UID.
+type eventGroup struct {
+	master    *ical.Component
+	overrides []*ical.Component
+}
+
+// groupEvents groups the VEVENTs of cal by UID, in the order of the file.
+func groupEvents(cal *ical.Calendar) []*eventGroup {
+	groups := make(map[string]*eventGroup, len(cal.Children))
+	order := make([]*eventGroup, 0, len(cal.Children))
 	for i, comp := range cal.Children {
 		if comp.Name != ical.CompEvent {
 			continue
 		}
-		uid := fmt.Sprintf("#%d", i)
+		uid := ""
 		if p := comp.Props.Get(ical.PropUID); p != nil && p.Value != "" {
 			uid = p.Value
+		} else {
+			uid = "#" + strconv.Itoa(i)
 		}
 		g := groups[uid]
 		if g == nil {
-			g = &group{}
+			g = &eventGroup{}
 			groups[uid] = g
-			order = append(order, uid)
+			order = append(order, g)
 		}
 		if comp.Props.Get(ical.PropRecurrenceID) != nil {
 			g.overrides = append(g.overrides, comp)
@@ -409,69 +572,57 @@ func expandCalendar(cal *ical.Calendar, from, to time.Time) (ivs []followup.Inte
 			g.master = comp
 		}
 	}
+	return order
+}
 
-	dayFrom, dayTo := from.Add(-24*time.Hour), to.Add(24*time.Hour)
-	keep := func(o occurrence) {
-		if !o.end.After(o.start) {
-			return
-		}
-		if o.allDay || o.floating {
-			// Wall-clock values: the caller places them in the user's zone,
-			// so keep those within a day of the window.
-			if o.start.Before(dayTo) && o.end.After(dayFrom) {
-				ivs = append(ivs, followup.Interval{Start: o.start.UTC(), End: o.end.UTC(), AllDay: o.allDay, Floating: o.floating})
-			}
-			return
-		}
-		if o.start.Before(to) && o.end.After(from) {
-			ivs = append(ivs, followup.Interval{Start: o.start.UTC(), End: o.end.UTC()})
-		}
-	}
-	for _, uid := range order {
-		g := groups[uid]
-		replaced := map[string]bool{}
-		for _, ov := range g.overrides {
-			rid := ov.Props.Get(ical.PropRecurrenceID)
-			t, allDay, err := parseDateTime(rid.Value, rid.Params)
-			if err != nil {
-				continue
-			}
-			replaced[instanceKey(t, allDay)] = true
-			if isBusy(ov) {
-				if o, err := readOccurrence(ov); err == nil {
-					keep(o)
-				}
-			}
-		}
-		if g.master == nil || !isBusy(g.master) {
-			continue
-		}
-		occs, err := instances(g.master, dayFrom, dayTo)
+// group expands one event with its overrides.
+func (x *expander) group(g *eventGroup) error {
+	var replaced map[instanceKey]bool
+	for _, ov := range g.overrides {
+		rid := ov.Props.Get(ical.PropRecurrenceID)
+		t, allDay, err := parseDateTime(rid.Value, rid.Params)
 		if err != nil {
 			continue
 		}
-		for _, o := range occs {
-			if replaced[instanceKey(o.start, o.allDay)] {
-				continue
+		if replaced == nil {
+			replaced = map[instanceKey]bool{}
+		}
+		replaced[keyOf(t, allDay)] = true
+		if isBusy(ov) {
+			if o, err := readOccurrence(ov); err == nil {
+				if err := x.keep(o); err != nil {
+					return err
+				}
 			}
-			keep(o)
 		}
 	}
-	sort.Slice(ivs, func(i, j int) bool {
-		if !ivs[i].Start.Equal(ivs[j].Start) {
-			return ivs[i].Start.Before(ivs[j].Start)
-		}
-		return ivs[i].End.Before(ivs[j].End)
-	})
-	return ivs, nil
+	if g.master == nil || !isBusy(g.master) {
+		return nil
+	}
+	return x.series(g.master, replaced)
 }
 
-// parseBusy decodes an iCalendar stream and expands its busy time in
-// [from, to); see expandCalendar. It never panics.
-func parseBusy(data []byte, from, to time.Time) ([]followup.Interval, error) {
-	cal, err := decodeCalendar(data)
-	if err != nil {
-		return nil, err
+// ctxReader fails its reads once ctx is done, so that decoding a large
+// calendar stops promptly when the request is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
 	}
-	return expandCalendar(cal, from, to)
+	return c.r.Read(p)
+}
+
+// readBusy decodes an iCalendar stream and expands its busy time in
+// [from, to) within lim, which it spends; see expandCalendar. It never panics. A cancelled
+// ctx stops it between reads and between events, with ctx's error.
+func readBusy(ctx context.Context, data []byte, from, to time.Time, lim *limits) ([]followup.Interval, readStats, error) {
+	cal, err := decodeCalendar(ctx, data)
+	if err != nil {
+		return nil, readStats{}, err
+	}
+	return expandCalendar(ctx, cal, from, to, lim)
 }

@@ -1,6 +1,7 @@
 package caldav
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"testing"
@@ -10,6 +11,13 @@ import (
 
 	"github.com/followup/followup"
 )
+
+// parseBusy reads data as a source whole, within the usual limits.
+func parseBusy(data []byte, from, to time.Time) ([]followup.Interval, error) {
+	lim := sourceLimits
+	ivs, _, err := readBusy(context.Background(), data, from, to, &lim)
+	return ivs, err
+}
 
 func ts(s string) time.Time {
 	t, err := time.Parse(time.RFC3339, s)
@@ -215,13 +223,19 @@ func TestParseBusyErrors(t *testing.T) {
 }
 
 // FuzzParseBusy feeds arbitrary text to the ICS parser and the recurrence
-// expansion: no panics, no hangs.
+// expansion: no panics, no hangs, no empty intervals, never more than a
+// source may hold.
 func FuzzParseBusy(f *testing.F) {
 	f.Add(vcal("UID:a\nDTSTART:20260302T100000Z\nDTEND:20260302T110000Z\nRRULE:FREQ=WEEKLY;COUNT=4\nEXDATE:20260309T100000Z"))
 	f.Add(vcal("UID:a\nDTSTART;VALUE=DATE:20260302\nRRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"))
 	f.Add(vcal("UID:a\nDTSTART;TZID=Europe/Berlin:20260302T100000\nDURATION:P1DT2H\nRDATE;VALUE=PERIOD:20260304T150000Z/PT1H"))
 	f.Add(vcal("UID:a\nDTSTART:20260302T100000Z\nDTEND:20260302T110000Z\nRRULE:FREQ=DAILY;BYSETPOS=-400;BYDAY=MO"))
 	f.Add(vcal("UID:a\nRECURRENCE-ID:20260309T100000Z\nDTSTART:20260309T100000Z\nDTEND:20260301T110000Z"))
+	f.Add(vcal("UID:a\nDTSTART:19000101T090000Z\nDURATION:PT30M\nRRULE:FREQ=DAILY;COUNT=46070"))
+	f.Add(vcal("UID:a\nDTSTART;TZID=America/New_York:16000101T090000\nDURATION:PT1H\nRRULE:FREQ=MONTHLY;BYDAY=FR;BYMONTHDAY=13;COUNT=900"))
+	f.Add(vcal("UID:a\nDTSTART:19000101T090000Z\nDURATION:PT1H\nRRULE:FREQ=YEARLY;BYWEEKNO=-1,1,53;BYDAY=MO;WKST=SU;BYSETPOS=2,-1"))
+	f.Add(vcal("UID:a\nDTSTART:00010101T000000Z\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;INTERVAL=1000000;BYYEARDAY=-366,366"))
+	f.Add(vcal("UID:a\nDTSTART:99991231T230000Z\nDURATION:P400Y\nRRULE:FREQ=DAILY;BYHOUR=0,23;BYMINUTE=0,59;BYSECOND=0,60"))
 	f.Add("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;;;=:\r\n")
 	from, to := ts("2026-03-01T00:00:00Z"), ts("2026-04-01T00:00:00Z")
 	f.Fuzz(func(t *testing.T, data string) {
@@ -234,6 +248,9 @@ func FuzzParseBusy(f *testing.F) {
 			if !iv.End.After(iv.Start) {
 				t.Errorf("empty or reversed interval %v", iv)
 			}
+		}
+		if len(ivs) > maxSourceInstances {
+			t.Errorf("%d intervals, more than a source may hold", len(ivs))
 		}
 		if d := time.Since(start); d > 5*time.Second {
 			t.Errorf("parseBusy took %v", d)

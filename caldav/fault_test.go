@@ -2,7 +2,9 @@ package caldav_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -642,6 +644,7 @@ func TestFetchBusy(t *testing.T) {
 	}
 	want := followup.ICSRead{
 		State: followup.ICSState{ETag: `"v1"`, LastModified: "Sun, 01 Mar 2026 00:00:00 GMT", From: from, To: to,
+			Hash: fmt.Sprintf("%x", sha256.Sum256([]byte(weeklyMeeting))),
 			Intervals: []followup.Interval{
 				{Start: utc("2026-03-02T09:00:00Z"), End: utc("2026-03-02T10:00:00Z")},
 				{Start: utc("2026-03-16T14:00:00Z"), End: utc("2026-03-16T15:00:00Z")},

@@ -218,6 +218,7 @@ func TestRealServers(t *testing.T) {
 
 			t.Run("objects", func(t *testing.T) { testObjects(t, ctx, c, srv, acct, cal.URL) })
 			t.Run("busy", func(t *testing.T) { testBusy(t, ctx, c, srv, acct, d.HomeSet) })
+			t.Run("app moves", func(t *testing.T) { testAppMoves(t, ctx, c, srv, acct, cal.URL) })
 		})
 	}
 }
@@ -298,7 +299,7 @@ func testObjects(t *testing.T, ctx context.Context, c *caldav.Client, srv davtes
 	if err != nil {
 		t.Fatalf("ListEvents: %v", err)
 	}
-	wantList := []followup.RemoteEvent{{UID: ev.UID, Href: href, ETag: etag2, Start: ev.Start, End: ev.End}}
+	wantList := []followup.RemoteEvent{{UID: ev.UID, Href: href, ETag: etag2, Start: ev.Start, End: ev.End, Sequence: 1}}
 	if diff := cmp.Diff(wantList, list); diff != "" {
 		t.Errorf("ListEvents (-want +got):\n%s", diff)
 	}
@@ -412,5 +413,62 @@ func testBusy(t *testing.T, ctx context.Context, c *caldav.Client, srv davtest.S
 	}
 	if diff := cmp.Diff(want[:1], sorted(other.State.Intervals())); diff != "" {
 		t.Errorf("Busy other window (-want +got):\n%s", diff)
+	}
+}
+
+// testAppMoves reads back our object as calendar apps rewrite it when the
+// user moves it: the SEQUENCE they leave (RFC 5545 §3.8.7.4), and times with
+// no zone, or in a zone we do not know, as Floating wall clock (§3.3.5).
+func testAppMoves(t *testing.T, ctx context.Context, c *caldav.Client, srv davtest.Server, acct followup.CalDAVAccount, calURL string) {
+	ev := followup.Event{UID: "step-2@followup.test", Sequence: 3, Summary: "Call Bo",
+		Start: utc("2026-03-12T14:00:00Z"), End: utc("2026-03-12T14:15:00Z"), AlarmMinutes: -1}
+	etag, err := c.PutEvent(ctx, acct, calURL, ev, "")
+	if err != nil {
+		t.Fatalf("PutEvent: %v", err)
+	}
+	href := calURL + "step-2%40followup.test.ics"
+	want := followup.RemoteEvent{UID: ev.UID, Href: href, ETag: etag, Start: ev.Start, End: ev.End, Sequence: 3}
+	if got, err := c.GetEvent(ctx, acct, calURL, ev.UID); err != nil {
+		t.Fatalf("GetEvent: %v", err)
+	} else if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("our own write read back (-want +got):\n%s", diff)
+	}
+	object := func(seq, start, end string) string {
+		return crlf("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//app//EN\nBEGIN:VEVENT\nUID:step-2@followup.test\nDTSTAMP:20260301T080000Z\n" +
+			seq + start + "\n" + end + "\nSUMMARY:Call Bo\nEND:VEVENT\nEND:VCALENDAR\n")
+	}
+	for _, tc := range []struct {
+		name, seq, start, end string
+		want                  followup.RemoteEvent
+	}{
+		{"floating, sequence bumped", "SEQUENCE:4\n", "DTSTART:20260312T100000", "DTEND:20260312T101500",
+			followup.RemoteEvent{Start: utc("2026-03-12T10:00:00Z"), End: utc("2026-03-12T10:15:00Z"), Floating: true, Sequence: 4}},
+		{"unknown zone, no sequence", "", "DTSTART;TZID=Mars/Olympus_Mons:20260312T110000", "DTEND;TZID=Mars/Olympus_Mons:20260312T111500",
+			followup.RemoteEvent{Start: utc("2026-03-12T11:00:00Z"), End: utc("2026-03-12T11:15:00Z"), Floating: true}},
+		{"known zone", "SEQUENCE:3\n", "DTSTART;TZID=Europe/Berlin:20260312T110000", "DTEND;TZID=Europe/Berlin:20260312T111500",
+			followup.RemoteEvent{Start: utc("2026-03-12T10:00:00Z"), End: utc("2026-03-12T10:15:00Z"), Sequence: 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rawPut(t, srv, href, object(tc.seq, tc.start, tc.end))
+			got, err := c.GetEvent(ctx, acct, calURL, ev.UID)
+			if err != nil {
+				t.Fatalf("GetEvent: %v", err)
+			}
+			tc.want.UID, tc.want.Href, tc.want.ETag = ev.UID, href, got.ETag
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("GetEvent (-want +got):\n%s", diff)
+			}
+			list, err := c.ListEvents(ctx, acct, calURL)
+			if err != nil {
+				t.Fatalf("ListEvents: %v", err)
+			}
+			for _, r := range list {
+				if r.UID == ev.UID {
+					if diff := cmp.Diff(tc.want, r); diff != "" {
+						t.Errorf("ListEvents (-want +got):\n%s", diff)
+					}
+				}
+			}
+		})
 	}
 }

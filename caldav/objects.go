@@ -211,7 +211,7 @@ func (c *Client) GetEvent(ctx context.Context, acct followup.CalDAVAccount, cale
 	default:
 		return followup.RemoteEvent{}, statusError(r, "calendar object")
 	}
-	ev, err := remoteEvent(r.url.Host, r.body)
+	ev, err := remoteEvent(ctx, r.url.Host, r.body)
 	if err != nil {
 		return followup.RemoteEvent{}, err
 	}
@@ -220,10 +220,11 @@ func (c *Client) GetEvent(ctx context.Context, acct followup.CalDAVAccount, cale
 	return ev, nil
 }
 
-// remoteEvent reads UID, DTSTART and DTEND of the master VEVENT of a
-// calendar object, or of its first VEVENT when it holds only overrides.
-func remoteEvent(host string, data []byte) (followup.RemoteEvent, error) {
-	cal, err := decodeCalendar(data)
+// remoteEvent reads UID, SEQUENCE, DTSTART and DTEND of the master VEVENT
+// of a calendar object, or of its first VEVENT when it holds only
+// overrides. Times with no zone we know come back Floating.
+func remoteEvent(ctx context.Context, host string, data []byte) (followup.RemoteEvent, error) {
+	cal, err := decodeCalendar(ctx, data)
 	if err != nil {
 		return followup.RemoteEvent{}, unreadable(host, err)
 	}
@@ -249,10 +250,25 @@ func remoteEvent(host string, data []byte) (followup.RemoteEvent, error) {
 		if err != nil {
 			return followup.RemoteEvent{}, unreadable(host, err)
 		}
-		ev.Start, ev.End = o.start, o.end
+		ev.Start, ev.End, ev.Floating = o.start, o.end, o.floating
+		ev.Sequence = sequence(comp)
 		return ev, nil
 	}
 	return followup.RemoteEvent{}, unreadable(host, fmt.Errorf("caldav: no VEVENT in calendar object"))
+}
+
+// sequence reads a component's SEQUENCE (RFC 5545 §3.8.7.4): 0 when it is
+// absent, as the RFC defaults it, or not a non-negative integer.
+func sequence(comp *ical.Component) int {
+	p := comp.Props.Get(ical.PropSequence)
+	if p == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(p.Value))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // DeleteEvent removes the object for uid (RFC 4918 §9.6); with ifMatch set
@@ -325,7 +341,7 @@ func (c *Client) ListEvents(ctx context.Context, acct followup.CalDAVAccount, ca
 			out = append(out, ev)
 			continue
 		}
-		ev, err := remoteEvent(r.url.Host, []byte(*p.CalendarData))
+		ev, err := remoteEvent(ctx, r.url.Host, []byte(*p.CalendarData))
 		if err != nil {
 			return nil, err
 		}

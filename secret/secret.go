@@ -12,7 +12,9 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -56,6 +58,31 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 		return nil, err
 	}
 	return readKey(path)
+}
+
+// ReadKey reads an existing key file, with the checks of LoadOrCreateKey;
+// it never creates one. A missing file is an error wrapping fs.ErrNotExist.
+func ReadKey(path string) ([]byte, error) { return readKey(path) }
+
+// CreateKey writes a new random key to path (mode 0600) and returns it; an
+// existing file is an error wrapping fs.ErrExist and is left as it is.
+func CreateKey(path string) ([]byte, error) {
+	if _, err := os.Lstat(path); err == nil {
+		return nil, fmt.Errorf("secret: key file %s: %w", path, fs.ErrExist)
+	}
+	if err := createKey(path); err != nil {
+		return nil, err
+	}
+	return readKey(path)
+}
+
+// KeyID names a key without revealing it: the first 8 bytes, in hex, of
+// HMAC-SHA256 under the key of a fixed label. The database records it, so
+// that a start with another key is refused before anything changes.
+func KeyID(key []byte) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("followup secret key id v1"))
+	return hex.EncodeToString(mac.Sum(nil)[:8])
 }
 
 // readKey reads and checks an existing key file.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -300,4 +301,38 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("re-seal of %q: %q, %v", pt, back, err)
 		}
 	})
+}
+
+// TestKeyIDAndCreateKey: a key's id is stable, differs between keys and
+// does not contain the key; CreateKey never replaces a file.
+func TestKeyIDAndCreateKey(t *testing.T) {
+	dir := t.TempDir()
+	a, err := CreateKey(filepath.Join(dir, "a.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := CreateKey(filepath.Join(dir, "b.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if KeyID(a) != KeyID(append([]byte{}, a...)) || KeyID(a) == KeyID(b) || len(KeyID(a)) != 16 {
+		t.Fatalf("ids %s %s", KeyID(a), KeyID(b))
+	}
+	if strings.Contains(hex.EncodeToString(a), KeyID(a)) {
+		t.Fatalf("the id %s is part of the key", KeyID(a))
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "a.key"))
+	if _, err := CreateKey(filepath.Join(dir, "a.key")); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("CreateKey over an existing file: %v", err)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "a.key"))
+	if string(before) != string(after) {
+		t.Fatal("CreateKey replaced a key file")
+	}
+	if _, err := ReadKey(filepath.Join(dir, "none.key")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("ReadKey of a missing file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "none.key")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("ReadKey created a file")
+	}
 }

@@ -126,7 +126,7 @@ func (s *Service) prepareStep(c followup.Commitment, step *followup.Step, now ti
 	}
 	step.UID, step.CommitmentID, step.UserID = uid, c.ID, c.UserID
 	step.Status = followup.StepPlanned
-	step.RemoteSequence = -1
+	step.RemoteSequence = followup.NoRemoteSequence
 	step.CreatedAt, step.UpdatedAt = now, now
 	if step.Start.IsZero() {
 		// Not placed yet; replan places it. Until then it sits at its earliest moment.

@@ -102,14 +102,30 @@ func (s *Service) FeedVersion(ctx context.Context, token string) (followup.FeedV
 	if err != nil {
 		return followup.FeedVersion{}, err
 	}
+	day := feedDay(s.now())
+	// The feed changes when the user's data does (Version, UpdatedAt) and
+	// when a day begins, as past blocks leave it: both are in the ETag and
+	// in Last-Modified, so that If-Modified-Since sees what If-None-Match
+	// sees (RFC 9110 §8.8.2, §13.1.3).
+	modified := f.UpdatedAt
+	if day.After(modified) {
+		modified = day
+	}
 	return followup.FeedVersion{
 		UserID: f.UserID,
-		// The day is part of the tag: past blocks leave the feed as days
-		// pass, without any change to the user's data.
 		ETag: `"` + strconv.FormatInt(f.UserID, 36) + "-" + strconv.FormatInt(f.Version, 36) + "-" +
-			strconv.FormatInt(s.now().Unix()/86400, 36) + `"`,
-		LastModified: f.UpdatedAt.Truncate(time.Second),
+			strconv.FormatInt(day.Unix()/secondsPerDay, 36) + `"`,
+		LastModified: modified.Truncate(time.Second),
 	}, nil
+}
+
+// secondsPerDay is the length of a UTC day, which has no DST.
+const secondsPerDay = 24 * 60 * 60
+
+// feedDay is the start of the UTC day of now. The feed is the same all
+// day long: blocks that ended FeedHistoryDays before it have left.
+func feedDay(now time.Time) time.Time {
+	return time.Unix(now.Unix()/secondsPerDay*secondsPerDay, 0).UTC()
 }
 
 type cachedFeed struct {
@@ -143,7 +159,8 @@ func (s *Service) FeedEvents(ctx context.Context, userID int64) ([]followup.Even
 		return nil, err
 	}
 	// Blocks that ended long ago leave the feed: a record, not an archive.
-	steps, err := s.Store.LiveBlocks(ctx, userID, s.now().AddDate(0, 0, -FeedHistoryDays))
+	// They leave as a day begins, when the feed's ETag changes.
+	steps, err := s.Store.LiveBlocks(ctx, userID, feedDay(s.now()).AddDate(0, 0, -FeedHistoryDays))
 	if err != nil {
 		return nil, err
 	}

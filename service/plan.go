@@ -31,8 +31,7 @@ func externalBusy(ctx context.Context, q followup.Queries, userID int64, loc *ti
 				iv.Start = time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, loc)
 				iv.End = time.Date(e.Year(), e.Month(), e.Day(), 0, 0, 0, 0, loc)
 			case iv.Floating: // the same wall clock, in the user's zone
-				iv.Start = time.Date(s.Year(), s.Month(), s.Day(), s.Hour(), s.Minute(), s.Second(), 0, loc)
-				iv.End = time.Date(e.Year(), e.Month(), e.Day(), e.Hour(), e.Minute(), e.Second(), 0, loc)
+				iv.Start, iv.End = wallClock(s, loc), wallClock(e, loc)
 				iv.Floating = false
 			}
 			if iv.End.After(iv.Start) {
@@ -41,6 +40,14 @@ func externalBusy(ctx context.Context, q followup.Queries, userID int64, loc *ti
 		}
 	}
 	return out, nil
+}
+
+// wallClock reads a time with no zone, held as a UTC value, as the same
+// wall clock in loc (RFC 5545 §3.3.5, form #1). A wall clock that a DST
+// change skips is read as time.Date does.
+func wallClock(t time.Time, loc *time.Location) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, loc)
 }
 
 // replan places the user's movable blocks again in free time. A block

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -24,26 +23,6 @@ type busyICS struct {
 // maskedBusyICS is what answers show for an address that cannot be
 // opened with the current key.
 const maskedBusyICS = "(sealed with another key)"
-
-// maskAddress shows a secret address as its scheme and host, then "/…"
-// and the last four characters of the rest when there is enough of it to
-// keep the secret: "https://calendar.google.com/…/basic.ics" becomes
-// "https://calendar.google.com/….ics". User info never shows.
-func maskAddress(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" {
-		return "…"
-	}
-	out := u.Scheme + "://" + u.Host + "/…"
-	rest := []rune(strings.TrimPrefix(u.EscapedPath(), "/"))
-	if u.RawQuery != "" {
-		rest = append(append(rest, '?'), []rune(u.RawQuery)...)
-	}
-	if len(rest) > 8 {
-		out += string(rest[len(rest)-4:])
-	}
-	return out
-}
 
 // isPlainAddress reports whether a stored busy_ics value is an address in
 // clear, as versions before they were sealed stored it (sealed values
@@ -88,7 +67,7 @@ func (s *Service) maskBusyICS(stored []string) []string {
 				continue
 			}
 		}
-		out = append(out, maskAddress(addr))
+		out = append(out, followup.MaskAddress(addr))
 	}
 	return out
 }
@@ -101,7 +80,7 @@ func (s *Service) sealBusyICS(in []string, prev []busyICS) ([]string, error) {
 	out := make([]string, 0, len(in))
 	for i, raw := range in {
 		raw = strings.TrimSpace(raw)
-		j := slices.IndexFunc(prev, func(p busyICS) bool { return p.url == raw || maskAddress(p.url) == raw })
+		j := slices.IndexFunc(prev, func(p busyICS) bool { return p.url == raw || followup.MaskAddress(p.url) == raw })
 		switch {
 		case j >= 0 && !isPlainAddress(prev[j].key):
 			out = append(out, prev[j].key)

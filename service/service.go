@@ -45,7 +45,9 @@ type Service struct {
 	ICS followup.ICSSource
 	// ParseDue resolves due_text phrases.
 	ParseDue func(text string, now time.Time, loc *time.Location, endOfDay followup.Clock) (time.Time, error)
-	Log      *slog.Logger
+	// Cards reads contacts from vCards (vcard.Decoder); nil refuses them.
+	Cards followup.CardDecoder
+	Log   *slog.Logger
 	// Random is the source of tokens and UIDs (default crypto/rand).
 	Random io.Reader
 	// JobTimeout bounds the calendar work of one queued job (default

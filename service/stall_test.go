@@ -306,15 +306,15 @@ func TestConnectInterruptsWork(t *testing.T) {
 	}
 }
 
-// limitedICS is an ICS source on its own host that answers 503 with
+// rateLimitedICS is an ICS source on its own host that answers 503 with
 // Retry-After: 2 while limiting.
-type limitedICS struct {
+type rateLimitedICS struct {
 	mu       sync.Mutex
 	limiting bool
 	requests int
 }
 
-func (l *limitedICS) FetchBusy(_ context.Context, url string, from, to time.Time, prev followup.ICSState) (followup.ICSRead, error) {
+func (l *rateLimitedICS) FetchBusy(_ context.Context, url string, from, to time.Time, prev followup.ICSState) (followup.ICSRead, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.requests++
@@ -324,7 +324,7 @@ func (l *limitedICS) FetchBusy(_ context.Context, url string, from, to time.Time
 	return followup.ICSRead{Changed: true, State: followup.ICSState{From: from, To: to}}, nil
 }
 
-func (l *limitedICS) count() int {
+func (l *rateLimitedICS) count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.requests
@@ -335,7 +335,7 @@ func (l *limitedICS) count() int {
 func TestRetryAfterPerHost(t *testing.T) {
 	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
 	dav := newFakeCalDAV()
-	src := &limitedICS{limiting: true}
+	src := &rateLimitedICS{limiting: true}
 	h.svc.Calendars, h.svc.ICS = dav, src
 	u := h.user("ada@example.com", "Europe/Berlin")
 	in := followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", BusyICS: []string{"https://ics.example.org/busy.ics"}}

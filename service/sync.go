@@ -182,12 +182,14 @@ func (s *Service) reconcilePending(ctx context.Context, a account, rep *followup
 }
 
 // recordStatus stores the outcome of calendar work on the connection, if
-// it still stands.
-func (s *Service) recordStatus(ctx context.Context, a account, err error) {
-	msg := ""
+// it still stands: the error's message, then the notices of busy sources
+// over a limit.
+func (s *Service) recordStatus(ctx context.Context, a account, err error, notices ...string) {
+	var parts []string
 	if err != nil {
-		msg = followup.ErrorMessage(err)
+		parts = append(parts, followup.ErrorMessage(err))
 	}
+	msg := strings.Join(append(parts, notices...), " ")
 	ctx = context.WithoutCancel(ctx) // the outcome of interrupted work too
 	serr := s.Store.InTx(ctx, func(q followup.Queries) error {
 		if err := current(ctx, q, a); err != nil {
@@ -214,11 +216,11 @@ func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, 
 // lockUser).
 func (s *Service) sync(ctx context.Context, userID int64, wait time.Duration) (rep followup.SyncReport, retry error, err error) {
 	if s.Calendars == nil {
-		return followup.SyncReport{Errors: []string{}}, nil, followup.Errorf(followup.ENOTFOUND, "", "CalDAV is not enabled on this server.")
+		return followup.SyncReport{Errors: []string{}, Notices: []string{}}, nil, followup.Errorf(followup.ENOTFOUND, "", "CalDAV is not enabled on this server.")
 	}
 	work, unlock, err := s.lockUser(ctx, userID, wait)
 	if err != nil {
-		return followup.SyncReport{Errors: []string{}}, nil, err
+		return followup.SyncReport{Errors: []string{}, Notices: []string{}}, nil, err
 	}
 	defer unlock()
 	rep, retry, err = s.syncAccount(work, userID)
@@ -231,7 +233,7 @@ func (s *Service) sync(ctx context.Context, userID int64, wait time.Duration) (r
 
 // syncAccount is sync with the account's lock held.
 func (s *Service) syncAccount(ctx context.Context, userID int64) (rep followup.SyncReport, retry error, err error) {
-	rep = followup.SyncReport{Errors: []string{}}
+	rep = followup.SyncReport{Errors: []string{}, Notices: []string{}}
 	fail := func(e error) {
 		rep.Errors = append(rep.Errors, followup.ErrorMessage(e))
 		_, eAsks := followup.RetryAfter(e)
@@ -274,42 +276,8 @@ func (s *Service) syncAccount(ctx context.Context, userID int64) (rep followup.S
 			return q.PutBusySource(ctx, b)
 		})
 	}
-	for _, cal := range a.conn.BusyCalendars {
-		rep.Read++
-		res, err := a.cal.Busy(ctx, a.acct, cal, from, to, prev[cal].CalDAV)
-		rep.Requests += res.Requests
-		if err != nil {
-			fail(err)
-			continue
-		}
-		if res.Changed {
-			rep.Changed++
-			if err := keep(followup.BusySource{URL: cal, Kind: "caldav", CalDAV: res.State}); err != nil {
-				return rep, retry, err
-			}
-		}
-	}
-	if s.ICS != nil {
-		for _, src := range a.ics {
-			rep.Read++
-			if err := s.waitForHost(ctx, userID, src.url); err != nil {
-				fail(err)
-				continue
-			}
-			rep.Requests++
-			res, err := s.ICS.FetchBusy(ctx, src.url, from, to, prev[src.key].ICS)
-			s.noteRetryAfter(ctx, userID, src.url, err)
-			if err != nil {
-				fail(err)
-				continue
-			}
-			if res.Changed {
-				rep.Changed++
-				if err := keep(followup.BusySource{URL: src.key, Kind: "ics", ICS: res.State}); err != nil {
-					return rep, retry, err
-				}
-			}
-		}
+	if err := s.readBusy(ctx, a, from, to, prev, keep, &rep, fail); err != nil {
+		return rep, retry, err
 	}
 
 	// 2. What the user did to our objects in their calendar app. An
@@ -372,10 +340,82 @@ func (s *Service) syncAccount(ctx context.Context, userID int64) (rep followup.S
 	if len(rep.Errors) > 0 {
 		syncErr = followup.Errorf(followup.EREMOTE, "", "%s", strings.Join(rep.Errors, " "))
 	}
-	s.recordStatus(ctx, a, syncErr)
+	s.recordStatus(ctx, a, syncErr, rep.Notices...)
 	s.log().InfoContext(ctx, "caldav sync", "user_id", userID, "written", rep.Written, "moved", rep.Moved,
 		"deleted", rep.Deleted, "adopted", rep.Adopted, "removed", rep.Removed, "read", rep.Read, "requests", rep.Requests, "errors", len(rep.Errors))
 	return rep, retry, nil
+}
+
+// maxBusyPerSync bounds the busy intervals one sync reads: once the sources
+// read hold as many, the others are not read this time, and keep the busy
+// time they had. (Each source is bounded on its own too, by the reader.)
+const maxBusyPerSync = 50_000
+
+// readBusy reads every busy source of the account in [from, to),
+// incrementally from prev, and keeps the ones that changed. A source that
+// fails is passed to fail; one over a limit is named in rep.Notices. A
+// cancelled ctx stops it between sources, with ctx's error.
+func (s *Service) readBusy(ctx context.Context, a account, from, to time.Time, prev map[string]followup.BusySource,
+	keep func(followup.BusySource) error, rep *followup.SyncReport, fail func(error)) error {
+	total := 0
+	// read reads the source stored as key, shown as shown.
+	read := func(key, shown, kind string, fetch func(followup.BusySource) (followup.BusySource, bool, error)) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if total >= maxBusyPerSync {
+			rep.Notices = append(rep.Notices, fmt.Sprintf("busy source %s was not read: this sync already read %d busy times from other sources.",
+				shown, maxBusyPerSync))
+			return nil
+		}
+		rep.Read++
+		src, changed, err := fetch(prev[key])
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			fail(err)
+			return nil
+		}
+		total += len(src.Intervals())
+		if n := src.Notice(); n != "" {
+			rep.Notices = append(rep.Notices, n)
+		}
+		if !changed {
+			return nil
+		}
+		rep.Changed++
+		src.URL, src.Kind = key, kind
+		return keep(src)
+	}
+	for _, cal := range a.conn.BusyCalendars {
+		err := read(cal, cal, "caldav", func(p followup.BusySource) (followup.BusySource, bool, error) {
+			res, err := a.cal.Busy(ctx, a.acct, cal, from, to, p.CalDAV)
+			rep.Requests += res.Requests
+			return followup.BusySource{CalDAV: res.State}, res.Changed, err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if s.ICS == nil {
+		return nil
+	}
+	for _, src := range a.ics {
+		err := read(src.key, followup.MaskAddress(src.url), "ics", func(p followup.BusySource) (followup.BusySource, bool, error) {
+			if err := s.waitForHost(ctx, a.conn.UserID, src.url); err != nil {
+				return p, false, err
+			}
+			rep.Requests++
+			res, err := s.ICS.FetchBusy(ctx, src.url, from, to, p.ICS)
+			s.noteRetryAfter(ctx, a.conn.UserID, src.url, err)
+			return followup.BusySource{Kind: "ics", ICS: res.State}, res.Changed, err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // needsWrite reports whether a step's calendar object differs from what it should be.
@@ -405,6 +445,23 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 	if err != nil {
 		return false, err
 	}
+	byUID, complete := indexByUID(remote)
+	steps, err := s.Store.SyncSteps(ctx, a.conn.UserID)
+	if err != nil {
+		return false, err
+	}
+	if err := s.compareWritten(ctx, a, steps, byUID, complete, rep); err != nil {
+		return false, err
+	}
+	if err := s.claimUnrecorded(ctx, a, steps, byUID, rep); err != nil {
+		return false, err
+	}
+	return complete, nil
+}
+
+// indexByUID maps the readable objects by UID, and reports whether every
+// object listed was readable.
+func indexByUID(remote []followup.RemoteEvent) (map[string]followup.RemoteEvent, bool) {
 	byUID := make(map[string]followup.RemoteEvent, len(remote))
 	complete := true
 	for _, r := range remote {
@@ -414,10 +471,12 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 		}
 		byUID[r.UID] = r
 	}
-	steps, err := s.Store.SyncSteps(ctx, a.conn.UserID)
-	if err != nil {
-		return false, err
-	}
+	return byUID, complete
+}
+
+// compareWritten compares each object we recorded with the server's: one
+// gone was deleted by the user, one with another ETag changed.
+func (s *Service) compareWritten(ctx context.Context, a account, steps []followup.Step, byUID map[string]followup.RemoteEvent, complete bool, rep *followup.SyncReport) error {
 	for _, p := range steps {
 		if p.RemoteETag == "" {
 			continue
@@ -429,16 +488,22 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 			// be among them, so nothing is taken as deleted this time.
 		case !ok:
 			if err := s.removedRemotely(ctx, a, p, rep); err != nil {
-				return false, err
+				return err
 			}
 		case r.ETag != p.RemoteETag:
-			if err := s.adopt(ctx, a, p.UID, r, rep); err != nil {
-				return false, err
+			if err := s.changedRemotely(ctx, a, p, r, rep); err != nil {
+				return err
 			}
 		}
 	}
-	// Objects with our UIDs that no block accounts for: a write whose answer
-	// was lost (a timeout, a crash) before its block was let go or deleted.
+	return nil
+}
+
+// claimUnrecorded handles objects with our UIDs that no recorded write
+// accounts for: a write whose answer was lost (a timeout, a crash). A
+// block that wants its object takes it over; otherwise (the block was let
+// go or deleted meanwhile) the object is removed.
+func (s *Service) claimUnrecorded(ctx context.Context, a account, steps []followup.Step, byUID map[string]followup.RemoteEvent, rep *followup.SyncReport) error {
 	known := make(map[string]followup.Step, len(steps))
 	for _, p := range steps {
 		known[p.UID] = p
@@ -449,27 +514,43 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 		}
 		if p, ok := known[uid]; ok {
 			if p.RemoteETag == "" && wantObject(p) {
-				// Ours, written: take it over, and rewrite it with If-Match.
-				if err := s.recordWrite(ctx, a, uid, -1, r.ETag); err != nil {
-					return false, err
+				// Ours, written: take it over, and rewrite it with If-Match
+				// unless it is the step's current write.
+				seq := followup.NoRemoteSequence
+				if w, ok := p.OwnWrite(r); ok {
+					seq = w.Sequence
+				}
+				if err := s.recordWrite(ctx, a, uid, seq, r.ETag); err != nil {
+					return err
 				}
 			}
 			continue
 		}
 		st, err := s.Store.StepByUID(ctx, uid)
 		if err != nil && followup.ErrorCode(err) != followup.ENOTFOUND {
-			return false, err
+			return err
 		}
 		if err == nil && wantObject(st) {
 			continue
 		}
 		if err := a.cal.DeleteEvent(ctx, a.acct, a.conn.CalendarURL, uid, r.ETag); err != nil {
-			return false, err
+			return err
 		}
 		rep.Deleted++
 		s.log().InfoContext(ctx, "orphan block removed", "user_id", a.conn.UserID, "uid", uid)
 	}
-	return complete, nil
+	return nil
+}
+
+// changedRemotely handles an object whose ETag is not the one we stored:
+// one of our own writes whose answer was lost, which the server now holds,
+// or an edit by the user.
+func (s *Service) changedRemotely(ctx context.Context, a account, p followup.Step, r followup.RemoteEvent, rep *followup.SyncReport) error {
+	if w, ok := p.OwnWrite(r); ok {
+		s.log().InfoContext(ctx, "own write found", "user_id", p.UserID, "uid", p.UID, "sequence", w.Sequence)
+		return s.recordWrite(ctx, a, p.UID, w.Sequence, r.ETag)
+	}
+	return s.adopt(ctx, a, p.UID, r, rep)
 }
 
 // removedRemotely handles a block whose object the user deleted.
@@ -483,7 +564,7 @@ func (s *Service) removedRemotely(ctx context.Context, acct account, p followup.
 		if err != nil || fresh.RemoteETag != p.RemoteETag {
 			return err // changed meanwhile; the next sync looks again
 		}
-		fresh.RemoteETag, fresh.RemoteSequence = "", -1
+		fresh.RemoteETag, fresh.RemoteSequence, fresh.PendingWrites = "", followup.NoRemoteSequence, nil
 		if !fresh.Status.Pending() || fresh.CommitmentID == 0 {
 			return q.UpdateStep(ctx, &fresh) // we wanted it gone too
 		}
@@ -498,7 +579,7 @@ func (s *Service) removedRemotely(ctx context.Context, acct account, p followup.
 		}
 		for i := range c.Steps {
 			if c.Steps[i].ID == fresh.ID {
-				c.Steps[i].RemoteETag, c.Steps[i].RemoteSequence = "", -1
+				c.Steps[i].RemoteETag, c.Steps[i].RemoteSequence, c.Steps[i].PendingWrites = "", followup.NoRemoteSequence, nil
 				c.Steps[i].Status = status
 				t := now
 				c.Steps[i].CompletedAt = &t
@@ -513,7 +594,7 @@ func (s *Service) removedRemotely(ctx context.Context, acct account, p followup.
 }
 
 // adopt keeps the user's edit of a block: their time wins and the block is
-// pinned there.
+// pinned there. Times with no zone are wall clock in the user's zone.
 func (s *Service) adopt(ctx context.Context, a account, uid string, r followup.RemoteEvent, rep *followup.SyncReport) error {
 	now := s.now()
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
@@ -524,30 +605,54 @@ func (s *Service) adopt(ctx context.Context, a account, uid string, r followup.R
 		if err != nil {
 			return err
 		}
-		fresh.RemoteETag = r.ETag
-		if !r.Start.IsZero() && r.End.After(r.Start) && (!r.Start.Equal(fresh.Start) || !r.End.Equal(fresh.End)) && fresh.Status.Pending() {
-			fresh.Start, fresh.End = r.Start.UTC(), r.End.UTC()
-			fresh.Pinned = true
-			fresh.Late = fresh.End.After(fresh.Due)
-			current := fresh.RemoteSequence == fresh.Sequence
-			fresh.Sequence++
-			if current {
-				fresh.RemoteSequence = fresh.Sequence // the server already shows it
-			} // else a change of ours is still to be written: it is, at the user's time
-			fresh.UpdatedAt = now
-			rep.Adopted++
-			s.log().InfoContext(ctx, "block moved in calendar", "user_id", fresh.UserID, "uid", uid)
-			if err := q.UpdateStep(ctx, &fresh); err != nil {
-				return err
-			}
-			return q.TouchFeed(ctx, fresh.UserID, now)
-		}
+		// The server holds the user's version now: no write of ours can
+		// land on it, as each has its If-Match.
+		fresh.RemoteETag, fresh.PendingWrites = r.ETag, nil
 		if !fresh.Status.Pending() {
 			// A block already done: whatever the user made of it stands.
 			fresh.RemoteSequence = fresh.Sequence
+			return q.UpdateStep(ctx, &fresh)
 		}
-		return q.UpdateStep(ctx, &fresh)
+		_, loc, err := settings(ctx, q, fresh.UserID)
+		if err != nil {
+			return err
+		}
+		start, end := remoteTimes(r, loc)
+		if start.IsZero() || !end.After(start) || (start.Equal(fresh.Start) && end.Equal(fresh.End)) {
+			return q.UpdateStep(ctx, &fresh) // not moved
+		}
+		pin(&fresh, start, end, now, r.Floating)
+		rep.Adopted++
+		s.log().InfoContext(ctx, "block moved in calendar", "user_id", fresh.UserID, "uid", uid)
+		if err := q.UpdateStep(ctx, &fresh); err != nil {
+			return err
+		}
+		return q.TouchFeed(ctx, fresh.UserID, now)
 	})
+}
+
+// remoteTimes returns an object's times as instants: floating ones are
+// the same wall clock in the user's zone.
+func remoteTimes(r followup.RemoteEvent, loc *time.Location) (start, end time.Time) {
+	if r.Floating {
+		return wallClock(r.Start, loc), wallClock(r.End, loc)
+	}
+	return r.Start, r.End
+}
+
+// pin moves a pending step to the user's time and keeps it there. With
+// rewrite (a time with no zone, which another device may read in another
+// zone), the object is written again with the instant kept.
+func pin(p *followup.Step, start, end, now time.Time, rewrite bool) {
+	p.Start, p.End = start.UTC(), end.UTC()
+	p.Pinned = true
+	p.Late = p.End.After(p.Due)
+	current := p.RemoteSequence == p.Sequence && !rewrite
+	p.Sequence++
+	if current {
+		p.RemoteSequence = p.Sequence // the server already shows it
+	} // else a change of ours is still to be written: it is, at the user's time
+	p.UpdatedAt = now
 }
 
 // reconcile makes the server's object for uid match the step: create,
@@ -567,16 +672,7 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			return nil
 		}
 		if !wantObject(p) {
-			err := a.cal.DeleteEvent(ctx, a.acct, cal, uid, p.RemoteETag)
-			if followup.ErrorCode(err) == followup.ECONFLICT {
-				// Edited meanwhile, but the block is over: delete what is there now.
-				err = a.cal.DeleteEvent(ctx, a.acct, cal, uid, "")
-			}
-			if err != nil {
-				return err
-			}
-			rep.Deleted++
-			if err := s.recordWrite(ctx, a, uid, p.Sequence, ""); err != nil {
+			if err := s.deleteObject(ctx, a, p, rep); err != nil {
 				return err
 			}
 			continue
@@ -590,21 +686,11 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			return err
 		}
 		ev := followup.BlockEvent(c, p, st, loc, s.BaseURL)
-		etag, err := a.cal.PutEvent(ctx, a.acct, cal, ev, p.RemoteETag)
+		etag, err := s.put(ctx, a, ev, p.RemoteETag)
 		if followup.ErrorCode(err) == followup.ECONFLICT {
-			remote, gerr := a.cal.GetEvent(ctx, a.acct, cal, uid)
-			switch {
-			case followup.ErrorCode(gerr) == followup.ENOTFOUND && p.RemoteETag != "":
-				return s.removedRemotely(ctx, a, p, rep) // deleted by the user
-			case gerr != nil:
-				return gerr
-			case p.RemoteETag == "":
-				// Our own earlier write whose answer was lost (a crash or a
-				// timeout): the UID is ours, so take it over.
-				etag, err = a.cal.PutEvent(ctx, a.acct, cal, ev, remote.ETag)
-			default:
-				// The user edited it: keep their version.
-				return s.adopt(ctx, a, uid, remote, rep)
+			var theirs bool
+			if etag, theirs, err = s.onConflict(ctx, a, p, ev, rep); theirs {
+				return err
 			}
 		}
 		if err != nil {
@@ -616,12 +702,12 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			}
 		}
 		if etag == "" {
-			etag = "unknown" // the next read-back learns the real one
+			etag = followup.UnknownETag // the next read-back learns the real one
 		}
 		rep.Written++
 		if err := s.recordWrite(ctx, a, uid, p.Sequence, etag); followup.ErrorCode(err) == followup.ENOTFOUND {
 			// The commitment was deleted while we wrote: take it back.
-			if etag == "unknown" {
+			if etag == followup.UnknownETag {
 				etag = ""
 			}
 			return a.cal.DeleteEvent(ctx, a.acct, cal, uid, etag)
@@ -632,8 +718,91 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 	return nil
 }
 
-// recordWrite stores what the server now holds for uid, unless a's
-// connection changed meanwhile (errConnectionChanged).
+// deleteObject removes the object of a step that wants none.
+func (s *Service) deleteObject(ctx context.Context, a account, p followup.Step, rep *followup.SyncReport) error {
+	cal := a.conn.CalendarURL
+	err := a.cal.DeleteEvent(ctx, a.acct, cal, p.UID, p.RemoteETag)
+	if followup.ErrorCode(err) == followup.ECONFLICT {
+		// Edited meanwhile, but the block is over: delete what is there now.
+		err = a.cal.DeleteEvent(ctx, a.acct, cal, p.UID, "")
+	}
+	if err != nil {
+		return err
+	}
+	rep.Deleted++
+	return s.recordWrite(ctx, a, p.UID, p.Sequence, "")
+}
+
+// onConflict handles a 412 to the write of ev: the object is not the one
+// we recorded. Our own earlier write whose answer was lost is taken over,
+// and ev written on it, returning the new ETag. With theirs, the user's
+// version won (edited or deleted), and nothing is written now.
+func (s *Service) onConflict(ctx context.Context, a account, p followup.Step, ev followup.Event, rep *followup.SyncReport) (etag string, theirs bool, err error) {
+	remote, err := a.cal.GetEvent(ctx, a.acct, a.conn.CalendarURL, p.UID)
+	switch {
+	case followup.ErrorCode(err) == followup.ENOTFOUND && p.RemoteETag != "":
+		return "", true, s.removedRemotely(ctx, a, p, rep) // deleted by the user
+	case err != nil:
+		return "", true, err
+	case p.RemoteETag == "" || isOwnWrite(p, remote):
+		// Our own earlier write whose answer was lost (a crash or a
+		// timeout): the UID is ours, so take it over.
+		etag, err = s.put(ctx, a, ev, remote.ETag)
+		return etag, false, err
+	default:
+		// The user edited it: keep their version.
+		return "", true, s.adopt(ctx, a, p.UID, remote, rep)
+	}
+}
+
+// maxPendingWrites bounds the writes remembered for a step whose answers
+// were lost one after another; the oldest is forgotten first.
+const maxPendingWrites = 8
+
+// put writes ev. When it fails otherwise than by a precondition, its
+// answer may be lost while the server took the write: put remembers it, so
+// that the object is known as ours when read back.
+func (s *Service) put(ctx context.Context, a account, ev followup.Event, ifMatch string) (string, error) {
+	etag, err := a.cal.PutEvent(ctx, a.acct, a.conn.CalendarURL, ev, ifMatch)
+	if err != nil && followup.ErrorCode(err) != followup.ECONFLICT {
+		// Noted even when ctx ended: a timeout is the likeliest lost answer.
+		if nerr := s.notePending(context.WithoutCancel(ctx), ev); nerr != nil {
+			s.log().WarnContext(ctx, "pending write not noted", "uid", ev.UID, "error", nerr.Error())
+		}
+	}
+	return etag, err
+}
+
+// notePending remembers a write whose answer was lost.
+func (s *Service) notePending(ctx context.Context, ev followup.Event) error {
+	w := followup.PendingWrite{Sequence: max(ev.Sequence, 0), Start: ev.Start.UTC().Truncate(time.Second), End: ev.End.UTC().Truncate(time.Second)}
+	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		p, err := q.StepByUID(ctx, ev.UID)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(p.PendingWrites, w) {
+			return nil // a retry of the same write
+		}
+		p.PendingWrites = append(p.PendingWrites, w)
+		if n := len(p.PendingWrites); n > maxPendingWrites {
+			p.PendingWrites = slices.Clone(p.PendingWrites[n-maxPendingWrites:])
+		}
+		return q.UpdateStep(ctx, &p)
+	})
+}
+
+// isOwnWrite reports whether the server's object is exactly a write of
+// ours (Step.OwnWrite): one whose answer was lost, or the step as it is.
+func isOwnWrite(p followup.Step, r followup.RemoteEvent) bool {
+	_, ok := p.OwnWrite(r)
+	return ok
+}
+
+// recordWrite stores what the server now holds for uid: our write of
+// Sequence seq, or nothing when etag is "". Writes of ours older than seq
+// can no longer land, as each was sent with its If-Match. Nothing is
+// stored when a's connection changed meanwhile (errConnectionChanged).
 func (s *Service) recordWrite(ctx context.Context, a account, uid string, seq int, etag string) error {
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
 		if err := current(ctx, q, a); err != nil {
@@ -645,8 +814,9 @@ func (s *Service) recordWrite(ctx context.Context, a account, uid string, seq in
 		}
 		p.RemoteETag, p.RemoteSequence = etag, seq
 		if etag == "" {
-			p.RemoteSequence = -1
+			p.RemoteSequence, p.PendingWrites = followup.NoRemoteSequence, nil
 		}
+		p.PendingWrites = slices.DeleteFunc(p.PendingWrites, func(w followup.PendingWrite) bool { return w.Sequence <= seq })
 		if etag != "" && p.Status == followup.StepPlanned && p.Sequence == seq {
 			p.Status = followup.StepSynced
 		}

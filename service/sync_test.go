@@ -22,13 +22,19 @@ type fakeCalDAV struct {
 	version    int // rises with every change, as a collection tag
 	deletesIn  map[string]int
 	lostPuts   bool // PUTs land on the server but their answer is lost
-	busyReads  int
-	lists      int
+	// cancelOnPut, when set, is called as a PUT lands: the caller's
+	// deadline passes before the answer comes.
+	cancelOnPut context.CancelFunc
+	busyReads   int
+	lists       int
 }
 
 type fakeObject struct {
 	ev   followup.Event
 	etag string
+	// floating marks times a calendar app wrote with no zone: ev holds
+	// their wall clock as UTC values.
+	floating bool
 }
 
 const fakeBase = "https://dav.example.com/home/"
@@ -70,11 +76,16 @@ func (f *fakeCalDAV) PutEvent(_ context.Context, _ followup.CalDAVAccount, _ str
 	if f.lostPuts {
 		return "", followup.Errorf(followup.EREMOTE, "", "dav.example.com did not answer in time.")
 	}
+	if f.cancelOnPut != nil {
+		f.cancelOnPut()
+		return "", context.Canceled
+	}
 	return o.etag, nil
 }
 
 func (f *fakeCalDAV) remote(uid string, o fakeObject) followup.RemoteEvent {
-	return followup.RemoteEvent{UID: uid, Href: fakeBase + "followups/" + uid + ".ics", ETag: o.etag, Start: o.ev.Start, End: o.ev.End}
+	return followup.RemoteEvent{UID: uid, Href: fakeBase + "followups/" + uid + ".ics", ETag: o.etag, Start: o.ev.Start, End: o.ev.End,
+		Sequence: o.ev.Sequence, Floating: o.floating}
 }
 
 func (f *fakeCalDAV) GetEvent(_ context.Context, _ followup.CalDAVAccount, _ string, uid string) (followup.RemoteEvent, error) {
@@ -133,6 +144,24 @@ func (f *fakeCalDAV) userEdit(uid string, start, end time.Time) {
 	o := f.objs[uid]
 	o.ev.Start, o.ev.End, o.etag = start, end, f.nextETag()
 	f.objs[uid] = o
+}
+
+// userMove moves an object as a calendar app would, leaving SEQUENCE seq
+// and, with floating, times with no zone (wall clock held as UTC values).
+func (f *fakeCalDAV) userMove(uid string, start, end time.Time, seq int, floating bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.objs[uid]
+	o.ev.Start, o.ev.End, o.ev.Sequence, o.floating, o.etag = start, end, seq, floating, f.nextETag()
+	f.objs[uid] = o
+}
+
+// object returns the server's object for uid.
+func (f *fakeCalDAV) object(uid string) (followup.Event, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.objs[uid]
+	return o.ev, ok
 }
 
 func (f *fakeCalDAV) userDelete(uid string) {
@@ -353,5 +382,195 @@ func TestFloatingBusy(t *testing.T) {
 	want := []time.Time{time.Date(2026, 10, 23, 8, 0, 0, 0, time.UTC), time.Date(2026, 10, 26, 9, 0, 0, 0, time.UTC)}
 	if len(got) != 2 || !got[0].Equal(want[0]) || !got[1].Equal(want[1]) {
 		t.Errorf("floating 10:00 busy at %v, want 10:00 Berlin %v", got, want)
+	}
+}
+
+// TestOwnWriteOrUserMove: a write of ours whose answer was lost, followed by
+// another move of ours, is recognised by its SEQUENCE and times when read
+// back (by the sync's listing, or by the GET after a 412 of the next
+// write) and is not taken for a move by the user; a move by the user on
+// top of it, with SEQUENCE bumped or not, still keeps the user's time.
+func TestOwnWriteOrUserMove(t *testing.T) {
+	for _, path := range []string{"sync", "step job"} {
+		for _, user := range []string{"none", "bumps sequence", "keeps sequence"} {
+			t.Run(path+", user move "+user, func(t *testing.T) {
+				testOwnWriteOrUserMove(t, path, user)
+			})
+		}
+	}
+}
+
+func testOwnWriteOrUserMove(t *testing.T, path, user string) {
+	// A Saturday: the blocks are placed in the week ahead.
+	h := newHarness(t, time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC))
+	fake := newFakeCalDAV()
+	h.svc.Calendars = fake
+	u := h.user("own@example.com", "America/New_York")
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "in 3 days"})
+	if rep, err := h.svc.Sync(h.ctx, u.ID); err != nil || len(rep.Errors) != 0 {
+		t.Fatalf("first sync: %+v %v", rep, err)
+	}
+	deliver := func() followup.Step { return step(t, h.get(u.ID, c.ID), followup.KindDeliver) }
+	written := deliver()
+	// busy adds a meeting in a calendar over the block, which must move.
+	busy := func(name string, over followup.Step) {
+		t.Helper()
+		src := followup.BusySource{UserID: u.ID, URL: "https://ics.example.com/" + name + ".ics", Kind: "ics", UpdatedAt: h.clock.Now(),
+			ICS: followup.ICSState{Intervals: []followup.Interval{{Start: over.Start, End: over.End}}}}
+		if err := h.db.PutBusySource(h.ctx, src); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A meeting moves the written block; the server takes our write, but
+	// its answer is lost.
+	busy("first", written)
+	fake.lostPuts = true
+	if rep, _ := h.svc.Sync(h.ctx, u.ID); len(rep.Errors) == 0 {
+		t.Fatalf("a lost answer reported no error: %+v", rep)
+	}
+	fake.lostPuts = false
+	lost := deliver()
+	if onServer, _ := fake.object(lost.UID); lost.Start.Equal(written.Start) || !onServer.Start.Equal(lost.Start) || onServer.Sequence != lost.Sequence {
+		t.Fatalf("the block did not move to %v (SEQUENCE %d) on the server: %+v", lost.Start, lost.Sequence, onServer)
+	}
+
+	// The user moves it in their app, on top of our write.
+	userStart := written.Start.Add(50 * time.Hour)
+	switch user {
+	case "bumps sequence":
+		fake.userMove(lost.UID, userStart, userStart.Add(45*time.Minute), lost.Sequence+1, false)
+	case "keeps sequence":
+		fake.userMove(lost.UID, userStart, userStart.Add(45*time.Minute), lost.Sequence, false)
+	}
+
+	// Before any read-back, another meeting moves the block again: a new
+	// commitment replans it.
+	busy("second", lost)
+	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Bob"}, Promise: "Intro to Carol"})
+	moved := deliver()
+	if moved.Start.Equal(lost.Start) || moved.Start.Equal(written.Start) || moved.Sequence <= lost.Sequence {
+		t.Fatalf("the block did not move again: %v (SEQUENCE %d), was %v (%d)", moved.Start, moved.Sequence, lost.Start, lost.Sequence)
+	}
+
+	var rep followup.SyncReport
+	switch path {
+	case "sync":
+		var err error
+		if rep, err = h.svc.Sync(h.ctx, u.ID); err != nil || len(rep.Errors) != 0 {
+			t.Fatalf("sync: %+v %v", rep, err)
+		}
+	case "step job":
+		if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: u.ID, UID: moved.UID}); err != nil {
+			t.Fatalf("step job: %v", err)
+		}
+	}
+	got := deliver()
+	if user == "none" {
+		if got.Pinned || rep.Adopted != 0 || !got.Start.Equal(moved.Start) {
+			t.Errorf("our own lost write was taken for a move by the user: block at %v (pinned %v, adopted %d), want %v",
+				got.Start, got.Pinned, rep.Adopted, moved.Start)
+		}
+	} else if !got.Pinned || !got.Start.Equal(userStart) || !got.End.Equal(userStart.Add(45*time.Minute)) {
+		t.Errorf("the user's move was lost: block at %v–%v (pinned %v), want %v", got.Start, got.End, got.Pinned, userStart)
+	}
+
+	// A sync settles the rest (the new commitment's blocks); the server
+	// then shows the block where it is, and the next sync has nothing to do.
+	if rep, err := h.svc.Sync(h.ctx, u.ID); err != nil || rep.Adopted != 0 || len(rep.Errors) != 0 {
+		t.Errorf("settling sync: %+v %v", rep, err)
+	}
+	if rep, _ := h.svc.Sync(h.ctx, u.ID); rep.Written != 0 || rep.Adopted != 0 || len(rep.Errors) != 0 {
+		t.Errorf("the next sync still had work: %+v", rep)
+	}
+	settled := deliver()
+	onServer, _ := fake.object(settled.UID)
+	if !settled.Start.Equal(got.Start) || !onServer.Start.Equal(settled.Start) || !onServer.End.Equal(settled.End) || onServer.Sequence != settled.Sequence {
+		t.Errorf("server holds %v–%v SEQUENCE %d; the block is at %v–%v SEQUENCE %d, was at %v",
+			onServer.Start, onServer.End, onServer.Sequence, settled.Start, settled.End, settled.Sequence, got.Start)
+	}
+	if settled.Status != followup.StepSynced || len(settled.PendingWrites) != 0 {
+		t.Errorf("block %s with %d pending writes, want synced with none", settled.Status, len(settled.PendingWrites))
+	}
+}
+
+// TestFloatingMove: a block the user moves in their app to a time with no
+// zone (or a zone we do not know) keeps that wall clock in the user's zone,
+// on both sides of the DST change.
+func TestFloatingMove(t *testing.T) {
+	berlin := zone(t, "Europe/Berlin")
+	h := newHarness(t, time.Date(2026, 10, 22, 12, 0, 0, 0, time.UTC))
+	fake := newFakeCalDAV()
+	h.svc.Calendars = fake
+	u := h.user("floatmove@example.com", "Europe/Berlin")
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "in 5 days"})
+	if rep, err := h.svc.Sync(h.ctx, u.ID); err != nil || len(rep.Errors) != 0 {
+		t.Fatalf("first sync: %+v %v", rep, err)
+	}
+	refresher, deliver := step(t, c, followup.KindRefresher), step(t, c, followup.KindDeliver)
+	// Wall clock as a calendar app writes it with no zone: held as UTC values.
+	floating := func(d, hh int) time.Time { return time.Date(2026, 10, d, hh, 0, 0, 0, time.UTC) }
+	fake.userMove(refresher.UID, floating(23, 16), floating(23, 17), refresher.Sequence+1, true) // Friday, CEST
+	fake.userMove(deliver.UID, floating(26, 10), floating(26, 11), deliver.Sequence+1, true)     // Monday, CET
+	if rep, err := h.svc.Sync(h.ctx, u.ID); err != nil || rep.Adopted != 2 {
+		t.Fatalf("sync: %+v %v, want 2 adopted", rep, err)
+	}
+	got := h.get(u.ID, c.ID)
+	for _, tc := range []struct {
+		kind       followup.StepKind
+		start, end time.Time
+	}{
+		{followup.KindRefresher, time.Date(2026, 10, 23, 16, 0, 0, 0, berlin), time.Date(2026, 10, 23, 17, 0, 0, 0, berlin)},
+		{followup.KindDeliver, time.Date(2026, 10, 26, 10, 0, 0, 0, berlin), time.Date(2026, 10, 26, 11, 0, 0, 0, berlin)},
+	} {
+		s := step(t, got, tc.kind)
+		if !s.Start.Equal(tc.start) || !s.End.Equal(tc.end) || !s.Pinned {
+			t.Errorf("%s at %v–%v (pinned %v), want %v–%v Berlin", tc.kind, s.Start.UTC(), s.End.UTC(), s.Pinned, tc.start.UTC(), tc.end.UTC())
+		}
+	}
+	// Written back in UTC, at the user's time: read back, nothing moves again.
+	if ev, _ := fake.object(deliver.UID); !ev.Start.Equal(time.Date(2026, 10, 26, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("deliver written back at %v, want 09:00 UTC", ev.Start)
+	}
+	if rep, _ := h.svc.Sync(h.ctx, u.ID); rep.Adopted != 0 || rep.Written != 0 {
+		t.Errorf("the next sync still had work: %+v", rep)
+	}
+}
+
+// TestLostAnswerOnTimeout: a write whose answer does not come before the
+// caller's deadline is remembered as pending all the same.
+func TestLostAnswerOnTimeout(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC))
+	fake := newFakeCalDAV()
+	h.svc.Calendars = fake
+	u := h.user("timeout@example.com", "America/New_York")
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
+	p := step(t, c, followup.KindRefresher)
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	fake.cancelOnPut = cancel
+	if err := h.svc.HandleJob(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: u.ID, UID: p.UID}); err == nil {
+		t.Fatal("a write cut off by its deadline reported no error")
+	}
+	fake.cancelOnPut = nil
+	got := step(t, h.get(u.ID, c.ID), followup.KindRefresher)
+	want := []followup.PendingWrite{{Sequence: p.Sequence, Start: p.Start, End: p.End}}
+	if got.RemoteETag != "" || len(got.PendingWrites) != 1 || !got.PendingWrites[0].Matches(followup.RemoteEvent{Sequence: p.Sequence, Start: p.Start, End: p.End}) {
+		t.Errorf("after the deadline: remote ETag %q, pending writes %+v, want %+v", got.RemoteETag, got.PendingWrites, want)
+	}
+	if rep, err := h.svc.Sync(h.ctx, u.ID); err != nil || len(rep.Errors) != 0 {
+		t.Fatalf("sync: %+v %v", rep, err)
+	}
+	if got := step(t, h.get(u.ID, c.ID), followup.KindRefresher); got.Status != followup.StepSynced || len(got.PendingWrites) != 0 {
+		t.Errorf("after a sync the refresher is %s with pending writes %+v, want synced with none", got.Status, got.PendingWrites)
 	}
 }

@@ -88,14 +88,44 @@ func (s *Service) CreateToken(ctx context.Context, email, name string) (string, 
 	return token, nil
 }
 
-// Authenticate returns the user owning an API token, else EUNAUTHORIZED.
+// Authenticate returns the user owning an API token, else EUNAUTHORIZED. It
+// records the token's use when the recorded one is older than
+// followup.APITokenTouchEvery, so most requests write nothing.
 func (s *Service) Authenticate(ctx context.Context, token string) (followup.User, error) {
 	if !strings.HasPrefix(token, apiTokenPrefix) || len(token) > 200 {
 		return followup.User{}, followup.Errorf(followup.EUNAUTHORIZED, "", "The API token is not valid.")
 	}
-	u, err := s.Store.UserByAPIToken(ctx, hashToken(token))
+	u, tok, err := s.Store.UserByAPIToken(ctx, hashToken(token))
 	if followup.ErrorCode(err) == followup.ENOTFOUND {
 		return followup.User{}, followup.Errorf(followup.EUNAUTHORIZED, "", "The API token is not valid.")
+	} else if err != nil {
+		return followup.User{}, err
 	}
-	return u, err
+	s.touchAPIToken(ctx, tok)
+	return u, nil
+}
+
+// touchAPIToken records a use of tok now, unless a recent one is recorded;
+// a failure is logged and does not fail the request.
+func (s *Service) touchAPIToken(ctx context.Context, tok followup.APIToken) {
+	now := s.now()
+	stale := now.Add(-followup.APITokenTouchEvery)
+	if tok.LastUsedAt != nil && tok.LastUsedAt.After(stale) {
+		return
+	}
+	if err := s.Store.TouchAPIToken(ctx, tok.ID, now, stale); err != nil {
+		s.log().WarnContext(ctx, "token use not recorded", "token_id", tok.ID, "error", err.Error())
+	}
+}
+
+// APITokens lists the user's API tokens, oldest first, with when each was
+// last used; never the tokens themselves.
+func (s *Service) APITokens(ctx context.Context, userID int64) ([]followup.APIToken, error) {
+	return s.Store.APITokens(ctx, userID)
+}
+
+// RevokeAPIToken deletes one of the user's API tokens; requests with it are
+// refused at once. Errors: ENOTFOUND for an unknown id or another user's token.
+func (s *Service) RevokeAPIToken(ctx context.Context, userID, id int64) error {
+	return s.Store.DeleteAPIToken(ctx, userID, id)
 }

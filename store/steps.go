@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -10,16 +11,33 @@ import (
 )
 
 const stepColumns = `id, coalesce(commitment_id, 0), user_id, kind, status, start_at, end_at, not_before, due, uid, late,
-	sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at`
+	sequence, pinned, remote_etag, remote_sequence, pending_writes, completed_at, created_at, updated_at`
 
 func scanStep(row interface{ Scan(...any) error }) (followup.Step, error) {
 	var s followup.Step
-	var kind, status string
+	var kind, status, pending string
 	err := row.Scan(&s.ID, &s.CommitmentID, &s.UserID, &kind, &status, scanTime(&s.Start), scanTime(&s.End),
 		scanTime(&s.NotBefore), scanTime(&s.Due), &s.UID, &s.Late, &s.Sequence, &s.Pinned, &s.RemoteETag,
-		&s.RemoteSequence, scanTimePtr(&s.CompletedAt), scanTime(&s.CreatedAt), scanTime(&s.UpdatedAt))
+		&s.RemoteSequence, &pending, scanTimePtr(&s.CompletedAt), scanTime(&s.CreatedAt), scanTime(&s.UpdatedAt))
+	if err != nil {
+		return s, err
+	}
 	s.Kind, s.Status = followup.StepKind(kind), followup.StepStatus(status)
-	return s, err
+	if pending != "" {
+		if err := json.Unmarshal([]byte(pending), &s.PendingWrites); err != nil {
+			return s, fmt.Errorf("store: pending writes of step %d: %w", s.ID, err)
+		}
+	}
+	return s, nil
+}
+
+// pendingWrites encodes a step's pending writes for its column: "" for none.
+func pendingWrites(ws []followup.PendingWrite) string {
+	if len(ws) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(ws) // times and ints always encode
+	return string(b)
 }
 
 func (q *queries) stepsWhere(ctx context.Context, where string, args ...any) ([]followup.Step, error) {
@@ -104,10 +122,10 @@ func (q *queries) InsertSteps(ctx context.Context, steps []followup.Step) error 
 func (q *queries) UpdateStep(ctx context.Context, s *followup.Step) error {
 	return q.execOne(ctx, "Step", `
 		UPDATE steps SET status = ?, start_at = ?, end_at = ?, not_before = ?, due = ?, late = ?, sequence = ?, pinned = ?,
-			remote_etag = ?, remote_sequence = ?, completed_at = ?, updated_at = ?
+			remote_etag = ?, remote_sequence = ?, pending_writes = ?, completed_at = ?, updated_at = ?
 		WHERE id = ?`,
 		string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore), ts(s.Due), s.Late, s.Sequence, s.Pinned,
-		s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.UpdatedAt), s.ID)
+		s.RemoteETag, s.RemoteSequence, pendingWrites(s.PendingWrites), nullTS(s.CompletedAt), ts(s.UpdatedAt), s.ID)
 }
 
 // StepByUID finds a step (or a tombstone) by its UID.
@@ -189,8 +207,8 @@ func (q *queries) SyncSteps(ctx context.Context, userID int64) ([]followup.Step,
 
 // ResetRemote forgets the user's calendar objects.
 func (q *queries) ResetRemote(ctx context.Context, userID int64) error {
-	_, err := q.ex.ExecContext(ctx, `UPDATE steps SET remote_etag = '', remote_sequence = -1,
-		status = CASE status WHEN 'synced' THEN 'planned' ELSE status END WHERE user_id = ?`, userID)
+	_, err := q.ex.ExecContext(ctx, `UPDATE steps SET remote_etag = '', remote_sequence = ?, pending_writes = '',
+		status = CASE status WHEN 'synced' THEN 'planned' ELSE status END WHERE user_id = ?`, followup.NoRemoteSequence, userID)
 	if err != nil {
 		return err
 	}

@@ -107,10 +107,10 @@ func TestUsers(t *testing.T) {
 	if err := db.CreateAPIToken(ctx, u.ID, []byte("hash-1"), "cli"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := db.UserByAPIToken(ctx, []byte("hash-1")); err != nil || got.ID != u.ID {
+	if got, _, err := db.UserByAPIToken(ctx, []byte("hash-1")); err != nil || got.ID != u.ID {
 		t.Fatalf("by token: %v", err)
 	}
-	if _, err := db.UserByAPIToken(ctx, []byte("hash-2")); followup.ErrorCode(err) != followup.ENOTFOUND {
+	if _, _, err := db.UserByAPIToken(ctx, []byte("hash-2")); followup.ErrorCode(err) != followup.ENOTFOUND {
 		t.Fatalf("unknown token: %v", err)
 	}
 	st := followup.DefaultSettings("America/New_York")
@@ -517,5 +517,43 @@ func TestInsertSteps(t *testing.T) {
 	}
 	if err := db.InsertSteps(ctx, nil); err != nil {
 		t.Errorf("no steps: %v", err)
+	}
+}
+
+// TestPendingWrites: the writes whose answer was lost are stored with their
+// step, read back by every step query, and forgotten with the remote state.
+func TestPendingWrites(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	u := mustUser(t, db, "a@example.com")
+	c := mustCommitment(t, db, u.ID, "Jane")
+	s := mustStep(t, db, c, followup.KindRefresher, "r@followup", t0.Add(time.Hour))
+	if s, err := db.StepByUID(ctx, "r@followup"); err != nil || s.PendingWrites != nil {
+		t.Fatalf("a new step has pending writes %+v, %v", s.PendingWrites, err)
+	}
+	want := []followup.PendingWrite{
+		{Sequence: 1, Start: t0.Add(time.Hour), End: t0.Add(75 * time.Minute)},
+		{Sequence: 2, Start: t0.Add(3 * time.Hour), End: t0.Add(195 * time.Minute)},
+	}
+	s.RemoteETag, s.RemoteSequence, s.PendingWrites = `"e1"`, 0, want
+	if err := db.UpdateStep(ctx, &s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.StepByUID(ctx, "r@followup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got.PendingWrites); diff != "" {
+		t.Errorf("StepByUID pending writes (-want +got):\n%s", diff)
+	}
+	if sync, _ := db.SyncSteps(ctx, u.ID); len(sync) != 1 || !cmp.Equal(want, sync[0].PendingWrites) {
+		t.Errorf("SyncSteps = %+v", sync)
+	}
+	if err := db.ResetRemote(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = db.StepByUID(ctx, "r@followup")
+	if got.PendingWrites != nil || got.RemoteETag != "" || got.RemoteSequence != followup.NoRemoteSequence {
+		t.Errorf("after ResetRemote: etag %q, sequence %d, pending %+v", got.RemoteETag, got.RemoteSequence, got.PendingWrites)
 	}
 }

@@ -58,12 +58,53 @@ func (q *queries) CreateAPIToken(ctx context.Context, userID int64, tokenHash []
 	return nil
 }
 
-// UserByAPIToken finds the user owning a token hash.
-func (q *queries) UserByAPIToken(ctx context.Context, tokenHash []byte) (followup.User, error) {
-	u, err := scanUser(q.ex.QueryRowContext(ctx, `
-		SELECT u.id, u.email, u.password_hash, u.created_at
-		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, tokenHash))
-	return u, notFound(err, "Token")
+// UserByAPIToken finds the user owning a token hash, and the token.
+func (q *queries) UserByAPIToken(ctx context.Context, tokenHash []byte) (followup.User, followup.APIToken, error) {
+	var u followup.User
+	var t followup.APIToken
+	err := q.ex.QueryRowContext(ctx, `
+		SELECT u.id, u.email, u.password_hash, u.created_at, t.id, t.name, t.created_at, t.last_used_at
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, tokenHash).
+		Scan(&u.ID, &u.Email, &u.PasswordHash, scanTime(&u.CreatedAt), &t.ID, &t.Name, scanTime(&t.CreatedAt), scanTimePtr(&t.LastUsedAt))
+	t.UserID = u.ID
+	return u, t, notFound(err, "Token")
+}
+
+// APITokens lists the user's tokens, oldest first.
+func (q *queries) APITokens(ctx context.Context, userID int64) ([]followup.APIToken, error) {
+	rows, err := q.ex.QueryContext(ctx, `
+		SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ? ORDER BY id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: tokens: %w", err)
+	}
+	defer rows.Close()
+	tokens := []followup.APIToken{}
+	for rows.Next() {
+		t := followup.APIToken{UserID: userID}
+		if err := rows.Scan(&t.ID, &t.Name, scanTime(&t.CreatedAt), scanTimePtr(&t.LastUsedAt)); err != nil {
+			return nil, fmt.Errorf("store: tokens: %w", err)
+		}
+		tokens = append(tokens, t)
+	}
+	return tokens, rows.Err()
+}
+
+// DeleteAPIToken removes one of the user's tokens; the next request with it
+// finds no row.
+func (q *queries) DeleteAPIToken(ctx context.Context, userID, id int64) error {
+	return q.execOne(ctx, "Token", `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
+}
+
+// TouchAPIToken records a use of the token at t, unless one at or after
+// notBefore is recorded already (RFC 3339 UTC text compares in time order).
+func (q *queries) TouchAPIToken(ctx context.Context, id int64, t, notBefore time.Time) error {
+	_, err := q.ex.ExecContext(ctx, `
+		UPDATE api_tokens SET last_used_at = ?
+		WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, ts(t), id, ts(notBefore))
+	if err != nil {
+		return fmt.Errorf("store: touch token: %w", err)
+	}
+	return nil
 }
 
 // Settings returns the user's settings.

@@ -28,6 +28,8 @@ type commitmentRequest struct {
 	Priority  bool            `json:"priority"`
 	Meeting   *meetingRequest `json:"meeting"`
 	Notes     string          `json:"notes"`
+	// VCard is the contact as a vCard, instead of Contact.
+	VCard string `json:"vcard"`
 }
 
 type meetingRequest struct {
@@ -73,27 +75,20 @@ var formFields = map[string]bool{
 	"contact.name": true, "contact.email": true, "contact.phone": true, "contact.company": true, "contact.url": true,
 	"met_at": true, "met_where": true, "promise": true, "direction": true, "due": true, "due_text": true,
 	"priority": true, "meeting.start": true, "meeting.minutes": true, "meeting.location": true, "notes": true,
+	"vcard": true,
 }
 
 // formCommitment reads the same names from an HTML form.
 func formCommitment(c echo.Context) (commitmentRequest, error) {
 	var r commitmentRequest
-	f, err := c.FormParams()
+	f, err := formValues(c, formFields)
 	if err != nil {
-		if tooLarge(err) {
-			return r, followup.Errorf(followup.ETOOLARGE, "", "The request body is larger than 1 MiB.")
-		}
-		return r, followup.Errorf(followup.EINVALID, "", "Malformed form body.")
-	}
-	for name := range f {
-		if !formFields[name] {
-			return r, followup.Errorf(followup.EINVALID, name, "Unknown field %q.", name)
-		}
+		return r, err
 	}
 	r.Contact.Name, r.Contact.Email, r.Contact.Phone = f.Get("contact.name"), f.Get("contact.email"), f.Get("contact.phone")
 	r.Contact.Company, r.Contact.URL = f.Get("contact.company"), f.Get("contact.url")
 	r.MetAt, r.MetWhere, r.Promise, r.Direction = f.Get("met_at"), f.Get("met_where"), f.Get("promise"), f.Get("direction")
-	r.Due, r.DueText, r.Notes = f.Get("due"), f.Get("due_text"), f.Get("notes")
+	r.Due, r.DueText, r.Notes, r.VCard = f.Get("due"), f.Get("due_text"), f.Get("notes"), f.Get("vcard")
 	switch strings.ToLower(f.Get("priority")) {
 	case "", "0", "false", "off", "no":
 	case "1", "true", "on", "yes":
@@ -128,6 +123,14 @@ func (s *Server) createCommitment(c echo.Context) error {
 	in, err := req.commitment()
 	if err != nil {
 		return err
+	}
+	if req.VCard != "" {
+		if in.Contact != (followup.Contact{}) {
+			return followup.Errorf(followup.EINVALID, "vcard", "Send the contact either as contact or as vcard, not both.")
+		}
+		if in.Contact, err = s.Service.ContactFromVCard(c.Request().Context(), []byte(req.VCard)); err != nil {
+			return err
+		}
 	}
 	res, err := s.Service.Create(c.Request().Context(), userID(c), in)
 	if err != nil {

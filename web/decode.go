@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -162,6 +163,24 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// formValues reads an HTML form whose field names must all be in known,
+// as a JSON body's must be known fields.
+func formValues(c echo.Context, known map[string]bool) (url.Values, error) {
+	f, err := c.FormParams()
+	if err != nil {
+		if tooLarge(err) {
+			return nil, followup.Errorf(followup.ETOOLARGE, "", "The request body is larger than 1 MiB.")
+		}
+		return nil, followup.Errorf(followup.EINVALID, "", "Malformed form body.")
+	}
+	for name := range f {
+		if !known[name] {
+			return nil, followup.Errorf(followup.EINVALID, name, "Unknown field %q.", name)
+		}
+	}
+	return f, nil
 }
 
 // isForm reports whether the request body is an HTML form: labelled as one,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/followup/followup"
 	"github.com/followup/followup/ics"
+	"github.com/followup/followup/service"
 )
 
 // eventView is what the feed tests compare of a VEVENT.
@@ -329,5 +330,76 @@ func TestFeedChangesWhenNothingMoves(t *testing.T) {
 	}
 	if !uids(decodeFeed(t, after.Body))[c.stepOf(t, "meeting").UID] {
 		t.Error("the new meeting is not in the feed")
+	}
+}
+
+// TestFeedLastModifiedFollowsAgeOut: a block that ends FeedHistoryDays ago
+// leaves the feed as a day begins; the ETag and Last-Modified both change
+// then, so that a client asking with If-Modified-Since alone gets the new
+// feed too (RFC 9110 §13.1.3), and the feed stays the same all day long.
+func TestFeedLastModifiedFollowsAgeOut(t *testing.T) {
+	h := newHarness(t)
+	u := h.newUser(t, "ageout@example.com")
+	h.create(t, u, validCommitment("", ""))
+	path := h.feedPath(t, u)
+	evs := h.feedEvents(t, path)
+	if len(evs) == 0 {
+		t.Fatal("the feed holds no block")
+	}
+	first := evs[0]
+	for _, ev := range evs {
+		if ev.End.Before(first.End) {
+			first = ev
+		}
+	}
+	// The UTC day on which the first block has ended FeedHistoryDays ago.
+	aged := first.End.UTC().AddDate(0, 0, service.FeedHistoryDays)
+	day := time.Date(aged.Year(), aged.Month(), aged.Day(), 0, 0, 0, 0, time.UTC)
+
+	h.clock.Set(day.Add(30 * time.Second))
+	before := h.send(t, request{Method: "GET", Path: path})
+	if before.Status != http.StatusOK || !uids(decodeFeed(t, before.Body))[first.UID] {
+		t.Fatalf("on the day it ages out: status %d, block %s in the feed: %v", before.Status, first.UID, uids(decodeFeed(t, before.Body)))
+	}
+	etag, lmText := before.Header.Get("ETag"), before.Header.Get("Last-Modified")
+
+	// Later the same day: the same feed, by either validator.
+	h.clock.Set(day.Add(23*time.Hour + 59*time.Minute))
+	for _, hdr := range []map[string]string{{"If-None-Match": etag}, {"If-Modified-Since": lmText}} {
+		if r := h.send(t, request{Method: "GET", Path: path, Header: hdr}); r.Status != http.StatusNotModified || r.Header.Get("ETag") != etag {
+			t.Errorf("same day, %v: status %d, ETag %q; want 304 and %q", hdr, r.Status, r.Header.Get("ETag"), etag)
+		}
+	}
+	if r := h.send(t, request{Method: "GET", Path: path}); !bytes.Equal(r.Body, before.Body) {
+		t.Error("the feed changed during the day under the same ETag")
+	}
+
+	// The next day the block is gone: both validators changed.
+	next := day.AddDate(0, 0, 1)
+	h.clock.Set(next.Add(10 * time.Minute))
+	for _, hdr := range []map[string]string{{"If-None-Match": etag}, {"If-Modified-Since": lmText}} {
+		r := h.send(t, request{Method: "GET", Path: path, Header: hdr})
+		if r.Status != http.StatusOK {
+			t.Fatalf("next day, %v: status %d, want 200", hdr, r.Status)
+		}
+		if uids(decodeFeed(t, r.Body))[first.UID] {
+			t.Errorf("next day, %v: block %s ended %d days ago and is still in the feed", hdr, first.UID, service.FeedHistoryDays)
+		}
+		lm, err := http.ParseTime(r.Header.Get("Last-Modified"))
+		if err != nil || !lm.Equal(next) {
+			t.Errorf("next day, %v: Last-Modified %q, want the day's start %v", hdr, r.Header.Get("Last-Modified"), next)
+		}
+		if r.Header.Get("ETag") == etag {
+			t.Errorf("next day, %v: ETag unchanged", hdr)
+		}
+		// If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
+		stale := h.send(t, request{Method: "GET", Path: path, Header: map[string]string{"If-None-Match": etag, "If-Modified-Since": r.Header.Get("Last-Modified")}})
+		if stale.Status != http.StatusOK {
+			t.Errorf("next day, old ETag with the new Last-Modified: status %d, want 200", stale.Status)
+		}
+		fresh := h.send(t, request{Method: "GET", Path: path, Header: map[string]string{"If-None-Match": r.Header.Get("ETag"), "If-Modified-Since": lmText}})
+		if fresh.Status != http.StatusNotModified {
+			t.Errorf("next day, new ETag with the old Last-Modified: status %d, want 304", fresh.Status)
+		}
 	}
 }

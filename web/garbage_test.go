@@ -33,6 +33,8 @@ var apiRoutes = []route{
 	{"GET", "/feeds/:file", false},
 	{"HEAD", "/feeds/:file", false},
 	{"POST", "/api/v1/commitments", true},
+	{"POST", "/api/v1/commitments/quick", true},
+	{"POST", "/api/v1/contacts/parse", true},
 	{"GET", "/api/v1/commitments", false},
 	{"GET", "/api/v1/commitments/:id", false},
 	{"POST", "/api/v1/commitments/:id/actions", true},
@@ -46,6 +48,8 @@ var apiRoutes = []route{
 	{"PUT", "/api/v1/caldav", true},
 	{"DELETE", "/api/v1/caldav", false},
 	{"POST", "/api/v1/sync", false},
+	{"GET", "/api/v1/tokens", false},
+	{"DELETE", "/api/v1/tokens/:id", false},
 }
 
 // TestRoutesCovered fails when routes.go gains a route that the garbage
@@ -285,6 +289,8 @@ func TestGarbageBodies(t *testing.T) {
 		"PUT /api/v1/settings":                 settingsGarbage,
 		"POST /api/v1/commitments/:id/actions": actionGarbage,
 		"PUT /api/v1/caldav":                   caldavGarbage,
+		"POST /api/v1/commitments/quick":       quickGarbage,
+		"POST /api/v1/contacts/parse":          contactParseGarbage,
 	}
 	before := h.fingerprint(t, u)
 	for _, r := range apiRoutes {

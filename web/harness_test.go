@@ -20,6 +20,7 @@ import (
 	"github.com/followup/followup/secret"
 	"github.com/followup/followup/service"
 	"github.com/followup/followup/store"
+	"github.com/followup/followup/vcard"
 	"github.com/followup/followup/web"
 )
 
@@ -84,7 +85,7 @@ func newHarness(tb testing.TB) *harness {
 	h.db = db
 	h.svc = &service.Service{
 		Store: db, Now: h.clock.Now, BaseURL: "https://followup.example", Sealer: box,
-		Encoder: ics.FeedEncoder{}, ParseDue: duetext.Parse, Log: log,
+		Encoder: ics.FeedEncoder{}, ParseDue: duetext.Parse, Cards: vcard.Decoder{}, Log: log,
 	}
 	h.srv = web.New(h.svc, db.Ping, log)
 	h.srv.Now = h.clock.Now

@@ -12,6 +12,8 @@ func (s *Server) routes() {
 
 	api := e.Group("/api/v1", s.authenticate)
 	api.POST("/commitments", s.createCommitment)
+	api.POST("/commitments/quick", s.createQuick)
+	api.POST("/contacts/parse", s.parseContact)
 	api.GET("/commitments", s.listCommitments)
 	api.GET("/commitments/:id", s.getCommitment)
 	api.POST("/commitments/:id/actions", s.actOnCommitment)
@@ -25,5 +27,7 @@ func (s *Server) routes() {
 	api.PUT("/caldav", s.putCalDAV)
 	api.DELETE("/caldav", s.deleteCalDAV)
 	api.POST("/sync", s.sync)
+	api.GET("/tokens", s.listTokens)
+	api.DELETE("/tokens/:id", s.revokeToken)
 	api.Any("/*", s.apiNotFound)
 }

@@ -21,6 +21,8 @@ import (
 type Service interface {
 	Authenticate(ctx context.Context, token string) (followup.User, error)
 	Create(ctx context.Context, userID int64, in followup.NewCommitment) (followup.Commitment, error)
+	QuickAdd(ctx context.Context, userID int64, in followup.QuickInput) (followup.QuickResult, error)
+	ContactFromVCard(ctx context.Context, data []byte) (followup.Contact, error)
 	List(ctx context.Context, userID int64, f followup.CommitmentFilter) ([]followup.Commitment, error)
 	Get(ctx context.Context, userID, id int64) (followup.Commitment, error)
 	Act(ctx context.Context, userID, id int64, a followup.Action) (followup.Commitment, error)
@@ -36,6 +38,8 @@ type Service interface {
 	CalDAV(ctx context.Context, userID int64) (followup.CalDAVConnection, error)
 	DisconnectCalDAV(ctx context.Context, userID int64) error
 	Sync(ctx context.Context, userID int64) (followup.SyncReport, error)
+	APITokens(ctx context.Context, userID int64) ([]followup.APIToken, error)
+	RevokeAPIToken(ctx context.Context, userID, id int64) error
 }
 
 // Server is the HTTP server.

@@ -123,11 +123,21 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 Usage:
   followup [serve] [flags]                 run the service (the default)
   followup migrate [flags]                 apply database migrations
-  followup user add --email E --password P [--timezone Area/City]
-  followup token create --email E          print a new API token
-  followup caldav connect --email E --url U --username N --password P [--calendar C]
+  followup user add --email E --password-stdin [--timezone Area/City]
+  followup token create --email E [--name N]  print a new API token
+  followup token list --email E            the user's tokens: id, created, last used, name
+  followup token revoke --email E --id N   revoke a token; requests with it fail at once
+  followup caldav connect --email E --url U --username N --password-stdin [--calendar C]
   followup caldav show --email E           show the CalDAV connection
   followup sync --email E                  sync the user's calendars now
+  followup add --email E [--vcard FILE] "Jane Doe (Acme) — send the deck by Friday * met at SaaStr"
+                                           log a commitment written as one line
+  followup key rotate --new-secret-file F  re-seal every secret with the key in F
+                                           (created when absent); stop the service first
+
+Passwords (user add, caldav connect) come from --password-stdin,
+--password-file F or $FOLLOWUP_PASSWORD; --password P works too, but ps and
+shell history show it.
 
 Flags (every command; environment variables in parentheses):
 `)

@@ -9,14 +9,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 	_ "time/tzdata" // zones load in a scratch image
 
@@ -28,13 +31,14 @@ import (
 	"github.com/followup/followup/secret"
 	"github.com/followup/followup/service"
 	"github.com/followup/followup/store"
+	"github.com/followup/followup/vcard"
 	"github.com/followup/followup/web"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+	if err := run(ctx, os.Args[1:], sys{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now}); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "followup:", err)
 			os.Exit(1)
@@ -42,36 +46,44 @@ func main() {
 	}
 }
 
+// sys is what a command line runs with: the process's streams, environment
+// and clock (tests pass their own).
+type sys struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+}
+
 // run parses a command line and runs it.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func run(ctx context.Context, args []string, p sys) error {
 	cmd := "serve"
 	args = commandFirst(args)
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
-		if (cmd == "user" || cmd == "token" || cmd == "caldav") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		if len(commands[cmd]) > 0 && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 			cmd, args = cmd+" "+args[0], args[1:]
 		}
 	}
 	fs := flag.NewFlagSet("followup", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	config := configFlags(fs, getenv)
-	email := fs.String("email", "", "the user's email (user add, token create, caldav, sync)")
-	password := fs.String("password", "", "password (user add; caldav connect)")
-	timezone := fs.String("timezone", "UTC", "IANA time zone, e.g. Europe/Berlin (user add)")
-	name := fs.String("name", "cli", "a label for the token (token create)")
-	calURL := fs.String("url", "", "CalDAV server URL or host (caldav connect)")
-	username := fs.String("username", "", "CalDAV username (caldav connect)")
-	calendar := fs.String("calendar", "", "calendar to write blocks to (caldav connect; default Follow-ups)")
-	if err := fs.Parse(args); err != nil {
+	config := configFlags(fs, p.getenv)
+	f := commandFlags(fs)
+	err := fs.Parse(args)
+	var words []string
+	if err == nil && cmd == "add" {
+		words, err = positional(fs)
+	}
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			usage(stdout, fs)
+			usage(p.stdout, fs)
 			return err
 		}
-		usage(stderr, fs)
+		usage(p.stderr, fs)
 		return err
 	}
 	if cmd == "help" {
-		usage(stdout, fs)
+		usage(p.stdout, fs)
 		return nil
 	}
 	if fs.NArg() > 0 {
@@ -81,93 +93,334 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err != nil {
 		return err
 	}
-	m := NewMain(cfg, stdout, stderr)
+	m := NewMain(cfg, p.stdout, p.stderr)
+	m.Now = p.now
 	switch cmd {
 	case "serve":
 		return m.Run(ctx)
-	case "migrate", "user add", "token create", "caldav connect", "caldav show", "sync":
+	case "migrate", "user add", "token create", "token list", "token revoke", "caldav connect", "caldav show", "sync", "key rotate", "add":
 	default:
 		return fmt.Errorf("unknown command %q (see followup --help)", cmd)
+	}
+	// Read a password before opening anything, so that a bad source changes nothing.
+	var password string
+	if cmd == "user add" || cmd == "caldav connect" {
+		if password, err = readPassword(f, p); err != nil {
+			return err
+		}
 	}
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
 	defer m.Close()
-	need := func(v, flag string) error {
-		if v == "" {
-			return fmt.Errorf("%s needs --%s", cmd, flag)
-		}
-		return nil
+	c := command{ctx: ctx, name: cmd, m: m, f: f, out: p.stdout, password: password, line: strings.Join(words, " ")}
+	return c.run()
+}
+
+// flags are the flags of the administration commands.
+type flags struct {
+	email, password, passwordFile, timezone, name, url, username, calendar *string
+	newSecretFile, vcard                                                   *string
+	passwordStdin                                                          *bool
+	id                                                                     *int64
+}
+
+// commandFlags registers the administration commands' flags on fs.
+func commandFlags(fs *flag.FlagSet) flags {
+	return flags{
+		email:         fs.String("email", "", "the user's email (user add, token, caldav, sync)"),
+		password:      fs.String("password", "", "password (user add, caldav connect); visible to ps and kept in shell history: prefer --password-stdin, --password-file or $FOLLOWUP_PASSWORD"),
+		passwordStdin: fs.Bool("password-stdin", false, "read the password from standard input (user add, caldav connect)"),
+		passwordFile:  fs.String("password-file", "", "read the password from this file (user add, caldav connect)"),
+		timezone:      fs.String("timezone", "UTC", "IANA time zone, e.g. Europe/Berlin (user add)"),
+		name:          fs.String("name", "cli", "a label for the token (token create)"),
+		id:            fs.Int64("id", 0, "the token's id, as token list shows it (token revoke)"),
+		url:           fs.String("url", "", "CalDAV server URL or host (caldav connect)"),
+		username:      fs.String("username", "", "CalDAV username (caldav connect)"),
+		calendar:      fs.String("calendar", "", "calendar to write blocks to (caldav connect; default Follow-ups)"),
+		newSecretFile: fs.String("new-secret-file", "", "where the new key is, or is to be created (key rotate)"),
+		vcard:         fs.String("vcard", "", "a vCard file with the contact the line is about (add)"),
 	}
-	userID := func() (int64, error) {
-		if err := need(*email, "email"); err != nil {
-			return 0, err
+}
+
+// maxPassword bounds a password read from stdin or a file.
+const maxPassword = 4096
+
+// readPassword takes the password from the one source given: --password
+// (with a warning, as ps and shell history show it), --password-stdin,
+// --password-file, else $FOLLOWUP_PASSWORD. One trailing newline of stdin
+// or a file is not part of it.
+func readPassword(f flags, p sys) (string, error) {
+	given := 0
+	for _, set := range []bool{*f.password != "", *f.passwordStdin, *f.passwordFile != ""} {
+		if set {
+			given++
 		}
-		u, err := m.DB.UserByEmail(ctx, *email)
+	}
+	if given > 1 {
+		return "", errors.New("give the password one way: --password, --password-stdin or --password-file")
+	}
+	switch {
+	case *f.password != "":
+		fmt.Fprintln(p.stderr, "followup: warning: --password is visible to other users (ps) and kept in shell history; prefer --password-stdin, --password-file or FOLLOWUP_PASSWORD")
+		return *f.password, nil
+	case *f.passwordStdin:
+		return readSecret(p.stdin, "password-stdin", "standard input")
+	case *f.passwordFile != "":
+		file, err := os.Open(*f.passwordFile)
 		if err != nil {
-			return 0, errors.New(followup.ErrorMessage(err))
+			return "", fmt.Errorf("password-file: %w", err)
 		}
-		return u.ID, nil
+		defer file.Close()
+		return readSecret(file, "password-file", *f.passwordFile)
 	}
-	switch cmd {
+	return p.getenv("FOLLOWUP_PASSWORD"), nil
+}
+
+// readSecret reads a password of at most maxPassword bytes from r, without
+// one trailing newline (LF or CRLF).
+func readSecret(r io.Reader, flagName, what string) (string, error) {
+	if r == nil {
+		return "", fmt.Errorf("%s: no %s", flagName, what)
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxPassword+2))
+	if err != nil {
+		return "", fmt.Errorf("%s: reading %s: %w", flagName, what, err)
+	}
+	s := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
+	if len(s) > maxPassword {
+		return "", fmt.Errorf("%s: %s holds more than %d bytes", flagName, what, maxPassword)
+	}
+	if s == "" {
+		return "", fmt.Errorf("%s: %s is empty", flagName, what)
+	}
+	return s, nil
+}
+
+// command is one administration command on an opened program.
+type command struct {
+	ctx      context.Context
+	name     string
+	m        *Main
+	f        flags
+	out      io.Writer
+	password string
+	// line is the text of add.
+	line string
+}
+
+// run runs the command.
+func (c command) run() error {
+	switch c.name {
 	case "migrate":
-		fmt.Fprintln(stdout, "database is up to date")
+		fmt.Fprintln(c.out, "database is up to date")
+		return nil
 	case "user add":
-		if err := errors.Join(need(*email, "email"), need(*password, "password")); err != nil {
-			return err
-		}
-		u, err := m.Service.CreateUser(ctx, *email, *password, *timezone)
-		if err != nil {
-			return cliError(err)
-		}
-		fmt.Fprintf(stdout, "created user %s (id %d)\n", u.Email, u.ID)
+		return c.userAdd()
 	case "token create":
-		if err := need(*email, "email"); err != nil {
-			return err
-		}
-		token, err := m.Service.CreateToken(ctx, *email, *name)
-		if err != nil {
-			return cliError(err)
-		}
-		fmt.Fprintln(stdout, token)
+		return c.tokenCreate()
+	case "token list":
+		return c.tokenList()
+	case "token revoke":
+		return c.tokenRevoke()
 	case "caldav connect":
-		id, err := userID()
-		if err != nil {
-			return err
-		}
-		conn, err := m.Service.ConnectCalDAV(ctx, id, followup.CalDAVInput{URL: *calURL, Username: *username, Password: *password, Calendar: *calendar})
-		if err != nil {
-			return cliError(err)
-		}
-		return printJSON(stdout, conn)
+		return c.caldavConnect()
 	case "caldav show":
-		id, err := userID()
-		if err != nil {
-			return err
-		}
-		conn, err := m.Service.CalDAV(ctx, id)
-		if err != nil {
-			return cliError(err)
-		}
-		return printJSON(stdout, conn)
-	case "sync":
-		id, err := userID()
-		if err != nil {
-			return err
-		}
-		rep, err := m.Service.Sync(ctx, id)
-		if err != nil {
-			return cliError(err)
-		}
-		return printJSON(stdout, rep)
+		return c.caldavShow()
+	case "key rotate":
+		return c.keyRotate()
+	case "add":
+		return c.add()
+	}
+	return c.sync()
+}
+
+// need fails when a required flag is empty.
+func (c command) need(v, flag string) error {
+	if v == "" {
+		return fmt.Errorf("%s needs --%s", c.name, flag)
 	}
 	return nil
 }
 
+// userID finds the user that --email names.
+func (c command) userID() (int64, error) {
+	if err := c.need(*c.f.email, "email"); err != nil {
+		return 0, err
+	}
+	u, err := c.m.DB.UserByEmail(c.ctx, *c.f.email)
+	if err != nil {
+		return 0, errors.New(followup.ErrorMessage(err))
+	}
+	return u.ID, nil
+}
+
+func (c command) userAdd() error {
+	if err := errors.Join(c.need(*c.f.email, "email"), c.need(c.password, "password (or --password-stdin, --password-file, FOLLOWUP_PASSWORD)")); err != nil {
+		return err
+	}
+	u, err := c.m.Service.CreateUser(c.ctx, *c.f.email, c.password, *c.f.timezone)
+	if err != nil {
+		return cliError(err)
+	}
+	fmt.Fprintf(c.out, "created user %s (id %d)\n", u.Email, u.ID)
+	return nil
+}
+
+func (c command) tokenCreate() error {
+	if err := c.need(*c.f.email, "email"); err != nil {
+		return err
+	}
+	token, err := c.m.Service.CreateToken(c.ctx, *c.f.email, *c.f.name)
+	if err != nil {
+		return cliError(err)
+	}
+	fmt.Fprintln(c.out, token)
+	return nil
+}
+
+// tokenList prints the user's tokens, one a line: id, created, last used, name.
+func (c command) tokenList() error {
+	id, err := c.userID()
+	if err != nil {
+		return err
+	}
+	tokens, err := c.m.Service.APITokens(c.ctx, id)
+	if err != nil {
+		return cliError(err)
+	}
+	w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tCREATED\tLAST USED\tNAME")
+	for _, t := range tokens {
+		used := "never"
+		if t.LastUsedAt != nil {
+			used = t.LastUsedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", t.ID, t.CreatedAt.UTC().Format(time.RFC3339), used, t.Name)
+	}
+	return w.Flush()
+}
+
+func (c command) tokenRevoke() error {
+	id, err := c.userID()
+	if err != nil {
+		return err
+	}
+	if *c.f.id <= 0 {
+		return fmt.Errorf("%s needs --id (see followup token list)", c.name)
+	}
+	if err := c.m.Service.RevokeAPIToken(c.ctx, id, *c.f.id); err != nil {
+		return cliError(err)
+	}
+	fmt.Fprintf(c.out, "revoked token %d of %s\n", *c.f.id, *c.f.email)
+	return nil
+}
+
+func (c command) caldavConnect() error {
+	id, err := c.userID()
+	if err != nil {
+		return err
+	}
+	in := followup.CalDAVInput{URL: *c.f.url, Username: *c.f.username, Password: c.password, Calendar: *c.f.calendar}
+	conn, err := c.m.Service.ConnectCalDAV(c.ctx, id, in)
+	if err != nil {
+		return cliError(err)
+	}
+	return printJSON(c.out, conn)
+}
+
+func (c command) caldavShow() error {
+	id, err := c.userID()
+	if err != nil {
+		return err
+	}
+	conn, err := c.m.Service.CalDAV(c.ctx, id)
+	if err != nil {
+		return cliError(err)
+	}
+	return printJSON(c.out, conn)
+}
+
+// keyRotate re-seals every secret in the database with the key in
+// --new-secret-file, creating that file first when it does not exist, so
+// that the new key is on disk before the database changes. The database
+// changes in one transaction; the old key file is left as it is.
+func (c command) keyRotate() error {
+	path := *c.f.newSecretFile
+	if err := c.need(path, "new-secret-file"); err != nil {
+		return err
+	}
+	if filepath.Clean(path) == filepath.Clean(c.m.Config.SecretFile) {
+		return errors.New("key rotate: --new-secret-file must name another file than FOLLOWUP_SECRET_FILE")
+	}
+	key, err := secret.ReadKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key, err = secret.CreateKey(path)
+	}
+	if err != nil {
+		return fmt.Errorf("new-secret-file: %w", err)
+	}
+	next, err := secret.NewBox(key)
+	if err != nil {
+		return fmt.Errorf("new-secret-file: %w", err)
+	}
+	from, to := secret.KeyID(c.m.key), secret.KeyID(key)
+	if from == to {
+		return fmt.Errorf("key rotate: %s holds the key in use (%s)", path, from)
+	}
+	n, err := c.m.DB.RotateKey(c.ctx, from, to, func(sealed string) (string, error) {
+		plain, err := c.m.Sealer.Open(sealed)
+		if err != nil {
+			return "", err
+		}
+		return next.Seal(plain)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "re-sealed %d secrets with key %s from %s; set FOLLOWUP_SECRET_FILE=%s (or move it to %s) before the next start, and back it up\n",
+		n, to, path, path, c.m.Config.SecretFile)
+	return nil
+}
+
+func (c command) sync() error {
+	id, err := c.userID()
+	if err != nil {
+		return err
+	}
+	rep, err := c.m.Service.Sync(c.ctx, id)
+	if err != nil {
+		return cliError(err)
+	}
+	return printJSON(c.out, rep)
+}
+
+// add logs the command's line as a commitment (quickAdd).
+func (c command) add() error {
+	id, err := c.userID()
+	if err != nil {
+		return err
+	}
+	return quickAdd(c.ctx, c.m.Service, id, c.line, *c.f.vcard, c.out)
+}
+
+// positional collects the words of a command's line from among its flags,
+// so that `add "…" --email E` works as `add --email E "…"` does.
+func positional(fs *flag.FlagSet) ([]string, error) {
+	var words []string
+	for fs.NArg() > 0 {
+		words = append(words, fs.Arg(0))
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return nil, err
+		}
+	}
+	return words, nil
+}
+
 // commands are the command words, with the words that may follow them.
 var commands = map[string][]string{
-	"serve": nil, "migrate": nil, "help": nil, "sync": nil,
-	"user": {"add"}, "token": {"create"}, "caldav": {"connect", "show"},
+	"serve": nil, "migrate": nil, "help": nil, "sync": nil, "add": nil,
+	"user": {"add"}, "token": {"create", "list", "revoke"}, "caldav": {"connect", "show"}, "key": {"rotate"},
 }
 
 // commandFirst moves a command given after flags (followup --addr X
@@ -200,11 +453,11 @@ func commandFirst(args []string) []string {
 	return args
 }
 
-// isBoolFlag reports a flag that takes no value: every setting takes one,
-// only the flag package's own -h and -help do not.
+// isBoolFlag reports a flag that takes no value: every setting takes one;
+// only --password-stdin and the flag package's own -h and -help do not.
 func isBoolFlag(a string) bool {
 	name := strings.TrimLeft(a, "-")
-	return name == "help" || name == "h"
+	return name == "help" || name == "h" || name == "password-stdin"
 }
 
 // cliError renders a domain error for a person at a terminal.
@@ -233,7 +486,10 @@ type Main struct {
 	DB      *store.DB
 	Service *service.Service
 	Server  *web.Server
+	// Sealer seals and opens the database's secrets with key.
+	Sealer *secret.Box
 
+	key        []byte
 	ln         net.Listener
 	httpServer *http.Server
 }
@@ -249,7 +505,9 @@ func NewMain(cfg Config, stdout, stderr io.Writer) *Main {
 	return &Main{Config: cfg, Stdout: stdout, Log: slog.New(followup.LogHandler(h)), Now: time.Now}
 }
 
-// Open opens and migrates the database and wires the service.
+// Open opens and migrates the database and wires the service. It checks
+// the secret key against the database first: a missing or wrong key stops
+// it before anything is written.
 func (m *Main) Open(ctx context.Context) error {
 	db, err := store.Open(m.Config.Database, store.Options{
 		Logger: m.Log, Now: m.Now,
@@ -258,23 +516,27 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return errors.New("database (FOLLOWUP_DATABASE): " + followup.ErrorMessage(err))
 	}
-	if err := db.Migrate(ctx); err != nil {
+	key, recorded, err := m.checkKey(ctx, db)
+	if err == nil {
+		err = db.Migrate(ctx)
+	}
+	if id := secret.KeyID(key); err == nil && id != recorded {
+		err = db.RecordKey(ctx, id)
+	}
+	if err != nil {
 		db.Close()
 		return err
 	}
-	m.DB = db
-	key, err := secret.LoadOrCreateKey(m.Config.SecretFile)
-	if err != nil {
-		return fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %w", err)
-	}
 	box, err := secret.NewBox(key)
 	if err != nil {
+		db.Close()
 		return fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %w", err)
 	}
+	m.DB, m.Sealer, m.key = db, box, key
 	client := caldav.New(netguard.NewClient(netguard.Options{AllowPrivate: m.Config.AllowPrivateHosts}))
 	m.Service = &service.Service{
 		Store: db, Now: m.Now, BaseURL: m.Config.BaseURL, Sealer: box, Encoder: ics.FeedEncoder{},
-		Calendars: client, ICS: client, ParseDue: duetext.Parse, Log: m.Log,
+		Calendars: client, ICS: client, ParseDue: duetext.Parse, Cards: vcard.Decoder{}, Log: m.Log,
 	}
 	// busy_ics addresses stored in clear by older versions: SQL cannot seal them.
 	n, err := m.Service.SealStoredSecrets(ctx)
@@ -285,6 +547,49 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Log.InfoContext(ctx, "busy_ics addresses sealed", "connections", n)
 	}
 	return nil
+}
+
+// checkKey returns the key of the secret file once it is known to be the
+// one the database's secrets are sealed with, and the key id the database
+// records ("" for none). Only while the database holds no sealed value may
+// the key be new (and a missing file be created).
+func (m *Main) checkKey(ctx context.Context, db *store.DB) (key []byte, recorded string, err error) {
+	path := m.Config.SecretFile
+	state, err := db.KeyState(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if state.Sample == "" {
+		key, err = secret.LoadOrCreateKey(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %w", err)
+		}
+		return key, state.KeyID, nil
+	}
+	sealedWith := "the key it was first used with"
+	if state.KeyID != "" {
+		sealedWith = "key " + state.KeyID
+	}
+	key, err = secret.ReadKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %s does not exist, but the database holds secrets sealed with %s; "+
+			"restore that file from your backup or point FOLLOWUP_SECRET_FILE at it (nothing was changed)", path, sealedWith)
+	} else if err != nil {
+		return nil, "", fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %w", err)
+	}
+	if id := secret.KeyID(key); state.KeyID != "" && id != state.KeyID {
+		return nil, "", fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %s holds key %s, but the database's secrets are sealed with %s; "+
+			"point FOLLOWUP_SECRET_FILE at that key (nothing was changed)", path, id, sealedWith)
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return nil, "", fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): %w", err)
+	}
+	if _, err := box.Open(state.Sample); err != nil {
+		return nil, "", fmt.Errorf("secret-file (FOLLOWUP_SECRET_FILE): the key in %s does not open the database's secrets, which are sealed with %s; "+
+			"point FOLLOWUP_SECRET_FILE at that key (nothing was changed)", path, sealedWith)
+	}
+	return key, state.KeyID, nil
 }
 
 // syncInterval maps the setting to the queue's option: 0 (off) is negative there.

@@ -44,6 +44,31 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// testStart is where a test's clock starts unless the test sets another: a
+// Tuesday morning, so that no test depends on the hour it runs at.
+var testStart = time.Date(2026, time.November, 17, 8, 30, 0, 0, time.UTC)
+
+// clocks holds each test directory's clock, shared by the CLI code path and
+// the server of that directory.
+var clocks sync.Map
+
+// setClock starts dir's clock at start; from there it runs at the real pace,
+// so that timeouts and leases behave as in production.
+func setClock(dir string, start time.Time) func() time.Time {
+	real0 := time.Now()
+	now := func() time.Time { return start.Add(time.Since(real0)) }
+	clocks.Store(dir, now)
+	return now
+}
+
+// clockFor returns dir's clock, starting one at testStart if none is set.
+func clockFor(dir string) func() time.Time {
+	if now, ok := clocks.Load(dir); ok {
+		return now.(func() time.Time)
+	}
+	return setClock(dir, testStart)
+}
+
 // env returns a getenv for a config in dir plus extra variables.
 func env(dir string, extra map[string]string) func(string) string {
 	vars := map[string]string{
@@ -65,6 +90,7 @@ func MustRunMain(tb testing.TB, dir string, extra map[string]string) *testApp {
 	_ = fs
 	logs := &syncBuffer{}
 	m := NewMain(cfg, io.Discard, logs)
+	m.Now = clockFor(dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		tb.Fatal(err)
@@ -100,7 +126,7 @@ func (a *testApp) stop() {
 func cli(tb testing.TB, dir string, args ...string) string {
 	tb.Helper()
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), args, &out, &errOut, env(dir, nil)); err != nil {
+	if err := run(context.Background(), args, sys{stdout: &out, stderr: &errOut, getenv: env(dir, nil), now: clockFor(dir)}); err != nil {
 		tb.Fatalf("followup %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
 	}
 	return out.String()
@@ -151,11 +177,37 @@ type commitmentJSON struct {
 }
 
 // TestEndToEnd runs the whole app: a user and token through the CLI code
-// path, commitments over HTTP, and the feed read back and parsed.
+// path, commitments over HTTP, and the feed read back and parsed. It runs at
+// fixed clocks (the app's clock then runs at the real pace): the hours at
+// which a later commitment re-plans an earlier one, the nights of both DST
+// changes in Berlin and New York, and the turn of the year.
 func TestEndToEnd(t *testing.T) {
+	berlin, newYork := mustZone("Europe/Berlin"), mustZone("America/New_York")
+	for _, tc := range []struct {
+		name string
+		loc  *time.Location
+		at   time.Time
+	}{
+		{"weekday morning", berlin, time.Date(2026, 11, 17, 8, 30, 0, 0, berlin)},
+		{"Friday 16:55", berlin, time.Date(2026, 11, 20, 16, 55, 0, 0, berlin)},
+		{"Saturday 23:00", berlin, time.Date(2026, 11, 21, 23, 0, 0, 0, berlin)},
+		{"Sunday 21:40", berlin, time.Date(2026, 11, 22, 21, 40, 0, 0, berlin)},
+		{"Sunday 21:40 UTC", time.UTC, time.Date(2026, 12, 6, 21, 40, 0, 0, time.UTC)},
+		{"Berlin spring forward", berlin, time.Date(2026, 3, 29, 1, 45, 0, 0, berlin)},
+		{"Berlin fall back", berlin, time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC)}, // 02:30 CEST, the first of two
+		{"New York spring forward", newYork, time.Date(2026, 3, 8, 1, 45, 0, 0, newYork)},
+		{"New York fall back", newYork, time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC)}, // 01:30 EDT, the first of two
+		{"Dec 31 23:30", berlin, time.Date(2026, 12, 31, 23, 30, 0, 0, berlin)},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testEndToEnd(t, tc.loc, tc.at) })
+	}
+}
+
+func testEndToEnd(t *testing.T, loc *time.Location, at time.Time) {
 	dir := t.TempDir()
+	now := setClock(dir, at)
 	cli(t, dir, "migrate")
-	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "Europe/Berlin")
+	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", loc.String())
 	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
 	if !strings.HasPrefix(token, "fu_") || len(token) < 40 || strings.Contains(token, "\n") {
 		t.Fatalf("token %q is not one line with a long random token", token)
@@ -175,7 +227,7 @@ func TestEndToEnd(t *testing.T) {
 		{"contact": map[string]any{"name": "Jane Doe", "email": "jane@example.com"}, "promise": "Send the pricing deck", "due_text": "in 3 days", "priority": true, "met_where": "SaaStr, booth 12"},
 		{"contact": map[string]any{"name": "Bob; the, builder"}, "promise": "Hi; see, you\nthere", "direction": "theirs", "due_text": "tomorrow"},
 		{"contact": map[string]any{"name": "Carol"}, "promise": "Intro to the CTO", "due_text": "next week",
-			"meeting": map[string]any{"start": time.Now().AddDate(0, 0, 5).Truncate(time.Hour).Format(time.RFC3339), "minutes": 45, "location": "Café"}},
+			"meeting": map[string]any{"start": now().AddDate(0, 0, 5).Truncate(time.Hour).Format(time.RFC3339), "minutes": 45, "location": "Café"}},
 	} {
 		var c commitmentJSON
 		resp := do(t, "POST", base+"/api/v1/commitments", token, body, &c)
@@ -214,9 +266,12 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A later commitment may re-plan an earlier one's unwritten blocks, so
+	// the feed is compared with the steps as they are after the last write.
 	want := map[string]stepJSON{}
-	for _, c := range created {
-		for _, s := range c.Steps {
+	for i, c := range created {
+		do(t, "GET", base+"/api/v1/commitments/"+itoa(c.ID), token, nil, &created[i])
+		for _, s := range created[i].Steps {
 			if s.Kind != "let_go" && s.Kind != "close" {
 				want[s.UID] = s
 			}
@@ -235,6 +290,12 @@ func TestEndToEnd(t *testing.T) {
 		}
 		if ev.AlarmMinutes != 10 {
 			t.Errorf("event %s alarm %d", ev.UID, ev.AlarmMinutes)
+		}
+		if s.Kind != "meeting" && !inWorkHours(s.Start, s.End, loc) {
+			t.Errorf("%s block %s at %v–%v is outside Monday–Friday 09:00–17:00 in %s", s.Kind, s.UID, s.Start.In(loc), s.End.In(loc), loc)
+		}
+		if s.Start.Before(at) {
+			t.Errorf("%s block %s starts at %v, before the clock's %v", s.Kind, s.UID, s.Start.In(loc), at.In(loc))
 		}
 	}
 	roundTrip := false
@@ -295,6 +356,16 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
+// inWorkHours reports whether start–end lies inside the default working
+// hours, Monday to Friday 09:00–17:00 in loc.
+func inWorkHours(start, end time.Time, loc *time.Location) bool {
+	s, e := start.In(loc), end.In(loc)
+	y, m, d := s.Date()
+	open, closing := time.Date(y, m, d, 9, 0, 0, 0, loc), time.Date(y, m, d, 17, 0, 0, 0, loc)
+	wd := s.Weekday()
+	return wd != time.Saturday && wd != time.Sunday && !s.Before(open) && !e.After(closing)
+}
+
 func itoa(n int64) string { return strconvFormat(n) }
 
 // TestConfigErrors checks that a bad setting is named.
@@ -311,14 +382,14 @@ func TestConfigErrors(t *testing.T) {
 		{map[string]string{"FOLLOWUP_LOG_LEVEL": "loud"}, "FOLLOWUP_LOG_LEVEL"},
 	} {
 		dir := t.TempDir()
-		err := run(context.Background(), []string{"migrate"}, io.Discard, io.Discard, env(dir, tc.env))
+		err := run(context.Background(), []string{"migrate"}, sys{stdout: io.Discard, stderr: io.Discard, getenv: env(dir, tc.env), now: clockFor(dir)})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v does not name %s", tc.env, err, tc.want)
 		}
 	}
 	var out bytes.Buffer
-	run(context.Background(), []string{"--help"}, &out, io.Discard, env(t.TempDir(), nil))
-	for _, name := range []string{"FOLLOWUP_ADDR", "FOLLOWUP_DATABASE", "FOLLOWUP_BASE_URL", "FOLLOWUP_SECRET_FILE", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "user add", "token create"} {
+	run(context.Background(), []string{"--help"}, sys{stdout: &out, stderr: io.Discard, getenv: env(t.TempDir(), nil), now: clockFor("")})
+	for _, name := range []string{"FOLLOWUP_ADDR", "FOLLOWUP_DATABASE", "FOLLOWUP_BASE_URL", "FOLLOWUP_SECRET_FILE", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "user add", "token create", "token list", "token revoke", "key rotate", "--password-stdin", "--password-file", "FOLLOWUP_PASSWORD"} {
 		if !strings.Contains(out.String(), name) {
 			t.Errorf("--help lacks %s", name)
 		}
@@ -336,12 +407,12 @@ func TestCLIErrors(t *testing.T) {
 		{"token", "create"},
 		{"frobnicate"},
 	} {
-		if err := run(context.Background(), args, io.Discard, io.Discard, env(dir, nil)); err == nil {
+		if err := run(context.Background(), args, sys{stdout: io.Discard, stderr: io.Discard, getenv: env(dir, nil), now: clockFor(dir)}); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}
 	cli(t, dir, "user", "add", "--email", "a@example.com", "--password", "longenough")
-	if err := run(context.Background(), []string{"user", "add", "--email", "a@example.com", "--password", "longenough"}, io.Discard, io.Discard, env(dir, nil)); err == nil || !strings.Contains(err.Error(), "exists") {
+	if err := run(context.Background(), []string{"user", "add", "--email", "a@example.com", "--password", "longenough"}, sys{stdout: io.Discard, stderr: io.Discard, getenv: env(dir, nil), now: clockFor(dir)}); err == nil || !strings.Contains(err.Error(), "exists") {
 		t.Errorf("duplicate user: %v", err)
 	}
 }

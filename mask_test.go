@@ -1,4 +1,4 @@
-package service
+package followup
 
 import "testing"
 
@@ -13,8 +13,8 @@ func TestMaskAddress(t *testing.T) {
 		{"https://cal.example.com:8443", "https://cal.example.com:8443/…"},
 		{"not a url", "…"},
 	} {
-		if got := maskAddress(tc.in); got != tc.want {
-			t.Errorf("maskAddress(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := MaskAddress(tc.in); got != tc.want {
+			t.Errorf("MaskAddress(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
