@@ -231,119 +231,173 @@ func (s *Service) sync(ctx context.Context, userID int64, wait time.Duration) (r
 	return rep, retry, err
 }
 
-// syncAccount is sync with the account's lock held.
+// syncAccount is sync with the account's lock held: it reads busy time,
+// then what the user did to our objects, replans around what it learnt,
+// and writes what differs.
 func (s *Service) syncAccount(ctx context.Context, userID int64) (rep followup.SyncReport, retry error, err error) {
-	rep = followup.SyncReport{Errors: []string{}, Notices: []string{}}
-	fail := func(e error) {
-		rep.Errors = append(rep.Errors, followup.ErrorMessage(e))
-		_, eAsks := followup.RetryAfter(e)
-		_, retryAsks := followup.RetryAfter(retry)
-		if retry == nil || (eAsks && !retryAsks) {
-			retry = e
-		}
-	}
-	a, err := s.account(ctx, userID)
+	r, err := s.startSync(ctx, userID)
 	if err != nil {
-		return rep, retry, err
+		return r.rep, r.retry, err
+	}
+	if err := s.readBusy(ctx, r.a, r.from, r.to, r.prev, r.keeper(ctx, s), &r.rep, r.fail); err != nil {
+		return r.rep, r.retry, err
+	}
+	if err := s.readOwnCalendar(ctx, r); err != nil {
+		return r.rep, r.retry, err
+	}
+	if err := s.replanAfterRead(ctx, r); err != nil {
+		return r.rep, r.retry, err
+	}
+	if err := s.writeDiffering(ctx, r); err != nil {
+		return r.rep, r.retry, err
+	}
+	s.finishSync(ctx, r)
+	return r.rep, r.retry, nil
+}
+
+// syncRun is one sync of one account.
+type syncRun struct {
+	a        account
+	now      time.Time
+	from, to time.Time                      // the busy window
+	prev     map[string]followup.BusySource // the busy sources by URL: as stored, or as read by this sync
+	rep      followup.SyncReport
+	retry    error // the failure for the queue to retry
+}
+
+// startSync opens the account and sets the busy window: it moves once a
+// day, so that busy reads stay incremental.
+func (s *Service) startSync(ctx context.Context, userID int64) (*syncRun, error) {
+	r := &syncRun{rep: followup.SyncReport{Errors: []string{}, Notices: []string{}}, prev: map[string]followup.BusySource{}}
+	var err error
+	if r.a, err = s.account(ctx, userID); err != nil {
+		return r, err
 	}
 	_, loc, err := settings(ctx, s.Store, userID)
 	if err != nil {
-		return rep, retry, err
+		return r, err
 	}
-	now := s.now()
-	// The window moves once a day, so that busy reads stay incremental.
-	y, m, d := now.In(loc).Date()
-	from := time.Date(y, m, d, 0, 0, 0, 0, loc).AddDate(0, 0, -1)
-	to := from.Add(busyWindow)
-
-	// 1. Busy time, incrementally.
-	prev := map[string]followup.BusySource{}
+	r.now = s.now()
+	y, m, d := r.now.In(loc).Date()
+	r.from = time.Date(y, m, d, 0, 0, 0, 0, loc).AddDate(0, 0, -1)
+	r.to = r.from.Add(busyWindow)
 	srcs, err := s.Store.BusySources(ctx, userID)
 	if err != nil {
-		return rep, retry, err
+		return r, err
 	}
 	for _, b := range srcs {
-		prev[b.URL] = b
+		r.prev[b.URL] = b
 	}
-	// keep stores a source's new state, and remembers it for this sync.
-	keep := func(b followup.BusySource) error {
-		b.UserID, b.UpdatedAt = userID, now
-		prev[b.URL] = b
+	return r, nil
+}
+
+// fail notes a part of the sync that failed; the queue retries the first,
+// or the first with a Retry-After.
+func (r *syncRun) fail(e error) {
+	r.rep.Errors = append(r.rep.Errors, followup.ErrorMessage(e))
+	_, eAsks := followup.RetryAfter(e)
+	_, retryAsks := followup.RetryAfter(r.retry)
+	if r.retry == nil || (eAsks && !retryAsks) {
+		r.retry = e
+	}
+}
+
+// keeper returns the function that stores a source's new state, while the
+// connection stands, and remembers it for this sync.
+func (r *syncRun) keeper(ctx context.Context, s *Service) func(followup.BusySource) error {
+	return func(b followup.BusySource) error {
+		b.UserID, b.UpdatedAt = r.a.conn.UserID, r.now
+		r.prev[b.URL] = b
 		return s.Store.InTx(ctx, func(q followup.Queries) error {
-			if err := current(ctx, q, a); err != nil {
+			if err := current(ctx, q, r.a); err != nil {
 				return err
 			}
 			return q.PutBusySource(ctx, b)
 		})
 	}
-	if err := s.readBusy(ctx, a, from, to, prev, keep, &rep, fail); err != nil {
-		return rep, retry, err
-	}
+}
 
-	// 2. What the user did to our objects in their calendar app. An
-	// incremental read of the Follow-ups calendar (one light request) tells
-	// whether anything changed there since the last complete read-back.
-	if cal := a.conn.CalendarURL; cal != "" {
-		own := prev[cal]
-		res, err := a.cal.Busy(ctx, a.acct, cal, from, to, own.CalDAV)
-		rep.Requests += res.Requests
-		if err != nil || res.Changed || own.Kind != ownKind {
-			complete, err := s.readBack(ctx, a, &rep)
-			if err != nil {
-				fail(err)
-			} else if complete && res.State.From.Equal(from) {
-				if err := keep(followup.BusySource{URL: cal, Kind: ownKind, CalDAV: res.State}); err != nil {
-					return rep, retry, err
-				}
-			}
-		}
+// readOwnCalendar reads what the user did to our objects in their calendar
+// app. An incremental read of the Follow-ups calendar (one light request)
+// tells whether anything changed there since the last complete read-back.
+func (s *Service) readOwnCalendar(ctx context.Context, r *syncRun) error {
+	cal := r.a.conn.CalendarURL
+	if cal == "" {
+		return nil
 	}
+	own := r.prev[cal]
+	res, err := r.a.cal.Busy(ctx, r.a.acct, cal, r.from, r.to, own.CalDAV)
+	r.rep.Requests += res.Requests
+	if err == nil && !res.Changed && own.Kind == ownKind {
+		return nil
+	}
+	complete, err := s.readBack(ctx, r.a, &r.rep)
+	if err != nil {
+		r.fail(err)
+		return nil
+	}
+	if complete && res.State.From.Equal(r.from) {
+		return r.keeper(ctx, s)(followup.BusySource{URL: cal, Kind: ownKind, CalDAV: res.State})
+	}
+	return nil
+}
 
-	// 3. Replan around the busy time now known.
-	err = s.Store.InTx(ctx, func(q followup.Queries) error {
-		changed, err := s.replanSteps(ctx, q, userID, now)
+// replanAfterRead replans around the busy time now known.
+func (s *Service) replanAfterRead(ctx context.Context, r *syncRun) error {
+	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		changed, err := s.replanSteps(ctx, q, r.a.conn.UserID, r.now)
 		for _, c := range changed {
 			if c.RemoteETag != "" {
-				rep.Moved++
+				r.rep.Moved++
 			}
 		}
 		return err
 	})
 	if err != nil {
-		return rep, retry, err
+		return err
 	}
-	for _, b := range prev {
+	for _, b := range r.prev {
 		if b.Kind != ownKind {
-			rep.Busy += len(b.Intervals())
+			r.rep.Busy += len(b.Intervals())
 		}
 	}
+	return nil
+}
 
-	// 4. Write what differs.
-	if a.conn.CalendarURL != "" {
-		steps, err := s.Store.SyncSteps(ctx, userID)
-		if err != nil {
-			return rep, retry, err
+// writeDiffering writes every block whose object differs from the
+// server's, until a server asks us to wait.
+func (s *Service) writeDiffering(ctx context.Context, r *syncRun) error {
+	if r.a.conn.CalendarURL == "" {
+		return nil
+	}
+	steps, err := s.Store.SyncSteps(ctx, r.a.conn.UserID)
+	if err != nil {
+		return err
+	}
+	for _, p := range steps {
+		if !needsWrite(p) {
+			continue
 		}
-		for _, p := range steps {
-			if !needsWrite(p) {
-				continue
-			}
-			if err := s.reconcile(ctx, a, p.UID, &rep); err != nil {
-				fail(err)
-				if _, ok := followup.RetryAfter(err); ok {
-					break // the server asked us to wait; the queue retries
-				}
+		if err := s.reconcile(ctx, r.a, p.UID, &r.rep); err != nil {
+			r.fail(err)
+			if _, ok := followup.RetryAfter(err); ok {
+				break // the server asked us to wait; the queue retries
 			}
 		}
 	}
+	return nil
+}
+
+// finishSync records the sync's outcome on the connection and logs it.
+func (s *Service) finishSync(ctx context.Context, r *syncRun) {
+	rep := r.rep
 	var syncErr error
 	if len(rep.Errors) > 0 {
 		syncErr = followup.Errorf(followup.EREMOTE, "", "%s", strings.Join(rep.Errors, " "))
 	}
-	s.recordStatus(ctx, a, syncErr, rep.Notices...)
-	s.log().InfoContext(ctx, "caldav sync", "user_id", userID, "written", rep.Written, "moved", rep.Moved,
+	s.recordStatus(ctx, r.a, syncErr, rep.Notices...)
+	s.log().InfoContext(ctx, "caldav sync", "user_id", r.a.conn.UserID, "written", rep.Written, "moved", rep.Moved,
 		"deleted", rep.Deleted, "adopted", rep.Adopted, "removed", rep.Removed, "read", rep.Read, "requests", rep.Requests, "errors", len(rep.Errors))
-	return rep, retry, nil
 }
 
 // maxBusyPerSync bounds the busy intervals one sync reads: once the sources
