@@ -125,6 +125,18 @@ func blockTitle(c Commitment, st Step, loc *time.Location) string {
 	return action + " — " + name
 }
 
+// Draft returns the ready-to-send message of a block step, as its calendar
+// description starts; "" for kinds that send nothing. Dates are in loc.
+func Draft(c Commitment, st Step, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if st.Kind == KindMeeting {
+		return ""
+	}
+	return writer{c: c, st: st, loc: loc}.draft()
+}
+
 // writer writes the description of one block.
 type writer struct {
 	c   Commitment

@@ -8,7 +8,13 @@ import (
 // CommitmentFilter selects commitments for listing.
 type CommitmentFilter struct {
 	Status Status // "" for all
-	Limit  int    // 0 means the store's default
+	// Starred keeps only priority commitments.
+	Starred bool
+	// Direction keeps only mine or theirs; "" for both.
+	Direction Direction
+	// Search keeps commitments whose contact name contains it, ignoring case.
+	Search string
+	Limit  int // 0 means the store's default
 	Offset int
 }
 
@@ -119,6 +125,30 @@ type Queries interface {
 	// TouchAPIToken records a use of the token at t, unless one at or after
 	// notBefore is recorded already.
 	TouchAPIToken(ctx context.Context, id int64, t, notBefore time.Time) error
+	// CountUsers returns how many accounts exist.
+	CountUsers(ctx context.Context) (int, error)
+
+	// CreateSession stores a session under its token's hash and sets s.ID;
+	// it also removes sessions expired at s.CreatedAt.
+	CreateSession(ctx context.Context, s *Session, tokenHash []byte) error
+	// SessionByToken returns the session unless it expired at now.
+	SessionByToken(ctx context.Context, tokenHash []byte, now time.Time) (Session, error)
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// SetSessionEvent stores the session's event memory (nil clears it).
+	SetSessionEvent(ctx context.Context, tokenHash []byte, e *EventMemory) error
+	// AddLoginFailure records a failed sign-in; it also forgets failures before forget.
+	AddLoginFailure(ctx context.Context, email, addr string, at, forget time.Time) error
+	// LoginFailures counts failed sign-ins since a time, per email and per address.
+	LoginFailures(ctx context.Context, email, addr string, since time.Time) (LoginCounts, error)
+	// ClearLoginFailures forgets an account's failed sign-ins.
+	ClearLoginFailures(ctx context.Context, email string) error
+
+	// Idempotency returns the user's stored key, ENOTFOUND when unknown.
+	Idempotency(ctx context.Context, userID int64, key string) (Idempotency, error)
+	// PutIdempotency stores a key; ECONFLICT when it exists.
+	PutIdempotency(ctx context.Context, userID int64, k Idempotency, at time.Time) error
+	// Outcomes returns the user's commitments met since a time, for progress.
+	Outcomes(ctx context.Context, userID int64, since time.Time) ([]Outcome, error)
 
 	Settings(ctx context.Context, userID int64) (Settings, error)
 	PutSettings(ctx context.Context, userID int64, s Settings) error

@@ -20,6 +20,10 @@ type AgendaBlock struct {
 	Step
 	CommitmentID int64  `json:"commitment_id"`
 	Title        string `json:"title"`
+	// Draft is the ready-to-send message, "" for meetings.
+	Draft string `json:"draft,omitempty"`
+	// Contact is the person the block is about.
+	Contact string `json:"contact"`
 }
 
 // Agenda is the placed blocks and the busy time that shaped them.

@@ -42,7 +42,10 @@ func (s *Service) Agenda(ctx context.Context, userID int64, from, to time.Time) 
 			continue
 		}
 		c := meta[p.CommitmentID]
-		a.Blocks = append(a.Blocks, followup.AgendaBlock{Step: p, CommitmentID: p.CommitmentID, Title: followup.BlockTitle(c, p)})
+		a.Blocks = append(a.Blocks, followup.AgendaBlock{
+			Step: p, CommitmentID: p.CommitmentID, Title: followup.BlockTitle(c, p),
+			Draft: followup.Draft(c, p, loc), Contact: c.Contact.Name,
+		})
 		if p.Kind == followup.KindMeeting {
 			a.Busy = append(a.Busy, followup.Interval{Start: p.Start, End: p.End, Source: "meeting"})
 		}

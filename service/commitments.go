@@ -20,82 +20,88 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 	}
 	var out followup.Commitment
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
-		st, loc, err := settings(ctx, q, userID)
-		if err != nil {
-			return err
-		}
-		c := followup.Commitment{
-			UserID: userID, Contact: in.Contact, MetAt: in.MetAt.UTC(), MetWhere: in.MetWhere, Promise: in.Promise,
-			Direction: in.Direction, DueText: in.DueText, Priority: in.Priority, Notes: in.Notes,
-			Status: followup.StatusOpen, CreatedAt: now, UpdatedAt: now,
-		}
-		if in.Meeting != nil {
-			m := *in.Meeting
-			m.Start = m.Start.UTC()
-			c.Meeting = &m
-		}
-		switch {
-		case in.Due != nil:
-			c.Due = in.Due.UTC()
-		case in.DueText != "":
-			if s.ParseDue == nil {
-				return followup.Errorf(followup.EINVALID, "due_text", "Deadlines in words are not available; send due as RFC 3339.")
-			}
-			due, err := s.ParseDue(in.DueText, now, loc, st.WorkHours.End)
-			if err != nil {
-				return err
-			}
-			if !due.After(c.MetAt) {
-				return followup.Errorf(followup.EINVALID, "due_text", "%q is already past.", in.DueText)
-			}
-			c.Due = due.UTC()
-		}
-		due, warning := scheduler.Deadline(c, st, loc)
-		c.Due = due.UTC()
-		if warning != "" {
-			c.Warnings = append(c.Warnings, warning)
-		}
-		if err := q.InsertCommitment(ctx, &c); err != nil {
-			return err
-		}
-		fresh := scheduler.Steps(c, st, loc, now)
-		for i := range fresh {
-			if err := s.prepareStep(c, &fresh[i], now); err != nil {
-				return err
-			}
-		}
-		// The new steps are placed before they are stored: one write each.
-		conn, err := calendarOf(ctx, q, userID)
-		if err != nil {
-			return err
-		}
-		changed, placed, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now, c: &c, fresh: fresh, conn: conn, connKnown: true})
-		if err != nil {
-			return err
-		}
-		if err := q.InsertSteps(ctx, placed); err != nil {
-			return err
-		}
-		if w := lateWarnings(placed, loc); len(w) > 0 {
-			c.Warnings = append(c.Warnings, w...)
-			if err := q.UpdateCommitment(ctx, &c); err != nil {
-				return err
-			}
-		}
-		if err := s.enqueueTo(ctx, q, userID, conn, placed); err != nil {
-			return err
-		}
-		if len(changed) == 0 { // plan touched the feed only if something else moved
-			if err := q.TouchFeed(ctx, userID, now); err != nil {
-				return err
-			}
-		}
-		c.Steps = placed
-		slices.SortStableFunc(c.Steps, func(a, b followup.Step) int { return a.Start.Compare(b.Start) })
-		out = c
-		return nil
+		var err error
+		out, err = s.create(ctx, q, userID, in, now)
+		return err
 	})
 	return out, err
+}
+
+// create stores and plans a validated commitment inside a transaction.
+func (s *Service) create(ctx context.Context, q followup.Queries, userID int64, in followup.NewCommitment, now time.Time) (followup.Commitment, error) {
+	st, loc, err := settings(ctx, q, userID)
+	if err != nil {
+		return followup.Commitment{}, err
+	}
+	c := followup.Commitment{
+		UserID: userID, Contact: in.Contact, MetAt: in.MetAt.UTC(), MetWhere: in.MetWhere, Promise: in.Promise,
+		Direction: in.Direction, DueText: in.DueText, Priority: in.Priority, Notes: in.Notes,
+		Status: followup.StatusOpen, CreatedAt: now, UpdatedAt: now,
+	}
+	if in.Meeting != nil {
+		m := *in.Meeting
+		m.Start = m.Start.UTC()
+		c.Meeting = &m
+	}
+	switch {
+	case in.Due != nil:
+		c.Due = in.Due.UTC()
+	case in.DueText != "":
+		if s.ParseDue == nil {
+			return followup.Commitment{}, followup.Errorf(followup.EINVALID, "due_text", "Deadlines in words are not available; send due as RFC 3339.")
+		}
+		due, err := s.ParseDue(in.DueText, now, loc, st.WorkHours.End)
+		if err != nil {
+			return followup.Commitment{}, err
+		}
+		if !due.After(c.MetAt) {
+			return followup.Commitment{}, followup.Errorf(followup.EINVALID, "due_text", "%q is already past.", in.DueText)
+		}
+		c.Due = due.UTC()
+	}
+	due, warning := scheduler.Deadline(c, st, loc)
+	c.Due = due.UTC()
+	if warning != "" {
+		c.Warnings = append(c.Warnings, warning)
+	}
+	if err := q.InsertCommitment(ctx, &c); err != nil {
+		return followup.Commitment{}, err
+	}
+	fresh := scheduler.Steps(c, st, loc, now)
+	for i := range fresh {
+		if err := s.prepareStep(c, &fresh[i], now); err != nil {
+			return followup.Commitment{}, err
+		}
+	}
+	// The new steps are placed before they are stored: one write each.
+	conn, err := calendarOf(ctx, q, userID)
+	if err != nil {
+		return followup.Commitment{}, err
+	}
+	changed, placed, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now, c: &c, fresh: fresh, conn: conn, connKnown: true})
+	if err != nil {
+		return followup.Commitment{}, err
+	}
+	if err := q.InsertSteps(ctx, placed); err != nil {
+		return followup.Commitment{}, err
+	}
+	if w := lateWarnings(placed, loc); len(w) > 0 {
+		c.Warnings = append(c.Warnings, w...)
+		if err := q.UpdateCommitment(ctx, &c); err != nil {
+			return followup.Commitment{}, err
+		}
+	}
+	if err := s.enqueueTo(ctx, q, userID, conn, placed); err != nil {
+		return followup.Commitment{}, err
+	}
+	if len(changed) == 0 { // plan touched the feed only if something else moved
+		if err := q.TouchFeed(ctx, userID, now); err != nil {
+			return followup.Commitment{}, err
+		}
+	}
+	c.Steps = placed
+	slices.SortStableFunc(c.Steps, func(a, b followup.Step) int { return a.Start.Compare(b.Start) })
+	return c, nil
 }
 
 // lateWarnings names the blocks that could only be placed after the

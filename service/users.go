@@ -14,6 +14,11 @@ import (
 // CreateUser creates an account. Errors: EINVALID for a bad email, a short
 // password or an unknown zone; ECONFLICT when the email is taken.
 func (s *Service) CreateUser(ctx context.Context, email, password, timezone string) (followup.User, error) {
+	return s.createUser(ctx, email, password, timezone, false)
+}
+
+// createUser creates an account; with first, only on a database without one.
+func (s *Service) createUser(ctx context.Context, email, password, timezone string, first bool) (followup.User, error) {
 	email = strings.TrimSpace(email)
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
 		return followup.User{}, followup.Errorf(followup.EINVALID, "email", "%q is not an email address.", email)
@@ -36,6 +41,13 @@ func (s *Service) CreateUser(ctx context.Context, email, password, timezone stri
 	}
 	u := followup.User{Email: email, PasswordHash: string(hash), CreatedAt: s.now()}
 	err = s.Store.InTx(ctx, func(q followup.Queries) error {
+		if first {
+			if n, err := q.CountUsers(ctx); err != nil {
+				return err
+			} else if n > 0 {
+				return followup.Errorf(followup.ECONFLICT, "", "The first account exists already; sign in instead.")
+			}
+		}
 		if err := q.CreateUser(ctx, &u, followup.DefaultSettings(timezone)); err != nil {
 			return err
 		}

@@ -127,6 +127,17 @@ func (q *queries) Commitments(ctx context.Context, userID int64, f followup.Comm
 		where += ` AND status = ?`
 		args = append(args, string(f.Status))
 	}
+	if f.Starred {
+		where += ` AND priority = 1`
+	}
+	if f.Direction != "" {
+		where += ` AND direction = ?`
+		args = append(args, string(f.Direction))
+	}
+	if f.Search != "" {
+		where += ` AND contact_name LIKE ? ESCAPE '\'`
+		args = append(args, "%"+likeEscaper.Replace(f.Search)+"%")
+	}
 	args = append(args, f.Limit, f.Offset)
 	rows, err := q.ex.QueryContext(ctx, `SELECT `+commitmentColumns+` FROM commitments WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, args...)
 	if err != nil {
@@ -163,6 +174,9 @@ func (q *queries) Commitments(ctx context.Context, userID int64, f followup.Comm
 	}
 	return out, nil
 }
+
+// likeEscaper escapes LIKE's wildcards so that a search matches them literally.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // CommitmentsByID returns the user's commitments with these ids, without steps.
 func (q *queries) CommitmentsByID(ctx context.Context, userID int64, ids []int64) (map[int64]followup.Commitment, error) {

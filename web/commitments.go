@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -85,6 +86,12 @@ func formCommitment(c echo.Context) (commitmentRequest, error) {
 	if err != nil {
 		return r, err
 	}
+	return requestOfForm(f)
+}
+
+// requestOfForm maps form values named as the API's fields to a request.
+func requestOfForm(f url.Values) (commitmentRequest, error) {
+	var r commitmentRequest
 	r.Contact.Name, r.Contact.Email, r.Contact.Phone = f.Get("contact.name"), f.Get("contact.email"), f.Get("contact.phone")
 	r.Contact.Company, r.Contact.URL = f.Get("contact.company"), f.Get("contact.url")
 	r.MetAt, r.MetWhere, r.Promise, r.Direction = f.Get("met_at"), f.Get("met_where"), f.Get("promise"), f.Get("direction")
@@ -124,20 +131,34 @@ func (s *Server) createCommitment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if req.VCard != "" {
-		if in.Contact != (followup.Contact{}) {
-			return followup.Errorf(followup.EINVALID, "vcard", "Send the contact either as contact or as vcard, not both.")
-		}
-		if in.Contact, err = s.Service.ContactFromVCard(c.Request().Context(), []byte(req.VCard)); err != nil {
-			return err
-		}
+	if err := s.vcardContact(c, req, &in); err != nil {
+		return err
 	}
-	res, err := s.Service.Create(c.Request().Context(), userID(c), in)
+	// An Idempotency-Key makes a retried request answer the commitment the
+	// first one created (draft-ietf-httpapi-idempotency-key-header).
+	res, replayed, err := s.Service.CreateOnce(c.Request().Context(), userID(c), c.Request().Header.Get("Idempotency-Key"), in)
 	if err != nil {
 		return err
 	}
+	if replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
 	c.Response().Header().Set("Location", "/api/v1/commitments/"+strconv.FormatInt(res.ID, 10))
 	return c.JSON(http.StatusCreated, res)
+}
+
+// vcardContact reads the contact from the request's vCard, if it sent one
+// instead of contact fields.
+func (s *Server) vcardContact(c echo.Context, req commitmentRequest, in *followup.NewCommitment) error {
+	if req.VCard == "" {
+		return nil
+	}
+	if in.Contact != (followup.Contact{}) {
+		return followup.Errorf(followup.EINVALID, "vcard", "Send the contact either as contact or as vcard, not both.")
+	}
+	var err error
+	in.Contact, err = s.Service.ContactFromVCard(c.Request().Context(), []byte(req.VCard))
+	return err
 }
 
 func (s *Server) listCommitments(c echo.Context) error {

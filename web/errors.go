@@ -21,6 +21,7 @@ var codes = map[string]int{
 	followup.ERATELIMIT:    http.StatusTooManyRequests,
 	followup.EINTERNAL:     http.StatusInternalServerError,
 	followup.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	errForbidden:           http.StatusForbidden,
 }
 
 // echoCodes names Echo's own errors (routing, body limit) in our terms.
@@ -94,5 +95,19 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
+	if isPage(c.Request().URL.Path) {
+		s.errorPage(c, status, body.Message)
+		return
+	}
 	_ = c.JSON(status, errorBody{Error: body})
+}
+
+// errorPage answers a web page's error as HTML.
+func (s *Server) errorPage(c echo.Context, status int, message string) {
+	c.Response().Header().Del("WWW-Authenticate")
+	err := s.render(c, status, "error", view{Title: http.StatusText(status), Error: message, Data: status})
+	if err != nil {
+		s.Log.ErrorContext(c.Request().Context(), "error page", "error", err.Error())
+		_ = c.String(status, message)
+	}
 }

@@ -7,23 +7,27 @@ import (
 	"testing"
 )
 
-// TestCommitmentPage: the link in every block answers, and shows nothing
-// of the commitment to whoever holds the link.
+// TestCommitmentPage: the link in every block asks a signed-out reader
+// to sign in (and comes back), shows nothing of the commitment to them,
+// shows it to its owner, and is not found for anyone else.
 func TestCommitmentPage(t *testing.T) {
 	h := newHarness(t)
-	u := h.newUser(t, "page@example.com")
+	u, b := h.signedIn(t, "page@example.com")
 	c := h.create(t, u, validCommitment("", ""))
 	path := "/commitments/" + strconv.FormatInt(c.ID, 10)
-	r := h.send(t, request{Method: "GET", Path: path})
-	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "Commitment "+strconv.FormatInt(c.ID, 10)) {
-		t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
-	}
-	if strings.Contains(string(r.Body), c.Promise) || strings.Contains(string(r.Body), "Jane") {
+	r := h.browser(t).get(t, path)
+	wantRedirect(t, r, "/login?next=%2Fcommitments%2F"+strconv.FormatInt(c.ID, 10))
+	if strings.Contains(r.Body, c.Promise) || strings.Contains(r.Body, "Jane") {
 		t.Errorf("the page shows the commitment to an unauthenticated reader")
 	}
-	for _, bad := range []string{"/commitments/abc", "/commitments/-1", "/commitments/0"} {
-		if r := h.send(t, request{Method: "GET", Path: bad}); r.Status != http.StatusNotFound {
-			t.Errorf("GET %s: %d, want 404", bad, r.Status)
+	p := b.get(t, path)
+	wantStatus(t, p, http.StatusOK)
+	wantContains(t, p, "Jane Doe", "Send the deck")
+	_, other := h.signedIn(t, "other@example.com")
+	wantStatus(t, other.get(t, path), http.StatusNotFound)
+	for _, bad := range []string{"/commitments/abc", "/commitments/-1", "/commitments/0", "/commitments/99999"} {
+		if p := b.get(t, bad); p.Status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", bad, p.Status)
 		}
 	}
 }

@@ -38,6 +38,18 @@ type Service interface {
 	CalDAV(ctx context.Context, userID int64) (followup.CalDAVConnection, error)
 	DisconnectCalDAV(ctx context.Context, userID int64) error
 	Sync(ctx context.Context, userID int64) (followup.SyncReport, error)
+
+	// The web app's accounts and sessions.
+	NeedsSetup(ctx context.Context) (bool, error)
+	Setup(ctx context.Context, email, password, timezone string) (followup.User, error)
+	Login(ctx context.Context, email, password, addr string) (followup.User, error)
+	StartSession(ctx context.Context, userID int64) (string, followup.Session, error)
+	SessionUser(ctx context.Context, token string) (followup.User, followup.Session, error)
+	EndSession(ctx context.Context, token string) error
+	RememberEvent(ctx context.Context, token string, e *followup.EventMemory) error
+	CreateOnce(ctx context.Context, userID int64, key string, in followup.NewCommitment) (followup.Commitment, bool, error)
+	Progress(ctx context.Context, userID int64, weeks int) (followup.Progress, error)
+	CreateToken(ctx context.Context, email, name string) (string, error)
 	APITokens(ctx context.Context, userID int64) ([]followup.APIToken, error)
 	RevokeAPIToken(ctx context.Context, userID, id int64) error
 }
@@ -51,6 +63,11 @@ type Server struct {
 	Log   *slog.Logger
 	// Now is the clock, for defaults such as the agenda's range.
 	Now func() time.Time
+	// BaseURL is the public URL; an https one makes cookies Secure even
+	// behind a proxy that terminates TLS.
+	BaseURL string
+
+	pages pages
 }
 
 // MaxBody is the largest request body accepted.
@@ -61,9 +78,17 @@ func New(svc Service, ready func(ctx context.Context) error, log *slog.Logger) *
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{Echo: echo.New(), Service: svc, Ready: ready, Log: log, Now: time.Now}
+	p, err := loadPages()
+	if err != nil {
+		panic(err) // the templates are embedded: a test catches this
+	}
+	s := &Server{Echo: echo.New(), Service: svc, Ready: ready, Log: log, Now: time.Now, pages: p}
 	e := s.Echo
 	e.HideBanner, e.HidePort = true, true
+	// Addresses count failed sign-ins. X-Forwarded-For is believed only
+	// from a proxy on this machine or the private network (Echo's default
+	// trust); a client on the internet cannot choose its address.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		RequestIDHandler: func(c echo.Context, id string) {

@@ -636,6 +636,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	}
 	m.Server = web.New(m.Service, m.DB.Ping, m.Log)
 	m.Server.Now = m.Now
+	m.Server.BaseURL = m.Config.BaseURL
 	m.httpServer = &http.Server{
 		Handler:           m.Server,
 		ReadHeaderTimeout: 10 * time.Second,

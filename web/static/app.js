@@ -1,0 +1,76 @@
+// followup: a little progressive enhancement. Every page works without it.
+(function () {
+  "use strict";
+
+  // Copy buttons: <button data-copy="ID"> copies the text or value of #ID.
+  document.querySelectorAll("button[data-copy]").forEach(function (btn) {
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      var el = document.getElementById(btn.getAttribute("data-copy"));
+      if (!el) { return; }
+      var text = el.value !== undefined && el.tagName === "INPUT" ? el.value : el.textContent;
+      var label = btn.textContent;
+      var done = function () {
+        btn.textContent = "Copied";
+        setTimeout(function () { btn.textContent = label; }, 1500);
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(text).then(done, function () { fallback(el, done); });
+      } else {
+        fallback(el, done);
+      }
+    });
+  });
+
+  function fallback(el, done) {
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    try { document.execCommand("copy"); done(); } catch (e) { /* the text stays selected */ }
+  }
+
+  // Time zone pickers: preselect the browser's zone on setup, and filter
+  // the list as the user types.
+  document.querySelectorAll("select[data-detect]").forEach(function (sel) {
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+    if (zone && sel.querySelector('option[value="' + zone.replace(/"/g, "") + '"]')) {
+      sel.value = zone;
+    }
+  });
+  document.querySelectorAll("input[data-filter]").forEach(function (input) {
+    var sel = document.getElementById(input.getAttribute("data-filter"));
+    if (!sel) { return; }
+    input.hidden = false;
+    var label = document.querySelector('label[for="' + input.id + '"]');
+    if (label) { label.hidden = false; }
+    input.addEventListener("input", function () {
+      var q = input.value.toLowerCase().replace(/ /g, "_");
+      var first = null;
+      Array.prototype.forEach.call(sel.options, function (o) {
+        var show = o.value.toLowerCase().indexOf(q) >= 0;
+        o.hidden = !show;
+        if (show && !first) { first = o; }
+      });
+      if (first && sel.selectedOptions.length && sel.selectedOptions[0].hidden) { sel.value = first.value; }
+    });
+  });
+
+  // Forms that change something ask first when they say so.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { ev.preventDefault(); }
+    });
+  });
+
+  // A double tap sends the form once (the idempotency key guards the server too).
+  document.querySelectorAll("form[data-once]").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      setTimeout(function () {
+        form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+      }, 0);
+    });
+  });
+})();
