@@ -147,18 +147,21 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 // meanwhile, as the job that held the account does for every waiting
 // block. A later change of the step queues a job of its own.
 func (s *Service) stepSettled(ctx context.Context, userID int64, uid string) (bool, error) {
-	if _, err := s.Store.CalDAV(ctx, userID); followup.ErrorCode(err) == followup.ENOTFOUND {
-		return true, nil
-	} else if err != nil {
-		return false, err
-	}
 	p, err := s.Store.StepByUID(ctx, uid)
 	if followup.ErrorCode(err) == followup.ENOTFOUND {
 		return true, nil
 	} else if err != nil {
 		return false, err
 	}
-	return !needsWrite(p), nil
+	if !needsWrite(p) {
+		return true, nil
+	}
+	if _, err := s.Store.CalDAV(ctx, userID); followup.ErrorCode(err) == followup.ENOTFOUND {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	return false, nil
 }
 
 // reconcilePending writes the user's other blocks that wait for a write,
