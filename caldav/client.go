@@ -67,6 +67,9 @@ type Client struct {
 	// answer, whatever the caller's context allows (default
 	// DefaultRequestTimeout).
 	RequestTimeout time.Duration
+	// Observer, when not nil, is told about every request: its host (never
+	// the URL), method, status and time.
+	Observer followup.RemoteObserver
 }
 
 var (
@@ -288,8 +291,10 @@ func (s *session) send(ctx context.Context, method string, u *url.URL, hdr http.
 		req.SetBasicAuth(s.username, s.password)
 	}
 	s.n++
+	done := s.c.observe(u.Host, method)
 	resp, err := s.c.hc.Do(req)
 	if err != nil {
+		done(followup.NoAnswer)
 		return nil, transportError(ctx, u.Host, err)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
@@ -297,6 +302,11 @@ func (s *session) send(ctx context.Context, method string, u *url.URL, hdr http.
 	if err == nil && len(data) > maxBody {
 		err = errTooLarge
 	}
+	status := resp.StatusCode
+	if err != nil {
+		status = followup.NoAnswer // broken off: no usable answer
+	}
+	done(status)
 	if err != nil {
 		if ctx.Err() != nil || isTimeout(err) {
 			return nil, transportError(ctx, u.Host, err)
@@ -304,6 +314,14 @@ func (s *session) send(ctx context.Context, method string, u *url.URL, hdr http.
 		return nil, remoteError(scrub(err), "The response from %s was too large or broken off.", u.Host)
 	}
 	return &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header, body: data, hide: s.hidePath}, nil
+}
+
+// observe starts timing a request to host for the Observer.
+func (c *Client) observe(host, method string) func(status int) {
+	if c.Observer == nil {
+		return func(int) {}
+	}
+	return c.Observer.ObserveRemote(strings.ToLower(host), method)
 }
 
 // redirectTarget returns where a redirect (301, 302, 303, 307, 308 with a
