@@ -47,8 +47,8 @@ func (s *Server) progressPage(c echo.Context) error {
 const (
 	chartWidth  = 600.0
 	chartHeight = 200.0
-	chartLeft   = 36.0
-	chartBottom = 24.0
+	chartLeft   = 52.0 // room for "24 h" at the phone's text size
+	chartBottom = 28.0
 	chartTop    = 10.0
 )
 
@@ -90,8 +90,12 @@ func (c *chart) bar(w, i, n int, v float64, class, title string) {
 		class, x, y, width, h, template.HTMLEscapeString(title))
 }
 
-// label writes a week's label under its bars.
+// label writes a week's label under its bars, every other week counted
+// back from the last, so that the current week always has one.
 func (c *chart) label(w int, text string) {
+	if (c.weeks-1-w)%2 != 0 {
+		return
+	}
 	slot := (chartWidth - chartLeft) / float64(c.weeks)
 	fmt.Fprintf(c, `<text x="%.1f" y="%.0f">%s</text>`, chartLeft+float64(w)*slot+2, chartHeight-6, template.HTMLEscapeString(text))
 }
@@ -112,9 +116,7 @@ func outcomeChart(p followup.Progress) template.HTML {
 		day := w.Start.Format("2 Jan")
 		c.bar(i, 0, 2, float64(w.Kept), "kept", fmt.Sprintf("Week of %s: %d kept", day, w.Kept))
 		c.bar(i, 1, 2, float64(w.LetGo), "letgo", fmt.Sprintf("Week of %s: %d let go", day, w.LetGo))
-		if i%2 == 0 {
-			c.label(i, day)
-		}
+		c.label(i, day)
 	}
 	return c.html()
 }
@@ -131,12 +133,10 @@ func contactChart(p followup.Progress) template.HTML {
 		day := w.Start.Format("2 Jan")
 		title := fmt.Sprintf("Week of %s: no contacts yet", day)
 		if w.Contacted > 0 {
-			title = fmt.Sprintf("Week of %s: median %s over %d contacts", day, humanDuration(w.MedianFirstContact), w.Contacted)
+			title = fmt.Sprintf("Week of %s: median %s over %d %s", day, humanDuration(w.MedianFirstContact), w.Contacted, plural(w.Contacted, "contact", "contacts"))
 		}
 		c.bar(i, 0, 1, w.MedianFirstContact.Hours(), "contact", title)
-		if i%2 == 0 {
-			c.label(i, day)
-		}
+		c.label(i, day)
 	}
 	return c.html()
 }

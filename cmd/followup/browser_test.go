@@ -579,8 +579,9 @@ func TestScreenshots(t *testing.T) {
 }
 
 // screenshotData logs the same commitments every run, over the API: two a
-// week before the stopped clock (one kept and answered, one let go) and four today, one
-// of them already contacted. It returns the id of the first of today's.
+// week before the stopped clock (one kept and answered, one let go) and
+// five today, one of them already contacted and one with a long name and a
+// long promise. It returns the id of the first of today's.
 func screenshotData(t *testing.T, app *testApp, clock *testclock.Clock) string {
 	t.Helper()
 	clock.Set(browserNow.AddDate(0, 0, -7))
@@ -616,6 +617,9 @@ func screenshotData(t *testing.T, app *testApp, clock *testclock.Clock) string {
 	post(map[string]any{"contact": map[string]any{"name": "Bob Builder"}, "promise": "Send the intro to their designer", "direction": "theirs", "due_text": "tomorrow", "met_where": "SaaStr, booth 12", "met_at": met})
 	post(map[string]any{"contact": map[string]any{"name": "Carol Danvers"}, "promise": "Coffee to talk about the pilot", "due_text": "in 3 days", "met_where": "SaaStr, booth 12", "met_at": met,
 		"meeting": map[string]any{"start": browserNow.AddDate(0, 0, 2).Add(-4*time.Hour - 30*time.Minute).Format(time.RFC3339), "minutes": 30, "location": "Blue Bottle, Market St"}})
+	post(map[string]any{"contact": map[string]any{"name": "Maximiliane Wolfeschlegelsteinhausenbergerdorff", "company": "Internationale Handelsgesellschaft"},
+		"promise": "Send the full write-up of the procurement workflow, with the three vendor comparisons and https://example.com/a-very-long-link-without-spaces",
+		"due_text": "next week", "met_where": "SaaStr, booth 12", "met_at": met})
 	dan := post(map[string]any{"contact": map[string]any{"name": "Dan Abramov"}, "promise": "Share the case study", "due_text": "in 2 days", "met_where": "SaaStr, booth 12", "met_at": met})
 	clock.Set(browserNow.Add(-time.Hour))
 	act(dan, "contacted")

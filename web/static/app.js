@@ -58,6 +58,19 @@
     });
   });
 
+  // On a phone the menu scrolls sideways: bring the current page into view.
+  // The first item ("+ Log") stays put, so the current one goes just after it.
+  document.querySelectorAll("nav ul").forEach(function (ul) {
+    var cur = ul.querySelector('[aria-current="page"]');
+    var first = ul.firstElementChild;
+    if (!cur || !first || first.contains(cur) || ul.scrollWidth <= ul.clientWidth) { return; }
+    var li = cur.closest("li");
+    var end = li.offsetLeft + li.offsetWidth - ul.offsetLeft;
+    if (end > ul.clientWidth - 32) {
+      ul.scrollLeft = li.offsetLeft - first.offsetLeft - first.offsetWidth - 16;
+    }
+  });
+
   // Forms that change something ask first when they say so.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
