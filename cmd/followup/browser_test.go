@@ -618,7 +618,7 @@ func screenshotData(t *testing.T, app *testApp, clock *testclock.Clock) string {
 	post(map[string]any{"contact": map[string]any{"name": "Carol Danvers"}, "promise": "Coffee to talk about the pilot", "due_text": "in 3 days", "met_where": "SaaStr, booth 12", "met_at": met,
 		"meeting": map[string]any{"start": browserNow.AddDate(0, 0, 2).Add(-4*time.Hour - 30*time.Minute).Format(time.RFC3339), "minutes": 30, "location": "Blue Bottle, Market St"}})
 	post(map[string]any{"contact": map[string]any{"name": "Maximiliane Wolfeschlegelsteinhausenbergerdorff", "company": "Internationale Handelsgesellschaft"},
-		"promise": "Send the full write-up of the procurement workflow, with the three vendor comparisons and https://example.com/a-very-long-link-without-spaces",
+		"promise":  "Send the full write-up of the procurement workflow, with the three vendor comparisons and https://example.com/a-very-long-link-without-spaces",
 		"due_text": "next week", "met_where": "SaaStr, booth 12", "met_at": met})
 	dan := post(map[string]any{"contact": map[string]any{"name": "Dan Abramov"}, "promise": "Share the case study", "due_text": "in 2 days", "met_where": "SaaStr, booth 12", "met_at": met})
 	clock.Set(browserNow.Add(-time.Hour))

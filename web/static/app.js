@@ -64,10 +64,9 @@
     var cur = ul.querySelector('[aria-current="page"]');
     var first = ul.firstElementChild;
     if (!cur || !first || first.contains(cur) || ul.scrollWidth <= ul.clientWidth) { return; }
-    var li = cur.closest("li");
-    var end = li.offsetLeft + li.offsetWidth - ul.offsetLeft;
-    if (end > ul.clientWidth - 32) {
-      ul.scrollLeft = li.offsetLeft - first.offsetLeft - first.offsetWidth - 16;
+    var li = cur.closest("li").getBoundingClientRect();
+    if (li.right > ul.getBoundingClientRect().right - 24) { // under the fade or beyond
+      ul.scrollLeft += li.left - first.getBoundingClientRect().right - 12;
     }
   });
 
