@@ -180,6 +180,7 @@ func TestBrowserFlows(t *testing.T) {
 	step("every page", func(u *webUser) { u.everyPage(ids[0]) })
 	wide := &webUser{t: t, p: b.NewPage(t, desktop), base: u.base} // the same browser: signed in too
 	step("every page at desktop width", func(u *webUser) { wide.in(u.t).everyPage(ids[0]) })
+	step("phone layout", func(u *webUser) { u.phoneLayout() })
 	step("bad input", func(u *webUser) { u.badInput() })
 	step("keyboard only", func(u *webUser) { u.keyboardOnly() })
 	step("sign out and in", func(u *webUser) { u.signOutAndIn("ada@example.com", "correct horse battery") })
@@ -641,6 +642,54 @@ func (u *webUser) everyPage(id string) {
 		u.check(path)
 	}
 }
+
+// phoneLayout holds the pages to a phone's screen: the menu is one row
+// with the current page in view, nothing is wider than the screen, the
+// charts' text is big enough to read, and Tab never leaves a menu link
+// hidden under "+ Log" or past the edge.
+func (u *webUser) phoneLayout() {
+	for _, path := range []string{"/", "/agenda", "/commitments", "/progress", "/settings", "/feed"} {
+		u.open(path, 200)
+		if msg := browsertest.Value(u.p, chromedp.Evaluate[string](phoneLayoutJS)); msg != "" {
+			u.t.Errorf("%s at phone width: %s", path, msg)
+		}
+	}
+	u.open("/settings", 200)
+	for i := 0; i < 14; i++ {
+		u.p.Do(chromedp.KeyEvent(kb.Tab))
+		if msg := browsertest.Value(u.p, chromedp.Evaluate[string](menuFocusJS)); msg != "" {
+			u.t.Errorf("Tab %d on /settings: %s", i+1, msg)
+		}
+	}
+}
+
+// phoneLayoutJS answers what is wrong with the page's layout, "" if nothing.
+const phoneLayoutJS = `(() => {
+	const bad = [];
+	const header = document.querySelector("header").getBoundingClientRect();
+	if (header.height > 80) bad.push("the header is " + Math.round(header.height) + " px high");
+	if (document.documentElement.scrollWidth > innerWidth) bad.push("the page is " + document.documentElement.scrollWidth + " px wide");
+	const ul = document.querySelector("nav ul"), cur = ul.querySelector('[aria-current="page"]');
+	if (cur) {
+		const r = cur.getBoundingClientRect(), box = ul.getBoundingClientRect();
+		if (r.left < box.left || r.right > box.right - 16) bad.push("the current page's link is out of view");
+	}
+	document.querySelectorAll(".chart text").forEach(t => {
+		const h = t.getBoundingClientRect().height;
+		if (h < 10) bad.push("chart text " + JSON.stringify(t.textContent) + " is " + h.toFixed(1) + " px high");
+	});
+	return bad.join("; ");
+})()`
+
+// menuFocusJS answers where a focused menu link hides, "" if it does not.
+const menuFocusJS = `(() => {
+	const a = document.activeElement, ul = document.querySelector("nav ul");
+	if (!ul.contains(a) || ul.firstElementChild.contains(a)) return "";
+	const r = a.getBoundingClientRect(), box = ul.getBoundingClientRect();
+	const first = ul.firstElementChild.getBoundingClientRect();
+	if (r.left < first.right || r.right > box.right) return JSON.stringify(a.textContent) + " is focused at x " + Math.round(r.left) + "–" + Math.round(r.right) + ", out of view";
+	return "";
+})()`
 
 // badInput posts the log form with a deadline nobody can read: the form
 // comes back with 422, the message beside the field and the input kept.

@@ -60,14 +60,27 @@
 
   // On a phone the menu scrolls sideways: bring the current page into view.
   // The first item ("+ Log") stays put, so the current one goes just after it.
+  // Tab brings each link fully into view too: Chromium stops short of it.
   document.querySelectorAll("nav ul").forEach(function (ul) {
-    var cur = ul.querySelector('[aria-current="page"]');
     var first = ul.firstElementChild;
-    if (!cur || !first || first.contains(cur) || ul.scrollWidth <= ul.clientWidth) { return; }
-    var li = cur.closest("li").getBoundingClientRect();
-    if (li.right > ul.getBoundingClientRect().right - 24) { // under the fade or beyond
-      ul.scrollLeft += li.left - first.getBoundingClientRect().right - 12;
+    if (!first) { return; }
+    var reveal = function (el, always) {
+      var r = el.getBoundingClientRect(), box = ul.getBoundingClientRect();
+      var left = first.getBoundingClientRect().right + 12, right = box.right - 24; // "+ Log", the fade
+      if (always || r.right > right) {
+        ul.scrollLeft += r.left - left;
+      } else if (r.left < left) {
+        ul.scrollLeft -= left - r.left;
+      }
+    };
+    var cur = ul.querySelector('[aria-current="page"]');
+    if (cur && !first.contains(cur) && ul.scrollWidth > ul.clientWidth) {
+      var li = cur.closest("li");
+      if (li.getBoundingClientRect().right > ul.getBoundingClientRect().right - 24) { reveal(li, true); }
     }
+    ul.addEventListener("focusin", function (ev) {
+      if (!first.contains(ev.target) && ul.scrollWidth > ul.clientWidth) { reveal(ev.target.closest("li"), false); }
+    });
   });
 
   // Forms that change something ask first when they say so.
