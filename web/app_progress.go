@@ -49,6 +49,7 @@ const (
 	chartHeight = 200.0
 	chartLeft   = 52.0 // room for "24 h" at the phone's text size
 	chartBottom = 28.0
+	chartRight  = 16.0 // room for half the last week's label
 	chartTop    = 10.0
 )
 
@@ -64,7 +65,7 @@ func newChart(label, unit string, weeks int, max float64) *chart {
 	fmt.Fprintf(c, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
 		chartWidth, chartHeight, template.HTMLEscapeString(label))
 	base := chartHeight - chartBottom
-	fmt.Fprintf(c, `<line class="axis" x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f"/>`, chartLeft, base, chartWidth, base)
+	fmt.Fprintf(c, `<line class="axis" x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f"/>`, chartLeft, base, chartWidth-chartRight, base)
 	fmt.Fprintf(c, `<text x="2" y="%.0f">0</text><text x="2" y="%.0f">%s%s</text>`, base, chartTop+10, trimFloat(max), unit)
 	return c
 }
@@ -78,7 +79,7 @@ func trimFloat(f float64) string {
 
 // bar draws series i of n in week w with value v.
 func (c *chart) bar(w, i, n int, v float64, class, title string) {
-	slot := (chartWidth - chartLeft) / float64(c.weeks)
+	slot := c.slot()
 	width := slot * 0.8 / float64(n)
 	x := chartLeft + float64(w)*slot + slot*0.1 + float64(i)*width
 	h := 0.0
@@ -96,9 +97,12 @@ func (c *chart) label(w int, text string) {
 	if (c.weeks-1-w)%2 != 0 {
 		return
 	}
-	slot := (chartWidth - chartLeft) / float64(c.weeks)
-	fmt.Fprintf(c, `<text x="%.1f" y="%.0f">%s</text>`, chartLeft+float64(w)*slot+2, chartHeight-6, template.HTMLEscapeString(text))
+	slot := c.slot()
+	fmt.Fprintf(c, `<text x="%.1f" y="%.0f" text-anchor="middle">%s</text>`, chartLeft+(float64(w)+0.5)*slot, chartHeight-6, template.HTMLEscapeString(text))
 }
+
+// slot is the width of one week.
+func (c *chart) slot() float64 { return (chartWidth - chartLeft - chartRight) / float64(c.weeks) }
 
 func (c *chart) html() template.HTML {
 	c.WriteString(`</svg>`)

@@ -645,8 +645,8 @@ func (u *webUser) everyPage(id string) {
 
 // phoneLayout holds the pages to a phone's screen: the menu is one row
 // with the current page in view, nothing is wider than the screen, the
-// charts' text is big enough to read, and Tab never leaves a menu link
-// hidden under "+ Log" or past the edge.
+// charts' text is big enough to read and inside the chart, and Tab never
+// leaves a menu link hidden under "+ Log" or past the edge.
 func (u *webUser) phoneLayout() {
 	for _, path := range []string{"/", "/agenda", "/commitments", "/progress", "/settings", "/feed"} {
 		u.open(path, 200)
@@ -676,6 +676,11 @@ const phoneLayoutJS = `(() => {
 	}
 	const small = [...document.querySelectorAll(".chart text")].find(t => t.getBoundingClientRect().height < 10);
 	if (small) bad.push("chart text " + JSON.stringify(small.textContent) + " is " + small.getBoundingClientRect().height.toFixed(1) + " px high");
+	const cut = [...document.querySelectorAll(".chart text")].find(t => {
+		const r = t.getBoundingClientRect(), svg = t.ownerSVGElement.getBoundingClientRect();
+		return r.left < svg.left || r.right > svg.right;
+	});
+	if (cut) bad.push("chart text " + JSON.stringify(cut.textContent) + " is cut at the chart's edge");
 	return bad.join("; ");
 })()`
 
