@@ -86,8 +86,9 @@ func (b BusySource) Intervals() []Interval {
 
 // Job kinds of the durable queue.
 const (
-	JobCalDAVStep = "caldav_step" // reconcile one step's calendar object (UserID, UID)
-	JobSyncUser   = "sync_user"   // a full sync of one user's calendars (UserID)
+	JobCalDAVStep  = "caldav_step"  // reconcile one step's calendar object (UserID, UID)
+	JobSyncUser    = "sync_user"    // a full sync of one user's calendars (UserID)
+	JobCalDAVHabit = "caldav_habit" // reconcile one habit series' calendar object (UserID, UID)
 )
 
 // Job is one unit of background work, stored in the database queue.
@@ -95,11 +96,14 @@ type Job struct {
 	Kind   string
 	UserID int64
 	UID    string
+	// Snoozes counts how often the job was put off so far (the handler
+	// asked to retry it later); the queue fills it in, Enqueue ignores it.
+	Snoozes int
 }
 
 // JobHandler runs jobs taken from the queue. An error retries the job with
-// backoff; an error with a RetryAfter() time.Duration method retries after
-// that delay.
+// backoff; an error for which RetryAfter reports a delay retries after that
+// delay without counting as an attempt.
 type JobHandler interface {
 	HandleJob(ctx context.Context, job Job) error
 	// Tick applies time-based transitions due at now.
@@ -200,6 +204,20 @@ type Queries interface {
 	// DueSteps returns pending steps of the given kinds starting at or before t, across users.
 	DueSteps(ctx context.Context, kinds []StepKind, t time.Time, limit int) ([]Step, error)
 
+	// HabitSeries returns the user's habit series, switched-off ones still
+	// waiting for their calendar object to go included, in HabitKinds order.
+	HabitSeries(ctx context.Context, userID int64) ([]HabitSeries, error)
+	// HabitSeriesByUID returns one series; ENOTFOUND when there is none.
+	HabitSeriesByUID(ctx context.Context, uid string) (HabitSeries, error)
+	// PutHabitSeries inserts or replaces the user's series of s.Kind.
+	PutHabitSeries(ctx context.Context, s *HabitSeries) error
+	// DeleteHabitSeries removes the series with uid; a missing one is no error.
+	DeleteHabitSeries(ctx context.Context, uid string) error
+	// HabitCommitmentIDs returns the ids of what the habits' texts may
+	// name: the user's open commitments and those created at or after
+	// since. Ids only: the feed reads most of these commitments anyway.
+	HabitCommitmentIDs(ctx context.Context, userID int64, since time.Time) ([]int64, error)
+
 	CalDAV(ctx context.Context, userID int64) (CalDAVConnection, error)
 	PutCalDAV(ctx context.Context, c CalDAVConnection) error
 	DeleteCalDAV(ctx context.Context, userID int64) error
@@ -216,6 +234,13 @@ type Queries interface {
 	LockUser(ctx context.Context, userID int64, owner string, until, now time.Time) (bool, error)
 	// UnlockUser gives owner's lease back.
 	UnlockUser(ctx context.Context, userID int64, owner string) error
+
+	// Backoff returns until when the user's calendar work leaves host
+	// alone (a server's Retry-After), the zero time when it need not.
+	Backoff(ctx context.Context, userID int64, host string) (time.Time, error)
+	// PutBackoff makes the user's calendar work leave host alone until
+	// notBefore, or until a later time already stored.
+	PutBackoff(ctx context.Context, userID int64, host string, notBefore time.Time) error
 
 	// Enqueue adds a job to the durable queue; inside InTx it commits with the transaction.
 	Enqueue(ctx context.Context, j Job) error
