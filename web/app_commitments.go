@@ -32,13 +32,19 @@ func (s *Server) newCommitmentPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.render(c, http.StatusOK, "new", view{Title: "Log a promise", Nav: "new", Loc: loc, Quick: newQuickForm(), Data: s.freshLogForm(c, loc)})
+}
+
+// freshLogForm is the log form as first shown: empty but for where and
+// when the user met people when event mode is on.
+func (s *Server) freshLogForm(c echo.Context, loc *time.Location) logForm {
 	form := logForm{Values: url.Values{}, Key: randomString()}
 	if e := s.webSession(c).Session.Event; e != nil {
 		form.EventMode = true
 		form.Values.Set("met_where", e.Where)
 		form.Values.Set("met_at", e.At.In(loc).Format(inputTime))
 	}
-	return s.render(c, http.StatusOK, "new", view{Title: "Log a promise", Nav: "new", Loc: loc, Data: form})
+	return form
 }
 
 // postCommitment logs a commitment from the form: 303 to its page, or 422
@@ -66,7 +72,7 @@ func (s *Server) postCommitment(c echo.Context) error {
 			form.Key, errs = randomString(), nil
 			msg = "This form was already used to log another commitment; check it and send it again to log this one too."
 		}
-		return s.render(c, http.StatusUnprocessableEntity, "new", view{Title: "Log a promise", Nav: "new", Loc: loc, Errors: errs, Error: msg, Data: form})
+		return s.render(c, http.StatusUnprocessableEntity, "new", view{Title: "Log a promise", Nav: "new", Loc: loc, Quick: newQuickForm(), Errors: errs, Error: msg, Data: form})
 	} else if err != nil {
 		return err
 	}
@@ -160,6 +166,8 @@ type commitmentData struct {
 	// Planned are the blocks placed, shown as a confirmation right after
 	// the commitment was logged.
 	Planned []followup.Step
+	// Reading is how the line was read, right after a quick-add.
+	Reading *readingView
 	Event   *followup.EventMemory
 	Back    string
 }
@@ -190,6 +198,9 @@ func (s *Server) showCommitment(c echo.Context, status int, message string) erro
 	}
 	d := commitmentData{C: cm, Event: w.Session.Event, Back: "/commitments/" + strconv.FormatInt(id, 10)}
 	fresh := s.Now().Sub(cm.CreatedAt) < justLogged
+	if fresh {
+		d.Reading = s.quickReading(c, id)
+	}
 	for _, st := range cm.Steps {
 		if fresh && st.Kind.IsBlock() && st.Status.Pending() {
 			d.Planned = append(d.Planned, st)
