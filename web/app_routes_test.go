@@ -24,6 +24,7 @@ var webRoutes = []route{
 	{"GET", "/commitments/new", false},
 	{"POST", "/commitments", true},
 	{"POST", "/commitments/new", true},
+	{"POST", "/commitments/quick", true},
 	{"GET", "/commitments", false},
 	{"GET", "/commitments/:id", false},
 	{"POST", "/commitments/:id/actions", true},

@@ -65,6 +65,15 @@
     });
   });
 
+  // A card file chosen on the log form is read at once, as its "Read card"
+  // button does without script.
+  document.querySelectorAll("input[data-read-card]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var btn = document.getElementById(input.getAttribute("data-read-card"));
+      if (btn && input.files && input.files.length) { btn.click(); }
+    });
+  });
+
   // A double tap sends the form once (the idempotency key guards the server too).
   document.querySelectorAll("form[data-once]").forEach(function (form) {
     form.addEventListener("submit", function () {
