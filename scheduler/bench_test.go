@@ -201,3 +201,18 @@ func BenchmarkPlan0Among10000Busy(b *testing.B) {
 		scheduler.Plan(req)
 	}
 }
+
+// BenchmarkInversion1000 is the check the service runs on a plan grown
+// around blocks that stayed put, at its worst: 1,000 tasks among 10,000
+// busy intervals, no inversion to find, so every pair is looked at.
+func BenchmarkInversion1000(b *testing.B) {
+	req := benchScenario(b, 10000, 1000)
+	pls := scheduler.Plan(req)
+	if a, c, ok := scheduler.Inversion(req, pls); ok {
+		b.Fatalf("Plan's own plan has an inversion: %d over %d", a, c)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		scheduler.Inversion(req, pls)
+	}
+}

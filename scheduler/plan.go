@@ -75,15 +75,21 @@ type Placement struct {
 // earliest start is max(NotBefore, Now); starts are rounded up to 5-minute
 // boundaries.
 //
-// Tasks are placed in the order (local date of Due, starred first, Due,
-// MetAt, Key), so the earliest deadlines go first and, among one day's
-// deadlines, starred contacts first, then the oldest.
+// Tasks are placed in the order (day, starred first, Due, MetAt, Key), so
+// the earliest deadlines go first and, among one day's deadlines, starred
+// contacts first, then the oldest. A task's day is the local date of its Due,
+// or, for a task that is overdue (its Due is not after the first working
+// moment at or after its earliest start), the date of that working moment:
+// the day it can first be done. So the refreshers of an evening whose
+// deadlines all pass before the next working day compete on that day, starred
+// first, whichever calendar date their deadlines fell on.
 //
 // Where a task goes:
 //   - refresher and nudge: the first free slot inside a follow-up hour
-//     (Settings.FollowupHour, within working hours) ending by Due; else the
-//     first free working slot ending by Due; else the first free working slot
-//     after Due, flagged Late.
+//     (Settings.FollowupHour, within working hours) ending by Due, or, when
+//     overdue, inside the follow-up hour of the first working day, Late;
+//     else the first free working slot ending by Due; else the first free
+//     working slot after Due, flagged Late.
 //   - confirm with LateUntil: the first free working slot ending by Due; else
 //     the first free working slot on the local date of LateUntil ending by
 //     LateUntil, Late; else the latest free slot at any hour ending by
@@ -130,17 +136,38 @@ func Plan(req Request) []Placement {
 }
 
 // placeInFollowupHour places a refresher or nudge with a deadline in a
-// follow-up hour before it, if one has room.
+// follow-up hour before it, if one has room; an overdue one in the
+// follow-up hour of its first working day, late.
 func (p *planner) placeInFollowupHour(t Task) (Placement, bool) {
 	if (t.Kind != followup.KindRefresher && t.Kind != followup.KindNudge) || t.Due.IsZero() {
 		return Placement{}, false
 	}
 	dur, earliest, horizon := p.bounds(t)
-	start, ok := p.first(followWindows, earliest, floorUnix(t.Due), dur, horizon)
+	until, late := floorUnix(t.Due), false
+	if at, dayEnd, ok := p.firstWork(earliest); ok && until <= at {
+		until, late = dayEnd, true
+	}
+	start, ok := p.first(followWindows, earliest, until, dur, horizon)
 	if !ok {
 		return Placement{}, false
 	}
-	return p.record(t, start, dur, false), true
+	return p.record(t, start, dur, late), true
+}
+
+// firstWork returns the first moment at or after t inside working hours
+// and the end of its working window, looking Horizon days ahead; busy time
+// is not considered.
+func (p *planner) firstWork(t int64) (at, windowEnd int64, ok bool) {
+	if p.work.empty() {
+		return 0, 0, false
+	}
+	y, m, d := time.Unix(t, 0).In(p.loc).Date()
+	for i := range Horizon + 1 {
+		if ws, we, ok := p.work.window(y, m, d+i, p.loc); ok && we.Unix() > t {
+			return max(ws.Unix(), t), we.Unix(), true
+		}
+	}
+	return 0, 0, false
 }
 
 // bounds returns a task's length in seconds, its earliest start and the
@@ -298,7 +325,12 @@ type sortKey struct {
 func (p *planner) sortKey(t Task) sortKey {
 	k := sortKey{date: math.MaxInt, starred: t.Starred, due: t.Due, met: t.MetAt, key: t.Key}
 	if !t.Due.IsZero() {
-		y, m, d := t.Due.In(p.loc).Date()
+		day := t.Due
+		_, earliest, _ := p.bounds(t)
+		if at, _, ok := p.firstWork(earliest); ok && floorUnix(t.Due) <= at {
+			day = time.Unix(at, 0)
+		}
+		y, m, d := day.In(p.loc).Date()
 		k.date = y*10000 + int(m)*100 + d
 	}
 	return k

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -336,6 +337,36 @@ func TestPlanConferenceEvening(t *testing.T) {
 	var want []scheduler.Placement
 	for _, tk := range tasks {
 		want = append(want, placed(tk.Key, wantStart[tk.Key], 15, false))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("placements (-want +got):\n%s", diff)
+	}
+}
+
+// TestPlanOverdueEvening: twelve people met on a Saturday evening in
+// Berlin, the night the clocks go back (2026-10-25), from 23:00 every ten
+// minutes, so their refreshers fall due on Sunday or, after midnight, on
+// Monday, before any working hour: all are overdue and compete on Monday.
+// The starred ones, met last, take Monday's follow-up hour first, then the
+// oldest; every block is late.
+func TestPlanOverdueEvening(t *testing.T) {
+	berlin := zone(t, "Europe/Berlin")
+	d := clock(berlin)
+	starred := map[int]bool{9: true, 10: true, 11: true}
+	var tasks []scheduler.Task
+	for _, i := range []int{5, 11, 0, 9, 3, 10, 1, 8, 2, 7, 4, 6} {
+		met := d(10, 24, 23, 0).Add(time.Duration(i) * 10 * time.Minute)
+		tk := task(i, followup.KindRefresher, met, met.AddDate(0, 0, 1))
+		tk.Starred, tk.MetAt = starred[i], met
+		tasks = append(tasks, tk)
+	}
+	got := scheduler.Plan(scheduler.Request{Settings: settings(berlin), Loc: berlin, Now: d(10, 25, 1, 0), Tasks: tasks})
+
+	wantOrder := []int{9, 10, 11, 0, 1, 2, 3, 4, 5, 6, 7, 8}
+	var want []scheduler.Placement
+	for _, tk := range tasks {
+		slot := slices.Index(wantOrder, tk.Key)
+		want = append(want, placed(tk.Key, d(10, 26, 9, 0).Add(time.Duration(slot)*15*time.Minute), 15, true))
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("placements (-want +got):\n%s", diff)

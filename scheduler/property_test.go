@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/followup/followup"
+	"github.com/followup/followup/internal/plancheck"
 	"github.com/followup/followup/scheduler"
 	gocmp "github.com/google/go-cmp/cmp"
 )
@@ -31,6 +32,12 @@ func FuzzPlan(f *testing.F) {
 			t.Fatalf("seed %d: Plan differs from the reference (-want +got):\n%s", seed, diff)
 		}
 		checkInvariants(t, req, got)
+		for _, v := range plancheck.Check(req, got) {
+			t.Errorf("seed %d: %s", seed, v)
+		}
+		if a, b, ok := scheduler.Inversion(req, got); ok {
+			t.Errorf("seed %d: Inversion finds task %d worse placed than task %d in Plan's own plan", seed, a, b)
+		}
 	})
 }
 
@@ -156,16 +163,22 @@ func referencePlan(req scheduler.Request) []scheduler.Placement {
 	for i := range order {
 		order[i] = i
 	}
-	date := func(t time.Time) int {
-		if t.IsZero() {
+	// A task's day: the date of its Due, or of its first working moment
+	// when the Due is not after it (overdue).
+	date := func(tk scheduler.Task) int {
+		if tk.Due.IsZero() {
 			return 1 << 40
 		}
-		y, m, d := t.In(loc).Date()
+		day := tk.Due
+		if at, _, ok := firstWorkMoment(req, tk); ok && !tk.Due.After(at) {
+			day = at
+		}
+		y, m, d := day.In(loc).Date()
 		return y*10000 + int(m)*100 + d
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
 		x, y := req.Tasks[a], req.Tasks[b]
-		if c := cmp.Compare(date(x.Due), date(y.Due)); c != 0 {
+		if c := cmp.Compare(date(x), date(y)); c != 0 {
 			return c
 		}
 		if x.Starred != y.Starred {
@@ -195,8 +208,12 @@ func referencePlan(req scheduler.Request) []scheduler.Placement {
 		if req.Now.After(earliest) {
 			earliest = req.Now
 		}
-		if st, ok := scan(earliest, tk.Due, tk.Duration, follow); ok {
-			out[i] = scheduler.Placement{Key: tk.Key, Start: st.In(loc), End: st.Add(tk.Duration).In(loc), OK: true}
+		until, late := tk.Due, false
+		if at, dayEnd, ok := firstWorkMoment(req, tk); ok && !tk.Due.After(at) {
+			until, late = dayEnd, true // overdue: the hour of its first working day
+		}
+		if st, ok := scan(earliest, until, tk.Duration, follow); ok {
+			out[i] = scheduler.Placement{Key: tk.Key, Start: st.In(loc), End: st.Add(tk.Duration).In(loc), Late: late, OK: true}
 			occ = append(occ, iv(st, st.Add(tk.Duration)))
 			done[i] = true
 		}
@@ -265,6 +282,38 @@ func referencePlan(req scheduler.Request) []scheduler.Placement {
 		occ = append(occ, iv(st, st.Add(dur)))
 	}
 	return out
+}
+
+// firstWorkMoment returns the first moment at or after the task's earliest
+// start (whole seconds) inside working hours, and the end of that working
+// window, trying every 5 minutes (the windows of randomRequest start on
+// quarter hours).
+func firstWorkMoment(req scheduler.Request, tk scheduler.Task) (at, windowEnd time.Time, ok bool) {
+	earliest := tk.NotBefore
+	if req.Now.After(earliest) {
+		earliest = req.Now
+	}
+	if earliest.Nanosecond() > 0 {
+		earliest = earliest.Truncate(time.Second).Add(time.Second)
+	}
+	w := req.Settings.WorkHours
+	days := w.Weekdays()
+	inWork := func(t time.Time) (time.Time, bool) {
+		l := t.In(req.Loc)
+		y, m, d := l.Date()
+		ws := time.Date(y, m, d, w.Start.Hour, w.Start.Minute, 0, 0, req.Loc)
+		we := time.Date(y, m, d, w.End.Hour, w.End.Minute, 0, 0, req.Loc)
+		return we, days[time.Date(y, m, d, 12, 0, 0, 0, req.Loc).Weekday()] && !t.Before(ws) && t.Before(we)
+	}
+	if we, ok := inWork(earliest); ok {
+		return earliest, we, true
+	}
+	for t := earliest.Truncate(5 * time.Minute).Add(5 * time.Minute); t.Before(earliest.AddDate(0, 0, scheduler.Horizon)); t = t.Add(5 * time.Minute) {
+		if we, ok := inWork(t); ok {
+			return t, we, true
+		}
+	}
+	return time.Time{}, time.Time{}, false
 }
 
 // roundUp5 rounds t up to a 5-minute boundary.

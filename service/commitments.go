@@ -64,10 +64,14 @@ func (s *Service) create(ctx context.Context, q followup.Queries, userID int64, 
 	if warning != "" {
 		c.Warnings = append(c.Warnings, warning)
 	}
+	fresh := scheduler.Steps(c, st, loc, now)
+	if k, ok := dueTransition(fresh, now); ok {
+		// Too late already: nothing is planned, queued or added to the feed.
+		return s.createEnded(ctx, q, c, fresh, k, st, loc, now)
+	}
 	if err := q.InsertCommitment(ctx, &c); err != nil {
 		return followup.Commitment{}, err
 	}
-	fresh := scheduler.Steps(c, st, loc, now)
 	for i := range fresh {
 		if err := s.prepareStep(c, &fresh[i], now); err != nil {
 			return followup.Commitment{}, err
@@ -100,6 +104,49 @@ func (s *Service) create(ctx context.Context, q followup.Queries, userID int64, 
 		}
 	}
 	c.Steps = placed
+	slices.SortStableFunc(c.Steps, func(a, b followup.Step) int { return a.Start.Compare(b.Start) })
+	return c, nil
+}
+
+// dueTransition returns the index of a step of a new commitment that ends
+// it and is due already at now: the let-go of a meeting LetGoAfterDays or
+// more ago. (The close, the other transition Tick applies, only follows a
+// contact; a new meeting's completion is never due, as it cannot be over.)
+func dueTransition(steps []followup.Step, now time.Time) (int, bool) {
+	for i, st := range steps {
+		if st.Kind == followup.KindLetGo && !st.Start.After(now) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// createEnded stores a new commitment whose step ended is already due, as
+// Tick would leave it: let go, the transition done and every other step
+// cancelled. Nothing is placed, queued for a calendar or added to the feed.
+func (s *Service) createEnded(ctx context.Context, q followup.Queries, c followup.Commitment, steps []followup.Step, ended int, st followup.Settings, loc *time.Location, now time.Time) (followup.Commitment, error) {
+	t := now
+	c.Status, c.EndedAt = followup.StatusLetGo, &t
+	c.Warnings = append(c.Warnings, fmt.Sprintf("You met %d days or more ago (the time to follow up ended on %s), so this commitment is let go at once and nothing was planned.",
+		st.LetGoAfterDays, steps[ended].Start.In(loc).Format("Monday, January 2")))
+	if err := q.InsertCommitment(ctx, &c); err != nil {
+		return followup.Commitment{}, err
+	}
+	for i := range steps {
+		if err := s.prepareStep(c, &steps[i], now); err != nil {
+			return followup.Commitment{}, err
+		}
+		steps[i].Status = followup.StepCancelled
+		if i == ended {
+			steps[i].Status = followup.StepDone
+		}
+		steps[i].CompletedAt = &t
+	}
+	if err := q.InsertSteps(ctx, steps); err != nil {
+		return followup.Commitment{}, err
+	}
+	s.log().InfoContext(ctx, "commitment let go", "commitment_id", c.ID, "user_id", c.UserID, "by", string(steps[ended].Kind))
+	c.Steps = steps
 	slices.SortStableFunc(c.Steps, func(a, b followup.Step) int { return a.Start.Compare(b.Start) })
 	return c, nil
 }

@@ -315,7 +315,18 @@ func incremental(req scheduler.Request, full []scheduler.Placement, pending []fo
 					out[i] = placed[f.Key]
 				}
 			}
-			return out, true
+			// A kept block of lower priority in a slot a block needs more
+			// (a starred refresher logged after the hour filled, a late
+			// block behind one due later) is released to be placed again.
+			_, lower, found := scheduler.Inversion(req, out)
+			if !found {
+				return out, true
+			}
+			if !keep[lower] {
+				return nil, false
+			}
+			delete(keep, lower)
+			continue
 		}
 		// Release the least urgent kept block in the way: due after the
 		// step that falls short, and lying where that step could go.

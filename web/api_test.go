@@ -308,6 +308,42 @@ func TestCreateCommitment(t *testing.T) {
 	}
 }
 
+// TestCreateLetGoAtOnce: a commitment logged more than ten days after the
+// meeting answers its POST let go, with nothing planned, and stays out of
+// the feed; the agenda shows none of its blocks.
+func TestCreateLetGoAtOnce(t *testing.T) {
+	h := newHarness(t)
+	u := h.newUser(t, "late@example.com")
+	feed := h.feedPath(t, u)
+	before := h.send(t, request{Method: "GET", Path: feed})
+	res := h.mustAPI(t, http.StatusCreated, "POST", "/api/v1/commitments", u.Token,
+		`{"contact":{"name":"Jane"},"promise":"Send the deck","met_at":"2026-11-12T18:00:00-05:00","direction":"theirs"}`, nil)
+	var c commitment
+	if err := json.Unmarshal(res.Body, &c); err != nil {
+		t.Fatal(err)
+	}
+	want := summary{Status: "let_go", Direction: "theirs", MetAt: utc("2026-11-12T18:00:00-05:00"), Due: utc("2026-11-13T18:00:00-05:00"), Warnings: 1,
+		Kinds: map[string]string{"refresher": "cancelled", "chase": "cancelled", "let_go": "done"}}
+	if diff := cmp.Diff(want, summarize(c)); diff != "" {
+		t.Errorf("created (-want +got):\n%s", diff)
+	}
+	if c.EndedAt == nil || !c.EndedAt.Equal(start) {
+		t.Errorf("ended_at %v, want %v", c.EndedAt, start)
+	}
+	if diff := cmp.Diff(c, h.get(t, u, c.ID), cmpopts.IgnoreFields(commitment{}, "Warnings")); diff != "" {
+		t.Errorf("GET differs from POST (-post +get):\n%s", diff)
+	}
+	after := h.send(t, request{Method: "GET", Path: feed})
+	if after.Status != http.StatusOK || strings.Contains(string(after.Body), "BEGIN:VEVENT") || after.Header.Get("ETag") != before.Header.Get("ETag") {
+		t.Errorf("feed changed (ETag %s -> %s) or holds an event:\n%s", before.Header.Get("ETag"), after.Header.Get("ETag"), after.Body)
+	}
+	var agenda agendaAnswer
+	h.mustAPI(t, http.StatusOK, "GET", "/api/v1/agenda?from=2026-11-23T00:00:00Z&to=2026-12-31T00:00:00Z", u.Token, nil, &agenda)
+	if len(agenda.Blocks) != 0 {
+		t.Errorf("agenda holds %d blocks", len(agenda.Blocks))
+	}
+}
+
 // checkSteps checks the invariants of a fresh commitment's steps.
 func checkSteps(t *testing.T, c commitment, now time.Time) {
 	t.Helper()
@@ -589,15 +625,36 @@ func TestDelete(t *testing.T) {
 	if res.Status != http.StatusNoContent || len(res.Body) != 0 {
 		t.Fatalf("DELETE: status %d, body %q; want 204 and no body", res.Status, res.Body)
 	}
-	for _, r := range []struct{ method, suffix, body string }{
-		{"GET", "", ""}, {"DELETE", "", ""}, {"POST", "/actions", `{"action":"replied"}`},
-	} {
-		req := request{Method: r.method, Path: idPath(gone.ID, r.suffix), Token: u.Token}
-		if r.body != "" {
-			req.Body = strings.NewReader(r.body)
+	goneAnswers404 := func() {
+		t.Helper()
+		for _, r := range []struct{ method, suffix, body string }{
+			{"GET", "", ""}, {"DELETE", "", ""}, {"POST", "/actions", `{"action":"replied"}`},
+		} {
+			req := request{Method: r.method, Path: idPath(gone.ID, r.suffix), Token: u.Token}
+			if r.body != "" {
+				req.Body = strings.NewReader(r.body)
+			}
+			wantError(t, h.send(t, req), http.StatusNotFound, "")
 		}
-		wantError(t, h.send(t, req), http.StatusNotFound, "")
 	}
+	goneAnswers404()
+	defer func() {
+		// The deleted id is never handed out again, nor its steps' ids: a
+		// retried DELETE or action on it, or a removed block's link, cannot
+		// reach the next commitment.
+		next := h.create(t, u, deck())
+		if next.ID == gone.ID {
+			t.Errorf("the next commitment got the deleted id %d", gone.ID)
+		}
+		for _, s := range next.Steps {
+			for _, g := range gone.Steps {
+				if s.ID == g.ID || s.UID == g.UID {
+					t.Errorf("the next commitment's %s step (id %d, uid %s) repeats the id or uid of a deleted %s step (id %d, uid %s)", s.Kind, s.ID, s.UID, g.Kind, g.ID, g.UID)
+				}
+			}
+		}
+		goneAnswers404()
+	}()
 	if got := ids(h.list(t, u, "")); !cmp.Equal(got, []int64{keep.ID}) {
 		t.Errorf("list after delete = %v, want [%d]", got, keep.ID)
 	}

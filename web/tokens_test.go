@@ -77,6 +77,7 @@ func TestTokens(t *testing.T) {
 	h.mustAPI(t, http.StatusOK, "GET", "/api/v1/settings", laptop, nil, nil)
 
 	// A revokes the laptop's token: refused at once, the other still works.
+	laptopID := list[1].ID
 	h.mustAPI(t, http.StatusNoContent, "DELETE", "/api/v1/tokens/"+strconv.FormatInt(list[1].ID, 10), a.Token, nil, nil)
 	wantError(t, h.api(t, "GET", "/api/v1/settings", laptop, nil, nil), http.StatusUnauthorized, "")
 	wantError(t, h.api(t, "DELETE", "/api/v1/tokens/"+strconv.FormatInt(list[1].ID, 10), a.Token, nil, nil), http.StatusNotFound, "")
@@ -90,4 +91,17 @@ func TestTokens(t *testing.T) {
 	// A token can revoke itself.
 	h.mustAPI(t, http.StatusNoContent, "DELETE", "/api/v1/tokens/"+strconv.FormatInt(list[0].ID, 10), a.Token, nil, nil)
 	wantError(t, h.api(t, "GET", "/api/v1/tokens", a.Token, nil, nil), http.StatusUnauthorized, "")
+
+	// Revoked ids are never handed out again, though the laptop's was the
+	// newest: a retried revoke cannot reach the next token.
+	phone, err := h.svc.CreateToken(context.Background(), a.Email, "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := h.tokens(t, phone)
+	if len(got) != 1 || got[0].ID == list[0].ID || got[0].ID <= laptopID {
+		t.Errorf("the next token is %+v, after the revoked ids %d and %d", got, list[0].ID, laptopID)
+	}
+	wantError(t, h.api(t, "DELETE", "/api/v1/tokens/"+strconv.FormatInt(laptopID, 10), phone, nil, nil), http.StatusNotFound, "")
+	h.mustAPI(t, http.StatusOK, "GET", "/api/v1/settings", phone, nil, nil)
 }

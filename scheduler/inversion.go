@@ -1,0 +1,182 @@
+package scheduler
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/followup/followup"
+)
+
+// Inversion looks for a pair of placements that Plan, placing in priority
+// order, would not leave so, and returns the keys: task a holds a worse slot
+// than the one task b, of lower priority, holds; of the tasks a is so
+// inverted with, b is the one of lowest priority. pls[i] places req.Tasks[i].
+// Worse means one of:
+//   - a is late, and would be on time in b's slot (unless b is a refresher
+//     or nudge in the follow-up hour and a is not);
+//   - a is a refresher or nudge outside the follow-up hour it may claim (before
+//     its Due, or on its first working day when overdue) and b's slot is in
+//     such an hour;
+//   - a is late and b's slot starts earlier (confirms, and refreshers and
+//     nudges in the follow-up hour, aside).
+//
+// In each case a must fit b's slot: no longer than b, not before a's
+// earliest start, inside working hours and, for a confirm, before the
+// meeting. A plan made by Plan has no inversion; one grown around blocks
+// that stayed put may.
+func Inversion(req Request, pls []Placement) (a, b int, found bool) {
+	p := newPlanner(req)
+	facts := make([]placed, len(req.Tasks))
+	byStart := make([]int, 0, len(req.Tasks))
+	for i, t := range req.Tasks {
+		facts[i] = p.facts(t, pls[i])
+		if facts[i].ok {
+			byStart = append(byStart, i)
+		}
+	}
+	slices.SortFunc(byStart, func(x, y int) int { return cmp.Compare(facts[x].start, facts[y].start) })
+	for i := range facts {
+		f := &facts[i]
+		if !f.wantsBetter() {
+			continue
+		}
+		// Of the tasks i is inverted with, the one of lowest priority: the
+		// one a plan made from scratch would place last. Only blocks that
+		// start between i's earliest start and the last start any rule
+		// could prefer are looked at.
+		lo, hi := f.earliest, f.lastBetterStart()
+		first, _ := slices.BinarySearchFunc(byStart, lo, func(x int, t int64) int { return cmp.Compare(facts[x].start, t) })
+		last := -1
+		for _, j := range byStart[first:] {
+			if facts[j].start > hi {
+				break
+			}
+			if i == j || !f.inverted(&facts[j]) {
+				continue
+			}
+			if last < 0 || facts[j].key.compare(facts[last].key) > 0 ||
+				(facts[j].key.compare(facts[last].key) == 0 && facts[j].start > facts[last].start) {
+				last = j
+			}
+		}
+		if last >= 0 {
+			return req.Tasks[i].Key, req.Tasks[last].Key, true
+		}
+	}
+	return 0, 0, false
+}
+
+// placed is what Inversion knows of one task and its placement, in Unix
+// seconds.
+type placed struct {
+	ok           bool
+	key          sortKey // without the Key: equal priorities are no inversion
+	prefersHour  bool    // a refresher or nudge
+	confirm      bool
+	dur          int64
+	earliest     int64
+	hasDue       bool
+	due          int64 // noBound without a Due
+	lateUntil    int64 // noBound without one
+	overdueUntil int64 // for an overdue task, the end of its first working day; else 0
+	start, end   int64
+	late         bool
+	workEnd      int64 // the end of the working window the block starts in; 0: none
+	followEnd    int64 // the end of the follow-up hour the block starts in; 0: none
+	inFollow     bool  // the block lies inside a follow-up hour
+	claimsHour   bool  // a refresher or nudge in a follow-up hour it may claim
+}
+
+// facts derives what Inversion compares of task t placed at pl.
+func (p *planner) facts(t Task, pl Placement) placed {
+	dur, earliest, _ := p.bounds(t)
+	f := placed{
+		ok: pl.OK, key: p.sortKey(t), prefersHour: prefersHour(t.Kind), confirm: t.Kind == followup.KindConfirm,
+		dur: dur, earliest: earliest, due: p.noBound, lateUntil: p.noBound,
+		start: floorUnix(pl.Start), end: ceilUnix(pl.End), late: pl.Late,
+	}
+	f.key.key = 0
+	if !t.Due.IsZero() {
+		f.hasDue, f.due = true, floorUnix(t.Due)
+		if at, dayEnd, ok := p.firstWork(earliest); ok && f.due <= at {
+			f.overdueUntil = dayEnd
+		}
+	}
+	if !t.LateUntil.IsZero() {
+		f.lateUntil = floorUnix(t.LateUntil)
+	}
+	if pl.OK {
+		f.workEnd = p.windowEnd(p.work, pl.Start)
+		f.followEnd = p.windowEnd(p.follow, pl.Start)
+		f.inFollow = f.followEnd > 0 && f.end <= f.followEnd
+		f.claimsHour = f.prefersHour && f.claims(f.start, f.end-f.start, f.inFollow)
+	}
+	return f
+}
+
+// claims reports whether a block of this refresher or nudge at start,
+// lasting dur, inside a follow-up hour or not, is in an hour it may claim:
+// ending by its Due or, when overdue, on its first working day.
+func (f *placed) claims(start, dur int64, inFollow bool) bool {
+	if !inFollow || !f.hasDue {
+		return false
+	}
+	end := start + dur
+	return end <= f.due || (f.overdueUntil > 0 && end <= f.overdueUntil)
+}
+
+// wantsBetter reports whether any slot could be better for the task: it is
+// late, or a refresher or nudge outside a follow-up hour it may claim.
+func (f *placed) wantsBetter() bool {
+	return f.ok && (f.late || (f.prefersHour && f.hasDue && !f.claimsHour))
+}
+
+// lastBetterStart is the latest start of a slot that inverted may find
+// better for the task: on time, in a follow-up hour it may claim, or, when
+// late, earlier than its own.
+func (f *placed) lastBetterStart() int64 {
+	hi := f.due - f.dur
+	if f.overdueUntil > 0 {
+		hi = max(hi, f.overdueUntil-f.dur)
+	}
+	if f.late {
+		hi = max(hi, f.start-1)
+	}
+	return hi
+}
+
+// inverted reports whether this task, of higher priority than task b,
+// holds a worse slot than b's, which it could take: no longer than b, not
+// before this task's earliest start, inside working hours and, for a
+// confirm, before the meeting.
+func (f *placed) inverted(b *placed) bool {
+	s := b.start
+	if !b.ok || f.dur > b.end-b.start || s < f.earliest || s+f.dur > b.workEnd || s+f.dur > f.lateUntil ||
+		f.key.compare(b.key) >= 0 {
+		return false
+	}
+	bReserved := b.prefersHour && b.inFollow
+	if f.late && s+f.dur <= f.due && !(bReserved && !f.prefersHour) {
+		return true
+	}
+	if f.prefersHour && b.prefersHour && f.claims(s, f.dur, s+f.dur <= b.followEnd) && !f.claimsHour {
+		return true
+	}
+	return f.late && !f.confirm && s < f.start && !(f.prefersHour && f.inFollow) && !bReserved
+}
+
+// windowEnd returns the end of the window of sp that holds the moment s,
+// or 0 when s is in none.
+func (p *planner) windowEnd(sp daySpan, s time.Time) int64 {
+	ws, we, ok := sp.on(s, p.loc)
+	if !ok || s.Before(ws) || !s.Before(we) {
+		return 0
+	}
+	return we.Unix()
+}
+
+// prefersHour reports whether blocks of kind k prefer the follow-up hour.
+func prefersHour(k followup.StepKind) bool {
+	return k == followup.KindRefresher || k == followup.KindNudge
+}
