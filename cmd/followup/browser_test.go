@@ -182,6 +182,7 @@ func TestBrowserFlows(t *testing.T) {
 	step("every page at desktop width", func(u *webUser) { wide.in(u.t).everyPage(ids[0]) })
 	step("bad input", func(u *webUser) { u.badInput() })
 	step("keyboard only", func(u *webUser) { u.keyboardOnly() })
+	step("one line by keyboard", func(u *webUser) { u.quickAdd() })
 	step("sign out and in", func(u *webUser) { u.signOutAndIn("ada@example.com", "correct horse battery") })
 }
 
@@ -685,16 +686,14 @@ func (u *webUser) signOutAndIn(email, password string) {
 // field to field, typing, and Enter to send.
 func (u *webUser) keyboardOnly() {
 	u.open("/commitments/new", 200)
-	focused := func() string {
-		return browsertest.Value(u.p, chromedp.Evaluate[string](`(e => e.getAttribute("name") || e.getAttribute("href") || e.tagName)(document.activeElement)`))
+	focused := u.focused
+	u.skipToMain()
+	if got := focused(); got != "text" {
+		u.t.Fatalf("skip link then Tab focuses %q, want the one-line field", got)
 	}
-	u.p.Do(chromedp.KeyEvent(kb.Tab))
-	if got := focused(); got != "#main" {
-		u.t.Fatalf("the first Tab focuses %q, want the skip link to #main", got)
-	}
-	u.p.Do(chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent(kb.Tab))
+	u.p.Do(chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
 	if got := focused(); got != "contact.name" {
-		u.t.Fatalf("skip link then Tab focuses %q, want the name field", got)
+		u.t.Fatalf("the one-line form then Tab focuses %q, want the name field", got)
 	}
 	u.p.Do(chromedp.KeyEvent("Kim Keyboard"), chromedp.KeyEvent(kb.Tab))
 	if got := focused(); got != "promise" {
@@ -715,4 +714,46 @@ func (u *webUser) keyboardOnly() {
 		u.t.Fatalf("Enter led to %s, want Kim Keyboard's page", u.path())
 	}
 	u.check("commitment logged by keyboard")
+}
+
+// focused names the focused element: its name, else its href, else its tag.
+func (u *webUser) focused() string {
+	u.t.Helper()
+	return browsertest.Value(u.p, chromedp.Evaluate[string](`(e => e.getAttribute("name") || e.getAttribute("href") || e.tagName)(document.activeElement)`))
+}
+
+// skipToMain tabs to the skip link, follows it, and tabs into the page's
+// content.
+func (u *webUser) skipToMain() {
+	u.t.Helper()
+	u.p.Do(chromedp.KeyEvent(kb.Tab))
+	if got := u.focused(); got != "#main" {
+		u.t.Fatalf("the first Tab focuses %q, want the skip link to #main", got)
+	}
+	u.p.Do(chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent(kb.Tab))
+}
+
+// quickAdd logs a promise in one line from the start page without the
+// mouse: the skip link, Tab to the line, typing, and Enter; the page that
+// follows is the commitment's and shows how the line was read.
+func (u *webUser) quickAdd() {
+	u.open("/", 200)
+	u.skipToMain()
+	if got := u.focused(); got != "text" {
+		u.t.Fatalf("skip link then Tab on the start page focuses %q, want the one-line field", got)
+	}
+	u.p.Do(chromedp.KeyEvent("Quinn Quick (Initech): send the roadmap by Friday *"))
+	if got := u.p.Load(chromedp.KeyEvent(kb.Enter)); got != 200 {
+		u.t.Fatalf("Enter in the one-line form answered %d", got)
+	}
+	if !commitmentPath.MatchString(u.path()) {
+		u.t.Fatalf("Enter led to %s, want the commitment's page", u.path())
+	}
+	txt := u.text()
+	for _, want := range []string{"Read as:", "Quinn Quick", "Initech", "Send the roadmap", "by Friday"} {
+		if !strings.Contains(txt, want) {
+			u.t.Errorf("the page after a one-line log lacks %q:\n%s", want, txt)
+		}
+	}
+	u.check("commitment logged in one line")
 }
