@@ -183,6 +183,7 @@ func TestBrowserFlows(t *testing.T) {
 	step("bad input", func(u *webUser) { u.badInput() })
 	step("keyboard only", func(u *webUser) { u.keyboardOnly() })
 	step("one line by keyboard", func(u *webUser) { u.quickAdd() })
+	step("contact from a card", func(u *webUser) { u.contactFromCard() })
 	step("sign out and in", func(u *webUser) { u.signOutAndIn("ada@example.com", "correct horse battery") })
 }
 
@@ -756,4 +757,32 @@ func (u *webUser) quickAdd() {
 		}
 	}
 	u.check("commitment logged in one line")
+}
+
+// contactFromCard picks a vCard file on the log form: the page's script
+// reads it at once (the "Read card" button without script), the contact
+// fields come back filled and what was typed is kept; the form then logs
+// the promise with that contact.
+func (u *webUser) contactFromCard() {
+	card := filepath.Join(u.t.TempDir(), "carla.vcf")
+	vcf := "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Carla Card\r\nORG:Globex\r\nEMAIL:carla@globex.example\r\nEND:VCARD\r\n"
+	if err := os.WriteFile(card, []byte(vcf), 0o600); err != nil {
+		u.t.Fatal(err)
+	}
+	u.open("/commitments/new", 200)
+	u.typeInto("promise", "Send the card reader demo")
+	u.p.Do(chromedp.Click(chromedp.CSS("details.card summary")))
+	if got := u.p.Load(chromedp.SetUploadFiles(field("vcard_file"), []string{card})); got != 200 {
+		u.t.Fatalf("picking a card answered %d, want the form again (200)", got)
+	}
+	u.check("log form with a card read")
+	for name, want := range map[string]string{"contact.name": "Carla Card", "contact.company": "Globex", "contact.email": "carla@globex.example", "promise": "Send the card reader demo"} {
+		if got := u.value(name); got != want {
+			u.t.Errorf("after reading the card, %s is %q, want %q", name, got, want)
+		}
+	}
+	u.submit(`form[action="/commitments"] [type=submit]`, 200, "log with the card's contact")
+	if txt := u.text(); !commitmentPath.MatchString(u.path()) || !strings.Contains(txt, "carla@globex.example") {
+		u.t.Errorf("logging with the card's contact led to %s:\n%s", u.path(), txt)
+	}
 }
