@@ -114,9 +114,10 @@ type readingView struct {
 
 // partView is one part of a reading, in words.
 type partView struct {
-	Label, Value string
-	Source       followup.QuickSource
-	Text         string
+	Label  string               `json:"label"`
+	Value  string               `json:"value"`
+	Source followup.QuickSource `json:"source"`
+	Text   string               `json:"text"`
 }
 
 // partLabels name the fields a line is read into.
@@ -142,7 +143,12 @@ func (s *Server) quickReading(c echo.Context, id int64) *readingView {
 	if err != nil {
 		return nil
 	}
-	v := &readingView{Line: line}
+	return &readingView{Line: line, Parts: partViews(r)}
+}
+
+// partViews puts a reading's parts in words.
+func partViews(r followup.QuickReading) []partView {
+	var parts []partView
 	for _, p := range r.Parts {
 		label := partLabels[p.Field]
 		if label == "" {
@@ -152,7 +158,31 @@ func (s *Server) quickReading(c echo.Context, id int64) *readingView {
 		if w, ok := partValues[p.Field+"="+p.Value]; ok {
 			value = w
 		}
-		v.Parts = append(v.Parts, partView{Label: label, Value: value, Source: p.Source, Text: p.Text})
+		parts = append(parts, partView{Label: label, Value: value, Source: p.Source, Text: p.Text})
 	}
-	return v
+	return parts
+}
+
+// previewAnswer is how a line would be read, for the live preview.
+type previewAnswer struct {
+	Parts []partView `json:"parts,omitempty"`
+	Error string     `json:"error,omitempty"`
+}
+
+// previewQuick answers how the one-line form's line would be read, as
+// the user types it (the form's script asks): 200 with its parts, or 422
+// with the message naming the part not understood. Nothing is stored.
+func (s *Server) previewQuick(c echo.Context) error {
+	f, err := formValues(c, map[string]bool{"csrf": true, "text": true})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	r, err := s.Service.ReadQuick(c.Request().Context(), s.webSession(c).User.ID, followup.QuickInput{Text: f.Get("text")})
+	if followup.ErrorCode(err) == followup.EINVALID {
+		return c.JSON(http.StatusUnprocessableEntity, previewAnswer{Error: followup.ErrorMessage(err)})
+	} else if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, previewAnswer{Parts: partViews(r)})
 }

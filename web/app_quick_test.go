@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/followup/followup"
 )
@@ -144,4 +147,42 @@ func TestQuickReadingOwnOnly(t *testing.T) {
 		}
 	}
 	wantStatus(t, intruder.get(t, p.Location), http.StatusNotFound)
+}
+
+// TestQuickPreview: the live preview answers how a line would be read
+// (200 with its parts) or why it cannot be (422 with the message), stores
+// nothing, and refuses a post without the CSRF token (403).
+func TestQuickPreview(t *testing.T) {
+	h := newHarness(t)
+	_, b := h.signedIn(t, "preview@example.com")
+	b.quickForm(t, "/")
+	p := b.post(t, "/commitments/quick/preview", url.Values{"text": {"Jane Doe (Acme) — send pricing deck by Friday"}})
+	wantStatus(t, p, http.StatusOK)
+	var ok struct {
+		Parts []struct{ Label, Value, Source, Text string }
+		Error string
+	}
+	if err := json.Unmarshal([]byte(p.Body), &ok); err != nil {
+		t.Fatalf("%v: %s", err, p.Body)
+	}
+	got := map[string]string{}
+	for _, part := range ok.Parts {
+		got[part.Label] = part.Value + " / " + part.Source
+	}
+	want := map[string]string{
+		"Name": "Jane Doe / line", "Company": "Acme / line", "Promise": "Send pricing deck / line",
+		"Deadline": "by Friday / line", "Who promised": "I did / default", "Starred": "No / default",
+	}
+	if diff := cmp.Diff(want, got); diff != "" || ok.Error != "" {
+		t.Errorf("preview (-want +got):\n%s%s", diff, ok.Error)
+	}
+	bad := b.post(t, "/commitments/quick/preview", url.Values{"text": {"Jane — send the deck by Friday and call on Monday"}})
+	wantStatus(t, bad, http.StatusUnprocessableEntity)
+	if !strings.Contains(bad.Body, "deadline is ambiguous") {
+		t.Errorf("refused preview: %s", bad.Body)
+	}
+	wantStatus(t, b.post(t, "/commitments/quick/preview", url.Values{"csrf": {"-"}, "text": {"Jane — send the deck"}}), http.StatusForbidden)
+	if n := h.countRows(t, "commitments"); n != 0 {
+		t.Errorf("previews stored %d commitments", n)
+	}
 }

@@ -25,6 +25,7 @@ var webRoutes = []route{
 	{"POST", "/commitments", true},
 	{"POST", "/commitments/new", true},
 	{"POST", "/commitments/quick", true},
+	{"POST", "/commitments/quick/preview", true},
 	{"GET", "/commitments", false},
 	{"GET", "/commitments/:id", false},
 	{"POST", "/commitments/:id/actions", true},

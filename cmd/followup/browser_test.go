@@ -744,6 +744,15 @@ func (u *webUser) quickAdd() {
 		u.t.Fatalf("skip link then Tab on the start page focuses %q, want the one-line field", got)
 	}
 	u.p.Do(chromedp.KeyEvent("Quinn Quick (Initech): send the roadmap by Friday *"))
+	preview := func() string {
+		return browsertest.Value(u.p, chromedp.Evaluate[string](`document.getElementById("quick-preview").textContent`))
+	}
+	for i := 0; !strings.Contains(preview(), "Initech"); i++ {
+		if i == 100 {
+			u.t.Fatalf("the live preview does not show the company after 10 s: %q", preview())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if got := u.p.Load(chromedp.KeyEvent(kb.Enter)); got != 200 {
 		u.t.Fatalf("Enter in the one-line form answered %d", got)
 	}
