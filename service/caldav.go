@@ -171,6 +171,18 @@ func (s *Service) clearCalendar(ctx context.Context, userID int64, prev followup
 			s.log().WarnContext(ctx, "block left in the old calendar", "user_id", userID, "uid", p.UID, "error", followup.ErrorMessage(err))
 		}
 	}
+	series, err := s.Store.HabitSeries(ctx, userID)
+	if err != nil {
+		return
+	}
+	for _, hs := range series {
+		if hs.RemoteETag == "" {
+			continue
+		}
+		if err := s.Calendars.DeleteEvent(ctx, acct, prev.CalendarURL, hs.UID, ""); err != nil {
+			s.log().WarnContext(ctx, "habit left in the old calendar", "user_id", userID, "uid", hs.UID, "error", followup.ErrorMessage(err))
+		}
+	}
 }
 
 // withScheme turns a bare host into an https URL.

@@ -84,8 +84,25 @@ func (f *fakeCalDAV) PutEvent(_ context.Context, _ followup.CalDAVAccount, _ str
 }
 
 func (f *fakeCalDAV) remote(uid string, o fakeObject) followup.RemoteEvent {
-	return followup.RemoteEvent{UID: uid, Href: fakeBase + "followups/" + uid + ".ics", ETag: o.etag, Start: o.ev.Start, End: o.ev.End,
+	r := followup.RemoteEvent{UID: uid, Href: fakeBase + "followups/" + uid + ".ics", ETag: o.etag, Start: o.ev.Start, End: o.ev.End,
 		Sequence: o.ev.Sequence, Floating: o.floating}
+	for _, ov := range o.ev.Overrides {
+		r.Overrides = append(r.Overrides, followup.RemoteOverride{RecurrenceID: ov.RecurrenceID, Start: ov.Start, End: ov.End})
+	}
+	return r
+}
+
+// userMoveOccurrence moves one occurrence of a series as a calendar app
+// does: an override with its RECURRENCE-ID, and a new ETag.
+func (f *fakeCalDAV) userMoveOccurrence(uid string, rid, start, end time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.objs[uid]
+	ov := o.ev
+	ov.RRule, ov.Overrides, ov.RecurrenceID, ov.Start, ov.End = "", nil, rid, start, end
+	o.ev.Overrides = append(append([]followup.Event(nil), o.ev.Overrides...), ov)
+	o.etag = f.nextETag()
+	f.objs[uid] = o
 }
 
 func (f *fakeCalDAV) GetEvent(_ context.Context, _ followup.CalDAVAccount, _ string, uid string) (followup.RemoteEvent, error) {
@@ -288,8 +305,8 @@ func TestLateWarning(t *testing.T) {
 	}
 }
 
-// TestSwitchCalendar: moving to another calendar removes the blocks from
-// the old one, and writes them to the new one.
+// TestSwitchCalendar: moving to another calendar removes the blocks and
+// the habits' series from the old one, and writes them to the new one.
 func TestSwitchCalendar(t *testing.T) {
 	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
 	fake := newFakeCalDAV()
@@ -299,7 +316,11 @@ func TestSwitchCalendar(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
+	putHabit(t, h, u.ID, followup.HabitCoffees, func(hb *followup.Habit) { hb.Enabled = true })
 	first, _ := h.svc.Sync(h.ctx, u.ID)
+	if !fake.has(habitEvent(t, h, u.ID, followup.HabitCoffees).UID) {
+		t.Fatal("the coffee series was not written")
+	}
 	conn, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Calendar: "Work"})
 	if err != nil {
 		t.Fatal(err)

@@ -42,6 +42,13 @@ type stepArgs struct {
 
 func (stepArgs) Kind() string { return followup.JobCalDAVStep }
 
+type habitArgs struct {
+	UserID int64  `json:"user_id"`
+	UID    string `json:"uid"`
+}
+
+func (habitArgs) Kind() string { return followup.JobCalDAVHabit }
+
 type syncArgs struct {
 	UserID int64 `json:"user_id"`
 }
@@ -93,6 +100,9 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[stepArgs]) error {
 		return q.run(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: j.Args.UserID, UID: j.Args.UID})
+	}))
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[habitArgs]) error {
+		return q.run(ctx, followup.Job{Kind: followup.JobCalDAVHabit, UserID: j.Args.UserID, UID: j.Args.UID})
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncArgs]) error {
 		return q.run(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: j.Args.UserID})
@@ -209,6 +219,8 @@ func (q *queries) Enqueue(ctx context.Context, j followup.Job) error {
 	switch j.Kind {
 	case followup.JobCalDAVStep:
 		args = stepArgs{UserID: j.UserID, UID: j.UID}
+	case followup.JobCalDAVHabit:
+		args = habitArgs{UserID: j.UserID, UID: j.UID}
 	case followup.JobSyncUser:
 		args = syncArgs{UserID: j.UserID}
 	default:
