@@ -184,6 +184,7 @@ func TestBrowserFlows(t *testing.T) {
 	step("keyboard only", func(u *webUser) { u.keyboardOnly() })
 	step("one line by keyboard", func(u *webUser) { u.quickAdd() })
 	step("contact from a card", func(u *webUser) { u.contactFromCard() })
+	step("a standing habit", func(u *webUser) { u.standingHabit() })
 	step("sign out and in", func(u *webUser) { u.signOutAndIn("ada@example.com", "correct horse battery") })
 }
 
@@ -793,5 +794,27 @@ func (u *webUser) contactFromCard() {
 	u.submit(`form[action="/commitments"] [type=submit]`, 200, "log with the card's contact")
 	if txt := u.text(); !commitmentPath.MatchString(u.path()) || !strings.Contains(txt, "carla@globex.example") {
 		u.t.Errorf("logging with the card's contact led to %s:\n%s", u.path(), txt)
+	}
+}
+
+// standingHabit switches the weekly review on in the settings, on Tuesdays
+// instead of Mondays, and finds it saved.
+func (u *webUser) standingHabit() {
+	u.open("/settings", 200)
+	u.setChecked(`[name="habits.weekly_review.enabled"]`, true)
+	u.setChecked(`[name="habits.weekly_review.days"][value="mon"]`, false)
+	u.setChecked(`[name="habits.weekly_review.days"][value="tue"]`, true)
+	u.submit(`form[action="/settings"] [type=submit]`, 200, "save a standing habit")
+	if txt := u.text(); !strings.Contains(txt, "Settings saved") {
+		u.t.Fatalf("saving a habit did not say so:\n%s", txt)
+	}
+	for sel, want := range map[chromedp.CSS]bool{
+		`[name="habits.weekly_review.enabled"]`:           true,
+		`[name="habits.weekly_review.days"][value="mon"]`: false,
+		`[name="habits.weekly_review.days"][value="tue"]`: true,
+	} {
+		if got := browsertest.Value(u.p, chromedp.JavascriptAttribute[bool](sel, "checked")); got != want {
+			u.t.Errorf("after saving, %s is checked %v, want %v", sel, got, want)
+		}
 	}
 }
