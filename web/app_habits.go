@@ -24,12 +24,12 @@ type habitForm struct {
 
 // habitTitles name the habits as cadence.md does, with what each block is for.
 var habitTitles = map[followup.HabitKind][2]string{
-	followup.HabitWeeklyReview:     {"Weekly review", "Look back at last week's new contacts; the block lists them."},
-	followup.HabitDailyCall:        {"A follow-up call a day", "The block names the most urgent open promise with a phone number."},
-	followup.HabitWeeklyEmail:      {"A follow-up email", "One email to someone you have not written to in a while."},
-	followup.HabitMonthlyScan:      {"Scan your contacts", "Ten minutes to find five people to get back in touch with."},
-	followup.HabitCoffees:          {"Coffee meetings", "The block suggests starred contacts who have no meeting yet."},
-	followup.HabitHandwrittenNotes: {"Handwritten notes", "A short card to someone who helped you."},
+	followup.HabitWeeklyReview:     {"Weekly review", "Look back at last week's new contacts; the event lists them."},
+	followup.HabitDailyCall:        {"A follow-up call a day", "The event names the most urgent open promise with a phone number."},
+	followup.HabitWeeklyEmail:      {"A follow-up email", "A short follow-up email, once a week by default."},
+	followup.HabitMonthlyScan:      {"Scan your contacts", "A few minutes to find five people to get back in touch with."},
+	followup.HabitCoffees:          {"Coffee meetings", "The event suggests starred contacts who have no meeting yet."},
+	followup.HabitHandwrittenNotes: {"Handwritten notes", "A note written by hand; four a month by default."},
 }
 
 // weekChoice is one week of the month a habit can fall in.
