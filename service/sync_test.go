@@ -39,6 +39,19 @@ type fakeObject struct {
 
 const fakeBase = "https://dav.example.com/home/"
 
+// connectedUser makes a user in zone whose CalDAV account is a new
+// fakeCalDAV, connected.
+func (h *harness) connectedUser(email, zone string) (followup.User, *fakeCalDAV) {
+	h.t.Helper()
+	fake := newFakeCalDAV()
+	h.svc.Calendars = fake
+	u := h.user(email, zone)
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
+		h.t.Fatal(err)
+	}
+	return u, fake
+}
+
 func newFakeCalDAV() *fakeCalDAV {
 	return &fakeCalDAV{objs: map[string]fakeObject{}, deletesIn: map[string]int{}}
 }
@@ -309,12 +322,7 @@ func TestLateWarning(t *testing.T) {
 // the habits' series from the old one, and writes them to the new one.
 func TestSwitchCalendar(t *testing.T) {
 	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
-	fake := newFakeCalDAV()
-	h.svc.Calendars = fake
-	u := h.user("switch@example.com", "America/New_York")
-	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
-		t.Fatal(err)
-	}
+	u, fake := h.connectedUser("switch@example.com", "America/New_York")
 	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
 	putHabit(t, h, u.ID, followup.HabitCoffees, func(hb *followup.Habit) { hb.Enabled = true })
 	first, _ := h.svc.Sync(h.ctx, u.ID)
@@ -343,12 +351,7 @@ func TestLostAnswers(t *testing.T) {
 	for _, letGo := range []bool{false, true} {
 		t.Run(fmt.Sprintf("let go %v", letGo), func(t *testing.T) {
 			h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
-			fake := newFakeCalDAV()
-			h.svc.Calendars = fake
-			u := h.user("lost@example.com", "America/New_York")
-			if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
-				t.Fatal(err)
-			}
+			u, fake := h.connectedUser("lost@example.com", "America/New_York")
 			c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
 			fake.lostPuts = true
 			if rep, _ := h.svc.Sync(h.ctx, u.ID); len(rep.Errors) == 0 {
@@ -424,12 +427,7 @@ func TestOwnWriteOrUserMove(t *testing.T) {
 func testOwnWriteOrUserMove(t *testing.T, path, user string) {
 	// A Saturday: the blocks are placed in the week ahead.
 	h := newHarness(t, time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC))
-	fake := newFakeCalDAV()
-	h.svc.Calendars = fake
-	u := h.user("own@example.com", "America/New_York")
-	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
-		t.Fatal(err)
-	}
+	u, fake := h.connectedUser("own@example.com", "America/New_York")
 	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "in 3 days"})
 	if rep, err := h.svc.Sync(h.ctx, u.ID); err != nil || len(rep.Errors) != 0 {
 		t.Fatalf("first sync: %+v %v", rep, err)
@@ -524,12 +522,7 @@ func testOwnWriteOrUserMove(t *testing.T, path, user string) {
 func TestFloatingMove(t *testing.T) {
 	berlin := zone(t, "Europe/Berlin")
 	h := newHarness(t, time.Date(2026, 10, 22, 12, 0, 0, 0, time.UTC))
-	fake := newFakeCalDAV()
-	h.svc.Calendars = fake
-	u := h.user("floatmove@example.com", "Europe/Berlin")
-	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
-		t.Fatal(err)
-	}
+	u, fake := h.connectedUser("floatmove@example.com", "Europe/Berlin")
 	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "in 5 days"})
 	if rep, err := h.svc.Sync(h.ctx, u.ID); err != nil || len(rep.Errors) != 0 {
 		t.Fatalf("first sync: %+v %v", rep, err)
@@ -568,12 +561,7 @@ func TestFloatingMove(t *testing.T) {
 // caller's deadline is remembered as pending all the same.
 func TestLostAnswerOnTimeout(t *testing.T) {
 	h := newHarness(t, time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC))
-	fake := newFakeCalDAV()
-	h.svc.Calendars = fake
-	u := h.user("timeout@example.com", "America/New_York")
-	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
-		t.Fatal(err)
-	}
+	u, fake := h.connectedUser("timeout@example.com", "America/New_York")
 	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
 	p := step(t, c, followup.KindRefresher)
 	ctx, cancel := context.WithCancel(h.ctx)

@@ -44,7 +44,7 @@ var settings = []setting{
 	{"addr", "FOLLOWUP_ADDR", "127.0.0.1:8080", "address to listen on"},
 	{"database", "FOLLOWUP_DATABASE", "sqlite:data/followup.db", "database: sqlite:PATH (postgres:// is planned)"},
 	{"base-url", "FOLLOWUP_BASE_URL", "", "public URL used in feed links and blocks (default http://ADDR)"},
-	{"secret-file", "FOLLOWUP_SECRET_FILE", "data/secret.key", "key that encrypts stored CalDAV passwords and feed tokens; created (0600) when absent"},
+	{"secret-file", "FOLLOWUP_SECRET_FILE", "data/secret.key", "key that seals stored CalDAV passwords, busy_ics addresses and feed tokens; created (0600) when absent only while the database holds no sealed secret, else a missing or other key stops the start"},
 	{"allow-private-hosts", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "false", "let users connect CalDAV servers and ICS sources on loopback, private and link-local addresses (self-hosting on a LAN)"},
 	{"sync-interval", "FOLLOWUP_SYNC_INTERVAL", "5m", "how often connected calendars are synced; 0 turns the background sync off (changes are still written at once, and POST /api/v1/sync still syncs)"},
 	{"tick-interval", "FOLLOWUP_TICK_INTERVAL", "30s", "how often time-based transitions (let-go, close) are applied"},

@@ -396,6 +396,10 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("--help lacks %s", name)
 		}
 	}
+	// The secret file is made only while nothing is sealed (see TestKeyMissingOrWrong).
+	if help := strings.Join(strings.Fields(out.String()), " "); !strings.Contains(help, "when absent only while the database holds no sealed secret") {
+		t.Errorf("--help does not say when the secret file is created:\n%s", out.String())
+	}
 }
 
 // TestCLIErrors checks the CLI's answers to mistakes.
