@@ -183,6 +183,9 @@ func TestBrowserFlows(t *testing.T) {
 	step("phone layout", func(u *webUser) { u.phoneLayout() })
 	step("bad input", func(u *webUser) { u.badInput() })
 	step("keyboard only", func(u *webUser) { u.keyboardOnly() })
+	step("one line by keyboard", func(u *webUser) { u.quickAdd() })
+	step("contact from a card", func(u *webUser) { u.contactFromCard() })
+	step("a standing habit", func(u *webUser) { u.standingHabit() })
 	step("sign out and in", func(u *webUser) { u.signOutAndIn("ada@example.com", "correct horse battery") })
 }
 
@@ -731,16 +734,14 @@ func (u *webUser) signOutAndIn(email, password string) {
 // field to field, typing, and Enter to send.
 func (u *webUser) keyboardOnly() {
 	u.open("/commitments/new", 200)
-	focused := func() string {
-		return browsertest.Value(u.p, chromedp.Evaluate[string](`(e => e.getAttribute("name") || e.getAttribute("href") || e.tagName)(document.activeElement)`))
+	focused := u.focused
+	u.skipToMain()
+	if got := focused(); got != "text" {
+		u.t.Fatalf("skip link then Tab focuses %q, want the one-line field", got)
 	}
-	u.p.Do(chromedp.KeyEvent(kb.Tab))
-	if got := focused(); got != "#main" {
-		u.t.Fatalf("the first Tab focuses %q, want the skip link to #main", got)
-	}
-	u.p.Do(chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent(kb.Tab))
+	u.p.Do(chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
 	if got := focused(); got != "contact.name" {
-		u.t.Fatalf("skip link then Tab focuses %q, want the name field", got)
+		u.t.Fatalf("the one-line form then Tab focuses %q, want the name field", got)
 	}
 	u.p.Do(chromedp.KeyEvent("Kim Keyboard"), chromedp.KeyEvent(kb.Tab))
 	if got := focused(); got != "promise" {
@@ -761,4 +762,105 @@ func (u *webUser) keyboardOnly() {
 		u.t.Fatalf("Enter led to %s, want Kim Keyboard's page", u.path())
 	}
 	u.check("commitment logged by keyboard")
+}
+
+// focused names the focused element: its name, else its href, else its tag.
+func (u *webUser) focused() string {
+	u.t.Helper()
+	return browsertest.Value(u.p, chromedp.Evaluate[string](`(e => e.getAttribute("name") || e.getAttribute("href") || e.tagName)(document.activeElement)`))
+}
+
+// skipToMain tabs to the skip link, follows it, and tabs into the page's
+// content.
+func (u *webUser) skipToMain() {
+	u.t.Helper()
+	u.p.Do(chromedp.KeyEvent(kb.Tab))
+	if got := u.focused(); got != "#main" {
+		u.t.Fatalf("the first Tab focuses %q, want the skip link to #main", got)
+	}
+	u.p.Do(chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent(kb.Tab))
+}
+
+// quickAdd logs a promise in one line from the start page without the
+// mouse: the skip link, Tab to the line, typing, and Enter; the page that
+// follows is the commitment's and shows how the line was read.
+func (u *webUser) quickAdd() {
+	u.open("/", 200)
+	u.skipToMain()
+	if got := u.focused(); got != "text" {
+		u.t.Fatalf("skip link then Tab on the start page focuses %q, want the one-line field", got)
+	}
+	u.p.Do(chromedp.KeyEvent("Quinn Quick (Initech): send the roadmap by Friday *"))
+	preview := func() string {
+		return browsertest.Value(u.p, chromedp.Evaluate[string](`document.getElementById("quick-preview").textContent`))
+	}
+	for i := 0; !strings.Contains(preview(), "Initech"); i++ {
+		if i == 100 {
+			u.t.Fatalf("the live preview does not show the company after 10 s: %q", preview())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := u.p.Load(chromedp.KeyEvent(kb.Enter)); got != 200 {
+		u.t.Fatalf("Enter in the one-line form answered %d", got)
+	}
+	if !commitmentPath.MatchString(u.path()) {
+		u.t.Fatalf("Enter led to %s, want the commitment's page", u.path())
+	}
+	txt := u.text()
+	for _, want := range []string{"Read as:", "Quinn Quick", "Initech", "Send the roadmap", "by Friday"} {
+		if !strings.Contains(txt, want) {
+			u.t.Errorf("the page after a one-line log lacks %q:\n%s", want, txt)
+		}
+	}
+	u.check("commitment logged in one line")
+}
+
+// contactFromCard picks a vCard file on the log form: the page's script
+// reads it at once (the "Read card" button without script), the contact
+// fields come back filled and what was typed is kept; the form then logs
+// the promise with that contact.
+func (u *webUser) contactFromCard() {
+	card := filepath.Join(u.t.TempDir(), "carla.vcf")
+	vcf := "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Carla Card\r\nORG:Globex\r\nEMAIL:carla@globex.example\r\nEND:VCARD\r\n"
+	if err := os.WriteFile(card, []byte(vcf), 0o600); err != nil {
+		u.t.Fatal(err)
+	}
+	u.open("/commitments/new", 200)
+	u.typeInto("promise", "Send the card reader demo")
+	u.p.Do(chromedp.Click(chromedp.CSS("details.card summary")))
+	if got := u.p.Load(chromedp.SetUploadFiles(field("vcard_file"), []string{card})); got != 200 {
+		u.t.Fatalf("picking a card answered %d, want the form again (200)", got)
+	}
+	u.check("log form with a card read")
+	for name, want := range map[string]string{"contact.name": "Carla Card", "contact.company": "Globex", "contact.email": "carla@globex.example", "promise": "Send the card reader demo"} {
+		if got := u.value(name); got != want {
+			u.t.Errorf("after reading the card, %s is %q, want %q", name, got, want)
+		}
+	}
+	u.submit(`form[action="/commitments"] [type=submit]`, 200, "log with the card's contact")
+	if txt := u.text(); !commitmentPath.MatchString(u.path()) || !strings.Contains(txt, "carla@globex.example") {
+		u.t.Errorf("logging with the card's contact led to %s:\n%s", u.path(), txt)
+	}
+}
+
+// standingHabit switches the weekly review on in the settings, on Tuesdays
+// instead of Mondays, and finds it saved.
+func (u *webUser) standingHabit() {
+	u.open("/settings", 200)
+	u.setChecked(`[name="habits.weekly_review.enabled"]`, true)
+	u.setChecked(`[name="habits.weekly_review.days"][value="mon"]`, false)
+	u.setChecked(`[name="habits.weekly_review.days"][value="tue"]`, true)
+	u.submit(`form[action="/settings"] [type=submit]`, 200, "save a standing habit")
+	if txt := u.text(); !strings.Contains(txt, "Settings saved") {
+		u.t.Fatalf("saving a habit did not say so:\n%s", txt)
+	}
+	for sel, want := range map[chromedp.CSS]bool{
+		`[name="habits.weekly_review.enabled"]`:           true,
+		`[name="habits.weekly_review.days"][value="mon"]`: false,
+		`[name="habits.weekly_review.days"][value="tue"]`: true,
+	} {
+		if got := browsertest.Value(u.p, chromedp.JavascriptAttribute[bool](sel, "checked")); got != want {
+			u.t.Errorf("after saving, %s is checked %v, want %v", sel, got, want)
+		}
+	}
 }

@@ -90,6 +90,55 @@
     });
   });
 
+  // The one-line form shows how the line will be read as the user types:
+  // the server reads it (nothing is stored) and the parts appear below.
+  document.querySelectorAll("input[data-preview]").forEach(function (input) {
+    var out = document.getElementById(input.getAttribute("data-preview"));
+    var csrf = input.form && input.form.querySelector("input[name=csrf]");
+    if (!out || !csrf || !window.fetch) { return; }
+    var timer = null, asked = 0;
+    var show = function (answer) {
+      out.textContent = "";
+      if (answer.error) {
+        var p = document.createElement("p");
+        p.textContent = answer.error;
+        out.appendChild(p);
+      } else if (answer.parts) {
+        var dl = document.createElement("dl");
+        dl.className = "facts";
+        answer.parts.forEach(function (part) {
+          var dt = document.createElement("dt"), dd = document.createElement("dd");
+          dt.textContent = part.label;
+          dd.textContent = part.value + (part.source === "line" ? "" : " (default)");
+          dl.appendChild(dt);
+          dl.appendChild(dd);
+        });
+        out.appendChild(dl);
+      }
+      out.hidden = !out.firstChild;
+    };
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      if (!input.value.trim()) { show({}); return; }
+      timer = setTimeout(function () {
+        var n = ++asked;
+        var body = new URLSearchParams({ csrf: csrf.value, text: input.value });
+        fetch("/commitments/quick/preview", { method: "POST", body: body, credentials: "same-origin" })
+          .then(function (r) { return r.status === 200 || r.status === 422 ? r.json() : {}; })
+          .then(function (answer) { if (n === asked) { show(answer); } }, function () { /* no preview */ });
+      }, 350);
+    });
+  });
+
+  // A card file chosen on the log form is read at once, as its "Read card"
+  // button does without script.
+  document.querySelectorAll("input[data-read-card]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var btn = document.getElementById(input.getAttribute("data-read-card"));
+      if (btn && input.files && input.files.length) { btn.click(); }
+    });
+  });
+
   // A double tap sends the form once (the idempotency key guards the server too).
   document.querySelectorAll("form[data-once]").forEach(function (form) {
     form.addEventListener("submit", function () {
