@@ -11,7 +11,10 @@ import (
 // Inversion looks for a pair of placements that Plan, placing in priority
 // order, would not leave so, and returns the keys: task a holds a worse slot
 // than the one task b, of lower priority, holds; of the tasks a is so
-// inverted with, b is the one of lowest priority. pls[i] places req.Tasks[i].
+// inverted with, b is the one of lowest priority, and of several such the
+// one that starts first: the slot a would take, so that releasing b to be
+// placed again moves a once instead of one slot at a time. pls[i] places
+// req.Tasks[i].
 // Worse means one of:
 //   - a is late, and would be on time in b's slot (unless b is a refresher
 //     or nudge in the follow-up hour and a is not);
@@ -55,8 +58,7 @@ func Inversion(req Request, pls []Placement) (a, b int, found bool) {
 			if i == j || !f.inverted(&facts[j]) {
 				continue
 			}
-			if last < 0 || facts[j].key.compare(facts[last].key) > 0 ||
-				(facts[j].key.compare(facts[last].key) == 0 && facts[j].start > facts[last].start) {
+			if last < 0 || facts[j].key.compare(facts[last].key) > 0 {
 				last = j
 			}
 		}
@@ -179,4 +181,36 @@ func (p *planner) windowEnd(sp daySpan, s time.Time) int64 {
 // prefersHour reports whether blocks of kind k prefer the follow-up hour.
 func prefersHour(k followup.StepKind) bool {
 	return k == followup.KindRefresher || k == followup.KindNudge
+}
+
+// HourClaims returns a function that reports whether placement pl of task t
+// lies in a follow-up hour the task may claim: t is a refresher or nudge and
+// the block ends by its Due or, when overdue, on its first working day (the
+// hours Plan gives it first). A late block that merely lands in a later
+// follow-up hour claims none.
+func HourClaims(req Request) func(t Task, pl Placement) bool {
+	r := req
+	r.Busy, r.Blocks, r.Tasks = nil, nil, nil
+	p := newPlanner(r)
+	return func(t Task, pl Placement) bool {
+		if !prefersHour(t.Kind) || !pl.OK {
+			return false
+		}
+		return p.facts(t, pl).claimsHour
+	}
+}
+
+// SamePriority returns a function that reports whether tasks a and b of
+// req have the same kind and the same priority in Plan's order (day,
+// starred, Due, MetAt), their Keys aside: which of two such tasks is late
+// is no rule of the plan.
+func SamePriority(req Request) func(a, b Task) bool {
+	r := req
+	r.Busy, r.Blocks, r.Tasks = nil, nil, nil
+	p := newPlanner(r)
+	return func(a, b Task) bool {
+		ka, kb := p.sortKey(a), p.sortKey(b)
+		ka.key, kb.key = 0, 0
+		return a.Kind == b.Kind && a.Duration == b.Duration && ka.compare(kb) == 0
+	}
 }
