@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -39,6 +40,7 @@ func Inversion(req Request, pls []Placement) (a, b int, found bool) {
 		}
 	}
 	slices.SortFunc(byStart, func(x, y int) int { return cmp.Compare(facts[x].start, facts[y].start) })
+	lowest := newLowestTable(facts, byStart)
 	for i := range facts {
 		f := &facts[i]
 		if !f.wantsBetter() {
@@ -47,14 +49,16 @@ func Inversion(req Request, pls []Placement) (a, b int, found bool) {
 		// Of the tasks i is inverted with, the one of lowest priority: the
 		// one a plan made from scratch would place last. Only blocks that
 		// start between i's earliest start and the last start any rule
-		// could prefer are looked at.
+		// could prefer are looked at, and only when one of them has a lower
+		// priority than i (every rule asks for one).
 		lo, hi := f.earliest, f.lastBetterStart()
 		first, _ := slices.BinarySearchFunc(byStart, lo, func(x int, t int64) int { return cmp.Compare(facts[x].start, t) })
+		end, _ := slices.BinarySearchFunc(byStart, hi+1, func(x int, t int64) int { return cmp.Compare(facts[x].start, t) })
+		if first >= end || f.key.compare(facts[lowest.query(first, end)].key) >= 0 {
+			continue
+		}
 		last := -1
-		for _, j := range byStart[first:] {
-			if facts[j].start > hi {
-				break
-			}
+		for _, j := range byStart[first:end] {
 			if i == j || !f.inverted(&facts[j]) {
 				continue
 			}
@@ -67,6 +71,42 @@ func Inversion(req Request, pls []Placement) (a, b int, found bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// lowestTable answers which task of a run of byStart has the lowest
+// priority (the greatest sort key) in constant time: a sparse table, row r
+// holding the answer for each run of 2^r tasks.
+type lowestTable struct {
+	facts []placed
+	rows  [][]int
+}
+
+// newLowestTable builds the table over byStart in O(n log n).
+func newLowestTable(facts []placed, byStart []int) *lowestTable {
+	t := &lowestTable{facts: facts, rows: [][]int{byStart}}
+	for w := 1; 2*w <= len(byStart); w *= 2 {
+		prev := t.rows[len(t.rows)-1]
+		row := make([]int, len(prev)-w)
+		for i := range row {
+			row[i] = t.lower(prev[i], prev[i+w])
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+// lower returns whichever of tasks a and b has the lower priority.
+func (t *lowestTable) lower(a, b int) int {
+	if t.facts[b].key.compare(t.facts[a].key) > 0 {
+		return b
+	}
+	return a
+}
+
+// query returns the task of lowest priority among byStart[from:to], to > from.
+func (t *lowestTable) query(from, to int) int {
+	r := bits.Len(uint(to-from)) - 1
+	return t.lower(t.rows[r][from], t.rows[r][to-(1<<r)])
 }
 
 // placed is what Inversion knows of one task and its placement, in Unix
