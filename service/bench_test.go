@@ -18,7 +18,7 @@ func BenchmarkCreate(b *testing.B) {
 		b.Run(fmt.Sprintf("open=%d", open), func(b *testing.B) {
 			h := newHarness(b, time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
 			// Fewer users for the larger sizes keep the setup short.
-			users := make([]followup.User, min(50, max(1, 2000/max(open, 1))))
+			users := make([]followup.User, min(50, max(1, 400/max(open, 1))))
 			for i := range users {
 				users[i] = h.user(fmt.Sprintf("u%d@example.com", i), "America/New_York")
 				for j := range open {
