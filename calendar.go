@@ -27,6 +27,22 @@ type Event struct {
 	AlarmMinutes int
 	// Categories, e.g. "followup" and the step kind.
 	Categories []string
+
+	// Zone, when set, makes encoders write DTSTART, DTEND and RECURRENCE-ID
+	// as local times with its TZID, and a matching VTIMEZONE (RFC 5545
+	// §3.3.5 form 3, §3.6.5): a recurring event keeps its local time
+	// across DST changes only so.
+	Zone *time.Location
+	// RRule is the recurrence rule of a series (RFC 5545 §3.8.5.3), e.g.
+	// "FREQ=WEEKLY;BYDAY=MO"; "" for a single event.
+	RRule string
+	// RecurrenceID is set on an overridden occurrence of a series: the
+	// start it has in the series (RFC 5545 §3.8.4.4).
+	RecurrenceID time.Time
+	// Overrides are the overridden occurrences of a series: VEVENTs with
+	// the same UID and a RecurrenceID, in the same calendar object
+	// (RFC 4791 §4.1) and next to the master in a feed.
+	Overrides []Event
 }
 
 // CalDAVAccount is how to reach a user's CalDAV server. Password is in the
@@ -90,6 +106,9 @@ type RemoteEvent struct {
 	ETag  string
 	Start time.Time
 	End   time.Time
+	// Overrides are the occurrences of a series the object holds as
+	// VEVENTs with a RECURRENCE-ID.
+	Overrides []RemoteOverride
 	// Floating marks times with no zone (no Z and no TZID, or a TZID that
 	// names no zone we know): Start and End hold their wall clock as UTC
 	// values, to be read in the user's zone.
@@ -100,6 +119,12 @@ type RemoteEvent struct {
 	// error inside a 207, or no calendar-data): it exists, but its UID and
 	// times are unknown.
 	Unreadable bool
+}
+
+// RemoteOverride is one overridden occurrence of a series on the server.
+type RemoteOverride struct {
+	RecurrenceID time.Time
+	Start, End   time.Time
 }
 
 // BusyObject is the busy time one calendar object contributes.

@@ -104,10 +104,23 @@ func (d Durations) For(k StepKind) time.Duration {
 	return time.Duration(m) * time.Minute
 }
 
-// Habit is one of the optional standing habits (cadence.md "monthly plan").
+// Habit is one of the optional standing habits (cadence.md "monthly
+// plan"). Switched on, it becomes one recurring event: on Days (in the
+// weeks of the month Weeks names, or every week), at one time of day
+// between Start and End in the user's zone, Minutes long.
 type Habit struct {
 	Enabled bool `json:"enabled"`
-	Minutes int  `json:"minutes"`
+	// Minutes is the length of each occurrence.
+	Minutes int `json:"minutes"`
+	// Days are the weekdays it falls on: "mon" … "sun".
+	Days []string `json:"days"`
+	// Weeks are the weeks of the month it falls in, 1 to 4 or -1 for the
+	// last; empty means every week. [1, 3] with days ["wed"] is the first
+	// and third Wednesday of each month.
+	Weeks []int `json:"weeks"`
+	// Start and End are the time window the occurrences are placed in.
+	Start Clock `json:"start"`
+	End   Clock `json:"end"`
 }
 
 // Habits are the standing habits a user can switch on.
@@ -161,14 +174,7 @@ func DefaultSettings(timezone string) Settings {
 		CloseAfterDays: 3,
 		LetGoAfterDays: 10,
 		DeletedMeans:   DeletedMeansDone,
-		Habits: Habits{
-			WeeklyReview:     Habit{Minutes: 30},
-			DailyCall:        Habit{Minutes: 15},
-			WeeklyEmail:      Habit{Minutes: 15},
-			MonthlyScan:      Habit{Minutes: 10},
-			Coffees:          Habit{Minutes: 45},
-			HandwrittenNotes: Habit{Minutes: 15},
-		},
+		Habits:         DefaultHabits(),
 	}
 }
 
@@ -239,12 +245,6 @@ func (s Settings) Validate() error {
 		{"nudge_after_days", s.NudgeAfterDays, 1, 60},
 		{"close_after_days", s.CloseAfterDays, 1, 60},
 		{"let_go_after_days", s.LetGoAfterDays, 1, 90},
-		{"habits.weekly_review.minutes", s.Habits.WeeklyReview.Minutes, 5, 480},
-		{"habits.daily_call.minutes", s.Habits.DailyCall.Minutes, 5, 480},
-		{"habits.weekly_email.minutes", s.Habits.WeeklyEmail.Minutes, 5, 480},
-		{"habits.monthly_scan.minutes", s.Habits.MonthlyScan.Minutes, 5, 480},
-		{"habits.coffees.minutes", s.Habits.Coffees.Minutes, 5, 480},
-		{"habits.handwritten_notes.minutes", s.Habits.HandwrittenNotes.Minutes, 5, 480},
 	} {
 		if d.v < d.min || d.v > d.max {
 			return Errorf(EINVALID, d.field, "%s must be between %d and %d.", d.field, d.min, d.max)
@@ -265,5 +265,5 @@ func (s Settings) Validate() error {
 	if s.DeletedMeans != DeletedMeansDone && s.DeletedMeans != DeletedMeansDismissed {
 		return Errorf(EINVALID, "deleted_means", "deleted_means must be %q or %q.", DeletedMeansDone, DeletedMeansDismissed)
 	}
-	return nil
+	return s.Habits.Validate()
 }

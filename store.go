@@ -86,8 +86,9 @@ func (b BusySource) Intervals() []Interval {
 
 // Job kinds of the durable queue.
 const (
-	JobCalDAVStep = "caldav_step" // reconcile one step's calendar object (UserID, UID)
-	JobSyncUser   = "sync_user"   // a full sync of one user's calendars (UserID)
+	JobCalDAVStep  = "caldav_step"  // reconcile one step's calendar object (UserID, UID)
+	JobSyncUser    = "sync_user"    // a full sync of one user's calendars (UserID)
+	JobCalDAVHabit = "caldav_habit" // reconcile one habit series' calendar object (UserID, UID)
 )
 
 // Job is one unit of background work, stored in the database queue.
@@ -199,6 +200,20 @@ type Queries interface {
 	ResetRemote(ctx context.Context, userID int64) error
 	// DueSteps returns pending steps of the given kinds starting at or before t, across users.
 	DueSteps(ctx context.Context, kinds []StepKind, t time.Time, limit int) ([]Step, error)
+
+	// HabitSeries returns the user's habit series, switched-off ones still
+	// waiting for their calendar object to go included, in HabitKinds order.
+	HabitSeries(ctx context.Context, userID int64) ([]HabitSeries, error)
+	// HabitSeriesByUID returns one series; ENOTFOUND when there is none.
+	HabitSeriesByUID(ctx context.Context, uid string) (HabitSeries, error)
+	// PutHabitSeries inserts or replaces the user's series of s.Kind.
+	PutHabitSeries(ctx context.Context, s *HabitSeries) error
+	// DeleteHabitSeries removes the series with uid; a missing one is no error.
+	DeleteHabitSeries(ctx context.Context, uid string) error
+	// HabitCommitmentIDs returns the ids of what the habits' texts may
+	// name: the user's open commitments and those created at or after
+	// since. Ids only: the feed reads most of these commitments anyway.
+	HabitCommitmentIDs(ctx context.Context, userID int64, since time.Time) ([]int64, error)
 
 	CalDAV(ctx context.Context, userID int64) (CalDAVConnection, error)
 	PutCalDAV(ctx context.Context, c CalDAVConnection) error

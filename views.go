@@ -47,7 +47,8 @@ type CalDAVInput struct {
 	// every other calendar that holds events.
 	BusyCalendars []string
 	// BusyICS are plain ICS addresses read as busy. An address sent back
-	// masked, as answers show it, keeps the one stored.
+	// masked, as answers show it, keeps the one stored; nil keeps every
+	// stored one, and an empty list removes them.
 	BusyICS []string
 }
 

@@ -58,6 +58,9 @@ var errTooLarge = errors.New("caldav: response body too large")
 // Client implements followup.CalendarServer and followup.ICSSource.
 type Client struct {
 	hc *http.Client
+	// Observer, when not nil, is told about every request: its host (never
+	// the URL), method, status and time.
+	Observer followup.RemoteObserver
 }
 
 var (
@@ -272,8 +275,10 @@ func (s *session) send(ctx context.Context, method string, u *url.URL, hdr http.
 		req.SetBasicAuth(s.username, s.password)
 	}
 	s.n++
+	done := s.c.observe(u.Host, method)
 	resp, err := s.c.hc.Do(req)
 	if err != nil {
+		done(followup.NoAnswer)
 		return nil, transportError(ctx, u.Host, err)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
@@ -281,6 +286,11 @@ func (s *session) send(ctx context.Context, method string, u *url.URL, hdr http.
 	if err == nil && len(data) > maxBody {
 		err = errTooLarge
 	}
+	status := resp.StatusCode
+	if err != nil {
+		status = followup.NoAnswer // broken off: no usable answer
+	}
+	done(status)
 	if err != nil {
 		if ctx.Err() != nil || isTimeout(err) {
 			return nil, transportError(ctx, u.Host, err)
@@ -288,6 +298,14 @@ func (s *session) send(ctx context.Context, method string, u *url.URL, hdr http.
 		return nil, remoteError(scrub(err), "The response from %s was too large or broken off.", u.Host)
 	}
 	return &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header, body: data, hide: s.hidePath}, nil
+}
+
+// observe starts timing a request to host for the Observer.
+func (c *Client) observe(host, method string) func(status int) {
+	if c.Observer == nil {
+		return func(int) {}
+	}
+	return c.Observer.ObserveRemote(strings.ToLower(host), method)
 }
 
 // redirectTarget returns where a redirect (301, 302, 303, 307, 308 with a

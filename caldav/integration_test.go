@@ -219,6 +219,7 @@ func TestRealServers(t *testing.T) {
 			t.Run("objects", func(t *testing.T) { testObjects(t, ctx, c, srv, acct, cal.URL) })
 			t.Run("busy", func(t *testing.T) { testBusy(t, ctx, c, srv, acct, d.HomeSet) })
 			t.Run("app moves", func(t *testing.T) { testAppMoves(t, ctx, c, srv, acct, cal.URL) })
+			t.Run("series", func(t *testing.T) { testSeries(t, ctx, c, srv, acct, cal.URL) })
 		})
 	}
 }

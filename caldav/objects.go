@@ -19,23 +19,55 @@ import (
 // prodID is the PRODID of every object we write (RFC 5545 §3.7.3).
 const prodID = "-//followup//followup//EN"
 
-// encodeEvent builds one calendar object resource: a VCALENDAR with a single
-// VEVENT whose UID is ev.UID and no METHOD property (RFC 4791 §4.1). Times
-// are written in UTC (RFC 5545 §3.3.5 form 2); the VALARM (§3.6.6) is a
-// DISPLAY alarm AlarmMinutes before the start, left out when negative.
+// encodeEvent builds one calendar object resource: a VCALENDAR with the
+// event's VEVENT, whose UID is ev.UID, and no METHOD property (RFC 4791
+// §4.1). Times are written in UTC (RFC 5545 §3.3.5 form 2), or, for an
+// event with a Zone, as local times with its TZID and a VTIMEZONE
+// (§3.3.5 form 3, §3.6.5) so that a series (RRULE, §3.8.5.3) keeps its
+// local time across DST changes; the series' overrides follow as VEVENTs
+// with the same UID and a RECURRENCE-ID (§3.8.4.4). The VALARM (§3.6.6) is
+// a DISPLAY alarm AlarmMinutes before the start, left out when negative.
 func encodeEvent(ev followup.Event) ([]byte, error) {
 	if ev.UID == "" {
 		return nil, followup.Errorf(followup.EINVALID, "uid", "The event has no UID.")
 	}
-	if !ev.End.After(ev.Start) {
-		return nil, followup.Errorf(followup.EINVALID, "end", "The event ends before it starts.")
+	cal := ical.NewCalendar()
+	cal.Props.SetText(ical.PropVersion, "2.0")
+	cal.Props.SetText(ical.PropProductID, prodID)
+	if ev.Zone != nil {
+		cal.Children = append(cal.Children, timezone(ev.Zone, ev.Start))
 	}
+	for _, e := range append([]followup.Event{ev}, ev.Overrides...) {
+		if !e.End.After(e.Start) {
+			return nil, followup.Errorf(followup.EINVALID, "end", "The event ends before it starts.")
+		}
+		e.UID, e.Zone = ev.UID, ev.Zone
+		cal.Children = append(cal.Children, vevent(e))
+	}
+	if _, _, err := webdavcaldav.ValidateCalendarObject(cal); err != nil {
+		return nil, fmt.Errorf("caldav: encode %s: %w", ev.UID, err)
+	}
+	var buf bytes.Buffer
+	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
+		return nil, fmt.Errorf("caldav: encode %s: %w", ev.UID, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// vevent builds the VEVENT of one event or override.
+func vevent(ev followup.Event) *ical.Component {
 	stamp := ev.Stamp
 	if stamp.IsZero() {
 		stamp = ev.Created
 	}
 	if stamp.IsZero() {
 		stamp = ev.Start
+	}
+	local := func(t time.Time) time.Time {
+		if ev.Zone != nil {
+			return t.In(ev.Zone)
+		}
+		return t.UTC()
 	}
 	ve := ical.NewEvent()
 	ve.Props.SetText(ical.PropUID, ev.UID) // RFC 5545 §3.8.4.7
@@ -50,8 +82,17 @@ func encodeEvent(ev followup.Event) ([]byte, error) {
 	seq.SetValueType(ical.ValueInt)
 	seq.Value = strconv.Itoa(max(ev.Sequence, 0))
 	ve.Props.Set(seq)
-	ve.Props.SetDateTime(ical.PropDateTimeStart, ev.Start.UTC())
-	ve.Props.SetDateTime(ical.PropDateTimeEnd, ev.End.UTC())
+	ve.Props.SetDateTime(ical.PropDateTimeStart, local(ev.Start))
+	ve.Props.SetDateTime(ical.PropDateTimeEnd, local(ev.End))
+	if !ev.RecurrenceID.IsZero() {
+		ve.Props.SetDateTime(ical.PropRecurrenceID, local(ev.RecurrenceID))
+	}
+	if ev.RRule != "" {
+		rule := ical.NewProp(ical.PropRecurrenceRule)
+		rule.SetValueType(ical.ValueRecurrence)
+		rule.Value = ev.RRule
+		ve.Props.Set(rule)
+	}
 	ve.Props.SetText(ical.PropSummary, ev.Summary)
 	if ev.Description != "" {
 		ve.Props.SetText(ical.PropDescription, ev.Description)
@@ -84,19 +125,65 @@ func encodeEvent(ev followup.Event) ([]byte, error) {
 		alarm.Props.Set(trig)
 		ve.Children = append(ve.Children, alarm)
 	}
+	return ve.Component
+}
 
-	cal := ical.NewCalendar()
-	cal.Props.SetText(ical.PropVersion, "2.0")
-	cal.Props.SetText(ical.PropProductID, prodID)
-	cal.Children = append(cal.Children, ve.Component)
-	if _, _, err := webdavcaldav.ValidateCalendarObject(cal); err != nil {
-		return nil, fmt.Errorf("caldav: encode %s: %w", ev.UID, err)
+// zoneYears is how many years a VTIMEZONE spells out when its onsets
+// follow no yearly rule (those that do are an RRULE, covering every year).
+const zoneYears = 10
+
+// timezone builds the VTIMEZONE of loc (RFC 5545 §3.6.5) from Go's
+// tzdata, from the year before from on.
+func timezone(loc *time.Location, from time.Time) *ical.Component {
+	tz := ical.NewComponent(ical.CompTimezone)
+	tz.Props.SetText(ical.PropTimezoneID, loc.String())
+	wall := func(t time.Time) string { return t.Format("20060102T150405") }
+	for _, o := range followup.ZoneObservances(loc, from.AddDate(-1, 0, 0), zoneYears) {
+		kind := ical.CompTimezoneStandard
+		if o.Daylight {
+			kind = ical.CompTimezoneDaylight
+		}
+		c := ical.NewComponent(kind)
+		start := ical.NewProp(ical.PropDateTimeStart)
+		start.Value = wall(o.Start)
+		c.Props.Set(start)
+		for _, p := range []struct {
+			name string
+			secs int
+		}{{ical.PropTimezoneOffsetFrom, o.OffsetFrom}, {ical.PropTimezoneOffsetTo, o.OffsetTo}} {
+			prop := ical.NewProp(p.name)
+			prop.SetValueType(ical.ValueUTCOffset)
+			prop.Value = utcOffset(p.secs)
+			c.Props.Set(prop)
+		}
+		if o.RRule != "" {
+			rule := ical.NewProp(ical.PropRecurrenceRule)
+			rule.SetValueType(ical.ValueRecurrence)
+			rule.Value = o.RRule
+			c.Props.Set(rule)
+		}
+		for _, r := range o.RDates {
+			rd := ical.NewProp(ical.PropRecurrenceDates)
+			rd.Value = wall(r)
+			c.Props.Add(rd)
+		}
+		c.Props.SetText(ical.PropTimezoneName, o.Name)
+		tz.Children = append(tz.Children, c)
 	}
-	var buf bytes.Buffer
-	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
-		return nil, fmt.Errorf("caldav: encode %s: %w", ev.UID, err)
+	return tz
+}
+
+// utcOffset formats seconds east of UTC as a UTC-OFFSET (RFC 5545 §3.3.14).
+func utcOffset(secs int) string {
+	sign := "+"
+	if secs < 0 {
+		sign, secs = "-", -secs
 	}
-	return buf.Bytes(), nil
+	s := fmt.Sprintf("%s%02d%02d", sign, secs/3600, secs/60%60)
+	if secs%60 != 0 {
+		s += fmt.Sprintf("%02d", secs%60)
+	}
+	return s
 }
 
 // PutEvent writes ev as one calendar object at calendarURL + escaped UID +
@@ -222,13 +309,15 @@ func (c *Client) GetEvent(ctx context.Context, acct followup.CalDAVAccount, cale
 
 // remoteEvent reads UID, SEQUENCE, DTSTART and DTEND of the master VEVENT
 // of a calendar object, or of its first VEVENT when it holds only
-// overrides. Times with no zone we know come back Floating.
+// overrides, and the RECURRENCE-ID and times of each override. Times with
+// no zone we know come back Floating.
 func remoteEvent(ctx context.Context, host string, data []byte) (followup.RemoteEvent, error) {
 	cal, err := decodeCalendar(ctx, data)
 	if err != nil {
 		return followup.RemoteEvent{}, unreadable(host, err)
 	}
 	var first *ical.Component
+	var overrides []followup.RemoteOverride
 	for _, comp := range cal.Children {
 		if comp.Name != ical.CompEvent {
 			continue
@@ -236,10 +325,20 @@ func remoteEvent(ctx context.Context, host string, data []byte) (followup.Remote
 		if first == nil {
 			first = comp
 		}
-		if comp.Props.Get(ical.PropRecurrenceID) == nil {
+		rid := comp.Props.Get(ical.PropRecurrenceID)
+		if rid == nil {
 			first = comp
-			break
+			continue
 		}
+		at, _, err := parseDateTime(rid.Value, rid.Params)
+		if err != nil {
+			return followup.RemoteEvent{}, unreadable(host, fmt.Errorf("caldav: RECURRENCE-ID: %w", err))
+		}
+		o, err := readOccurrence(comp)
+		if err != nil {
+			return followup.RemoteEvent{}, unreadable(host, err)
+		}
+		overrides = append(overrides, followup.RemoteOverride{RecurrenceID: at.UTC(), Start: o.start.UTC(), End: o.end.UTC()})
 	}
 	if comp := first; comp != nil {
 		var ev followup.RemoteEvent
@@ -250,7 +349,7 @@ func remoteEvent(ctx context.Context, host string, data []byte) (followup.Remote
 		if err != nil {
 			return followup.RemoteEvent{}, unreadable(host, err)
 		}
-		ev.Start, ev.End, ev.Floating = o.start, o.end, o.floating
+		ev.Start, ev.End, ev.Floating, ev.Overrides = o.start, o.end, o.floating, overrides
 		ev.Sequence = sequence(comp)
 		return ev, nil
 	}

@@ -83,6 +83,11 @@ func Encode(w io.Writer, f Feed) error {
 		if err := check(&f.Events[i]); err != nil {
 			return err
 		}
+		for j := range f.Events[i].Overrides {
+			if err := check(&f.Events[i].Overrides[j]); err != nil {
+				return err
+			}
+		}
 	}
 	if !f.Now.IsZero() {
 		if _, err := dateTimeOK(f.Now, "now"); err != nil {
@@ -104,8 +109,14 @@ func Encode(w io.Writer, f Feed) error {
 	}
 	d := string(appendDuration(nil, ttl))
 	e.raw("REFRESH-INTERVAL;VALUE=DURATION:" + d + "\r\n" + "X-PUBLISHED-TTL:" + d + "\r\n")
+	for _, z := range zonesOf(f.Events) {
+		e.timezone(z.loc, z.from)
+	}
 	for i := range f.Events {
 		e.event(&f.Events[i], f.Now)
+		for j := range f.Events[i].Overrides {
+			e.event(&f.Events[i].Overrides[j], f.Now)
+		}
 		if e.err != nil {
 			return e.err
 		}
@@ -182,9 +193,26 @@ func (e *encoder) event(ev *followup.Event, now time.Time) {
 	if !ev.Stamp.IsZero() {
 		e.dateTime("LAST-MODIFIED:", ev.Stamp)
 	}
-	e.dateTime("DTSTART:", ev.Start)
-	if ev.End.After(ev.Start) {
-		e.dateTime("DTEND:", ev.End)
+	switch {
+	case ev.Zone != nil:
+		e.localTime("DTSTART", ev.Start, ev.Zone)
+		if ev.End.After(ev.Start) {
+			e.localTime("DTEND", ev.End, ev.Zone)
+		}
+		if !ev.RecurrenceID.IsZero() {
+			e.localTime("RECURRENCE-ID", ev.RecurrenceID, ev.Zone)
+		}
+		if ev.RRule != "" {
+			e.uri("RRULE", ev.RRule) // §3.8.5.3: a RECUR value, written as is
+		}
+	default:
+		e.dateTime("DTSTART:", ev.Start)
+		if ev.End.After(ev.Start) {
+			e.dateTime("DTEND:", ev.End)
+		}
+		if !ev.RecurrenceID.IsZero() {
+			e.dateTime("RECURRENCE-ID:", ev.RecurrenceID)
+		}
 	}
 	if ev.Summary != "" {
 		e.text("SUMMARY", ev.Summary)

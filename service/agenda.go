@@ -54,7 +54,12 @@ func (s *Service) Agenda(ctx context.Context, userID int64, from, to time.Time) 
 	if err != nil {
 		return a, err
 	}
-	for _, iv := range external {
+	// The habits' occurrences shape the blocks too ("habit:KIND").
+	habits, err := habitIntervals(ctx, s.Store, userID, loc, from.Add(-24*time.Hour), to)
+	if err != nil {
+		return a, err
+	}
+	for _, iv := range append(external, habits...) {
 		if iv.Overlaps(window) {
 			a.Busy = append(a.Busy, iv)
 		}

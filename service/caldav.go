@@ -55,6 +55,12 @@ func (s *Service) ConnectCalDAV(ctx context.Context, userID int64, in followup.C
 	}
 	// Addresses from before a change of key cannot be kept: the user sends them again.
 	prevICS, _ := s.openBusyICS(prev.SealedBusyICS)
+	if in.BusyICS == nil {
+		// Not sent (the web page's form, `caldav connect`): the stored ones stay.
+		for _, p := range prevICS {
+			in.BusyICS = append(in.BusyICS, p.url)
+		}
+	}
 	sealedICS, err := s.sealBusyICS(in.BusyICS, prevICS)
 	if err != nil {
 		return followup.CalDAVConnection{}, err
@@ -169,6 +175,18 @@ func (s *Service) clearCalendar(ctx context.Context, userID int64, prev followup
 		}
 		if err := s.Calendars.DeleteEvent(ctx, acct, prev.CalendarURL, p.UID, ""); err != nil {
 			s.log().WarnContext(ctx, "block left in the old calendar", "user_id", userID, "uid", p.UID, "error", followup.ErrorMessage(err))
+		}
+	}
+	series, err := s.Store.HabitSeries(ctx, userID)
+	if err != nil {
+		return
+	}
+	for _, hs := range series {
+		if hs.RemoteETag == "" {
+			continue
+		}
+		if err := s.Calendars.DeleteEvent(ctx, acct, prev.CalendarURL, hs.UID, ""); err != nil {
+			s.log().WarnContext(ctx, "habit left in the old calendar", "user_id", userID, "uid", hs.UID, "error", followup.ErrorMessage(err))
 		}
 	}
 }

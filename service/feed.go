@@ -152,7 +152,8 @@ func (s *Service) FeedDocument(ctx context.Context, v followup.FeedVersion) ([]b
 	return body, nil
 }
 
-// FeedEvents returns the events of every live block of the user.
+// FeedEvents returns the events of every live block of the user, and of
+// their habits' series.
 func (s *Service) FeedEvents(ctx context.Context, userID int64) ([]followup.Event, error) {
 	st, loc, err := settings(ctx, s.Store, userID)
 	if err != nil {
@@ -164,19 +165,37 @@ func (s *Service) FeedEvents(ctx context.Context, userID int64) ([]followup.Even
 	if err != nil {
 		return nil, err
 	}
-	ids := map[int64]bool{}
+	series, namedIDs, err := s.habitFacts(ctx, s.Store, userID)
+	if err != nil {
+		return nil, err
+	}
+	// The commitments the habits may name are mostly those of the blocks:
+	// each is read once.
+	seen := map[int64]bool{}
 	var idList []int64
 	for _, p := range steps {
-		if !ids[p.CommitmentID] {
-			ids[p.CommitmentID] = true
+		if !seen[p.CommitmentID] {
+			seen[p.CommitmentID] = true
 			idList = append(idList, p.CommitmentID)
+		}
+	}
+	for _, id := range namedIDs {
+		if !seen[id] {
+			seen[id] = true
+			idList = append(idList, id)
 		}
 	}
 	meta, err := s.Store.CommitmentsByID(ctx, userID, idList)
 	if err != nil {
 		return nil, err
 	}
-	events := make([]followup.Event, 0, len(steps))
+	named := make([]followup.Commitment, 0, len(namedIDs))
+	for _, id := range namedIDs {
+		if c, ok := meta[id]; ok {
+			named = append(named, c)
+		}
+	}
+	events := make([]followup.Event, 0, len(steps)+len(series))
 	for _, p := range steps {
 		c, ok := meta[p.CommitmentID]
 		if !ok || !p.Live() {
@@ -184,5 +203,5 @@ func (s *Service) FeedEvents(ctx context.Context, userID int64) ([]followup.Even
 		}
 		events = append(events, followup.BlockEvent(c, p, st, loc, s.BaseURL))
 	}
-	return events, nil
+	return append(events, s.habitEvents(series, named, st, loc)...), nil
 }

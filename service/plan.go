@@ -65,7 +65,23 @@ func (s *Service) replanSteps(ctx context.Context, q followup.Queries, userID in
 	if err != nil {
 		return nil, err
 	}
-	changed, _, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now})
+	conn, err := calendarOf(ctx, q, userID)
+	if err != nil {
+		return nil, err
+	}
+	habits, err := s.planHabits(ctx, q, userID, st, loc, now)
+	if err != nil {
+		return nil, err
+	}
+	if len(habits) > 0 {
+		if err := s.enqueueHabits(ctx, q, userID, conn, habits); err != nil {
+			return nil, err
+		}
+		if err := q.TouchFeed(ctx, userID, now); err != nil {
+			return nil, err
+		}
+	}
+	changed, _, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now, conn: conn, connKnown: true})
 	return changed, err
 }
 
@@ -150,6 +166,12 @@ func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (c
 	if len(movable) == 0 {
 		return nil, fresh, nil
 	}
+	// The habits' occurrences stay put: blocks go around them.
+	habits, err := habitIntervals(ctx, q, userID, loc, now, now.AddDate(0, 0, scheduler.Horizon+30))
+	if err != nil {
+		return nil, nil, err
+	}
+	blocks = append(blocks, habits...)
 	meta := map[int64]followup.Commitment{}
 	if len(ids) > 0 {
 		idList := make([]int64, 0, len(ids))
@@ -427,13 +449,19 @@ func (s *Service) enqueueTo(ctx context.Context, q followup.Queries, userID int6
 	if s.Calendars == nil || conn == nil || conn.CalendarURL == "" {
 		return nil
 	}
+	blocks := 0
 	for _, st := range steps {
 		if !st.Kind.IsBlock() {
 			continue
 		}
+		blocks++
 		if err := q.Enqueue(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: userID, UID: st.UID}); err != nil {
 			return err
 		}
 	}
-	return nil
+	if blocks == 0 {
+		return nil
+	}
+	// Commitments changed: the habits that name people may say otherwise now.
+	return s.enqueueHabitTexts(ctx, q, userID)
 }

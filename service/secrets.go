@@ -74,20 +74,30 @@ func (s *Service) maskBusyICS(stored []string) []string {
 
 // sealBusyICS returns the sealed forms of the addresses a user sent. An
 // address the connection already holds keeps its sealed value, and so its
-// busy state; so does one sent back masked, as answers show it. A masked
-// address the connection does not hold is EINVALID.
+// busy state; so does one sent back masked, as answers show it, each
+// masked entry standing for the next stored address masked alike. A masked
+// address the connection does not hold, or one that stands for one of
+// several addresses masked alike when not all of them are sent back, is
+// EINVALID.
 func (s *Service) sealBusyICS(in []string, prev []busyICS) ([]string, error) {
 	out := make([]string, 0, len(in))
+	used := make([]bool, len(prev))
 	for i, raw := range in {
 		raw = strings.TrimSpace(raw)
-		j := slices.IndexFunc(prev, func(p busyICS) bool { return p.url == raw || followup.MaskAddress(p.url) == raw })
+		j := slices.IndexFunc(prev, func(p busyICS) bool { return p.url == raw })
+		if j < 0 && strings.Contains(raw, "…") {
+			var err error
+			if j, err = maskedEntry(raw, i, in, prev, used); err != nil {
+				return nil, err
+			}
+		}
 		switch {
 		case j >= 0 && !isPlainAddress(prev[j].key):
+			used[j] = true
 			out = append(out, prev[j].key)
 			continue
-		case j < 0 && strings.Contains(raw, "…"):
-			return nil, followup.Errorf(followup.EINVALID, "busy_ics", "busy_ics entry %d is a masked address this connection does not have; send the full address.", i+1)
 		case j >= 0:
+			used[j] = true
 			raw = prev[j].url // a plain stored address, sent back masked
 		}
 		sealed, err := s.seal(raw)
@@ -97,6 +107,40 @@ func (s *Service) sealBusyICS(in []string, prev []busyICS) ([]string, error) {
 		out = append(out, sealed)
 	}
 	return out, nil
+}
+
+// maskedEntry finds the stored address that entry i, sent back masked,
+// stands for: the first one masked alike and not yet taken. When several
+// are masked alike, all of them must be sent back, or which one is meant
+// is unknown.
+func maskedEntry(masked string, i int, in []string, prev []busyICS, used []bool) (int, error) {
+	alike := func(p busyICS) bool { return followup.MaskAddress(p.url) == masked }
+	j := -1
+	for k, p := range prev {
+		if !used[k] && alike(p) {
+			j = k
+			break
+		}
+	}
+	if j < 0 {
+		return -1, followup.Errorf(followup.EINVALID, "busy_ics", "busy_ics entry %d is a masked address this connection does not have; send the full address.", i+1)
+	}
+	stored := 0
+	for _, p := range prev {
+		if alike(p) {
+			stored++
+		}
+	}
+	sent := 0
+	for _, raw := range in {
+		if strings.TrimSpace(raw) == masked {
+			sent++
+		}
+	}
+	if stored > 1 && sent != stored {
+		return -1, followup.Errorf(followup.EINVALID, "busy_ics", "busy_ics entry %d is masked like %d of this connection's addresses; send the full address of each one to keep.", i+1, stored)
+	}
+	return j, nil
 }
 
 // SealStoredSecrets seals the busy_ics addresses that versions before they

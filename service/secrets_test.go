@@ -75,6 +75,17 @@ func (r *recordingCalDAV) Busy(ctx context.Context, acct followup.CalDAVAccount,
 	return r.fakeCalDAV.Busy(ctx, acct, cal, from, to, prev)
 }
 
+// newICSHarness makes a user in Berlin on a new harness whose CalDAV
+// account and ICS sources are fakes.
+func newICSHarness(t *testing.T, email string) (*harness, *fakeICS, followup.User) {
+	t.Helper()
+	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+	h.svc.Calendars = newFakeCalDAV()
+	src := &fakeICS{}
+	h.svc.ICS = src
+	return h, src, h.user(email, "Europe/Berlin")
+}
+
 // The secret parts of the address the tests use.
 const (
 	icsToken    = "s3cr3t-token-7f2a9c"
@@ -104,11 +115,7 @@ func databaseHolds(t *testing.T, h *harness, s string) bool {
 // is keyed by the sealed value), every answer shows it masked, it can be
 // sent back masked to keep it, and the sync still reads the full address.
 func TestBusyICSIsASecret(t *testing.T) {
-	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
-	h.svc.Calendars = newFakeCalDAV()
-	src := &fakeICS{}
-	h.svc.ICS = src
-	u := h.user("ics@example.com", "Europe/Berlin")
+	h, src, u := newICSHarness(t, "ics@example.com")
 	in := followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", BusyICS: []string{icsAddress}}
 
 	conn, err := h.svc.ConnectCalDAV(h.ctx, u.ID, in)
@@ -174,11 +181,7 @@ func TestBusyICSIsASecret(t *testing.T) {
 func TestSealStoredSecrets(t *testing.T) {
 	for _, atStart := range []bool{true, false} {
 		t.Run(map[bool]string{true: "at start", false: "by a sync"}[atStart], func(t *testing.T) {
-			h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
-			h.svc.Calendars = newFakeCalDAV()
-			src := &fakeICS{}
-			h.svc.ICS = src
-			u := h.user("legacy@example.com", "Europe/Berlin")
+			h, src, u := newICSHarness(t, "legacy@example.com")
 			storeLegacyBusyICS(t, h, u.ID)
 			if got, _ := h.svc.CalDAV(h.ctx, u.ID); !cmp.Equal(got.BusyICS, []string{icsMasked}) {
 				t.Errorf("a plain stored address shows as %q, want it masked", got.BusyICS)
@@ -285,5 +288,80 @@ func TestCredentialOrigins(t *testing.T) {
 		if !strings.HasPrefix(o, "https://") {
 			t.Errorf("legacy origins %q hold a plain http address", got)
 		}
+	}
+}
+
+// TestBusyICSMaskedAlike: two secret addresses of one host that mask
+// alike (as Google's do, both ending in basic.ics) both stay when sent back
+// masked, each with its own state; dropping one of them masked is refused
+// as ambiguous rather than dropping either at random.
+func TestBusyICSMaskedAlike(t *testing.T) {
+	h, src, u := newICSHarness(t, "alike@example.com")
+	work := "https://calendar.example.com/private/work-0123456789/basic.ics"
+	home := "https://calendar.example.com/private/home-9876543210/basic.ics"
+	in := followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", BusyICS: []string{work, home}}
+	conn, err := h.svc.ConnectCalDAV(h.ctx, u.ID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{icsMasked, icsMasked}, conn.BusyICS); diff != "" {
+		t.Fatalf("busy_ics (-want +got):\n%s", diff)
+	}
+
+	in.Password, in.BusyICS = "", conn.BusyICS
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, in); err != nil {
+		t.Fatalf("reconnect with the masked addresses: %v", err)
+	}
+	if _, err := h.svc.Sync(h.ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := src.fetched()
+	slices.Sort(got)
+	if diff := cmp.Diff([]string{home, work}, got); diff != "" {
+		t.Errorf("fetched after the reconnect (-want +got):\n%s", diff)
+	}
+
+	in.BusyICS = []string{icsMasked}
+	_, err = h.svc.ConnectCalDAV(h.ctx, u.ID, in)
+	if followup.ErrorCode(err) != followup.EINVALID || followup.ErrorField(err) != "busy_ics" {
+		t.Errorf("one of two alike masked addresses: %v, want EINVALID on busy_ics", err)
+	}
+	stored, _ := h.db.CalDAV(h.ctx, u.ID)
+	if len(stored.SealedBusyICS) != 2 || stored.SealedBusyICS[0] == stored.SealedBusyICS[1] {
+		t.Errorf("stored busy_ics %q, want the two addresses", stored.SealedBusyICS)
+	}
+}
+
+// TestBusyICSKeptWhenNotSent: a reconnect that does not send busy_ics (the
+// web page's calendar form, `caldav connect`) keeps the stored addresses
+// and their state; an empty list removes them.
+func TestBusyICSKeptWhenNotSent(t *testing.T) {
+	h, src, u := newICSHarness(t, "kept@example.com")
+	in := followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw", BusyICS: []string{icsAddress}}
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Sync(h.ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	in.Password, in.BusyICS, in.BusyCalendars = "", nil, []string{}
+	conn, err := h.svc.ConnectCalDAV(h.ctx, u.ID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{icsMasked}, conn.BusyICS); diff != "" {
+		t.Errorf("busy_ics after a reconnect without it (-want +got):\n%s", diff)
+	}
+	if _, err := h.svc.Sync(h.ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := src.fetched(); len(got) != 2 || got[1] != icsAddress || src.prev[1].ETag != `"e1"` {
+		t.Errorf("after a reconnect without busy_ics fetched %q with state %+v, want the address and its state", got, src.prev)
+	}
+
+	in.BusyICS = []string{}
+	if conn, err = h.svc.ConnectCalDAV(h.ctx, u.ID, in); err != nil || len(conn.BusyICS) != 0 {
+		t.Errorf("an empty busy_ics: %q, %v; want none kept", conn.BusyICS, err)
 	}
 }

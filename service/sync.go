@@ -16,6 +16,8 @@ func (s *Service) HandleJob(ctx context.Context, j followup.Job) error {
 	switch j.Kind {
 	case followup.JobCalDAVStep:
 		return s.syncStep(ctx, j.UserID, j.UID)
+	case followup.JobCalDAVHabit:
+		return s.syncHabit(ctx, j.UserID, j.UID)
 	case followup.JobSyncUser:
 		_, retry, err := s.sync(ctx, j.UserID)
 		if followup.ErrorCode(err) == followup.ENOTFOUND {
@@ -223,6 +225,15 @@ func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncRepo
 				}
 			}
 		}
+		series, err := s.Store.HabitSeries(ctx, userID)
+		if err != nil {
+			return rep, retry, err
+		}
+		for _, hs := range series {
+			if err := s.reconcileHabit(ctx, a, hs.UID, &rep); err != nil {
+				fail(err)
+			}
+		}
 	}
 	var syncErr error
 	if len(rep.Errors) > 0 {
@@ -337,7 +348,11 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 	if err := s.compareWritten(ctx, steps, byUID, complete, rep); err != nil {
 		return false, err
 	}
-	if err := s.claimUnrecorded(ctx, a, steps, byUID, rep); err != nil {
+	series, err := s.readBackHabits(ctx, a.conn.UserID, byUID, complete, rep)
+	if err != nil {
+		return false, err
+	}
+	if err := s.claimUnrecorded(ctx, a, steps, series, byUID, rep); err != nil {
 		return false, err
 	}
 	return complete, nil
@@ -386,15 +401,16 @@ func (s *Service) compareWritten(ctx context.Context, steps []followup.Step, byU
 // claimUnrecorded handles objects with our UIDs that no recorded write
 // accounts for: a write whose answer was lost (a timeout, a crash). A
 // block that wants its object takes it over; otherwise (the block was let
-// go or deleted meanwhile) the object is removed.
-func (s *Service) claimUnrecorded(ctx context.Context, a account, steps []followup.Step, byUID map[string]followup.RemoteEvent, rep *followup.SyncReport) error {
+// go or deleted meanwhile) the object is removed. The habits' series
+// (series, by UID) are read back by readBackHabits.
+func (s *Service) claimUnrecorded(ctx context.Context, a account, steps []followup.Step, series map[string]bool, byUID map[string]followup.RemoteEvent, rep *followup.SyncReport) error {
 	known := make(map[string]followup.Step, len(steps))
 	for _, p := range steps {
 		known[p.UID] = p
 	}
 	for uid, r := range byUID {
-		if !strings.HasSuffix(uid, uidSuffix) {
-			continue // the user's own events, in a calendar they chose
+		if !strings.HasSuffix(uid, uidSuffix) || series[uid] {
+			continue // the user's own events, in a calendar they chose; or a series
 		}
 		if p, ok := known[uid]; ok {
 			if p.RemoteETag == "" && wantObject(p) {

@@ -39,6 +39,19 @@ type fakeObject struct {
 
 const fakeBase = "https://dav.example.com/home/"
 
+// connectedUser makes a user in zone whose CalDAV account is a new
+// fakeCalDAV, connected.
+func (h *harness) connectedUser(email, zone string) (followup.User, *fakeCalDAV) {
+	h.t.Helper()
+	fake := newFakeCalDAV()
+	h.svc.Calendars = fake
+	u := h.user(email, zone)
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
+		h.t.Fatal(err)
+	}
+	return u, fake
+}
+
 func newFakeCalDAV() *fakeCalDAV {
 	return &fakeCalDAV{objs: map[string]fakeObject{}, deletesIn: map[string]int{}}
 }
@@ -84,8 +97,25 @@ func (f *fakeCalDAV) PutEvent(_ context.Context, _ followup.CalDAVAccount, _ str
 }
 
 func (f *fakeCalDAV) remote(uid string, o fakeObject) followup.RemoteEvent {
-	return followup.RemoteEvent{UID: uid, Href: fakeBase + "followups/" + uid + ".ics", ETag: o.etag, Start: o.ev.Start, End: o.ev.End,
+	r := followup.RemoteEvent{UID: uid, Href: fakeBase + "followups/" + uid + ".ics", ETag: o.etag, Start: o.ev.Start, End: o.ev.End,
 		Sequence: o.ev.Sequence, Floating: o.floating}
+	for _, ov := range o.ev.Overrides {
+		r.Overrides = append(r.Overrides, followup.RemoteOverride{RecurrenceID: ov.RecurrenceID, Start: ov.Start, End: ov.End})
+	}
+	return r
+}
+
+// userMoveOccurrence moves one occurrence of a series as a calendar app
+// does: an override with its RECURRENCE-ID, and a new ETag.
+func (f *fakeCalDAV) userMoveOccurrence(uid string, rid, start, end time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.objs[uid]
+	ov := o.ev
+	ov.RRule, ov.Overrides, ov.RecurrenceID, ov.Start, ov.End = "", nil, rid, start, end
+	o.ev.Overrides = append(append([]followup.Event(nil), o.ev.Overrides...), ov)
+	o.etag = f.nextETag()
+	f.objs[uid] = o
 }
 
 func (f *fakeCalDAV) GetEvent(_ context.Context, _ followup.CalDAVAccount, _ string, uid string) (followup.RemoteEvent, error) {
@@ -288,18 +318,17 @@ func TestLateWarning(t *testing.T) {
 	}
 }
 
-// TestSwitchCalendar: moving to another calendar removes the blocks from
-// the old one, and writes them to the new one.
+// TestSwitchCalendar: moving to another calendar removes the blocks and
+// the habits' series from the old one, and writes them to the new one.
 func TestSwitchCalendar(t *testing.T) {
 	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
-	fake := newFakeCalDAV()
-	h.svc.Calendars = fake
-	u := h.user("switch@example.com", "America/New_York")
-	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
-		t.Fatal(err)
-	}
+	u, fake := h.connectedUser("switch@example.com", "America/New_York")
 	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
+	putHabit(t, h, u.ID, followup.HabitCoffees, func(hb *followup.Habit) { hb.Enabled = true })
 	first, _ := h.svc.Sync(h.ctx, u.ID)
+	if !fake.has(habitEvent(t, h, u.ID, followup.HabitCoffees).UID) {
+		t.Fatal("the coffee series was not written")
+	}
 	conn, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Calendar: "Work"})
 	if err != nil {
 		t.Fatal(err)
@@ -322,12 +351,7 @@ func TestLostAnswers(t *testing.T) {
 	for _, letGo := range []bool{false, true} {
 		t.Run(fmt.Sprintf("let go %v", letGo), func(t *testing.T) {
 			h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
-			fake := newFakeCalDAV()
-			h.svc.Calendars = fake
-			u := h.user("lost@example.com", "America/New_York")
-			if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
-				t.Fatal(err)
-			}
+			u, fake := h.connectedUser("lost@example.com", "America/New_York")
 			c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
 			fake.lostPuts = true
 			if rep, _ := h.svc.Sync(h.ctx, u.ID); len(rep.Errors) == 0 {
@@ -403,12 +427,7 @@ func TestOwnWriteOrUserMove(t *testing.T) {
 func testOwnWriteOrUserMove(t *testing.T, path, user string) {
 	// A Saturday: the blocks are placed in the week ahead.
 	h := newHarness(t, time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC))
-	fake := newFakeCalDAV()
-	h.svc.Calendars = fake
-	u := h.user("own@example.com", "America/New_York")
-	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
-		t.Fatal(err)
-	}
+	u, fake := h.connectedUser("own@example.com", "America/New_York")
 	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "in 3 days"})
 	if rep, err := h.svc.Sync(h.ctx, u.ID); err != nil || len(rep.Errors) != 0 {
 		t.Fatalf("first sync: %+v %v", rep, err)
@@ -503,12 +522,7 @@ func testOwnWriteOrUserMove(t *testing.T, path, user string) {
 func TestFloatingMove(t *testing.T) {
 	berlin := zone(t, "Europe/Berlin")
 	h := newHarness(t, time.Date(2026, 10, 22, 12, 0, 0, 0, time.UTC))
-	fake := newFakeCalDAV()
-	h.svc.Calendars = fake
-	u := h.user("floatmove@example.com", "Europe/Berlin")
-	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
-		t.Fatal(err)
-	}
+	u, fake := h.connectedUser("floatmove@example.com", "Europe/Berlin")
 	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "in 5 days"})
 	if rep, err := h.svc.Sync(h.ctx, u.ID); err != nil || len(rep.Errors) != 0 {
 		t.Fatalf("first sync: %+v %v", rep, err)
@@ -547,12 +561,7 @@ func TestFloatingMove(t *testing.T) {
 // caller's deadline is remembered as pending all the same.
 func TestLostAnswerOnTimeout(t *testing.T) {
 	h := newHarness(t, time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC))
-	fake := newFakeCalDAV()
-	h.svc.Calendars = fake
-	u := h.user("timeout@example.com", "America/New_York")
-	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
-		t.Fatal(err)
-	}
+	u, fake := h.connectedUser("timeout@example.com", "America/New_York")
 	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck"})
 	p := step(t, c, followup.KindRefresher)
 	ctx, cancel := context.WithCancel(h.ctx)

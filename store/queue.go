@@ -30,6 +30,8 @@ type QueueOptions struct {
 	// MaxAttempts before a job is discarded (default 25, about three weeks of backoff).
 	// A discarded calendar write is repaired by the next periodic sync.
 	MaxAttempts int
+	// Jobs, when not nil, is told the outcome of every job run.
+	Jobs followup.JobObserver
 }
 
 // Job arguments, one type per kind. Kinds are stored in the queue table.
@@ -39,6 +41,13 @@ type stepArgs struct {
 }
 
 func (stepArgs) Kind() string { return followup.JobCalDAVStep }
+
+type habitArgs struct {
+	UserID int64  `json:"user_id"`
+	UID    string `json:"uid"`
+}
+
+func (habitArgs) Kind() string { return followup.JobCalDAVHabit }
 
 type syncArgs struct {
 	UserID int64 `json:"user_id"`
@@ -92,27 +101,17 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[stepArgs]) error {
 		return q.run(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: j.Args.UserID, UID: j.Args.UID})
 	}))
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[habitArgs]) error {
+		return q.run(ctx, followup.Job{Kind: followup.JobCalDAVHabit, UserID: j.Args.UserID, UID: j.Args.UID})
+	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncArgs]) error {
 		return q.run(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: j.Args.UserID})
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncAllArgs]) error {
-		users, err := s.q().CalDAVUsers(ctx)
-		if err != nil {
-			return err
-		}
-		for _, id := range users {
-			if err := s.q().Enqueue(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: id}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return q.observe(syncAllArgs{}.Kind(), func() error { return s.enqueueSyncs(ctx) })
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[tickArgs]) error {
-		h := q.handler.Load()
-		if h == nil {
-			return errors.New("store: no job handler")
-		}
-		return (*h).Tick(ctx)
+		return q.observe(tickArgs{}.Kind(), func() error { return q.tick(ctx) })
 	}))
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(o.TickInterval), func() (river.JobArgs, *river.InsertOpts) {
@@ -141,17 +140,61 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	return q, nil
 }
 
-// run hands a job to the handler, turning a Retry-After into a snooze.
-func (q *queue) run(ctx context.Context, j followup.Job) error {
+// enqueueSyncs queues a sync of every user with a CalDAV account.
+func (s *DB) enqueueSyncs(ctx context.Context) error {
+	users, err := s.q().CalDAVUsers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range users {
+		if err := s.q().Enqueue(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: id}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tick applies the time-based transitions.
+func (q *queue) tick(ctx context.Context) error {
 	h := q.handler.Load()
 	if h == nil {
 		return errors.New("store: no job handler")
 	}
-	err := (*h).HandleJob(ctx, j)
-	var ra interface{ RetryAfter() time.Duration }
-	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
-		q.log.InfoContext(ctx, "job snoozed", "kind", j.Kind, "user_id", j.UserID, "after", ra.RetryAfter().String())
-		return river.JobSnooze(ra.RetryAfter())
+	return (*h).Tick(ctx)
+}
+
+// run hands a job to the handler, turning a Retry-After into a snooze.
+func (q *queue) run(ctx context.Context, j followup.Job) error {
+	return q.observe(j.Kind, func() error {
+		h := q.handler.Load()
+		if h == nil {
+			return errors.New("store: no job handler")
+		}
+		err := (*h).HandleJob(ctx, j)
+		var ra interface{ RetryAfter() time.Duration }
+		if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+			q.log.InfoContext(ctx, "job snoozed", "kind", j.Kind, "user_id", j.UserID, "after", ra.RetryAfter().String())
+			return river.JobSnooze(ra.RetryAfter())
+		}
+		return err
+	})
+}
+
+// observe runs work as one job of kind and tells the observer its outcome.
+func (q *queue) observe(kind string, work func() error) error {
+	if q.opts.Jobs == nil {
+		return work()
+	}
+	done := q.opts.Jobs.ObserveJob(kind)
+	outcome := followup.JobFailed // also when work panics (River recovers it)
+	defer func() { done(outcome) }()
+	err := work()
+	var snooze *river.JobSnoozeError
+	switch {
+	case err == nil:
+		outcome = followup.JobOK
+	case errors.As(err, &snooze):
+		outcome = followup.JobSnoozed
 	}
 	return err
 }
@@ -176,6 +219,8 @@ func (q *queries) Enqueue(ctx context.Context, j followup.Job) error {
 	switch j.Kind {
 	case followup.JobCalDAVStep:
 		args = stepArgs{UserID: j.UserID, UID: j.UID}
+	case followup.JobCalDAVHabit:
+		args = habitArgs{UserID: j.UserID, UID: j.UID}
 	case followup.JobSyncUser:
 		args = syncArgs{UserID: j.UserID}
 	default:
@@ -196,6 +241,25 @@ func (q *queries) Enqueue(ctx context.Context, j followup.Job) error {
 		return fmt.Errorf("store: enqueue %s: %w", j.Kind, err)
 	}
 	return nil
+}
+
+// JobCounts counts the queue's jobs by kind and state (implements
+// followup.QueueCounter).
+func (s *DB) JobCounts(ctx context.Context) ([]followup.JobCount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT kind, state, count(*) FROM river_job GROUP BY kind, state ORDER BY kind, state`)
+	if err != nil {
+		return nil, fmt.Errorf("store: count jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []followup.JobCount
+	for rows.Next() {
+		var n followup.JobCount
+		if err := rows.Scan(&n.Kind, &n.State, &n.Jobs); err != nil {
+			return nil, fmt.Errorf("store: count jobs: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }
 
 // PendingJobs counts jobs not yet completed (available, scheduled, retryable,

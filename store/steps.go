@@ -212,6 +212,12 @@ func (q *queries) ResetRemote(ctx context.Context, userID int64) error {
 	if err != nil {
 		return err
 	}
-	_, err = q.ex.ExecContext(ctx, `DELETE FROM steps WHERE user_id = ? AND commitment_id IS NULL`, userID)
+	if _, err = q.ex.ExecContext(ctx, `DELETE FROM steps WHERE user_id = ? AND commitment_id IS NULL`, userID); err != nil {
+		return err
+	}
+	if _, err = q.ex.ExecContext(ctx, `UPDATE habit_series SET remote_etag = '', remote_sequence = -1, remote_hash = '' WHERE user_id = ?`, userID); err != nil {
+		return err
+	}
+	_, err = q.ex.ExecContext(ctx, `DELETE FROM habit_series WHERE user_id = ? AND active = 0`, userID)
 	return err
 }

@@ -753,6 +753,14 @@ func TestSettings(t *testing.T) {
 		{"alarm only", `{"alarm_minutes":15}`, 200, "", func(s *followup.Settings) { s.AlarmMinutes = 15 }},
 		{"work hours start only", `{"work_hours":{"start":"08:00"}}`, 200, "", func(s *followup.Settings) { s.WorkHours.Start = followup.Clock{Hour: 8} }},
 		{"habit", `{"habits":{"coffees":{"enabled":true}}}`, 200, "", func(s *followup.Settings) { s.Habits.Coffees.Enabled = true }},
+		{"habit defaults edited", `{"habits":{"handwritten_notes":{"days":["tue"],"weeks":[2,-1],"start":"09:00","end":"10:00","minutes":20}}}`, 200, "",
+			func(s *followup.Settings) {
+				s.Habits.HandwrittenNotes = followup.Habit{Days: []string{"tue"}, Weeks: []int{2, -1}, Start: followup.Clock{Hour: 9}, End: followup.Clock{Hour: 10}, Minutes: 20}
+			}},
+		{"habit bad day", `{"habits":{"daily_call":{"days":["someday"]}}}`, 400, "habits.daily_call.days", nil},
+		{"habit bad week", `{"habits":{"coffees":{"weeks":[5]}}}`, 400, "habits.coffees.weeks", nil},
+		{"habit bad clock", `{"habits":{"weekly_review":{"start":"25:00"}}}`, 400, "habits.weekly_review.start", nil},
+		{"habit window too short", `{"habits":{"weekly_email":{"start":"14:00","end":"14:10"}}}`, 400, "habits.weekly_email.end", nil},
 		{"days", `{"followup_hour":{"days":["mon","wed"]}}`, 200, "", func(s *followup.Settings) { s.FollowupHour.Days = []string{"mon", "wed"} }},
 		{"empty object", `{}`, 200, "", func(*followup.Settings) {}},
 		{"invalid timezone", `{"timezone":"Mars/Olympus_Mons"}`, 400, "timezone", nil},

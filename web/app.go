@@ -271,9 +271,9 @@ func fieldErrors(err error) (map[string]string, string) {
 }
 
 // isPage reports whether a path belongs to the web app (HTML answers),
-// not the API, the feeds or the health checks.
+// not the API, the feeds, the health checks or the metrics.
 func isPage(p string) bool {
-	for _, prefix := range []string{"/api/", "/feeds/", "/healthz", "/readyz"} {
+	for _, prefix := range []string{"/api/", "/feeds/", "/healthz", "/readyz", "/metrics"} {
 		if strings.HasPrefix(p, prefix) {
 			return false
 		}

@@ -161,6 +161,11 @@ func (s *Server) vcardContact(c echo.Context, req commitmentRequest, in *followu
 	return err
 }
 
+// commitmentList is GET /api/v1/commitments's answer.
+type commitmentList struct {
+	Commitments []followup.Commitment `json:"commitments"`
+}
+
 func (s *Server) listCommitments(c echo.Context) error {
 	f := followup.CommitmentFilter{Status: followup.Status(c.QueryParam("status"))}
 	for _, p := range []struct {
@@ -179,7 +184,7 @@ func (s *Server) listCommitments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"commitments": list})
+	return c.JSON(http.StatusOK, commitmentList{Commitments: list})
 }
 
 // idParam reads the :id path parameter; an id that cannot exist is not found.

@@ -11,8 +11,10 @@ func (s *Server) routes() {
 	e := s.Echo
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/feeds/:file", s.feed)
-	e.HEAD("/feeds/:file", s.feed)
+	e.GET(feedRoute, s.feed)
+	e.HEAD(feedRoute, s.feed)
+	e.GET("/metrics", s.metrics)
+	e.GET("/api/v1/openapi.json", s.openAPI) // no token: it describes, it holds nothing
 
 	api := e.Group("/api/v1", s.authenticate)
 	api.POST("/commitments", s.createCommitment)

@@ -63,6 +63,12 @@ type Server struct {
 	Log   *slog.Logger
 	// Now is the clock, for defaults such as the agenda's range.
 	Now func() time.Time
+	// Observer, when not nil, is told about every answer (for /metrics).
+	Observer followup.HTTPObserver
+	// Metrics serves /metrics; nil answers 404 there (metrics off).
+	Metrics http.Handler
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 	// BaseURL is the public URL; an https one makes cookies Secure even
 	// behind a proxy that terminates TLS.
 	BaseURL string
@@ -90,6 +96,7 @@ func New(svc Service, ready func(ctx context.Context) error, log *slog.Logger) *
 	// trust); a client on the internet cannot choose its address.
 	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	e.HTTPErrorHandler = s.handleError
+	e.Use(s.observe)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		RequestIDHandler: func(c echo.Context, id string) {
 			c.SetRequest(c.Request().WithContext(followup.WithRequestID(c.Request().Context(), id)))

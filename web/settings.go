@@ -70,19 +70,26 @@ func (s *Server) agenda(c echo.Context) error {
 func badClock(body []byte) string {
 	type span struct{ Start, End json.RawMessage }
 	var probe struct {
-		WorkHours    span `json:"work_hours"`
-		FollowupHour span `json:"followup_hour"`
+		WorkHours    span            `json:"work_hours"`
+		FollowupHour span            `json:"followup_hour"`
+		Habits       map[string]span `json:"habits"`
 	}
 	if json.Unmarshal(body, &probe) != nil {
 		return ""
 	}
-	for _, f := range []struct {
+	type field struct {
 		name string
 		raw  json.RawMessage
-	}{
+	}
+	fields := []field{
 		{"work_hours.start", probe.WorkHours.Start}, {"work_hours.end", probe.WorkHours.End},
 		{"followup_hour.start", probe.FollowupHour.Start}, {"followup_hour.end", probe.FollowupHour.End},
-	} {
+	}
+	for _, k := range followup.HabitKinds {
+		sp := probe.Habits[string(k)]
+		fields = append(fields, field{"habits." + string(k) + ".start", sp.Start}, field{"habits." + string(k) + ".end", sp.End})
+	}
+	for _, f := range fields {
 		var v string
 		if len(f.raw) == 0 || json.Unmarshal(f.raw, &v) != nil {
 			continue

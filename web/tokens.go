@@ -9,6 +9,11 @@ import (
 	"github.com/followup/followup"
 )
 
+// tokenList is GET /api/v1/tokens's answer.
+type tokenList struct {
+	Tokens []followup.APIToken `json:"tokens"`
+}
+
 // listTokens answers the user's API tokens: id, name, created_at and
 // last_used_at, never the tokens themselves.
 func (s *Server) listTokens(c echo.Context) error {
@@ -16,7 +21,7 @@ func (s *Server) listTokens(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tokens": tokens})
+	return c.JSON(http.StatusOK, tokenList{Tokens: tokens})
 }
 
 // revokeToken deletes one of the user's tokens: 204, or 404 for an unknown

@@ -404,17 +404,7 @@ func (u *webUser) connectCalDAV(app *testApp, srv davtest.Server) {
 // makeCalendar creates a calendar on the account as another client would.
 func (u *webUser) makeCalendar(acct followup.CalDAVAccount, name string) followup.Calendar {
 	u.t.Helper()
-	ctx := context.Background()
-	other := caldav.New(http.DefaultClient)
-	disc, err := other.Discover(ctx, acct)
-	if err != nil {
-		u.t.Fatal(err)
-	}
-	cal, err := other.CreateCalendar(ctx, acct, disc.HomeSet, name)
-	if err != nil {
-		u.t.Fatal(err)
-	}
-	return cal
+	return makeCalendar(u.t, acct, name)
 }
 
 // connection is the stored CalDAV connection of the signed-in user.

@@ -44,6 +44,57 @@ func rebase(u, from, to string) string {
 	return strings.Replace(u, strings.TrimRight(from, "/"), strings.TrimRight(to, "/"), 1)
 }
 
+// onServers runs test on Radicale and on Xandikos, each started afresh.
+func onServers(t *testing.T, test func(*testing.T, davtest.Server)) {
+	for _, start := range []func(testing.TB) davtest.Server{davtest.Radicale, davtest.Xandikos} {
+		srv := start(t)
+		t.Run(srv.Name, func(t *testing.T) { test(t, srv) })
+	}
+}
+
+// makeCalendar creates a calendar on the account as another client would.
+func makeCalendar(tb testing.TB, acct followup.CalDAVAccount, name string) followup.Calendar {
+	tb.Helper()
+	ctx := context.Background()
+	other := caldav.New(http.DefaultClient)
+	disc, err := other.Discover(ctx, acct)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cal, err := other.CreateCalendar(ctx, acct, disc.HomeSet, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cal
+}
+
+// calDAVEnv is what the tests against real CalDAV servers run the app
+// with: private hosts allowed (the servers listen on 127.0.0.1), and no
+// background sync, so that only the syncs a test asks for run.
+var calDAVEnv = map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"}
+
+// runCalDAVApp makes the user ada@example.com in zone, with an API token,
+// and runs the app with calDAVEnv.
+func runCalDAVApp(tb testing.TB, zone string) (*testApp, string) {
+	tb.Helper()
+	dir := tb.TempDir()
+	cli(tb, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", zone)
+	token := strings.TrimSpace(cli(tb, dir, "token", "create", "--email", "ada@example.com"))
+	return MustRunMain(tb, dir, calDAVEnv), token
+}
+
+// connectCalDAV connects the user's account on the server at url (the
+// server itself or a proxy in front of it) with srv's credentials, through
+// the API.
+func connectCalDAV(tb testing.TB, base, token, url string, srv davtest.Server) caldavConnJSON {
+	tb.Helper()
+	var conn caldavConnJSON
+	if resp := do(tb, "PUT", base+"/api/v1/caldav", token, map[string]any{"url": url, "username": srv.Username, "password": srv.Password}, &conn); resp.StatusCode != 200 {
+		tb.Fatalf("connect: %d %+v", resp.StatusCode, conn)
+	}
+	return conn
+}
+
 type caldavConnJSON struct {
 	Calendar      string              `json:"calendar"`
 	Calendars     []followup.Calendar `json:"calendars"`
@@ -57,10 +108,7 @@ type caldavConnJSON struct {
 // with a recurring busy meeting, move and delete events as another client
 // would, and let go.
 func TestCalDAVSync(t *testing.T) {
-	for _, start := range []func(testing.TB) davtest.Server{davtest.Radicale, davtest.Xandikos} {
-		srv := start(t)
-		t.Run(srv.Name, func(t *testing.T) { testCalDAVSync(t, srv) })
-	}
+	onServers(t, testCalDAVSync)
 }
 
 func testCalDAVSync(t *testing.T, srv davtest.Server) {
@@ -70,19 +118,9 @@ func testCalDAVSync(t *testing.T, srv davtest.Server) {
 	acct := followup.CalDAVAccount{URL: srv.URL, Username: srv.Username, Password: srv.Password}
 
 	// A "Work" calendar with a weekly meeting, before followup connects.
-	disc, err := other.Discover(ctx, acct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	work, err := other.CreateCalendar(ctx, acct, disc.HomeSet, "Work")
-	if err != nil {
-		t.Fatal(err)
-	}
+	work := makeCalendar(t, acct, "Work")
 
-	dir := t.TempDir()
-	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "America/New_York")
-	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
-	app := MustRunMain(t, dir, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"})
+	app, token := runCalDAVApp(t, "America/New_York")
 	base := app.URL()
 
 	// Wrong password: a 4xx that says so.

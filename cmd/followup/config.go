@@ -24,7 +24,16 @@ type Config struct {
 	TickInterval      time.Duration
 	LogLevel          string
 	LogFormat         string
+	// Metrics serves /metrics; a MetricsToken turns it on as well.
+	Metrics      bool
+	MetricsToken string
 }
+
+// MetricsOn reports whether /metrics is served.
+func (c Config) MetricsOn() bool { return c.Metrics || c.MetricsToken != "" }
+
+// minMetricsToken is the shortest metrics token accepted.
+const minMetricsToken = 16
 
 // setting is one configuration entry: its flag, its variable and its help.
 type setting struct {
@@ -35,12 +44,14 @@ var settings = []setting{
 	{"addr", "FOLLOWUP_ADDR", "127.0.0.1:8080", "address to listen on"},
 	{"database", "FOLLOWUP_DATABASE", "sqlite:data/followup.db", "database: sqlite:PATH (postgres:// is planned)"},
 	{"base-url", "FOLLOWUP_BASE_URL", "", "public URL used in feed links and blocks (default http://ADDR)"},
-	{"secret-file", "FOLLOWUP_SECRET_FILE", "data/secret.key", "key that encrypts stored CalDAV passwords and feed tokens; created (0600) when absent"},
+	{"secret-file", "FOLLOWUP_SECRET_FILE", "data/secret.key", "key that seals stored CalDAV passwords, busy_ics addresses and feed tokens; created (0600) when absent only while the database holds no sealed secret, else a missing or other key stops the start"},
 	{"allow-private-hosts", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "false", "let users connect CalDAV servers and ICS sources on loopback, private and link-local addresses (self-hosting on a LAN)"},
 	{"sync-interval", "FOLLOWUP_SYNC_INTERVAL", "5m", "how often connected calendars are synced; 0 turns the background sync off (changes are still written at once, and POST /api/v1/sync still syncs)"},
 	{"tick-interval", "FOLLOWUP_TICK_INTERVAL", "30s", "how often time-based transitions (let-go, close) are applied"},
 	{"log-level", "FOLLOWUP_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "FOLLOWUP_LOG_FORMAT", "json", "json or text"},
+	{"metrics", "FOLLOWUP_METRICS", "false", "serve Prometheus metrics at /metrics (off by default: they name users' calendar servers)"},
+	{"metrics-token", "FOLLOWUP_METRICS_TOKEN", "", "bearer token that /metrics requires (at least 16 characters); setting it turns metrics on; prefer the variable, as ps shows flags"},
 }
 
 // configFlags registers the settings on fs; the returned function reads
@@ -58,6 +69,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		c := Config{
 			Addr: *values["addr"], Database: *values["database"], BaseURL: *values["base-url"],
 			SecretFile: *values["secret-file"], LogLevel: *values["log-level"], LogFormat: *values["log-format"],
+			MetricsToken: *values["metrics-token"],
 		}
 		var err error
 		if c.AllowPrivateHosts, err = strconv.ParseBool(*values["allow-private-hosts"]); err != nil {
@@ -65,6 +77,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		}
 		if c.SyncInterval, err = time.ParseDuration(*values["sync-interval"]); err != nil {
 			return c, fmt.Errorf("sync-interval (FOLLOWUP_SYNC_INTERVAL): %q is not a duration such as 5m", *values["sync-interval"])
+		}
+		if c.Metrics, err = strconv.ParseBool(*values["metrics"]); err != nil {
+			return c, fmt.Errorf("metrics (FOLLOWUP_METRICS): %q is not true or false", *values["metrics"])
 		}
 		if c.TickInterval, err = time.ParseDuration(*values["tick-interval"]); err != nil {
 			return c, fmt.Errorf("tick-interval (FOLLOWUP_TICK_INTERVAL): %q is not a duration such as 30s", *values["tick-interval"])
@@ -105,6 +120,9 @@ func (c Config) Validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return fmt.Errorf("log-format (FOLLOWUP_LOG_FORMAT): %q is not json or text", c.LogFormat)
 	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
+		return fmt.Errorf("metrics-token (FOLLOWUP_METRICS_TOKEN) is shorter than %d characters", minMetricsToken)
+	}
 	return nil
 }
 
@@ -134,6 +152,8 @@ Usage:
                                            log a commitment written as one line
   followup key rotate --new-secret-file F  re-seal every secret with the key in F
                                            (created when absent); stop the service first
+  followup backup --to FILE                copy the database while the service runs
+                                           (the key file is not in it: back it up apart)
 
 Passwords (user add, caldav connect) come from --password-stdin,
 --password-file F or $FOLLOWUP_PASSWORD; --password P works too, but ps and

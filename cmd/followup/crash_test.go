@@ -105,10 +105,7 @@ func TestCrashDuringSync(t *testing.T) {
 	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
 
 	p := startProcess(t, bin, dir)
-	var conn caldavConnJSON
-	if resp := do(t, "PUT", p.url+"/api/v1/caldav", token, map[string]any{"url": srv.URL, "username": srv.Username, "password": srv.Password}, &conn); resp.StatusCode != 200 {
-		t.Fatalf("connect: %d", resp.StatusCode)
-	}
+	conn := connectCalDAV(t, p.url, token, srv.URL, srv)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var ids []int64
 	for round := range 8 {

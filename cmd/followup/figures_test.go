@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,13 +23,9 @@ func TestCalDAVFigures(t *testing.T) {
 	}
 	srv := davtest.Radicale(t)
 	proxy := newCountingProxy(t, srv.URL)
-	dir := t.TempDir()
-	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "Europe/Berlin")
-	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
-	app := MustRunMain(t, dir, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"})
+	app, token := runCalDAVApp(t, "Europe/Berlin")
 	base := app.URL()
-	var conn caldavConnJSON
-	do(t, "PUT", base+"/api/v1/caldav", token, map[string]any{"url": proxy.URL, "username": srv.Username, "password": srv.Password}, &conn)
+	conn := connectCalDAV(t, base, token, proxy.URL, srv)
 	calURL := rebase(conn.Calendar, proxy.URL, srv.URL)
 	waitFor(t, 20*time.Second, func() bool {
 		var c caldavConnJSON

@@ -27,6 +27,7 @@ import (
 	"github.com/followup/followup/caldav"
 	"github.com/followup/followup/duetext"
 	"github.com/followup/followup/ics"
+	"github.com/followup/followup/metrics"
 	"github.com/followup/followup/netguard"
 	"github.com/followup/followup/secret"
 	"github.com/followup/followup/service"
@@ -98,7 +99,7 @@ func run(ctx context.Context, args []string, p sys) error {
 	switch cmd {
 	case "serve":
 		return m.Run(ctx)
-	case "migrate", "user add", "token create", "token list", "token revoke", "caldav connect", "caldav show", "sync", "key rotate", "add":
+	case "migrate", "user add", "token create", "token list", "token revoke", "caldav connect", "caldav show", "sync", "key rotate", "add", "backup":
 	default:
 		return fmt.Errorf("unknown command %q (see followup --help)", cmd)
 	}
@@ -120,7 +121,7 @@ func run(ctx context.Context, args []string, p sys) error {
 // flags are the flags of the administration commands.
 type flags struct {
 	email, password, passwordFile, timezone, name, url, username, calendar *string
-	newSecretFile, vcard                                                   *string
+	newSecretFile, vcard, to                                               *string
 	passwordStdin                                                          *bool
 	id                                                                     *int64
 }
@@ -140,6 +141,7 @@ func commandFlags(fs *flag.FlagSet) flags {
 		calendar:      fs.String("calendar", "", "calendar to write blocks to (caldav connect; default Follow-ups)"),
 		newSecretFile: fs.String("new-secret-file", "", "where the new key is, or is to be created (key rotate)"),
 		vcard:         fs.String("vcard", "", "a vCard file with the contact the line is about (add)"),
+		to:            fs.String("to", "", "the file to write, which must not exist (backup)"),
 	}
 }
 
@@ -231,6 +233,8 @@ func (c command) run() error {
 		return c.keyRotate()
 	case "add":
 		return c.add()
+	case "backup":
+		return c.backup()
 	}
 	return c.sync()
 }
@@ -395,6 +399,18 @@ func (c command) sync() error {
 	return printJSON(c.out, rep)
 }
 
+// backup copies the database, while the service runs, to --to.
+func (c command) backup() error {
+	if err := c.need(*c.f.to, "to"); err != nil {
+		return err
+	}
+	if err := c.m.DB.Backup(c.ctx, *c.f.to); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "backed up %s to %s; back up the key (%s) too, and keep it apart\n", c.m.DB.Path(), *c.f.to, c.m.Config.SecretFile)
+	return nil
+}
+
 // add logs the command's line as a commitment (quickAdd).
 func (c command) add() error {
 	id, err := c.userID()
@@ -419,7 +435,7 @@ func positional(fs *flag.FlagSet) ([]string, error) {
 
 // commands are the command words, with the words that may follow them.
 var commands = map[string][]string{
-	"serve": nil, "migrate": nil, "help": nil, "sync": nil, "add": nil,
+	"serve": nil, "migrate": nil, "help": nil, "sync": nil, "add": nil, "backup": nil,
 	"user": {"add"}, "token": {"create", "list", "revoke"}, "caldav": {"connect", "show"}, "key": {"rotate"},
 }
 
@@ -488,6 +504,8 @@ type Main struct {
 	Server  *web.Server
 	// Sealer seals and opens the database's secrets with key.
 	Sealer *secret.Box
+	// Metrics are served at /metrics; nil while metrics are off.
+	Metrics *metrics.Registry
 
 	key        []byte
 	ln         net.Listener
@@ -509,10 +527,12 @@ func NewMain(cfg Config, stdout, stderr io.Writer) *Main {
 // the secret key against the database first: a missing or wrong key stops
 // it before anything is written.
 func (m *Main) Open(ctx context.Context) error {
-	db, err := store.Open(m.Config.Database, store.Options{
-		Logger: m.Log, Now: m.Now,
-		Queue: store.QueueOptions{SyncInterval: syncInterval(m.Config.SyncInterval), TickInterval: m.Config.TickInterval},
-	})
+	queue := store.QueueOptions{SyncInterval: syncInterval(m.Config.SyncInterval), TickInterval: m.Config.TickInterval}
+	if m.Config.MetricsOn() {
+		m.Metrics = metrics.New(m.Now, m.Log)
+		queue.Jobs = m.Metrics
+	}
+	db, err := store.Open(m.Config.Database, store.Options{Logger: m.Log, Now: m.Now, Queue: queue})
 	if err != nil {
 		return errors.New("database (FOLLOWUP_DATABASE): " + followup.ErrorMessage(err))
 	}
@@ -534,6 +554,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.DB, m.Sealer, m.key = db, box, key
 	client := caldav.New(netguard.NewClient(netguard.Options{AllowPrivate: m.Config.AllowPrivateHosts}))
+	if m.Metrics != nil {
+		m.Metrics.CountQueue(db)
+		client.Observer = m.Metrics
+	}
 	m.Service = &service.Service{
 		Store: db, Now: m.Now, BaseURL: m.Config.BaseURL, Sealer: box, Encoder: ics.FeedEncoder{},
 		Calendars: client, ICS: client, ParseDue: duetext.Parse, Cards: vcard.Decoder{}, Log: m.Log,
@@ -637,6 +661,12 @@ func (m *Main) Serve(ctx context.Context) error {
 	m.Server = web.New(m.Service, m.DB.Ping, m.Log)
 	m.Server.Now = m.Now
 	m.Server.BaseURL = m.Config.BaseURL
+	if m.Metrics != nil {
+		m.Server.Observer, m.Server.Metrics, m.Server.MetricsToken = m.Metrics, m.Metrics.Handler(), m.Config.MetricsToken
+		if m.Config.MetricsToken == "" {
+			m.Log.Info("metrics served at /metrics without a token; set FOLLOWUP_METRICS_TOKEN unless only your monitoring can reach this address")
+		}
+	}
 	m.httpServer = &http.Server{
 		Handler:           m.Server,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -380,6 +380,8 @@ func TestConfigErrors(t *testing.T) {
 		{map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "maybe"}, "FOLLOWUP_ALLOW_PRIVATE_HOSTS"},
 		{map[string]string{"FOLLOWUP_SYNC_INTERVAL": "1s"}, "FOLLOWUP_SYNC_INTERVAL"},
 		{map[string]string{"FOLLOWUP_LOG_LEVEL": "loud"}, "FOLLOWUP_LOG_LEVEL"},
+		{map[string]string{"FOLLOWUP_METRICS": "maybe"}, "FOLLOWUP_METRICS"},
+		{map[string]string{"FOLLOWUP_METRICS_TOKEN": "short"}, "FOLLOWUP_METRICS_TOKEN"},
 	} {
 		dir := t.TempDir()
 		err := run(context.Background(), []string{"migrate"}, sys{stdout: io.Discard, stderr: io.Discard, getenv: env(dir, tc.env), now: clockFor(dir)})
@@ -389,10 +391,14 @@ func TestConfigErrors(t *testing.T) {
 	}
 	var out bytes.Buffer
 	run(context.Background(), []string{"--help"}, sys{stdout: &out, stderr: io.Discard, getenv: env(t.TempDir(), nil), now: clockFor("")})
-	for _, name := range []string{"FOLLOWUP_ADDR", "FOLLOWUP_DATABASE", "FOLLOWUP_BASE_URL", "FOLLOWUP_SECRET_FILE", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "user add", "token create", "token list", "token revoke", "key rotate", "--password-stdin", "--password-file", "FOLLOWUP_PASSWORD"} {
+	for _, name := range []string{"FOLLOWUP_ADDR", "FOLLOWUP_DATABASE", "FOLLOWUP_BASE_URL", "FOLLOWUP_SECRET_FILE", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "FOLLOWUP_METRICS_TOKEN", "backup --to", "user add", "token create", "token list", "token revoke", "key rotate", "--password-stdin", "--password-file", "FOLLOWUP_PASSWORD"} {
 		if !strings.Contains(out.String(), name) {
 			t.Errorf("--help lacks %s", name)
 		}
+	}
+	// The secret file is made only while nothing is sealed (see TestKeyMissingOrWrong).
+	if help := strings.Join(strings.Fields(out.String()), " "); !strings.Contains(help, "when absent only while the database holds no sealed secret") {
+		t.Errorf("--help does not say when the secret file is created:\n%s", out.String())
 	}
 }
 

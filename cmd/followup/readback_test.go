@@ -51,10 +51,7 @@ func newLossyProxy(tb testing.TB, target string) *lossyProxy {
 // holds is our own earlier write, and must not be taken for a move by the
 // user: the block ends up where followup placed it, on the server too.
 func TestLostAnswerThenMove(t *testing.T) {
-	for _, start := range []func(testing.TB) davtest.Server{davtest.Radicale, davtest.Xandikos} {
-		srv := start(t)
-		t.Run(srv.Name, func(t *testing.T) { testLostAnswerThenMove(t, srv) })
-	}
+	onServers(t, testLostAnswerThenMove)
 }
 
 func testLostAnswerThenMove(t *testing.T, srv davtest.Server) {
@@ -62,24 +59,11 @@ func testLostAnswerThenMove(t *testing.T, srv davtest.Server) {
 	proxy := newLossyProxy(t, srv.URL)
 	other := caldav.New(http.DefaultClient) // another client, straight to the server
 	acct := followup.CalDAVAccount{URL: srv.URL, Username: srv.Username, Password: srv.Password}
-	disc, err := other.Discover(ctx, acct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	work, err := other.CreateCalendar(ctx, acct, disc.HomeSet, "Work")
-	if err != nil {
-		t.Fatal(err)
-	}
+	work := makeCalendar(t, acct, "Work")
 
-	dir := t.TempDir()
-	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "America/New_York")
-	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
-	app := MustRunMain(t, dir, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"})
+	app, token := runCalDAVApp(t, "America/New_York")
 	base := app.URL()
-	var conn caldavConnJSON
-	if resp := do(t, "PUT", base+"/api/v1/caldav", token, map[string]any{"url": proxy.URL, "username": srv.Username, "password": srv.Password}, &conn); resp.StatusCode != 200 {
-		t.Fatalf("connect: %d %+v", resp.StatusCode, conn)
-	}
+	conn := connectCalDAV(t, base, token, proxy.URL, srv)
 	calURL := rebase(conn.Calendar, proxy.URL, srv.URL)
 
 	var jane commitmentJSON
@@ -143,10 +127,7 @@ func testLostAnswerThenMove(t *testing.T, srv davtest.Server) {
 // time with no zone keep that wall clock in the user's zone, the day
 // before and the day after the next DST change, on Radicale and Xandikos.
 func TestFloatingMoveRealServers(t *testing.T) {
-	for _, start := range []func(testing.TB) davtest.Server{davtest.Radicale, davtest.Xandikos} {
-		srv := start(t)
-		t.Run(srv.Name, func(t *testing.T) { testFloatingMove(t, srv) })
-	}
+	onServers(t, testFloatingMove)
 }
 
 func testFloatingMove(t *testing.T, srv davtest.Server) {
@@ -154,15 +135,9 @@ func testFloatingMove(t *testing.T, srv davtest.Server) {
 	ny := mustZone("America/New_York")
 	other := caldav.New(http.DefaultClient)
 	acct := followup.CalDAVAccount{URL: srv.URL, Username: srv.Username, Password: srv.Password}
-	dir := t.TempDir()
-	cli(t, dir, "user", "add", "--email", "ada@example.com", "--password", "correct horse", "--timezone", "America/New_York")
-	token := strings.TrimSpace(cli(t, dir, "token", "create", "--email", "ada@example.com"))
-	app := MustRunMain(t, dir, map[string]string{"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true", "FOLLOWUP_SYNC_INTERVAL": "0"})
+	app, token := runCalDAVApp(t, "America/New_York")
 	base := app.URL()
-	var conn caldavConnJSON
-	if resp := do(t, "PUT", base+"/api/v1/caldav", token, map[string]any{"url": srv.URL, "username": srv.Username, "password": srv.Password}, &conn); resp.StatusCode != 200 {
-		t.Fatalf("connect: %d %+v", resp.StatusCode, conn)
-	}
+	conn := connectCalDAV(t, base, token, srv.URL, srv)
 	var jane commitmentJSON
 	do(t, "POST", base+"/api/v1/commitments", token, map[string]any{
 		"contact": map[string]any{"name": "Jane Doe"}, "promise": "Send the deck", "due_text": "in 3 days"}, &jane)
@@ -172,8 +147,9 @@ func testFloatingMove(t *testing.T, srv davtest.Server) {
 		return err == nil && n == 0
 	})
 
-	// The local days either side of New York's next DST change.
-	day := time.Now().In(ny)
+	// The local days either side of New York's next DST change after the
+	// app's clock, not the real one.
+	day := app.Now().In(ny)
 	day = time.Date(day.Year(), day.Month(), day.Day(), 12, 0, 0, 0, ny)
 	_, offset := day.Zone()
 	for _, o := day.AddDate(0, 0, 1).Zone(); o == offset; _, o = day.AddDate(0, 0, 1).Zone() {

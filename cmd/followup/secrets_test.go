@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/followup/followup"
+	"github.com/followup/followup/internal/davtest"
 	"github.com/followup/followup/store"
 )
 
@@ -53,4 +59,71 @@ func TestLegacyBusyICSSealedAtStart(t *testing.T) {
 	if len(conn.SealedBusyICS) != 1 || strings.Contains(conn.SealedBusyICS[0], "calendar.example.com") {
 		t.Errorf("stored busy_ics %q after a start, want it sealed", conn.SealedBusyICS)
 	}
+}
+
+// TestBusyICSNeverShown connects a real CalDAV server with busy_ics
+// addresses whose paths and user info are secrets: one that answers a
+// calendar, one that answers 404, one whose server is gone. No answer of
+// the API or the CLI, and no log line at debug level, shows a secret part;
+// the sync still reads the address that works.
+func TestBusyICSNeverShown(t *testing.T) {
+	srv := davtest.Radicale(t)
+	var fetched atomic.Int64
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/private-okSECRET1/basic.ics" {
+			http.NotFound(w, r)
+			return
+		}
+		fetched.Add(1)
+		w.Header().Set("Content-Type", "text/calendar")
+		io.WriteString(w, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:b1\r\nDTSTAMP:20261123T000000Z\r\n"+
+			"DTSTART:20261124T150000Z\r\nDTEND:20261124T160000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	}))
+	defer ok.Close()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	goneURL := gone.URL
+	gone.Close()
+	addrs := []string{
+		strings.Replace(ok.URL, "http://", "http://ada:passSECRET2@", 1) + "/private-okSECRET1/basic.ics",
+		ok.URL + "/private-missingSECRET3/basic.ics",
+		goneURL + "/feed?token=goneSECRET4",
+	}
+	secrets := []string{"SECRET1", "SECRET2", "SECRET3", "SECRET4"}
+	showsSecret := func(what, s string) {
+		t.Helper()
+		for _, sec := range secrets {
+			if strings.Contains(s, sec) {
+				t.Errorf("%s shows %s:\n%s", what, sec, s)
+			}
+		}
+	}
+
+	app, token := runCalDAVApp(t, "America/New_York")
+	base := app.URL()
+
+	answer := func(method, path string, body any) string {
+		t.Helper()
+		var raw json.RawMessage
+		resp := do(t, method, base+path, token, body, &raw)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+		}
+		return string(raw)
+	}
+	put := answer("PUT", "/api/v1/caldav", map[string]any{"url": srv.URL, "username": srv.Username, "password": srv.Password, "busy_ics": addrs})
+	showsSecret("PUT /api/v1/caldav", put)
+	showsSecret("POST /api/v1/sync", answer("POST", "/api/v1/sync", nil))
+	showsSecret("GET /api/v1/caldav", answer("GET", "/api/v1/caldav", nil))
+	for _, args := range [][]string{{"caldav", "show"}, {"sync"}} {
+		out, errOut, err := cliWith(app.dir, "", calDAVEnv, append(args, "--email", "ada@example.com")...)
+		if err != nil {
+			t.Fatalf("followup %s: %v\n%s", strings.Join(args, " "), err, errOut)
+		}
+		showsSecret("followup "+strings.Join(args, " "), out+errOut)
+	}
+	if fetched.Load() == 0 {
+		t.Errorf("the working busy_ics address was never read")
+	}
+	app.stop()
+	showsSecret("the log", app.logs.String())
 }

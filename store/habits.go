@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/followup/followup"
+)
+
+const habitColumns = `user_id, kind, uid, active, spec, start_at, end_at, zone, rrule, sequence,
+	remote_etag, remote_sequence, remote_hash, overrides, created_at, updated_at`
+
+func scanHabitSeries(row interface{ Scan(...any) error }) (followup.HabitSeries, error) {
+	var s followup.HabitSeries
+	var kind, overrides string
+	err := row.Scan(&s.UserID, &kind, &s.UID, &s.Active, &s.Spec, scanTime(&s.Start), scanTime(&s.End), &s.Zone, &s.RRule,
+		&s.Sequence, &s.RemoteETag, &s.RemoteSequence, &s.RemoteHash, &overrides, scanTime(&s.CreatedAt), scanTime(&s.UpdatedAt))
+	if err != nil {
+		return s, err
+	}
+	s.Kind = followup.HabitKind(kind)
+	if err := json.Unmarshal([]byte(overrides), &s.Overrides); err != nil {
+		return s, fmt.Errorf("store: overrides of habit %s: %w", s.UID, err)
+	}
+	for i := range s.Overrides {
+		o := &s.Overrides[i]
+		o.RecurrenceID, o.Start, o.End = o.RecurrenceID.UTC(), o.Start.UTC(), o.End.UTC()
+	}
+	return s, nil
+}
+
+// HabitSeries returns the user's habit series in HabitKinds order.
+func (q *queries) HabitSeries(ctx context.Context, userID int64) ([]followup.HabitSeries, error) {
+	rows, err := q.ex.QueryContext(ctx, `SELECT `+habitColumns+` FROM habit_series WHERE user_id = ?`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: habit series: %w", err)
+	}
+	defer rows.Close()
+	byKind := map[followup.HabitKind]followup.HabitSeries{}
+	for rows.Next() {
+		s, err := scanHabitSeries(rows)
+		if err != nil {
+			return nil, err
+		}
+		byKind[s.Kind] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]followup.HabitSeries, 0, len(byKind))
+	for _, k := range followup.HabitKinds {
+		if s, ok := byKind[k]; ok {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// HabitSeriesByUID returns one series.
+func (q *queries) HabitSeriesByUID(ctx context.Context, uid string) (followup.HabitSeries, error) {
+	s, err := scanHabitSeries(q.ex.QueryRowContext(ctx, `SELECT `+habitColumns+` FROM habit_series WHERE uid = ?`, uid))
+	return s, notFound(err, "Habit series")
+}
+
+// PutHabitSeries inserts or replaces the user's series of s.Kind.
+func (q *queries) PutHabitSeries(ctx context.Context, s *followup.HabitSeries) error {
+	overrides := s.Overrides
+	if overrides == nil {
+		overrides = []followup.HabitOverride{}
+	}
+	for i := range overrides {
+		o := &overrides[i]
+		o.RecurrenceID, o.Start, o.End = o.RecurrenceID.UTC(), o.Start.UTC(), o.End.UTC()
+	}
+	raw, err := json.Marshal(overrides)
+	if err != nil {
+		return err
+	}
+	_, err = q.ex.ExecContext(ctx, `
+		INSERT INTO habit_series (`+habitColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, kind) DO UPDATE SET uid = excluded.uid, active = excluded.active, spec = excluded.spec,
+			start_at = excluded.start_at, end_at = excluded.end_at, zone = excluded.zone, rrule = excluded.rrule,
+			sequence = excluded.sequence, remote_etag = excluded.remote_etag, remote_sequence = excluded.remote_sequence,
+			remote_hash = excluded.remote_hash, overrides = excluded.overrides, updated_at = excluded.updated_at`,
+		s.UserID, string(s.Kind), s.UID, s.Active, s.Spec, ts(s.Start), ts(s.End), s.Zone, s.RRule, s.Sequence,
+		s.RemoteETag, s.RemoteSequence, s.RemoteHash, string(raw), ts(s.CreatedAt), ts(s.UpdatedAt))
+	if isUnique(err) {
+		return followup.Errorf(followup.ECONFLICT, "", "Habit series %s exists.", s.UID)
+	} else if err != nil {
+		return fmt.Errorf("store: put habit series: %w", err)
+	}
+	return nil
+}
+
+// DeleteHabitSeries removes the series with uid.
+func (q *queries) DeleteHabitSeries(ctx context.Context, uid string) error {
+	if _, err := q.ex.ExecContext(ctx, `DELETE FROM habit_series WHERE uid = ?`, uid); err != nil {
+		return fmt.Errorf("store: delete habit series: %w", err)
+	}
+	return nil
+}
+
+// HabitCommitmentIDs returns the ids of the user's open commitments and of
+// those created at or after since: two ranges of the index
+// commitments_user_status, the first read from the index alone.
+func (q *queries) HabitCommitmentIDs(ctx context.Context, userID int64, since time.Time) ([]int64, error) {
+	rows, err := q.ex.QueryContext(ctx, `
+		SELECT id FROM commitments WHERE user_id = ? AND status = 'open'
+		UNION ALL
+		SELECT id FROM commitments WHERE user_id = ? AND status IN ('done', 'let_go') AND created_at >= ?`,
+		userID, userID, ts(since))
+	if err != nil {
+		return nil, fmt.Errorf("store: habit commitments: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
