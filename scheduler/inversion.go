@@ -245,12 +245,22 @@ func HourClaims(req Request) func(t Task, pl Placement) bool {
 // starred, Due, MetAt), their Keys aside: which of two such tasks is late
 // is no rule of the plan.
 func SamePriority(req Request) func(a, b Task) bool {
+	priority := ComparePriority(req)
+	return func(a, b Task) bool {
+		return a.Kind == b.Kind && a.Duration == b.Duration && priority(a, b) == 0
+	}
+}
+
+// ComparePriority returns a function that orders tasks of req as Plan
+// places them (day, starred, Due, MetAt), their Keys aside: negative when a
+// goes before b, zero for the same priority.
+func ComparePriority(req Request) func(a, b Task) int {
 	r := req
 	r.Busy, r.Blocks, r.Tasks = nil, nil, nil
 	p := newPlanner(r)
-	return func(a, b Task) bool {
+	return func(a, b Task) int {
 		ka, kb := p.sortKey(a), p.sortKey(b)
 		ka.key, kb.key = 0, 0
-		return a.Kind == b.Kind && a.Duration == b.Duration && ka.compare(kb) == 0
+		return ka.compare(kb)
 	}
 }

@@ -15,7 +15,8 @@ import (
 // commitment's refresher is due before the late delivers, so it must go
 // ahead of them: the create releases the first of them in its way and
 // places it again, instead of re-planning every block (which moved about
-// half of them for each create). After each create the plan keeps the
+// half of them for each create). A starred one takes the slot of an
+// unstarred refresher due at the same time. After each create the plan keeps the
 // rules (plancheck.Check), and each new commitment is let go again.
 func TestCreateInOverfullCalendarMovesFew(t *testing.T) {
 	ny := zone(t, "America/New_York")
@@ -32,6 +33,7 @@ func TestCreateInOverfullCalendarMovesFew(t *testing.T) {
 		before := sequences(t, h, u.ID)
 		c := h.create(u.ID, followup.NewCommitment{
 			Contact: followup.Contact{Name: fmt.Sprintf("Guest %d", i)}, Promise: "Send the deck", DueText: "by Friday",
+			Priority: i%2 == 1,
 		})
 		moved := 0
 		for uid, seq := range sequences(t, h, u.ID) {

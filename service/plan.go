@@ -292,6 +292,7 @@ func incremental(req scheduler.Request, full []scheduler.Placement, pending []fo
 		delete(keep, currentKeys[c])
 	}
 	claims := scheduler.HourClaims(req)
+	priority := scheduler.ComparePriority(req)
 	inHour := func(start, end time.Time) bool {
 		return scheduler.InFollowupHour(start, end, req.Settings, req.Loc)
 	}
@@ -352,22 +353,28 @@ func incremental(req scheduler.Request, full []scheduler.Placement, pending []fo
 			continue
 		}
 		// Release the least urgent kept block in the way: due after the
-		// step that falls short, and lying where that step could go.
+		// step that falls short (or due with it but of lower priority, such
+		// as unstarred), and lying where that step could go.
 		need := task[short]
 		from := need.NotBefore
 		if req.Now.After(from) {
 			from = req.Now
 		}
+		less := func(t scheduler.Task) bool {
+			return t.Due.After(need.Due) || (t.Due.Equal(need.Due) && priority(t, need) > 0)
+		}
 		victim := -1
 		for k := range keep {
 			t, p := task[k], pending[k]
-			if !t.Due.After(need.Due) || !p.Start.Before(need.Due) || !p.End.After(from) {
+			if !less(t) || !p.Start.Before(need.Due) || !p.End.After(from) {
 				continue
 			}
 			if wantHour && !inHour(p.Start, p.End) {
 				continue
 			}
-			if victim < 0 || t.Due.After(task[victim].Due) || (t.Due.Equal(task[victim].Due) && p.Start.After(pending[victim].Start)) {
+			if victim < 0 || t.Due.After(task[victim].Due) ||
+				(t.Due.Equal(task[victim].Due) && (priority(t, task[victim]) > 0 ||
+					(priority(t, task[victim]) == 0 && p.Start.After(pending[victim].Start)))) {
 				victim = k
 			}
 		}
