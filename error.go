@@ -3,6 +3,7 @@ package followup
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Application error codes. The web package maps each to one HTTP status;
@@ -87,3 +88,30 @@ func Errorf(code, field, format string, args ...any) *Error {
 func WrapError(code, field, message string, err error) *Error {
 	return &Error{Code: code, Field: field, Message: message, Err: err}
 }
+
+// RetryAfter reports how long to wait before trying again, from the first
+// error in err's chain with a RetryAfter() time.Duration method: a server's
+// Retry-After (caldav.RetryAfterError), a backoff still running, or an
+// account busy with other work (RetryLater).
+func RetryAfter(err error) (time.Duration, bool) {
+	var ra interface{ RetryAfter() time.Duration }
+	if err == nil || !errors.As(err, &ra) {
+		return 0, false
+	}
+	return ra.RetryAfter(), true
+}
+
+// RetryLater returns err marked to be tried again after d; RetryAfter finds
+// the delay, and ErrorCode and ErrorMessage still see err.
+func RetryLater(d time.Duration, err error) error {
+	return &retryLater{after: d, err: err}
+}
+
+type retryLater struct {
+	after time.Duration
+	err   error
+}
+
+func (e *retryLater) Error() string             { return fmt.Sprintf("retry after %v: %v", e.after, e.err) }
+func (e *retryLater) Unwrap() error             { return e.err }
+func (e *retryLater) RetryAfter() time.Duration { return e.after }

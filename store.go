@@ -96,11 +96,14 @@ type Job struct {
 	Kind   string
 	UserID int64
 	UID    string
+	// Snoozes counts how often the job was put off so far (the handler
+	// asked to retry it later); the queue fills it in, Enqueue ignores it.
+	Snoozes int
 }
 
 // JobHandler runs jobs taken from the queue. An error retries the job with
-// backoff; an error with a RetryAfter() time.Duration method retries after
-// that delay.
+// backoff; an error for which RetryAfter reports a delay retries after that
+// delay without counting as an attempt.
 type JobHandler interface {
 	HandleJob(ctx context.Context, job Job) error
 	// Tick applies time-based transitions due at now.
@@ -231,6 +234,13 @@ type Queries interface {
 	LockUser(ctx context.Context, userID int64, owner string, until, now time.Time) (bool, error)
 	// UnlockUser gives owner's lease back.
 	UnlockUser(ctx context.Context, userID int64, owner string) error
+
+	// Backoff returns until when the user's calendar work leaves host
+	// alone (a server's Retry-After), the zero time when it need not.
+	Backoff(ctx context.Context, userID int64, host string) (time.Time, error)
+	// PutBackoff makes the user's calendar work leave host alone until
+	// notBefore, or until a later time already stored.
+	PutBackoff(ctx context.Context, userID int64, host string, notBefore time.Time) error
 
 	// Enqueue adds a job to the durable queue; inside InTx it commits with the transaction.
 	Enqueue(ctx context.Context, j Job) error

@@ -43,6 +43,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/followup/followup"
 )
@@ -55,9 +56,17 @@ const maxRedirects = 5
 
 var errTooLarge = errors.New("caldav: response body too large")
 
+// DefaultRequestTimeout bounds one request with its redirects when the
+// Client's RequestTimeout is not set.
+const DefaultRequestTimeout = 30 * time.Second
+
 // Client implements followup.CalendarServer and followup.ICSSource.
 type Client struct {
 	hc *http.Client
+	// RequestTimeout bounds each request, with its redirects and its
+	// answer, whatever the caller's context allows (default
+	// DefaultRequestTimeout).
+	RequestTimeout time.Duration
 	// Observer, when not nil, is told about every request: its host (never
 	// the URL), method, status and time.
 	Observer followup.RemoteObserver
@@ -214,12 +223,19 @@ func (r *reply) where() string {
 // do sends one request, following up to maxRedirects redirects (301, 302,
 // 303, 307, 308) with the same method and body, except that 303 and a
 // redirected GET become GET without a body. It reads the whole body, bounded
-// by maxBody. The credentials go only to origins the session trusts; a
-// request elsewhere is refused unsent, and so is a redirect elsewhere
-// unless the session leaves the credentials behind on redirects (then
-// never from https to plain http). Transport failures come back as EREMOTE
-// errors naming the host; HTTP statuses are left to the caller.
+// by maxBody, all within the client's RequestTimeout. The credentials go
+// only to origins the session trusts; a request elsewhere is refused
+// unsent, and so is a redirect elsewhere unless the session leaves the
+// credentials behind on redirects (then never from https to plain http).
+// Transport failures come back as EREMOTE errors naming the host; HTTP
+// statuses are left to the caller.
 func (s *session) do(ctx context.Context, method, rawURL string, hdr http.Header, body []byte) (*reply, error) {
+	timeout := s.c.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		if s.hidePath {

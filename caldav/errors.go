@@ -20,9 +20,7 @@ import (
 // RetryAfterError is returned when a server answers 503 Service Unavailable
 // or 429 Too Many Requests with a Retry-After header (RFC 9110 §10.2.3).
 // Callers detect it without importing this package through
-//
-//	var ra interface{ RetryAfter() time.Duration }
-//	if errors.As(err, &ra) { ... ra.RetryAfter() ... }
+// followup.RetryAfter(err).
 //
 // Err is an EREMOTE *followup.Error, so followup.ErrorCode still works.
 type RetryAfterError struct {

@@ -351,12 +351,12 @@ func TestObjectFaults(t *testing.T) {
 			if !strings.Contains(followup.ErrorMessage(err), tc.inMessage) {
 				t.Errorf("message %q lacks %q", followup.ErrorMessage(err), tc.inMessage)
 			}
-			var ra interface{ RetryAfter() time.Duration }
-			if got := errors.As(err, &ra); got != (tc.retry > 0) {
-				t.Fatalf("errors.As RetryAfter = %v, want %v", got, tc.retry > 0)
+			after, ok := followup.RetryAfter(err)
+			if ok != (tc.retry > 0) {
+				t.Fatalf("followup.RetryAfter ok = %v, want %v", ok, tc.retry > 0)
 			}
-			if tc.retry > 0 && ra.RetryAfter() != tc.retry {
-				t.Errorf("RetryAfter() = %v, want %v", ra.RetryAfter(), tc.retry)
+			if after != tc.retry {
+				t.Errorf("RetryAfter = %v, want %v", after, tc.retry)
 			}
 		})
 	}
@@ -761,5 +761,32 @@ func TestGuardedAddress(t *testing.T) {
 	checkErr(t, err, followup.EREMOTE, "")
 	if msg := followup.ErrorMessage(err); !strings.Contains(msg, "FOLLOWUP_ALLOW_PRIVATE_HOSTS") {
 		t.Errorf("message %q does not say how to allow private hosts", msg)
+	}
+}
+
+// TestRequestTimeout: a server that does not answer costs one request
+// timeout, even with an HTTP client and a context that allow more.
+func TestRequestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := caldav.New(&http.Client{}) // no timeout of its own
+	c.RequestTimeout = 300 * time.Millisecond
+	t0 := time.Now()
+	ev := followup.Event{UID: "u1", Summary: "x", Start: utc("2026-03-10T14:00:00Z"), End: utc("2026-03-10T14:30:00Z"), AlarmMinutes: -1}
+	_, err := c.PutEvent(context.Background(), account(srv.URL), srv.URL+"/cal/", ev, "")
+	elapsed := time.Since(t0)
+	checkErr(t, err, followup.EREMOTE, "")
+	if !strings.Contains(followup.ErrorMessage(err), "did not answer in time") {
+		t.Errorf("message %q does not say the server did not answer in time", followup.ErrorMessage(err))
+	}
+	if elapsed > 3*time.Second {
+		t.Errorf("PutEvent took %v with a request timeout of 300ms", elapsed)
 	}
 }

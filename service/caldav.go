@@ -37,8 +37,10 @@ func (s *Service) ConnectCalDAV(ctx context.Context, userID int64, in followup.C
 			return followup.CalDAVConnection{}, followup.Errorf(followup.EINVALID, "busy_ics", "busy_ics entry %d is not an http, https or webcal address.", i+1)
 		}
 	}
-	// No sync may write with the old settings while they change.
-	unlock, err := s.lockUser(ctx, userID)
+	// No sync may write with the old settings while they change: work in
+	// this process stops at once, work elsewhere ends first.
+	s.stopWork(userID)
+	ctx, unlock, err := s.lockUser(ctx, userID, LeaseWait)
 	if err != nil {
 		return followup.CalDAVConnection{}, err
 	}
@@ -238,14 +240,13 @@ func orNone(s []string) []string {
 }
 
 // DisconnectCalDAV forgets the user's connection. Objects already written
-// stay on the server. Errors: ENOTFOUND when none.
+// stay on the server. It waits for no calendar work: work on the account in
+// this process is cancelled, and work anywhere drops its results, as it
+// checks before recording each that its connection still stands.
+// Errors: ENOTFOUND when none.
 func (s *Service) DisconnectCalDAV(ctx context.Context, userID int64) error {
-	unlock, err := s.lockUser(ctx, userID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return s.Store.InTx(ctx, func(q followup.Queries) error {
+	s.stopWork(userID)
+	err := s.Store.InTx(ctx, func(q followup.Queries) error {
 		if err := q.DeleteCalDAV(ctx, userID); err != nil {
 			return err
 		}
@@ -255,6 +256,9 @@ func (s *Service) DisconnectCalDAV(ctx context.Context, userID int64) error {
 		// Busy time from those calendars no longer applies.
 		return s.replan(ctx, q, userID, s.now())
 	})
+	// Work that started meanwhile read the connection still there.
+	s.stopWork(userID)
+	return err
 }
 
 func (s *Service) seal(secret string) (string, error) {

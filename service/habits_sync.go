@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/followup/followup"
@@ -33,11 +34,40 @@ func (s *Service) syncHabit(ctx context.Context, userID int64, uid string) error
 	if s.Calendars == nil {
 		return nil
 	}
-	unlock, err := s.lockUser(ctx, userID)
+	if settled, err := s.habitsSettled(ctx, userID); settled || err != nil {
+		return err
+	}
+	work, unlock, err := s.lockUser(ctx, userID, 0)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	if err := s.reconcileHabits(work, userID, uid); err != nil {
+		switch {
+		case errors.Is(err, errConnectionChanged):
+			return nil // a sync of the new connection is queued, or there is none
+		case stopped(work):
+			return errAccountBusy // a connect or disconnect interrupted it: look again
+		}
+		return err
+	}
+	return nil
+}
+
+// habitsSettled reports, without taking the account, that a habit job has
+// nothing to do: the user has no CalDAV connection.
+func (s *Service) habitsSettled(ctx context.Context, userID int64) (bool, error) {
+	if _, err := s.Store.CalDAV(ctx, userID); followup.ErrorCode(err) == followup.ENOTFOUND {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// reconcileHabits writes one series, or all of the user's for an empty
+// uid, on the account held by ctx's work.
+func (s *Service) reconcileHabits(ctx context.Context, userID int64, uid string) error {
 	a, err := s.account(ctx, userID)
 	if followup.ErrorCode(err) == followup.ENOTFOUND {
 		return nil
@@ -61,7 +91,9 @@ func (s *Service) syncHabit(ctx context.Context, userID int64, uid string) error
 	var rep followup.SyncReport
 	for _, u := range uids {
 		if err := s.reconcileHabit(ctx, a, u, &rep); err != nil {
-			s.recordStatus(ctx, userID, err)
+			if !errors.Is(err, errConnectionChanged) && !stopped(ctx) {
+				s.recordStatus(ctx, a, err)
+			}
 			return err
 		}
 	}
@@ -93,16 +125,16 @@ func (s *Service) reconcileHabit(ctx context.Context, a account, uid string, rep
 		if hs.RemoteETag != "" && hs.RemoteSequence == hs.Sequence && hs.RemoteHash == hash {
 			return nil
 		}
-		etag, err := s.Calendars.PutEvent(ctx, a.acct, cal, ev, hs.RemoteETag)
+		etag, err := a.cal.PutEvent(ctx, a.acct, cal, ev, hs.RemoteETag)
 		if followup.ErrorCode(err) == followup.ECONFLICT {
-			remote, gerr := s.Calendars.GetEvent(ctx, a.acct, cal, uid)
+			remote, gerr := a.cal.GetEvent(ctx, a.acct, cal, uid)
 			switch {
 			case followup.ErrorCode(gerr) == followup.ENOTFOUND && hs.RemoteETag != "":
 				return s.habitRemovedRemotely(ctx, hs, rep)
 			case gerr != nil:
 				return gerr
 			case hs.RemoteETag == "":
-				etag, err = s.Calendars.PutEvent(ctx, a.acct, cal, ev, remote.ETag) // ours, answer lost
+				etag, err = a.cal.PutEvent(ctx, a.acct, cal, ev, remote.ETag) // ours, answer lost
 			default:
 				if err := s.adoptHabit(ctx, uid, remote, rep); err != nil {
 					return err
@@ -114,7 +146,7 @@ func (s *Service) reconcileHabit(ctx context.Context, a account, uid string, rep
 			return err
 		}
 		if etag == "" {
-			if remote, err := s.Calendars.GetEvent(ctx, a.acct, cal, uid); err == nil {
+			if remote, err := a.cal.GetEvent(ctx, a.acct, cal, uid); err == nil {
 				etag = remote.ETag
 			}
 		}
@@ -123,6 +155,9 @@ func (s *Service) reconcileHabit(ctx context.Context, a account, uid string, rep
 		}
 		rep.Written++
 		err = s.Store.InTx(ctx, func(q followup.Queries) error {
+			if err := current(ctx, q, a); err != nil {
+				return err
+			}
 			fresh, err := q.HabitSeriesByUID(ctx, uid)
 			if err != nil {
 				return err
@@ -140,10 +175,10 @@ func (s *Service) reconcileHabit(ctx context.Context, a account, uid string, rep
 // deleteHabitObject removes a switched-off series' object, then the series.
 func (s *Service) deleteHabitObject(ctx context.Context, a account, hs followup.HabitSeries, rep *followup.SyncReport) error {
 	if hs.RemoteETag != "" {
-		err := s.Calendars.DeleteEvent(ctx, a.acct, a.conn.CalendarURL, hs.UID, hs.RemoteETag)
+		err := a.cal.DeleteEvent(ctx, a.acct, a.conn.CalendarURL, hs.UID, hs.RemoteETag)
 		if followup.ErrorCode(err) == followup.ECONFLICT {
 			// Edited meanwhile, but the habit is off: delete what is there.
-			err = s.Calendars.DeleteEvent(ctx, a.acct, a.conn.CalendarURL, hs.UID, "")
+			err = a.cal.DeleteEvent(ctx, a.acct, a.conn.CalendarURL, hs.UID, "")
 		}
 		if err != nil {
 			return err
@@ -151,6 +186,9 @@ func (s *Service) deleteHabitObject(ctx context.Context, a account, hs followup.
 		rep.Deleted++
 	}
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		if err := current(ctx, q, a); err != nil {
+			return err
+		}
 		fresh, err := q.HabitSeriesByUID(ctx, hs.UID)
 		if followup.ErrorCode(err) == followup.ENOTFOUND {
 			return nil

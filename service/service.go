@@ -11,7 +11,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -51,9 +50,13 @@ type Service struct {
 	Log   *slog.Logger
 	// Random is the source of tokens and UIDs (default crypto/rand).
 	Random io.Reader
+	// JobTimeout bounds the calendar work of one queued job (default
+	// DefaultJobTimeout).
+	JobTimeout time.Duration
 
 	feedCache sync.Map // user id -> *cachedFeed
-	userLocks sync.Map // user id -> *sync.Mutex, serialises syncs per user
+	userLocks sync.Map // user id -> chan struct{} (capacity 1), serialises calendar work per user
+	work      sync.Map // user id -> *runningWork holding the user's lock
 	ownerOnce sync.Once
 	owner     string // this process's lease owner id
 }
@@ -107,87 +110,6 @@ func (s *Service) newUID() (string, error) {
 func hashToken(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
-}
-
-// userLock serialises calendar syncs of one user inside this process.
-func (s *Service) userLock(userID int64) *sync.Mutex {
-	m, _ := s.userLocks.LoadOrStore(userID, &sync.Mutex{})
-	return m.(*sync.Mutex)
-}
-
-// Lease timing of lockUser.
-const (
-	// LeaseTTL is how long a lease lasts unless renewed; its holder renews
-	// it every quarter of that while it works, so a crashed holder blocks
-	// the account for at most this long.
-	LeaseTTL = 20 * time.Second
-	// LeaseWait is how long lockUser waits for another process's lease.
-	LeaseWait = 30 * time.Second
-)
-
-// lockUser serialises calendar work on one user's account: within this
-// process with a mutex, and across processes (the CLI, other instances on
-// the same database) with a lease in the database. The caller must call
-// unlock. Errors: EUNAVAILABLE when another process keeps the lease.
-func (s *Service) lockUser(ctx context.Context, userID int64) (unlock func(), err error) {
-	mu := s.userLock(userID)
-	mu.Lock()
-	s.ownerOnce.Do(func() {
-		if s.owner, err = s.randomToken(12); err != nil {
-			s.owner = ""
-		}
-	})
-	if s.owner == "" {
-		mu.Unlock()
-		return nil, fmt.Errorf("service: no lease owner id: %w", err)
-	}
-	timeout := time.After(LeaseWait)
-	for {
-		now := s.now()
-		ok, err := s.Store.LockUser(ctx, userID, s.owner, now.Add(LeaseTTL), now)
-		if err != nil {
-			mu.Unlock()
-			return nil, err
-		}
-		if ok {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			mu.Unlock()
-			return nil, ctx.Err()
-		case <-timeout:
-			mu.Unlock()
-			return nil, followup.Errorf(followup.EUNAVAILABLE, "", "Another process is syncing this account; try again shortly.")
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	stop := make(chan struct{})
-	renewed := make(chan struct{})
-	go func() {
-		defer close(renewed)
-		tick := time.NewTicker(LeaseTTL / 4)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				now := s.now()
-				if _, err := s.Store.LockUser(context.WithoutCancel(ctx), userID, s.owner, now.Add(LeaseTTL), now); err != nil {
-					s.log().WarnContext(ctx, "lease not renewed", "user_id", userID, "error", err.Error())
-				}
-			}
-		}
-	}()
-	return func() {
-		close(stop)
-		<-renewed
-		if err := s.Store.UnlockUser(context.WithoutCancel(ctx), userID, s.owner); err != nil {
-			s.log().WarnContext(ctx, "lease not released", "user_id", userID, "error", err.Error())
-		}
-		mu.Unlock()
-	}, nil
 }
 
 // settings loads a user's settings and zone.

@@ -11,34 +11,67 @@ import (
 	"github.com/followup/followup"
 )
 
-// HandleJob runs one job from the durable queue.
+// HandleJob runs one job from the durable queue. It never waits for an
+// account that other work holds: it asks to be retried shortly instead
+// (followup.RetryAfter), as it does while a server's Retry-After runs. Its
+// calendar work is bounded by the service's JobTimeout.
 func (s *Service) HandleJob(ctx context.Context, j followup.Job) error {
+	ctx, cancel := context.WithTimeout(ctx, s.jobTimeout())
+	defer cancel()
+	var err error
 	switch j.Kind {
 	case followup.JobCalDAVStep:
-		return s.syncStep(ctx, j.UserID, j.UID)
+		err = s.syncStep(ctx, j.UserID, j.UID)
 	case followup.JobCalDAVHabit:
-		return s.syncHabit(ctx, j.UserID, j.UID)
+		err = s.syncHabit(ctx, j.UserID, j.UID)
 	case followup.JobSyncUser:
-		_, retry, err := s.sync(ctx, j.UserID)
-		if followup.ErrorCode(err) == followup.ENOTFOUND {
-			return nil // disconnected meanwhile
-		} else if err != nil {
-			return err
+		var retry error
+		_, retry, err = s.sync(ctx, j.UserID, 0)
+		if followup.ErrorCode(err) == followup.ENOTFOUND || errors.Is(err, errConnectionChanged) {
+			return nil // disconnected or connected anew meanwhile, which queued its own sync
+		} else if err == nil {
+			err = retry // the queue retries a failed part with backoff, or after Retry-After
 		}
-		return retry // the queue retries a failed part with backoff, or after Retry-After
+	default:
+		return fmt.Errorf("service: unknown job kind %q", j.Kind)
 	}
-	return fmt.Errorf("service: unknown job kind %q", j.Kind)
+	if errors.Is(err, errAccountBusy) {
+		return followup.RetryLater(busySnooze(j.Snoozes), err)
+	}
+	return err
 }
 
 // ownKind marks the stored state of the Follow-ups calendar itself: it
 // tells whether the calendar changed, and is no busy time.
 const ownKind = "own"
 
-// account is an opened connection.
+// account is an opened connection, with the CalDAV client its work uses.
 type account struct {
 	conn followup.CalDAVConnection
 	acct followup.CalDAVAccount
+	cal  followup.CalendarServer
 	ics  []busyICS
+}
+
+// errConnectionChanged is what work on an account gets when it would record
+// a result after the account was disconnected or connected anew: the
+// result is dropped.
+var errConnectionChanged = followup.Errorf(followup.ECONFLICT, "", "The CalDAV connection changed during the sync; the next sync uses the new one.")
+
+// current checks, inside the transaction that records a result of work on
+// a, that a's connection is still the stored one.
+func current(ctx context.Context, q followup.Queries, a account) error {
+	conn, err := q.CalDAV(ctx, a.conn.UserID)
+	if followup.ErrorCode(err) == followup.ENOTFOUND {
+		return errConnectionChanged
+	} else if err != nil {
+		return err
+	}
+	if conn.URL != a.conn.URL || conn.Username != a.conn.Username || conn.CalendarURL != a.conn.CalendarURL ||
+		!conn.UpdatedAt.Equal(a.conn.UpdatedAt) {
+		return errConnectionChanged
+	}
+	return nil
 }
 
 func (s *Service) account(ctx context.Context, userID int64) (account, error) {
@@ -63,7 +96,12 @@ func (s *Service) account(ctx context.Context, userID int64) (account, error) {
 	if err != nil {
 		return account{}, fmt.Errorf("service: open busy_ics of user %d: %w", userID, err)
 	}
-	return account{conn: conn, acct: calDAVAccount(conn, pw), ics: ics}, nil
+	return account{
+		conn: conn,
+		acct: calDAVAccount(conn, pw),
+		cal:  politeCalendars{CalendarServer: s.Calendars, s: s, userID: userID},
+		ics:  ics,
+	}, nil
 }
 
 // syncStep writes one step's calendar object (the caldav_step job).
@@ -71,12 +109,15 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 	if s.Calendars == nil {
 		return nil
 	}
-	unlock, err := s.lockUser(ctx, userID)
+	if settled, err := s.stepSettled(ctx, userID, uid); settled || err != nil {
+		return err
+	}
+	work, unlock, err := s.lockUser(ctx, userID, 0)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	a, err := s.account(ctx, userID)
+	a, err := s.account(work, userID)
 	if followup.ErrorCode(err) == followup.ENOTFOUND {
 		return nil
 	} else if err != nil {
@@ -86,25 +127,83 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 		return nil
 	}
 	var rep followup.SyncReport
-	err = s.reconcile(ctx, a, uid, &rep)
+	err = s.reconcile(work, a, uid, &rep)
+	if err == nil {
+		err = s.reconcilePending(work, a, &rep)
+	}
 	s.log().DebugContext(ctx, "caldav step", "user_id", userID, "uid", uid, "written", rep.Written, "deleted", rep.Deleted, "error", err != nil)
-	if err != nil {
-		s.recordStatus(ctx, userID, err)
+	switch {
+	case errors.Is(err, errConnectionChanged):
+		return nil // a sync of the new connection is queued, or there is none
+	case stopped(work):
+		return errAccountBusy // a connect or disconnect interrupted it: look again
+	case err != nil:
+		s.recordStatus(ctx, a, err)
 		return err
 	}
 	return nil
 }
 
-// recordStatus stores the outcome of calendar work on the connection: the
-// error's message, then the notices of busy sources over a limit.
-func (s *Service) recordStatus(ctx context.Context, userID int64, err error, notices ...string) {
+// stepSettled reports, without taking the account, whether a step job has
+// nothing left to do: the account is gone, or the block was written
+// meanwhile, as the job that held the account does for every waiting
+// block. A later change of the step queues a job of its own.
+func (s *Service) stepSettled(ctx context.Context, userID int64, uid string) (bool, error) {
+	p, err := s.Store.StepByUID(ctx, uid)
+	if followup.ErrorCode(err) == followup.ENOTFOUND {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	if !needsWrite(p) {
+		return true, nil
+	}
+	if _, err := s.Store.CalDAV(ctx, userID); followup.ErrorCode(err) == followup.ENOTFOUND {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// reconcilePending writes the user's other blocks that wait for a write,
+// while the account is held anyway: their own jobs, put off meanwhile
+// because the account was busy, then find nothing left to do, and a
+// commitment's blocks reach the server together.
+func (s *Service) reconcilePending(ctx context.Context, a account, rep *followup.SyncReport) error {
+	steps, err := s.Store.SyncSteps(ctx, a.conn.UserID)
+	if err != nil {
+		return err
+	}
+	for _, p := range steps {
+		if !needsWrite(p) {
+			continue
+		}
+		if err := s.reconcile(ctx, a, p.UID, rep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordStatus stores the outcome of calendar work on the connection, if
+// it still stands: the error's message, then the notices of busy sources
+// over a limit.
+func (s *Service) recordStatus(ctx context.Context, a account, err error, notices ...string) {
 	var parts []string
 	if err != nil {
 		parts = append(parts, followup.ErrorMessage(err))
 	}
 	msg := strings.Join(append(parts, notices...), " ")
-	if serr := s.Store.SetCalDAVStatus(ctx, userID, s.now(), msg); serr != nil && followup.ErrorCode(serr) != followup.ENOTFOUND {
-		s.log().WarnContext(ctx, "caldav status not saved", "user_id", userID, "error", serr.Error())
+	ctx = context.WithoutCancel(ctx) // the outcome of interrupted work too
+	serr := s.Store.InTx(ctx, func(q followup.Queries) error {
+		if err := current(ctx, q, a); err != nil {
+			return err
+		}
+		return q.SetCalDAVStatus(ctx, a.conn.UserID, s.now(), msg)
+	})
+	if serr != nil && !errors.Is(serr, errConnectionChanged) {
+		s.log().WarnContext(ctx, "caldav status not saved", "user_id", a.conn.UserID, "error", serr.Error())
 	}
 }
 
@@ -112,137 +211,210 @@ func (s *Service) recordStatus(ctx context.Context, userID int64, err error, not
 // the user changed in their calendar app, replans, and writes every block
 // that differs from the server. Errors: ENOTFOUND without a connection.
 func (s *Service) Sync(ctx context.Context, userID int64) (followup.SyncReport, error) {
-	rep, _, err := s.sync(ctx, userID)
+	rep, _, err := s.sync(ctx, userID, LeaseWait)
 	return rep, err
 }
 
 // sync is Sync that also returns, as retry, the first failure of a part of
 // the sync (a busy read, a write), preferring one with a Retry-After, for
-// the queue to try again.
-func (s *Service) sync(ctx context.Context, userID int64) (rep followup.SyncReport, retry error, err error) {
-	rep = followup.SyncReport{Errors: []string{}, Notices: []string{}}
-	fail := func(e error) {
-		rep.Errors = append(rep.Errors, followup.ErrorMessage(e))
-		var ra interface{ RetryAfter() time.Duration }
-		if retry == nil || (errors.As(e, &ra) && !errors.As(retry, &ra)) {
-			retry = e
-		}
-	}
+// the queue to try again. It waits at most wait for the account (see
+// lockUser).
+func (s *Service) sync(ctx context.Context, userID int64, wait time.Duration) (rep followup.SyncReport, retry error, err error) {
 	if s.Calendars == nil {
-		return rep, nil, followup.Errorf(followup.ENOTFOUND, "", "CalDAV is not enabled on this server.")
+		return followup.SyncReport{Errors: []string{}, Notices: []string{}}, nil, followup.Errorf(followup.ENOTFOUND, "", "CalDAV is not enabled on this server.")
 	}
-	unlock, err := s.lockUser(ctx, userID)
+	work, unlock, err := s.lockUser(ctx, userID, wait)
 	if err != nil {
-		return rep, nil, err
+		return followup.SyncReport{Errors: []string{}, Notices: []string{}}, nil, err
 	}
 	defer unlock()
-	a, err := s.account(ctx, userID)
+	rep, retry, err = s.syncAccount(work, userID)
+	if stopped(work) {
+		// A connect or disconnect interrupted it: look again shortly.
+		return rep, nil, errAccountBusy
+	}
+	return rep, retry, err
+}
+
+// syncAccount is sync with the account's lock held: it reads busy time,
+// then what the user did to our objects, replans around what it learnt,
+// and writes what differs.
+func (s *Service) syncAccount(ctx context.Context, userID int64) (rep followup.SyncReport, retry error, err error) {
+	r, err := s.startSync(ctx, userID)
 	if err != nil {
-		return rep, retry, err
+		return r.rep, r.retry, err
+	}
+	if err := s.readBusy(ctx, r.a, r.from, r.to, r.prev, r.keeper(ctx, s), &r.rep, r.fail); err != nil {
+		return r.rep, r.retry, err
+	}
+	if err := s.readOwnCalendar(ctx, r); err != nil {
+		return r.rep, r.retry, err
+	}
+	if err := s.replanAfterRead(ctx, r); err != nil {
+		return r.rep, r.retry, err
+	}
+	if err := s.writeDiffering(ctx, r); err != nil {
+		return r.rep, r.retry, err
+	}
+	s.finishSync(ctx, r)
+	return r.rep, r.retry, nil
+}
+
+// syncRun is one sync of one account.
+type syncRun struct {
+	a        account
+	now      time.Time
+	from, to time.Time                      // the busy window
+	prev     map[string]followup.BusySource // the busy sources by URL: as stored, or as read by this sync
+	rep      followup.SyncReport
+	retry    error // the failure for the queue to retry
+}
+
+// startSync opens the account and sets the busy window: it moves once a
+// day, so that busy reads stay incremental.
+func (s *Service) startSync(ctx context.Context, userID int64) (*syncRun, error) {
+	r := &syncRun{rep: followup.SyncReport{Errors: []string{}, Notices: []string{}}, prev: map[string]followup.BusySource{}}
+	var err error
+	if r.a, err = s.account(ctx, userID); err != nil {
+		return r, err
 	}
 	_, loc, err := settings(ctx, s.Store, userID)
 	if err != nil {
-		return rep, retry, err
+		return r, err
 	}
-	now := s.now()
-	// The window moves once a day, so that busy reads stay incremental.
-	y, m, d := now.In(loc).Date()
-	from := time.Date(y, m, d, 0, 0, 0, 0, loc).AddDate(0, 0, -1)
-	to := from.Add(busyWindow)
-
-	// 1. Busy time, incrementally.
-	prev := map[string]followup.BusySource{}
+	r.now = s.now()
+	y, m, d := r.now.In(loc).Date()
+	r.from = time.Date(y, m, d, 0, 0, 0, 0, loc).AddDate(0, 0, -1)
+	r.to = r.from.Add(busyWindow)
 	srcs, err := s.Store.BusySources(ctx, userID)
 	if err != nil {
-		return rep, retry, err
+		return r, err
 	}
 	for _, b := range srcs {
-		prev[b.URL] = b
+		r.prev[b.URL] = b
 	}
-	// keep stores a source's new state, and remembers it for this sync.
-	keep := func(b followup.BusySource) error {
-		b.UserID, b.UpdatedAt = userID, now
-		prev[b.URL] = b
-		return s.Store.PutBusySource(ctx, b)
-	}
-	if err := s.readBusy(ctx, a, from, to, prev, keep, &rep, fail); err != nil {
-		return rep, retry, err
-	}
+	return r, nil
+}
 
-	// 2. What the user did to our objects in their calendar app. An
-	// incremental read of the Follow-ups calendar (one light request) tells
-	// whether anything changed there since the last complete read-back.
-	if cal := a.conn.CalendarURL; cal != "" {
-		own := prev[cal]
-		res, err := s.Calendars.Busy(ctx, a.acct, cal, from, to, own.CalDAV)
-		rep.Requests += res.Requests
-		if err != nil || res.Changed || own.Kind != ownKind {
-			complete, err := s.readBack(ctx, a, &rep)
-			if err != nil {
-				fail(err)
-			} else if complete && res.State.From.Equal(from) {
-				if err := keep(followup.BusySource{URL: cal, Kind: ownKind, CalDAV: res.State}); err != nil {
-					return rep, retry, err
-				}
+// fail notes a part of the sync that failed; the queue retries the first,
+// or the first with a Retry-After.
+func (r *syncRun) fail(e error) {
+	r.rep.Errors = append(r.rep.Errors, followup.ErrorMessage(e))
+	_, eAsks := followup.RetryAfter(e)
+	_, retryAsks := followup.RetryAfter(r.retry)
+	if r.retry == nil || (eAsks && !retryAsks) {
+		r.retry = e
+	}
+}
+
+// keeper returns the function that stores a source's new state, while the
+// connection stands, and remembers it for this sync.
+func (r *syncRun) keeper(ctx context.Context, s *Service) func(followup.BusySource) error {
+	return func(b followup.BusySource) error {
+		b.UserID, b.UpdatedAt = r.a.conn.UserID, r.now
+		r.prev[b.URL] = b
+		return s.Store.InTx(ctx, func(q followup.Queries) error {
+			if err := current(ctx, q, r.a); err != nil {
+				return err
 			}
-		}
+			return q.PutBusySource(ctx, b)
+		})
 	}
+}
 
-	// 3. Replan around the busy time now known.
-	err = s.Store.InTx(ctx, func(q followup.Queries) error {
-		changed, err := s.replanSteps(ctx, q, userID, now)
+// readOwnCalendar reads what the user did to our objects in their calendar
+// app. An incremental read of the Follow-ups calendar (one light request)
+// tells whether anything changed there since the last complete read-back.
+func (s *Service) readOwnCalendar(ctx context.Context, r *syncRun) error {
+	cal := r.a.conn.CalendarURL
+	if cal == "" {
+		return nil
+	}
+	own := r.prev[cal]
+	res, err := r.a.cal.Busy(ctx, r.a.acct, cal, r.from, r.to, own.CalDAV)
+	r.rep.Requests += res.Requests
+	if err == nil && !res.Changed && own.Kind == ownKind {
+		return nil
+	}
+	complete, err := s.readBack(ctx, r.a, &r.rep)
+	if err != nil {
+		r.fail(err)
+		return nil
+	}
+	if complete && res.State.From.Equal(r.from) {
+		return r.keeper(ctx, s)(followup.BusySource{URL: cal, Kind: ownKind, CalDAV: res.State})
+	}
+	return nil
+}
+
+// replanAfterRead replans around the busy time now known.
+func (s *Service) replanAfterRead(ctx context.Context, r *syncRun) error {
+	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		changed, err := s.replanSteps(ctx, q, r.a.conn.UserID, r.now)
 		for _, c := range changed {
 			if c.RemoteETag != "" {
-				rep.Moved++
+				r.rep.Moved++
 			}
 		}
 		return err
 	})
 	if err != nil {
-		return rep, retry, err
+		return err
 	}
-	for _, b := range prev {
+	for _, b := range r.prev {
 		if b.Kind != ownKind {
-			rep.Busy += len(b.Intervals())
+			r.rep.Busy += len(b.Intervals())
 		}
 	}
+	return nil
+}
 
-	// 4. Write what differs.
-	if a.conn.CalendarURL != "" {
-		steps, err := s.Store.SyncSteps(ctx, userID)
-		if err != nil {
-			return rep, retry, err
+// writeDiffering writes every block whose object differs from the
+// server's, until a server asks us to wait.
+func (s *Service) writeDiffering(ctx context.Context, r *syncRun) error {
+	if r.a.conn.CalendarURL == "" {
+		return nil
+	}
+	steps, err := s.Store.SyncSteps(ctx, r.a.conn.UserID)
+	if err != nil {
+		return err
+	}
+	for _, p := range steps {
+		if !needsWrite(p) {
+			continue
 		}
-		for _, p := range steps {
-			if !needsWrite(p) {
-				continue
-			}
-			if err := s.reconcile(ctx, a, p.UID, &rep); err != nil {
-				fail(err)
-				var ra interface{ RetryAfter() time.Duration }
-				if errors.As(err, &ra) {
-					break // the server asked us to wait; the queue retries
-				}
-			}
-		}
-		series, err := s.Store.HabitSeries(ctx, userID)
-		if err != nil {
-			return rep, retry, err
-		}
-		for _, hs := range series {
-			if err := s.reconcileHabit(ctx, a, hs.UID, &rep); err != nil {
-				fail(err)
+		if err := s.reconcile(ctx, r.a, p.UID, &r.rep); err != nil {
+			r.fail(err)
+			if _, ok := followup.RetryAfter(err); ok {
+				return nil // the server asked us to wait; the queue retries
 			}
 		}
 	}
+	series, err := s.Store.HabitSeries(ctx, r.a.conn.UserID)
+	if err != nil {
+		return err
+	}
+	for _, hs := range series {
+		if err := s.reconcileHabit(ctx, r.a, hs.UID, &r.rep); err != nil {
+			r.fail(err)
+			if _, ok := followup.RetryAfter(err); ok {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// finishSync records the sync's outcome on the connection and logs it.
+func (s *Service) finishSync(ctx context.Context, r *syncRun) {
+	rep := r.rep
 	var syncErr error
 	if len(rep.Errors) > 0 {
 		syncErr = followup.Errorf(followup.EREMOTE, "", "%s", strings.Join(rep.Errors, " "))
 	}
-	s.recordStatus(ctx, userID, syncErr, rep.Notices...)
-	s.log().InfoContext(ctx, "caldav sync", "user_id", userID, "written", rep.Written, "moved", rep.Moved,
+	s.recordStatus(ctx, r.a, syncErr, rep.Notices...)
+	s.log().InfoContext(ctx, "caldav sync", "user_id", r.a.conn.UserID, "written", rep.Written, "moved", rep.Moved,
 		"deleted", rep.Deleted, "adopted", rep.Adopted, "removed", rep.Removed, "read", rep.Read, "requests", rep.Requests, "errors", len(rep.Errors))
-	return rep, retry, nil
 }
 
 // maxBusyPerSync bounds the busy intervals one sync reads: once the sources
@@ -289,7 +461,7 @@ func (s *Service) readBusy(ctx context.Context, a account, from, to time.Time, p
 	}
 	for _, cal := range a.conn.BusyCalendars {
 		err := read(cal, cal, "caldav", func(p followup.BusySource) (followup.BusySource, bool, error) {
-			res, err := s.Calendars.Busy(ctx, a.acct, cal, from, to, p.CalDAV)
+			res, err := a.cal.Busy(ctx, a.acct, cal, from, to, p.CalDAV)
 			rep.Requests += res.Requests
 			return followup.BusySource{CalDAV: res.State}, res.Changed, err
 		})
@@ -302,8 +474,12 @@ func (s *Service) readBusy(ctx context.Context, a account, from, to time.Time, p
 	}
 	for _, src := range a.ics {
 		err := read(src.key, followup.MaskAddress(src.url), "ics", func(p followup.BusySource) (followup.BusySource, bool, error) {
+			if err := s.waitForHost(ctx, a.conn.UserID, src.url); err != nil {
+				return p, false, err
+			}
 			rep.Requests++
 			res, err := s.ICS.FetchBusy(ctx, src.url, from, to, p.ICS)
+			s.noteRetryAfter(ctx, a.conn.UserID, src.url, err)
 			return followup.BusySource{Kind: "ics", ICS: res.State}, res.Changed, err
 		})
 		if err != nil {
@@ -335,7 +511,7 @@ func wantObject(p followup.Step) bool {
 // keeps the user's time.
 // It reports whether the listing was complete.
 func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncReport) (bool, error) {
-	remote, err := s.Calendars.ListEvents(ctx, a.acct, a.conn.CalendarURL)
+	remote, err := a.cal.ListEvents(ctx, a.acct, a.conn.CalendarURL)
 	rep.Requests++
 	if err != nil {
 		return false, err
@@ -345,7 +521,7 @@ func (s *Service) readBack(ctx context.Context, a account, rep *followup.SyncRep
 	if err != nil {
 		return false, err
 	}
-	if err := s.compareWritten(ctx, steps, byUID, complete, rep); err != nil {
+	if err := s.compareWritten(ctx, a, steps, byUID, complete, rep); err != nil {
 		return false, err
 	}
 	series, err := s.readBackHabits(ctx, a.conn.UserID, byUID, complete, rep)
@@ -375,7 +551,7 @@ func indexByUID(remote []followup.RemoteEvent) (map[string]followup.RemoteEvent,
 
 // compareWritten compares each object we recorded with the server's: one
 // gone was deleted by the user, one with another ETag changed.
-func (s *Service) compareWritten(ctx context.Context, steps []followup.Step, byUID map[string]followup.RemoteEvent, complete bool, rep *followup.SyncReport) error {
+func (s *Service) compareWritten(ctx context.Context, a account, steps []followup.Step, byUID map[string]followup.RemoteEvent, complete bool, rep *followup.SyncReport) error {
 	for _, p := range steps {
 		if p.RemoteETag == "" {
 			continue
@@ -386,11 +562,11 @@ func (s *Service) compareWritten(ctx context.Context, steps []followup.Step, byU
 			// The server failed to deliver some objects: a missing one may
 			// be among them, so nothing is taken as deleted this time.
 		case !ok:
-			if err := s.removedRemotely(ctx, p, rep); err != nil {
+			if err := s.removedRemotely(ctx, a, p, rep); err != nil {
 				return err
 			}
 		case r.ETag != p.RemoteETag:
-			if err := s.changedRemotely(ctx, p, r, rep); err != nil {
+			if err := s.changedRemotely(ctx, a, p, r, rep); err != nil {
 				return err
 			}
 		}
@@ -420,7 +596,7 @@ func (s *Service) claimUnrecorded(ctx context.Context, a account, steps []follow
 				if w, ok := p.OwnWrite(r); ok {
 					seq = w.Sequence
 				}
-				if err := s.recordWrite(ctx, uid, seq, r.ETag); err != nil {
+				if err := s.recordWrite(ctx, a, uid, seq, r.ETag); err != nil {
 					return err
 				}
 			}
@@ -433,7 +609,7 @@ func (s *Service) claimUnrecorded(ctx context.Context, a account, steps []follow
 		if err == nil && wantObject(st) {
 			continue
 		}
-		if err := s.Calendars.DeleteEvent(ctx, a.acct, a.conn.CalendarURL, uid, r.ETag); err != nil {
+		if err := a.cal.DeleteEvent(ctx, a.acct, a.conn.CalendarURL, uid, r.ETag); err != nil {
 			return err
 		}
 		rep.Deleted++
@@ -445,18 +621,21 @@ func (s *Service) claimUnrecorded(ctx context.Context, a account, steps []follow
 // changedRemotely handles an object whose ETag is not the one we stored:
 // one of our own writes whose answer was lost, which the server now holds,
 // or an edit by the user.
-func (s *Service) changedRemotely(ctx context.Context, p followup.Step, r followup.RemoteEvent, rep *followup.SyncReport) error {
+func (s *Service) changedRemotely(ctx context.Context, a account, p followup.Step, r followup.RemoteEvent, rep *followup.SyncReport) error {
 	if w, ok := p.OwnWrite(r); ok {
 		s.log().InfoContext(ctx, "own write found", "user_id", p.UserID, "uid", p.UID, "sequence", w.Sequence)
-		return s.recordWrite(ctx, p.UID, w.Sequence, r.ETag)
+		return s.recordWrite(ctx, a, p.UID, w.Sequence, r.ETag)
 	}
-	return s.adopt(ctx, p.UID, r, rep)
+	return s.adopt(ctx, a, p.UID, r, rep)
 }
 
 // removedRemotely handles a block whose object the user deleted.
-func (s *Service) removedRemotely(ctx context.Context, p followup.Step, rep *followup.SyncReport) error {
+func (s *Service) removedRemotely(ctx context.Context, acct account, p followup.Step, rep *followup.SyncReport) error {
 	now := s.now()
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		if err := current(ctx, q, acct); err != nil {
+			return err
+		}
 		fresh, err := q.StepByUID(ctx, p.UID)
 		if err != nil || fresh.RemoteETag != p.RemoteETag {
 			return err // changed meanwhile; the next sync looks again
@@ -492,9 +671,12 @@ func (s *Service) removedRemotely(ctx context.Context, p followup.Step, rep *fol
 
 // adopt keeps the user's edit of a block: their time wins and the block is
 // pinned there. Times with no zone are wall clock in the user's zone.
-func (s *Service) adopt(ctx context.Context, uid string, r followup.RemoteEvent, rep *followup.SyncReport) error {
+func (s *Service) adopt(ctx context.Context, a account, uid string, r followup.RemoteEvent, rep *followup.SyncReport) error {
 	now := s.now()
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		if err := current(ctx, q, a); err != nil {
+			return err
+		}
 		fresh, err := q.StepByUID(ctx, uid)
 		if err != nil {
 			return err
@@ -591,7 +773,7 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			return err
 		}
 		if etag == "" {
-			if remote, err := s.Calendars.GetEvent(ctx, a.acct, cal, uid); err == nil {
+			if remote, err := a.cal.GetEvent(ctx, a.acct, cal, uid); err == nil {
 				etag = remote.ETag
 			}
 		}
@@ -599,12 +781,12 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			etag = followup.UnknownETag // the next read-back learns the real one
 		}
 		rep.Written++
-		if err := s.recordWrite(ctx, uid, p.Sequence, etag); followup.ErrorCode(err) == followup.ENOTFOUND {
+		if err := s.recordWrite(ctx, a, uid, p.Sequence, etag); followup.ErrorCode(err) == followup.ENOTFOUND {
 			// The commitment was deleted while we wrote: take it back.
 			if etag == followup.UnknownETag {
 				etag = ""
 			}
-			return s.Calendars.DeleteEvent(ctx, a.acct, cal, uid, etag)
+			return a.cal.DeleteEvent(ctx, a.acct, cal, uid, etag)
 		} else if err != nil {
 			return err
 		}
@@ -615,16 +797,16 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 // deleteObject removes the object of a step that wants none.
 func (s *Service) deleteObject(ctx context.Context, a account, p followup.Step, rep *followup.SyncReport) error {
 	cal := a.conn.CalendarURL
-	err := s.Calendars.DeleteEvent(ctx, a.acct, cal, p.UID, p.RemoteETag)
+	err := a.cal.DeleteEvent(ctx, a.acct, cal, p.UID, p.RemoteETag)
 	if followup.ErrorCode(err) == followup.ECONFLICT {
 		// Edited meanwhile, but the block is over: delete what is there now.
-		err = s.Calendars.DeleteEvent(ctx, a.acct, cal, p.UID, "")
+		err = a.cal.DeleteEvent(ctx, a.acct, cal, p.UID, "")
 	}
 	if err != nil {
 		return err
 	}
 	rep.Deleted++
-	return s.recordWrite(ctx, p.UID, p.Sequence, "")
+	return s.recordWrite(ctx, a, p.UID, p.Sequence, "")
 }
 
 // onConflict handles a 412 to the write of ev: the object is not the one
@@ -632,10 +814,10 @@ func (s *Service) deleteObject(ctx context.Context, a account, p followup.Step, 
 // and ev written on it, returning the new ETag. With theirs, the user's
 // version won (edited or deleted), and nothing is written now.
 func (s *Service) onConflict(ctx context.Context, a account, p followup.Step, ev followup.Event, rep *followup.SyncReport) (etag string, theirs bool, err error) {
-	remote, err := s.Calendars.GetEvent(ctx, a.acct, a.conn.CalendarURL, p.UID)
+	remote, err := a.cal.GetEvent(ctx, a.acct, a.conn.CalendarURL, p.UID)
 	switch {
 	case followup.ErrorCode(err) == followup.ENOTFOUND && p.RemoteETag != "":
-		return "", true, s.removedRemotely(ctx, p, rep) // deleted by the user
+		return "", true, s.removedRemotely(ctx, a, p, rep) // deleted by the user
 	case err != nil:
 		return "", true, err
 	case p.RemoteETag == "" || isOwnWrite(p, remote):
@@ -645,7 +827,7 @@ func (s *Service) onConflict(ctx context.Context, a account, p followup.Step, ev
 		return etag, false, err
 	default:
 		// The user edited it: keep their version.
-		return "", true, s.adopt(ctx, p.UID, remote, rep)
+		return "", true, s.adopt(ctx, a, p.UID, remote, rep)
 	}
 }
 
@@ -657,7 +839,7 @@ const maxPendingWrites = 8
 // answer may be lost while the server took the write: put remembers it, so
 // that the object is known as ours when read back.
 func (s *Service) put(ctx context.Context, a account, ev followup.Event, ifMatch string) (string, error) {
-	etag, err := s.Calendars.PutEvent(ctx, a.acct, a.conn.CalendarURL, ev, ifMatch)
+	etag, err := a.cal.PutEvent(ctx, a.acct, a.conn.CalendarURL, ev, ifMatch)
 	if err != nil && followup.ErrorCode(err) != followup.ECONFLICT {
 		// Noted even when ctx ended: a timeout is the likeliest lost answer.
 		if nerr := s.notePending(context.WithoutCancel(ctx), ev); nerr != nil {
@@ -695,9 +877,13 @@ func isOwnWrite(p followup.Step, r followup.RemoteEvent) bool {
 
 // recordWrite stores what the server now holds for uid: our write of
 // Sequence seq, or nothing when etag is "". Writes of ours older than seq
-// can no longer land, as each was sent with its If-Match.
-func (s *Service) recordWrite(ctx context.Context, uid string, seq int, etag string) error {
+// can no longer land, as each was sent with its If-Match. Nothing is
+// stored when a's connection changed meanwhile (errConnectionChanged).
+func (s *Service) recordWrite(ctx context.Context, a account, uid string, seq int, etag string) error {
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		if err := current(ctx, q, a); err != nil {
+			return err
+		}
 		p, err := q.StepByUID(ctx, uid)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -202,4 +203,33 @@ func (q *queries) LockUser(ctx context.Context, userID int64, owner string, unti
 func (q *queries) UnlockUser(ctx context.Context, userID int64, owner string) error {
 	_, err := q.ex.ExecContext(ctx, `DELETE FROM user_locks WHERE user_id = ? AND owner = ?`, userID, owner)
 	return err
+}
+
+// Backoff returns until when the user's jobs leave host alone, the zero
+// time when they need not.
+func (q *queries) Backoff(ctx context.Context, userID int64, host string) (time.Time, error) {
+	var t time.Time
+	err := q.ex.QueryRowContext(ctx, `SELECT not_before FROM host_backoffs WHERE user_id = ? AND host = ?`, userID, host).
+		Scan(scanTime(&t))
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	} else if err != nil {
+		return t, fmt.Errorf("store: backoff of user %d: %w", userID, err)
+	}
+	return t, nil
+}
+
+// PutBackoff makes the user's jobs leave host alone until notBefore, or
+// until a later time already stored.
+func (q *queries) PutBackoff(ctx context.Context, userID int64, host string, notBefore time.Time) error {
+	_, err := q.ex.ExecContext(ctx, `
+		INSERT INTO host_backoffs (user_id, host, not_before) VALUES (?, ?, ?)
+		ON CONFLICT (user_id, host) DO UPDATE SET not_before = CASE
+			WHEN excluded.not_before > host_backoffs.not_before THEN excluded.not_before
+			ELSE host_backoffs.not_before END`,
+		userID, host, ts(notBefore))
+	if err != nil {
+		return fmt.Errorf("store: put backoff of user %d: %w", userID, err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,7 +19,9 @@ import (
 
 // QueueOptions configure the job queue.
 type QueueOptions struct {
-	// Workers is how many jobs run at once (default 4).
+	// Workers is how many calendar jobs run at once (default 16). They
+	// mostly wait on remote servers, and a job never waits for another's
+	// account: it is snoozed instead.
 	Workers int
 	// TickInterval is how often time-based transitions are applied (default 30 s).
 	TickInterval time.Duration
@@ -63,6 +66,11 @@ type tickArgs struct{}
 
 func (tickArgs) Kind() string { return "tick" }
 
+// clockQueue runs the tick and the enqueueing of periodic syncs: database
+// work only, on its own worker, so that no calendar server, however slow,
+// delays a let-go or a close. Calendar jobs run on river.QueueDefault.
+const clockQueue = "clock"
+
 // uniqueOpts dedupe the periodic jobs while an identical one waits or runs.
 var uniqueOpts = river.UniqueOpts{
 	ByArgs: true,
@@ -82,7 +90,7 @@ type queue struct {
 
 func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	if o.Workers <= 0 {
-		o.Workers = 4
+		o.Workers = 16
 	}
 	if o.TickInterval <= 0 {
 		o.TickInterval = 30 * time.Second
@@ -99,13 +107,13 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	q := &queue{log: log, opts: o}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[stepArgs]) error {
-		return q.run(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: j.Args.UserID, UID: j.Args.UID})
+		return q.run(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: j.Args.UserID, UID: j.Args.UID, Snoozes: snoozes(j.JobRow)})
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[habitArgs]) error {
 		return q.run(ctx, followup.Job{Kind: followup.JobCalDAVHabit, UserID: j.Args.UserID, UID: j.Args.UID})
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncArgs]) error {
-		return q.run(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: j.Args.UserID})
+		return q.run(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: j.Args.UserID, Snoozes: snoozes(j.JobRow)})
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncAllArgs]) error {
 		return q.observe(syncAllArgs{}.Kind(), func() error { return s.enqueueSyncs(ctx) })
@@ -115,12 +123,12 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	}))
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(o.TickInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return tickArgs{}, &river.InsertOpts{UniqueOpts: uniqueOpts}
+			return tickArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: uniqueOpts}
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
 	if o.SyncInterval > 0 {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(o.SyncInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return syncAllArgs{}, &river.InsertOpts{UniqueOpts: uniqueOpts}
+			return syncAllArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: uniqueOpts}
 		}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	client, err := river.NewClient(riversqlite.New(s.db), &river.Config{
@@ -131,13 +139,28 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 		FetchCooldown:     min(100*time.Millisecond, o.PollInterval),
 		JobTimeout:        2 * time.Minute,
 		PeriodicJobs:      periodic,
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: o.Workers},
+			// The tick is due every TickInterval: it need not be looked for as often.
+			clockQueue: {MaxWorkers: 1, FetchPollInterval: max(o.PollInterval, min(time.Second, o.TickInterval/2))},
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: queue: %w", err)
 	}
 	q.client = client
 	return q, nil
+}
+
+// snoozes returns how often River snoozed the job, from its metadata.
+func snoozes(row *rivertype.JobRow) int {
+	var m struct {
+		Snoozes int `json:"snoozes"`
+	}
+	if err := json.Unmarshal(row.Metadata, &m); err != nil {
+		return 0
+	}
+	return m.Snoozes
 }
 
 // enqueueSyncs queues a sync of every user with a CalDAV account.
@@ -171,10 +194,9 @@ func (q *queue) run(ctx context.Context, j followup.Job) error {
 			return errors.New("store: no job handler")
 		}
 		err := (*h).HandleJob(ctx, j)
-		var ra interface{ RetryAfter() time.Duration }
-		if errors.As(err, &ra) && ra.RetryAfter() > 0 {
-			q.log.InfoContext(ctx, "job snoozed", "kind", j.Kind, "user_id", j.UserID, "after", ra.RetryAfter().String())
-			return river.JobSnooze(ra.RetryAfter())
+		if after, ok := followup.RetryAfter(err); ok && after > 0 {
+			q.log.DebugContext(ctx, "job snoozed", "kind", j.Kind, "user_id", j.UserID, "after", after.String())
+			return river.JobSnooze(after)
 		}
 		return err
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,6 +108,177 @@ func TestJobOutcomes(t *testing.T) {
 	for _, key := range []string{"caldav_step ok", "caldav_step failed", "caldav_step snoozed"} {
 		if n := obs.get(key); n != 1 {
 			t.Errorf("%s: told %d times, want 1", key, n)
+		}
+	}
+}
+
+// blockingHandler holds every calendar job until release is closed, as a
+// server that does not answer does, and counts ticks.
+type blockingHandler struct {
+	started chan struct{}
+	release chan struct{}
+	ticks   atomic.Int64
+}
+
+func (h *blockingHandler) HandleJob(ctx context.Context, j followup.Job) error {
+	h.started <- struct{}{}
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func (h *blockingHandler) Tick(context.Context) error {
+	h.ticks.Add(1)
+	return nil
+}
+
+// TestTickBesideStuckCalendarJobs: while every calendar worker waits on a
+// server, let-go and close still run on time.
+func TestTickBesideStuckCalendarJobs(t *testing.T) {
+	ctx := context.Background()
+	const workers = 2
+	db, err := store.Open("sqlite:"+filepath.Join(t.TempDir(), "followup.db"), store.Options{Queue: store.QueueOptions{
+		Workers: workers, TickInterval: 200 * time.Millisecond, SyncInterval: -1, PollInterval: 50 * time.Millisecond,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u := mustUser(t, db, "a@example.com")
+	for i := range 3 * workers {
+		if err := db.Enqueue(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: u.ID, UID: string(rune('a'+i)) + "@followup"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &blockingHandler{started: make(chan struct{}, 3*workers), release: make(chan struct{})}
+	if err := db.StartQueue(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		close(h.release)
+		stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		db.StopQueue(stop)
+	}()
+	for range workers {
+		select {
+		case <-h.started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("calendar jobs did not start")
+		}
+	}
+	// Every calendar worker is stuck now: ticks go on (one every 200 ms is
+	// due; a loaded machine runs fewer, never none).
+	tickAfter := func(n int64, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for h.ticks.Load() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d ticks, want %d within %v while the calendar workers were busy", h.ticks.Load(), n, within)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	tickAfter(h.ticks.Load()+1, 15*time.Second)
+	tickAfter(h.ticks.Load()+2, 10*time.Second)
+}
+
+func TestBackoff(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a := mustUser(t, db, "a@example.com")
+	b := mustUser(t, db, "b@example.com")
+	at := func(userID int64, host string) time.Time {
+		t.Helper()
+		nb, err := db.Backoff(ctx, userID, host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nb
+	}
+	if nb := at(a.ID, "dav.example.com"); !nb.IsZero() {
+		t.Fatalf("backoff %v before any", nb)
+	}
+	put := func(userID int64, host string, nb time.Time) {
+		t.Helper()
+		if err := db.PutBackoff(ctx, userID, host, nb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(a.ID, "dav.example.com", t0.Add(2*time.Second))
+	put(a.ID, "dav.example.com", t0.Add(time.Second)) // an earlier one does not shorten it
+	if nb := at(a.ID, "dav.example.com"); !nb.Equal(t0.Add(2 * time.Second)) {
+		t.Errorf("backoff %v, want %v", nb, t0.Add(2*time.Second))
+	}
+	put(a.ID, "dav.example.com", t0.Add(time.Minute))
+	if nb := at(a.ID, "dav.example.com"); !nb.Equal(t0.Add(time.Minute)) {
+		t.Errorf("backoff %v, want %v", nb, t0.Add(time.Minute))
+	}
+	// Per account and per host.
+	if nb := at(b.ID, "dav.example.com"); !nb.IsZero() {
+		t.Errorf("another user's backoff applies: %v", nb)
+	}
+	if nb := at(a.ID, "ics.example.com"); !nb.IsZero() {
+		t.Errorf("another host's backoff applies: %v", nb)
+	}
+}
+
+// snoozingHandler asks the queue to put every job off twice, recording
+// the Snoozes the job came with each time.
+type snoozingHandler struct {
+	seen chan int
+}
+
+func (h *snoozingHandler) HandleJob(ctx context.Context, j followup.Job) error {
+	h.seen <- j.Snoozes
+	if j.Snoozes < 2 {
+		return followup.RetryLater(10*time.Millisecond, followup.Errorf(followup.EUNAVAILABLE, "", "Busy."))
+	}
+	return nil
+}
+
+func (h *snoozingHandler) Tick(context.Context) error { return nil }
+
+// TestSnoozeCount: a job put off comes back, without counting as an
+// attempt, and tells the handler how often it was put off.
+func TestSnoozeCount(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open("sqlite:"+filepath.Join(t.TempDir(), "followup.db"), store.Options{Queue: store.QueueOptions{
+		SyncInterval: -1, PollInterval: 20 * time.Millisecond, MaxAttempts: 1,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u := mustUser(t, db, "a@example.com")
+	if err := db.Enqueue(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	h := &snoozingHandler{seen: make(chan int, 10)}
+	if err := db.StartQueue(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		db.StopQueue(stop)
+	}()
+	for want := range 3 {
+		select {
+		case got := <-h.seen:
+			if got != want {
+				t.Fatalf("run %d saw Snoozes %d, want %d", want+1, got, want)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("run %d did not come", want+1)
 		}
 	}
 }
