@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -11,7 +12,10 @@ import (
 // Inversion looks for a pair of placements that Plan, placing in priority
 // order, would not leave so, and returns the keys: task a holds a worse slot
 // than the one task b, of lower priority, holds; of the tasks a is so
-// inverted with, b is the one of lowest priority. pls[i] places req.Tasks[i].
+// inverted with, b is the one of lowest priority, and of several such the
+// one that starts first: the slot a would take, so that releasing b to be
+// placed again moves a once instead of one slot at a time. pls[i] places
+// req.Tasks[i].
 // Worse means one of:
 //   - a is late, and would be on time in b's slot (unless b is a refresher
 //     or nudge in the follow-up hour and a is not);
@@ -36,6 +40,7 @@ func Inversion(req Request, pls []Placement) (a, b int, found bool) {
 		}
 	}
 	slices.SortFunc(byStart, func(x, y int) int { return cmp.Compare(facts[x].start, facts[y].start) })
+	lowest := newLowestTable(facts, byStart)
 	for i := range facts {
 		f := &facts[i]
 		if !f.wantsBetter() {
@@ -44,19 +49,20 @@ func Inversion(req Request, pls []Placement) (a, b int, found bool) {
 		// Of the tasks i is inverted with, the one of lowest priority: the
 		// one a plan made from scratch would place last. Only blocks that
 		// start between i's earliest start and the last start any rule
-		// could prefer are looked at.
+		// could prefer are looked at, and only when one of them has a lower
+		// priority than i (every rule asks for one).
 		lo, hi := f.earliest, f.lastBetterStart()
 		first, _ := slices.BinarySearchFunc(byStart, lo, func(x int, t int64) int { return cmp.Compare(facts[x].start, t) })
+		end, _ := slices.BinarySearchFunc(byStart, hi+1, func(x int, t int64) int { return cmp.Compare(facts[x].start, t) })
+		if first >= end || f.key.compare(facts[lowest.query(first, end)].key) >= 0 {
+			continue
+		}
 		last := -1
-		for _, j := range byStart[first:] {
-			if facts[j].start > hi {
-				break
-			}
+		for _, j := range byStart[first:end] {
 			if i == j || !f.inverted(&facts[j]) {
 				continue
 			}
-			if last < 0 || facts[j].key.compare(facts[last].key) > 0 ||
-				(facts[j].key.compare(facts[last].key) == 0 && facts[j].start > facts[last].start) {
+			if last < 0 || facts[j].key.compare(facts[last].key) > 0 {
 				last = j
 			}
 		}
@@ -65,6 +71,42 @@ func Inversion(req Request, pls []Placement) (a, b int, found bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// lowestTable answers which task of a run of byStart has the lowest
+// priority (the greatest sort key) in constant time: a sparse table, row r
+// holding the answer for each run of 2^r tasks.
+type lowestTable struct {
+	facts []placed
+	rows  [][]int
+}
+
+// newLowestTable builds the table over byStart in O(n log n).
+func newLowestTable(facts []placed, byStart []int) *lowestTable {
+	t := &lowestTable{facts: facts, rows: [][]int{byStart}}
+	for w := 1; 2*w <= len(byStart); w *= 2 {
+		prev := t.rows[len(t.rows)-1]
+		row := make([]int, len(prev)-w)
+		for i := range row {
+			row[i] = t.lower(prev[i], prev[i+w])
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+// lower returns whichever of tasks a and b has the lower priority.
+func (t *lowestTable) lower(a, b int) int {
+	if t.facts[b].key.compare(t.facts[a].key) > 0 {
+		return b
+	}
+	return a
+}
+
+// query returns the task of lowest priority among byStart[from:to], to > from.
+func (t *lowestTable) query(from, to int) int {
+	r := bits.Len(uint(to-from)) - 1
+	return t.lower(t.rows[r][from], t.rows[r][to-(1<<r)])
 }
 
 // placed is what Inversion knows of one task and its placement, in Unix
@@ -179,4 +221,46 @@ func (p *planner) windowEnd(sp daySpan, s time.Time) int64 {
 // prefersHour reports whether blocks of kind k prefer the follow-up hour.
 func prefersHour(k followup.StepKind) bool {
 	return k == followup.KindRefresher || k == followup.KindNudge
+}
+
+// HourClaims returns a function that reports whether placement pl of task t
+// lies in a follow-up hour the task may claim: t is a refresher or nudge and
+// the block ends by its Due or, when overdue, on its first working day (the
+// hours Plan gives it first). A late block that merely lands in a later
+// follow-up hour claims none.
+func HourClaims(req Request) func(t Task, pl Placement) bool {
+	r := req
+	r.Busy, r.Blocks, r.Tasks = nil, nil, nil
+	p := newPlanner(r)
+	return func(t Task, pl Placement) bool {
+		if !prefersHour(t.Kind) || !pl.OK {
+			return false
+		}
+		return p.facts(t, pl).claimsHour
+	}
+}
+
+// SamePriority returns a function that reports whether tasks a and b of
+// req have the same kind and the same priority in Plan's order (day,
+// starred, Due, MetAt), their Keys aside: which of two such tasks is late
+// is no rule of the plan.
+func SamePriority(req Request) func(a, b Task) bool {
+	priority := ComparePriority(req)
+	return func(a, b Task) bool {
+		return a.Kind == b.Kind && a.Duration == b.Duration && priority(a, b) == 0
+	}
+}
+
+// ComparePriority returns a function that orders tasks of req as Plan
+// places them (day, starred, Due, MetAt), their Keys aside: negative when a
+// goes before b, zero for the same priority.
+func ComparePriority(req Request) func(a, b Task) int {
+	r := req
+	r.Busy, r.Blocks, r.Tasks = nil, nil, nil
+	p := newPlanner(r)
+	return func(a, b Task) int {
+		ka, kb := p.sortKey(a), p.sortKey(b)
+		ka.key, kb.key = 0, 0
+		return ka.compare(kb)
+	}
 }

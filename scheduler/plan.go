@@ -158,6 +158,16 @@ func (p *planner) placeInFollowupHour(t Task) (Placement, bool) {
 // and the end of its working window, looking Horizon days ahead; busy time
 // is not considered.
 func (p *planner) firstWork(t int64) (at, windowEnd int64, ok bool) {
+	if r, seen := p.firstWorks[t]; seen {
+		return r.at, r.windowEnd, r.ok
+	}
+	at, windowEnd, ok = p.findFirstWork(t)
+	p.firstWorks[t] = workStart{at, windowEnd, ok}
+	return at, windowEnd, ok
+}
+
+// findFirstWork is firstWork without the memo.
+func (p *planner) findFirstWork(t int64) (at, windowEnd int64, ok bool) {
 	if p.work.empty() {
 		return 0, 0, false
 	}
@@ -261,6 +271,15 @@ type planner struct {
 	placed  []span
 	memo    map[memoKey]memo
 	noBound int64
+	// firstWorks memoizes firstWork by its argument: many tasks share an
+	// earliest start (now, or the moment they met).
+	firstWorks map[int64]workStart
+}
+
+// workStart is a result of firstWork.
+type workStart struct {
+	at, windowEnd int64
+	ok            bool
 }
 
 // newPlanner prepares the free-time state of req.
@@ -279,6 +298,8 @@ func newPlanner(req Request) *planner {
 		placed:  make([]span, 0, len(req.Tasks)),
 		memo:    make(map[memoKey]memo),
 		noBound: math.MaxInt64 / 2,
+
+		firstWorks: make(map[int64]workStart),
 	}
 }
 

@@ -291,6 +291,8 @@ func incremental(req scheduler.Request, full []scheduler.Placement, pending []fo
 	for _, c := range scheduler.Conflicts(current, req.Busy, req.Settings) {
 		delete(keep, currentKeys[c])
 	}
+	claims := scheduler.HourClaims(req)
+	priority := scheduler.ComparePriority(req)
 	inHour := func(start, end time.Time) bool {
 		return scheduler.InFollowupHour(start, end, req.Settings, req.Loc)
 	}
@@ -312,17 +314,17 @@ func incremental(req scheduler.Request, full []scheduler.Placement, pending []fo
 		}
 		// The first step that falls short, and what it needs.
 		short, wantHour := -1, false
+		spares := lateInFullOnly(req, fullBy, placed, pending, keep)
 		for _, t := range inc.Tasks {
 			f, got := fullBy[t.Key], placed[t.Key]
 			if !f.OK {
 				continue
 			}
-			if !got.OK || (got.Late && !f.Late) {
+			if !got.OK || (got.Late && !f.Late && !spares.take(t)) {
 				short = t.Key
 				break
 			}
-			if isFresh(t.Key) && (t.Kind == followup.KindRefresher || t.Kind == followup.KindNudge) &&
-				inHour(f.Start, f.End) && !inHour(got.Start, got.End) {
+			if isFresh(t.Key) && claims(t, f) && !claims(t, got) {
 				short, wantHour = t.Key, true
 				break
 			}
@@ -351,22 +353,28 @@ func incremental(req scheduler.Request, full []scheduler.Placement, pending []fo
 			continue
 		}
 		// Release the least urgent kept block in the way: due after the
-		// step that falls short, and lying where that step could go.
+		// step that falls short (or due with it but of lower priority, such
+		// as unstarred), and lying where that step could go.
 		need := task[short]
 		from := need.NotBefore
 		if req.Now.After(from) {
 			from = req.Now
 		}
+		less := func(t scheduler.Task) bool {
+			return t.Due.After(need.Due) || (t.Due.Equal(need.Due) && priority(t, need) > 0)
+		}
 		victim := -1
 		for k := range keep {
 			t, p := task[k], pending[k]
-			if !t.Due.After(need.Due) || !p.Start.Before(need.Due) || !p.End.After(from) {
+			if !less(t) || !p.Start.Before(need.Due) || !p.End.After(from) {
 				continue
 			}
 			if wantHour && !inHour(p.Start, p.End) {
 				continue
 			}
-			if victim < 0 || t.Due.After(task[victim].Due) || (t.Due.Equal(task[victim].Due) && p.Start.After(pending[victim].Start)) {
+			if victim < 0 || t.Due.After(task[victim].Due) ||
+				(t.Due.Equal(task[victim].Due) && (priority(t, task[victim]) > 0 ||
+					(priority(t, task[victim]) == 0 && p.Start.After(pending[victim].Start)))) {
 				victim = k
 			}
 		}
@@ -376,6 +384,47 @@ func incremental(req scheduler.Request, full []scheduler.Placement, pending []fo
 		delete(keep, victim)
 	}
 	return nil, false
+}
+
+// spares are tasks that the full re-plan makes late and a grown plan does
+// not. A task late in the grown plan but on time in the full one falls short
+// only without a spare of the same priority: among equals, which is late is
+// no rule, and the full re-plan would move every block after it to choose.
+type spares struct {
+	same  func(a, b scheduler.Task) bool
+	tasks []scheduler.Task
+}
+
+// lateInFullOnly returns the spares of a grown plan: the tasks placed
+// (placed) or kept (keep, at their stored place) on time that the full
+// re-plan (full) makes late.
+func lateInFullOnly(req scheduler.Request, full, placed map[int]scheduler.Placement, pending []followup.Step, keep map[int]bool) *spares {
+	sp := &spares{same: scheduler.SamePriority(req)}
+	for _, t := range req.Tasks {
+		f := full[t.Key]
+		if !f.OK || !f.Late {
+			continue
+		}
+		if keep[t.Key] {
+			if !pending[t.Key].Late {
+				sp.tasks = append(sp.tasks, t)
+			}
+		} else if got := placed[t.Key]; got.OK && !got.Late {
+			sp.tasks = append(sp.tasks, t)
+		}
+	}
+	return sp
+}
+
+// take uses up a spare of t's priority, if one is left.
+func (sp *spares) take(t scheduler.Task) bool {
+	for i, o := range sp.tasks {
+		if sp.same(t, o) {
+			sp.tasks = append(sp.tasks[:i], sp.tasks[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // calendarOf returns the user's CalDAV connection, or nil without one.

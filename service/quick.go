@@ -26,6 +26,24 @@ func (s *Service) QuickAdd(ctx context.Context, userID int64, in followup.QuickI
 	return followup.QuickResult{Commitment: c, Reading: reading}, nil
 }
 
+// QuickAddOnce logs a quick-add line as QuickAdd does, once per
+// idempotency key as CreateOnce does: a repeat of the same line with the
+// same key answers the commitment the first one logged (replayed true).
+// Errors as QuickAdd's, EINVALID with field "idempotency_key" for a key
+// that is too long, and ECONFLICT for a key already used for another
+// commitment.
+func (s *Service) QuickAddOnce(ctx context.Context, userID int64, key string, in followup.QuickInput) (res followup.QuickResult, replayed bool, err error) {
+	reading, err := s.ReadQuick(ctx, userID, in)
+	if err != nil {
+		return res, false, err
+	}
+	c, replayed, err := s.CreateOnce(ctx, userID, key, reading.Commitment)
+	if err != nil {
+		return res, false, asQuickError(err)
+	}
+	return followup.QuickResult{Commitment: c, Reading: reading}, replayed, nil
+}
+
 // ReadQuick reads a quick-add line as QuickAdd does, without storing
 // anything: for a preview. Errors as QuickAdd's.
 func (s *Service) ReadQuick(ctx context.Context, userID int64, in followup.QuickInput) (followup.QuickReading, error) {
@@ -83,7 +101,7 @@ func asQuickError(err error) error {
 		return err
 	}
 	switch followup.ErrorField(err) {
-	case quickadd.Field, "vcard":
+	case quickadd.Field, "vcard", "idempotency_key":
 		return err
 	}
 	return followup.Errorf(followup.EINVALID, quickadd.Field, "%s", followup.ErrorMessage(err))

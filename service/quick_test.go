@@ -74,3 +74,35 @@ func TestQuickAddErrors(t *testing.T) {
 		t.Errorf("refused lines stored %d commitments", len(list))
 	}
 }
+
+// TestQuickAddOnce: the same line sent twice with one key logs one
+// commitment; another line with that key is a conflict; a refused line
+// names the line, a key too long names the key.
+func TestQuickAddOnce(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC))
+	u := h.user("quickonce@example.com", "Europe/Berlin")
+	line := followup.QuickInput{Text: "Jane Doe (Acme) — send pricing deck by Friday"}
+	first, replayed, err := h.svc.QuickAddOnce(h.ctx, u.ID, "k1", line)
+	if err != nil || replayed || first.ID == 0 || len(first.Reading.Parts) == 0 {
+		t.Fatalf("first: %+v replayed %v, %v", first, replayed, err)
+	}
+	again, replayed, err := h.svc.QuickAddOnce(h.ctx, u.ID, "k1", line)
+	if err != nil || !replayed || again.ID != first.ID {
+		t.Errorf("repeat: id %d replayed %v, %v; want id %d replayed", again.ID, replayed, err, first.ID)
+	}
+	_, _, err = h.svc.QuickAddOnce(h.ctx, u.ID, "k1", followup.QuickInput{Text: "Bob: send the intro"})
+	if followup.ErrorCode(err) != followup.ECONFLICT {
+		t.Errorf("another line with the key: %v, want a conflict", err)
+	}
+	_, _, err = h.svc.QuickAddOnce(h.ctx, u.ID, "k2", followup.QuickInput{Text: "   "})
+	if followup.ErrorCode(err) != followup.EINVALID || followup.ErrorField(err) != "text" {
+		t.Errorf("empty line: %v (field %q), want invalid text", err, followup.ErrorField(err))
+	}
+	_, _, err = h.svc.QuickAddOnce(h.ctx, u.ID, strings.Repeat("k", 201), line)
+	if followup.ErrorCode(err) != followup.EINVALID || followup.ErrorField(err) != "idempotency_key" {
+		t.Errorf("long key: %v (field %q), want invalid idempotency_key", err, followup.ErrorField(err))
+	}
+	if list, _ := h.svc.List(h.ctx, u.ID, followup.CommitmentFilter{}); len(list) != 1 {
+		t.Errorf("stored %d commitments, want 1", len(list))
+	}
+}

@@ -80,7 +80,10 @@ type view struct {
 	Error string
 	// Errors are messages by form field name.
 	Errors map[string]string
-	Data   any
+	// Quick is the one-line form at the top of the page, on the pages
+	// that show it.
+	Quick *quickForm
+	Data  any
 }
 
 // render writes a page with the security headers every page gets.

@@ -94,7 +94,12 @@ const (
 	viewGutter  = 44.0 // hour labels
 	viewColumn  = 110.0
 	viewHeader  = 40.0 // day names and all-day busy time
-	viewPerHour = 44.0
+	viewPerHour = 60.0 // a 15-minute block is 15 units: room for its label
+
+	// A block shorter than blockLabel units gets its label in small type,
+	// and one shorter than blockMin units is drawn blockMin units high.
+	blockLabel = 14.0
+	blockMin   = 6.0
 )
 
 // weekView draws the week: one column per day, busy time in grey on the
@@ -174,7 +179,7 @@ func (v *svgWeek) height() float64 { return viewHeader + float64(v.last-v.first)
 
 func (v *svgWeek) grid() {
 	w := viewGutter + 7*viewColumn
-	fmt.Fprintf(v, `<svg class="week" viewBox="0 0 %.0f %.0f" role="img" aria-label="Week view: blocks beside busy time; the list below has the same blocks" xmlns="http://www.w3.org/2000/svg">`, w, v.height())
+	fmt.Fprintf(v, `<svg class="week" viewBox="0 0 %.0f %.0f" role="group" aria-label="Week view: blocks beside busy time; the list below has the same blocks" xmlns="http://www.w3.org/2000/svg">`, w, v.height())
 	for i := 0; i < 7; i++ {
 		x := viewGutter + float64(i)*viewColumn
 		day := v.week.AddDate(0, 0, i)
@@ -246,16 +251,33 @@ func (v *svgWeek) block(b followup.AgendaBlock) {
 	if b.Late {
 		label = "Late: " + label
 	}
+	name := template.HTMLEscapeString(label + ", " + clockSpan(b.Start, b.End, v.loc))
 	for _, seg := range v.segments(b.Start, b.End) {
 		x := viewGutter + float64(seg[0])*viewColumn + viewColumn*0.34
 		y1, y2 := v.y(seg[1]), v.y(seg[2])
-		h := max(y2-y1, 4)
-		fmt.Fprintf(v, `<rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="3"><title>%s, %s</title></rect>`,
-			class, x, y1, viewColumn*0.64, h, template.HTMLEscapeString(label), template.HTMLEscapeString(clockSpan(b.Start, b.End, v.loc)))
-		if h >= 13 {
-			fmt.Fprintf(v, `<text x="%.1f" y="%.1f">%s</text>`, x+3, y1+11, template.HTMLEscapeString(shorten(b.Contact, 11)))
-		}
+		h := max(y2-y1, blockMin)
+		fmt.Fprintf(v, `<a href="/commitments/%d" aria-label="%s"><title>%s</title>`, b.CommitmentID, name, name)
+		fmt.Fprintf(v, `<rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="3"/>`, class, x, y1, viewColumn*0.64, h)
+		v.blockLabel(b.Contact, x, y1, h)
+		v.WriteString(`</a>`)
 	}
+}
+
+// blockLabel writes the contact's name inside a block h units high: in
+// small type when the block is short, not at all when it is a sliver. A
+// nested svg clips a long name at the block's edge; the name stays whole
+// in the text, so that it is part of the link's accessible name.
+func (v *svgWeek) blockLabel(contact string, x, y, h float64) {
+	if h < 9 {
+		return
+	}
+	fmt.Fprintf(v, `<svg x="%.1f" y="%.1f" width="%.1f" height="%.1f">`, x+3, y, viewColumn*0.64-5, h)
+	if h >= blockLabel {
+		fmt.Fprintf(v, `<text y="11">%s</text>`, template.HTMLEscapeString(contact))
+	} else {
+		fmt.Fprintf(v, `<text class="small" y="%.1f">%s</text>`, h-2, template.HTMLEscapeString(contact))
+	}
+	v.WriteString(`</svg>`)
 }
 
 // now draws a line at the current time when it falls in the week.
@@ -272,15 +294,6 @@ func (v *svgWeek) now(now time.Time) {
 
 func clockSpan(start, end time.Time, loc *time.Location) string {
 	return start.In(loc).Format("Mon 15:04") + "–" + end.In(loc).Format("15:04")
-}
-
-// shorten cuts s to n characters with an ellipsis.
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }
 
 func maxTime(a, b time.Time) time.Time {

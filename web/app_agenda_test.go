@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,13 @@ func TestAgendaPage(t *testing.T) {
 	wantContains(t, p, "Today", "Week of Mon 23 Nov", "Jane Doe", "Rushed Person", `<svg class="week"`,
 		`class="busy"`, `<title>Meeting Wed 10:00–10:45</title>`, `class="blk late"`, "late block", `class="block late"`,
 		"Drafted message", `data-copy="week-draft-`, `name="action" value="contacted"`, `name="back" value="/agenda"`)
+	// Every block in the week view is a link to its commitment with an
+	// accessible name, and a 15-minute thank-you note is tall enough to
+	// carry the contact's name.
+	short := regexp.MustCompile(`<a href="/commitments/\d+" aria-label="Send a thank-you note — Jane Doe, \w{3} \d\d:\d\d–\d\d:\d\d"><title>[^<]+</title><rect [^>]+/><svg [^>]+><text[^>]*>Jane Doe</text></svg></a>`)
+	if !short.MatchString(p.Body) {
+		t.Errorf("the week view's 15-minute block is no named link with its contact's name")
+	}
 	if strings.Count(p.Body, `id="today-draft-`) == 0 {
 		t.Errorf("today's blocks carry no drafts")
 	}

@@ -178,5 +178,5 @@ func (s *Server) home(c echo.Context) error {
 			d.Next = &a.Blocks[i]
 		}
 	}
-	return s.render(c, http.StatusOK, "home", view{Title: "Today", Nav: "today", Loc: loc, Data: d})
+	return s.render(c, http.StatusOK, "home", view{Title: "Today", Nav: "today", Loc: loc, Quick: newQuickForm(), Data: d})
 }

@@ -22,7 +22,7 @@ type logForm struct {
 }
 
 // pageFields are the log form's fields beside the commitment's own.
-var pageFields = map[string]bool{"csrf": true, "idempotency_key": true, "event_mode": true}
+var pageFields = map[string]bool{"csrf": true, "idempotency_key": true, "event_mode": true, vcardFile: true, readCard: true}
 
 // inputTime is how datetime-local inputs show a time.
 const inputTime = "2006-01-02T15:04"
@@ -32,17 +32,25 @@ func (s *Server) newCommitmentPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.render(c, http.StatusOK, "new", view{Title: "Log a promise", Nav: "new", Loc: loc, Quick: newQuickForm(), Data: s.freshLogForm(c, loc)})
+}
+
+// freshLogForm is the log form as first shown: empty but for where and
+// when the user met people when event mode is on.
+func (s *Server) freshLogForm(c echo.Context, loc *time.Location) logForm {
 	form := logForm{Values: url.Values{}, Key: randomString()}
 	if e := s.webSession(c).Session.Event; e != nil {
 		form.EventMode = true
 		form.Values.Set("met_where", e.Where)
 		form.Values.Set("met_at", e.At.In(loc).Format(inputTime))
 	}
-	return s.render(c, http.StatusOK, "new", view{Title: "Log a promise", Nav: "new", Loc: loc, Data: form})
+	return form
 }
 
 // postCommitment logs a commitment from the form: 303 to its page, or 422
 // with the form again, the input kept and the message beside its field.
+// A vCard sent with it fills the contact fields left empty; "Read card"
+// instead shows the form again with the card's contact filled in.
 func (s *Server) postCommitment(c echo.Context) error {
 	_, loc, err := s.userZone(c)
 	if err != nil {
@@ -52,34 +60,74 @@ func (s *Server) postCommitment(c echo.Context) error {
 	if err != nil {
 		return followup.Errorf(followup.EINVALID, "", "Malformed form body.")
 	}
-	w := s.webSession(c)
 	form := logForm{Values: f, Key: f.Get("idempotency_key"), EventMode: f.Get("event_mode") != ""}
 	if form.Key == "" {
 		form.Key = randomString()
 	}
+	reading := f.Get(readCard) != ""
+	f.Del(readCard)
+	card, err := s.cardOfForm(c, f)
+	if err != nil {
+		return s.refuseLog(c, loc, form, err)
+	}
+	if card != nil {
+		fillContact(f, *card, reading)
+	}
+	if reading {
+		return s.showReadCard(c, loc, form, card)
+	}
 	res, err := s.logCommitment(c, f, form.Key, loc)
-	if code := followup.ErrorCode(err); code == followup.EINVALID || code == followup.ECONFLICT {
-		errs, msg := fieldErrors(err)
-		if code == followup.ECONFLICT {
-			// The old key belongs to another commitment: this rendering gets
-			// a new one, so sending it again logs this one.
-			form.Key, errs = randomString(), nil
-			msg = "This form was already used to log another commitment; check it and send it again to log this one too."
-		}
-		return s.render(c, http.StatusUnprocessableEntity, "new", view{Title: "Log a promise", Nav: "new", Loc: loc, Errors: errs, Error: msg, Data: form})
-	} else if err != nil {
+	if err != nil {
+		return s.refuseLog(c, loc, form, err)
+	}
+	if err := s.rememberEvent(c, form, res); err != nil {
 		return err
 	}
+	return c.Redirect(http.StatusSeeOther, "/commitments/"+strconv.FormatInt(res.ID, 10))
+}
+
+// refuseLog answers 422 with the form again, the input kept and the
+// message beside its field, for invalid input or a reused key; any
+// other error goes to the error handler.
+func (s *Server) refuseLog(c echo.Context, loc *time.Location, form logForm, err error) error {
+	code := followup.ErrorCode(err)
+	if code != followup.EINVALID && code != followup.ECONFLICT {
+		return err
+	}
+	errs, msg := fieldErrors(err)
+	if code == followup.ECONFLICT {
+		// The old key belongs to another commitment: this rendering gets
+		// a new one, so sending it again logs this one.
+		form.Key, errs = randomString(), nil
+		msg = "This form was already used to log another commitment; check it and send it again to log this one too."
+	}
+	return s.render(c, http.StatusUnprocessableEntity, "new", view{Title: "Log a promise", Nav: "new", Loc: loc, Quick: newQuickForm(), Errors: errs, Error: msg, Data: form})
+}
+
+// showReadCard shows the form again with the card's contact filled in.
+func (s *Server) showReadCard(c echo.Context, loc *time.Location, form logForm, card *followup.Contact) error {
+	if card == nil {
+		return s.refuseLog(c, loc, form, followup.Errorf(followup.EINVALID, "vcard", "Choose a card file (.vcf) or paste the card's text, then read it."))
+	}
+	notice := "Read the card of " + card.Name + ": check the contact details, then log the promise."
+	if card.Name == "" {
+		notice = "Read the card: check the contact details, then log the promise."
+	}
+	return s.render(c, http.StatusOK, "new", view{Title: "Log a promise", Nav: "new", Loc: loc, Quick: newQuickForm(), Notice: notice, Data: form})
+}
+
+// rememberEvent keeps where and when the user met people for the next
+// entry while event mode is on, and forgets it once it is turned off.
+func (s *Server) rememberEvent(c echo.Context, form logForm, res followup.Commitment) error {
+	w := s.webSession(c)
 	var event *followup.EventMemory
 	if form.EventMode {
 		event = &followup.EventMemory{Where: res.MetWhere, At: res.MetAt}
 	}
-	if event != nil || w.Session.Event != nil {
-		if err := s.Service.RememberEvent(c.Request().Context(), w.Token, event); err != nil {
-			return err
-		}
+	if event == nil && w.Session.Event == nil {
+		return nil
 	}
-	return c.Redirect(http.StatusSeeOther, "/commitments/"+strconv.FormatInt(res.ID, 10))
+	return s.Service.RememberEvent(c.Request().Context(), w.Token, event)
 }
 
 // logCommitment maps the form to domain input and creates the commitment
@@ -160,6 +208,8 @@ type commitmentData struct {
 	// Planned are the blocks placed, shown as a confirmation right after
 	// the commitment was logged.
 	Planned []followup.Step
+	// Reading is how the line was read, right after a quick-add.
+	Reading *readingView
 	Event   *followup.EventMemory
 	Back    string
 }
@@ -190,6 +240,9 @@ func (s *Server) showCommitment(c echo.Context, status int, message string) erro
 	}
 	d := commitmentData{C: cm, Event: w.Session.Event, Back: "/commitments/" + strconv.FormatInt(id, 10)}
 	fresh := s.Now().Sub(cm.CreatedAt) < justLogged
+	if fresh {
+		d.Reading = s.quickReading(c, id)
+	}
 	for _, st := range cm.Steps {
 		if fresh && st.Kind.IsBlock() && st.Status.Pending() {
 			d.Planned = append(d.Planned, st)

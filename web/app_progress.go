@@ -47,8 +47,9 @@ func (s *Server) progressPage(c echo.Context) error {
 const (
 	chartWidth  = 600.0
 	chartHeight = 200.0
-	chartLeft   = 36.0
-	chartBottom = 24.0
+	chartLeft   = 52.0 // room for "24 h" at the phone's text size
+	chartBottom = 28.0
+	chartRight  = 16.0 // room for half the last week's label
 	chartTop    = 10.0
 )
 
@@ -64,7 +65,7 @@ func newChart(label, unit string, weeks int, max float64) *chart {
 	fmt.Fprintf(c, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
 		chartWidth, chartHeight, template.HTMLEscapeString(label))
 	base := chartHeight - chartBottom
-	fmt.Fprintf(c, `<line class="axis" x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f"/>`, chartLeft, base, chartWidth, base)
+	fmt.Fprintf(c, `<line class="axis" x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f"/>`, chartLeft, base, chartWidth-chartRight, base)
 	fmt.Fprintf(c, `<text x="2" y="%.0f">0</text><text x="2" y="%.0f">%s%s</text>`, base, chartTop+10, trimFloat(max), unit)
 	return c
 }
@@ -78,7 +79,7 @@ func trimFloat(f float64) string {
 
 // bar draws series i of n in week w with value v.
 func (c *chart) bar(w, i, n int, v float64, class, title string) {
-	slot := (chartWidth - chartLeft) / float64(c.weeks)
+	slot := c.slot()
 	width := slot * 0.8 / float64(n)
 	x := chartLeft + float64(w)*slot + slot*0.1 + float64(i)*width
 	h := 0.0
@@ -90,11 +91,18 @@ func (c *chart) bar(w, i, n int, v float64, class, title string) {
 		class, x, y, width, h, template.HTMLEscapeString(title))
 }
 
-// label writes a week's label under its bars.
+// label writes a week's label under its bars, every other week counted
+// back from the last, so that the current week always has one.
 func (c *chart) label(w int, text string) {
-	slot := (chartWidth - chartLeft) / float64(c.weeks)
-	fmt.Fprintf(c, `<text x="%.1f" y="%.0f">%s</text>`, chartLeft+float64(w)*slot+2, chartHeight-6, template.HTMLEscapeString(text))
+	if (c.weeks-1-w)%2 != 0 {
+		return
+	}
+	slot := c.slot()
+	fmt.Fprintf(c, `<text x="%.1f" y="%.0f" text-anchor="middle">%s</text>`, chartLeft+(float64(w)+0.5)*slot, chartHeight-6, template.HTMLEscapeString(text))
 }
+
+// slot is the width of one week.
+func (c *chart) slot() float64 { return (chartWidth - chartLeft - chartRight) / float64(c.weeks) }
 
 func (c *chart) html() template.HTML {
 	c.WriteString(`</svg>`)
@@ -112,9 +120,7 @@ func outcomeChart(p followup.Progress) template.HTML {
 		day := w.Start.Format("2 Jan")
 		c.bar(i, 0, 2, float64(w.Kept), "kept", fmt.Sprintf("Week of %s: %d kept", day, w.Kept))
 		c.bar(i, 1, 2, float64(w.LetGo), "letgo", fmt.Sprintf("Week of %s: %d let go", day, w.LetGo))
-		if i%2 == 0 {
-			c.label(i, day)
-		}
+		c.label(i, day)
 	}
 	return c.html()
 }
@@ -131,12 +137,10 @@ func contactChart(p followup.Progress) template.HTML {
 		day := w.Start.Format("2 Jan")
 		title := fmt.Sprintf("Week of %s: no contacts yet", day)
 		if w.Contacted > 0 {
-			title = fmt.Sprintf("Week of %s: median %s over %d contacts", day, humanDuration(w.MedianFirstContact), w.Contacted)
+			title = fmt.Sprintf("Week of %s: median %s over %d %s", day, humanDuration(w.MedianFirstContact), w.Contacted, plural(w.Contacted, "contact", "contacts"))
 		}
 		c.bar(i, 0, 1, w.MedianFirstContact.Hours(), "contact", title)
-		if i%2 == 0 {
-			c.label(i, day)
-		}
+		c.label(i, day)
 	}
 	return c.html()
 }

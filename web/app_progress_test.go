@@ -23,7 +23,8 @@ func TestProgressPage(t *testing.T) {
 	p := b.get(t, "/progress")
 	wantStatus(t, p, http.StatusOK)
 	wantContains(t, p, `<svg class="chart"`, "Week of 23 Nov: 1 kept", "Week of 23 Nov: 1 let go",
-		"median 3 h over 1 contacts", "<strong>1</strong> promises kept", "<strong>3 h</strong>")
+		"median 3 h over 1 contact<", "<strong>1</strong> promise kept", "<strong>3 h</strong>", "(over 1 contact)",
+		">23 Nov</text>") // the current week, the last of the chart, has its label
 	_, other := h.signedIn(t, "progress-other@example.com")
 	wantContains(t, other.get(t, "/progress"), "<strong>0</strong> promises kept")
 	wantRedirect(t, h.browser(t).get(t, "/progress"), "/login?next=%2Fprogress")

@@ -24,6 +24,8 @@ var webRoutes = []route{
 	{"GET", "/commitments/new", false},
 	{"POST", "/commitments", true},
 	{"POST", "/commitments/new", true},
+	{"POST", "/commitments/quick", true},
+	{"POST", "/commitments/quick/preview", true},
 	{"GET", "/commitments", false},
 	{"GET", "/commitments/:id", false},
 	{"POST", "/commitments/:id/actions", true},

@@ -26,6 +26,9 @@ type settingsForm struct {
 	Values url.Values
 	// WorkDays and FollowDays are the days ticked.
 	WorkDays, FollowDays []string
+	// Habits are the standing habits; MonthWeeks the weeks they can take.
+	Habits     []habitForm
+	MonthWeeks []weekChoice
 }
 
 // settingsInts are the whole-number settings of the form, by form name.
@@ -65,9 +68,11 @@ func formOfSettings(st followup.Settings) settingsForm {
 	for _, name := range settingsInts {
 		v.Set(name, strconv.Itoa(*intSetting(&st, name)))
 	}
+	habitValues(v, st.Habits)
 	return settingsForm{
 		Timezone: st.Timezone, Zones: zoneChoices(st.Timezone), Days: weekdays, Values: v,
 		WorkDays: st.WorkHours.Days, FollowDays: st.FollowupHour.Days,
+		Habits: habitForms(v), MonthWeeks: monthWeeks,
 	}
 }
 
@@ -76,6 +81,7 @@ func formOfPost(f url.Values) settingsForm {
 	return settingsForm{
 		Timezone: f.Get("timezone"), Zones: zoneChoices(f.Get("timezone")), Days: weekdays, Values: f,
 		WorkDays: f["work_hours.days"], FollowDays: f["followup_hour.days"],
+		Habits: habitForms(f), MonthWeeks: monthWeeks,
 	}
 }
 
@@ -104,7 +110,9 @@ func settingsOfPost(st followup.Settings, f url.Values) (followup.Settings, erro
 		}
 		*intSetting(&st, name) = n
 	}
-	return st, nil
+	var err error
+	st.Habits, err = habitsOfPost(st.Habits, f)
+	return st, err
 }
 
 // settingsData is the settings page.

@@ -31,7 +31,8 @@ var funcs = template.FuncMap{
 		}
 		return false
 	},
-	"add": func(a, b int) int { return a + b },
+	"add":    func(a, b int) int { return a + b },
+	"plural": plural,
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -40,6 +41,15 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
+}
+
+// plural picks the word for n things: plural(1, "promise", "promises")
+// is "promise", and 0 or 2 take the plural.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // span formats a block's time: "Tue 24 Nov, 09:00–09:15".

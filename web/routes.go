@@ -66,6 +66,8 @@ func (s *Server) pageRoutes() {
 	page(get, "/commitments/new", s.newCommitmentPage, s.signedIn)
 	page(post, "/commitments", s.postCommitment, s.signedIn)
 	page(post, "/commitments/new", s.postCommitment, s.signedIn)
+	page(post, "/commitments/quick", s.postQuickPage, s.signedIn)
+	page(post, "/commitments/quick/preview", s.previewQuick, s.signedIn)
 	page(get, "/commitments", s.listPage, s.signedIn)
 	page(get, "/commitments/:id", s.commitmentPage, s.signedIn)
 	page(post, "/commitments/:id/actions", s.actOnCommitmentPage, s.signedIn)

@@ -22,6 +22,8 @@ type Service interface {
 	Authenticate(ctx context.Context, token string) (followup.User, error)
 	Create(ctx context.Context, userID int64, in followup.NewCommitment) (followup.Commitment, error)
 	QuickAdd(ctx context.Context, userID int64, in followup.QuickInput) (followup.QuickResult, error)
+	QuickAddOnce(ctx context.Context, userID int64, key string, in followup.QuickInput) (followup.QuickResult, bool, error)
+	ReadQuick(ctx context.Context, userID int64, in followup.QuickInput) (followup.QuickReading, error)
 	ContactFromVCard(ctx context.Context, data []byte) (followup.Contact, error)
 	List(ctx context.Context, userID int64, f followup.CommitmentFilter) ([]followup.Commitment, error)
 	Get(ctx context.Context, userID, id int64) (followup.Commitment, error)

@@ -180,8 +180,12 @@ func TestBrowserFlows(t *testing.T) {
 	step("every page", func(u *webUser) { u.everyPage(ids[0]) })
 	wide := &webUser{t: t, p: b.NewPage(t, desktop), base: u.base} // the same browser: signed in too
 	step("every page at desktop width", func(u *webUser) { wide.in(u.t).everyPage(ids[0]) })
+	step("phone layout", func(u *webUser) { u.phoneLayout() })
 	step("bad input", func(u *webUser) { u.badInput() })
 	step("keyboard only", func(u *webUser) { u.keyboardOnly() })
+	step("one line by keyboard", func(u *webUser) { u.quickAdd() })
+	step("contact from a card", func(u *webUser) { u.contactFromCard() })
+	step("a standing habit", func(u *webUser) { u.standingHabit() })
 	step("sign out and in", func(u *webUser) { u.signOutAndIn("ada@example.com", "correct horse battery") })
 }
 
@@ -569,8 +573,9 @@ func TestScreenshots(t *testing.T) {
 }
 
 // screenshotData logs the same commitments every run, over the API: two a
-// week before the stopped clock (one kept and answered, one let go) and four today, one
-// of them already contacted. It returns the id of the first of today's.
+// week before the stopped clock (one kept and answered, one let go) and
+// five today, one of them already contacted and one with a long name and a
+// long promise. It returns the id of the first of today's.
 func screenshotData(t *testing.T, app *testApp, clock *testclock.Clock) string {
 	t.Helper()
 	clock.Set(browserNow.AddDate(0, 0, -7))
@@ -606,6 +611,9 @@ func screenshotData(t *testing.T, app *testApp, clock *testclock.Clock) string {
 	post(map[string]any{"contact": map[string]any{"name": "Bob Builder"}, "promise": "Send the intro to their designer", "direction": "theirs", "due_text": "tomorrow", "met_where": "SaaStr, booth 12", "met_at": met})
 	post(map[string]any{"contact": map[string]any{"name": "Carol Danvers"}, "promise": "Coffee to talk about the pilot", "due_text": "in 3 days", "met_where": "SaaStr, booth 12", "met_at": met,
 		"meeting": map[string]any{"start": browserNow.AddDate(0, 0, 2).Add(-4*time.Hour - 30*time.Minute).Format(time.RFC3339), "minutes": 30, "location": "Blue Bottle, Market St"}})
+	post(map[string]any{"contact": map[string]any{"name": "Maximiliane Wolfeschlegelsteinhausenbergerdorff", "company": "Internationale Handelsgesellschaft"},
+		"promise":  "Send the full write-up of the procurement workflow, with the three vendor comparisons and https://example.com/a-very-long-link-without-spaces",
+		"due_text": "next week", "met_where": "SaaStr, booth 12", "met_at": met})
 	dan := post(map[string]any{"contact": map[string]any{"name": "Dan Abramov"}, "promise": "Share the case study", "due_text": "in 2 days", "met_where": "SaaStr, booth 12", "met_at": met})
 	clock.Set(browserNow.Add(-time.Hour))
 	act(dan, "contacted")
@@ -627,6 +635,57 @@ func (u *webUser) everyPage(id string) {
 		u.check(path)
 	}
 }
+
+// phoneLayout holds the pages to a phone's screen: the menu is one row
+// with the current page in view, nothing is wider than the screen, the
+// charts' text is big enough to read and inside the chart, and Tab never
+// leaves a menu link hidden under "+ Log" or past the edge.
+func (u *webUser) phoneLayout() {
+	for _, path := range []string{"/", "/agenda", "/commitments", "/progress", "/settings", "/feed"} {
+		u.open(path, 200)
+		if msg := browsertest.Value(u.p, chromedp.Evaluate[string](phoneLayoutJS)); msg != "" {
+			u.t.Errorf("%s at phone width: %s", path, msg)
+		}
+	}
+	u.open("/settings", 200)
+	for i := 0; i < 14; i++ {
+		u.p.Do(chromedp.KeyEvent(kb.Tab))
+		if msg := browsertest.Value(u.p, chromedp.Evaluate[string](menuFocusJS)); msg != "" {
+			u.t.Errorf("Tab %d on /settings: %s", i+1, msg)
+		}
+	}
+}
+
+// phoneLayoutJS answers what is wrong with the page's layout, "" if nothing.
+const phoneLayoutJS = `(() => {
+	const bad = [];
+	const header = document.querySelector("header").getBoundingClientRect();
+	if (header.height > 80) bad.push("the header is " + Math.round(header.height) + " px high");
+	if (document.documentElement.scrollWidth > innerWidth) bad.push("the page is " + document.documentElement.scrollWidth + " px wide");
+	const ul = document.querySelector("nav ul"), cur = ul.querySelector('[aria-current="page"]');
+	if (cur) {
+		const r = cur.getBoundingClientRect(), box = ul.getBoundingClientRect();
+		if (r.left < box.left || r.right > box.right - 16) bad.push("the current page's link is out of view");
+	}
+	const small = [...document.querySelectorAll(".chart text")].find(t => t.getBoundingClientRect().height < 10);
+	if (small) bad.push("chart text " + JSON.stringify(small.textContent) + " is " + small.getBoundingClientRect().height.toFixed(1) + " px high");
+	const cut = [...document.querySelectorAll(".chart text")].find(t => {
+		const r = t.getBoundingClientRect(), svg = t.ownerSVGElement.getBoundingClientRect();
+		return r.left < svg.left || r.right > svg.right;
+	});
+	if (cut) bad.push("chart text " + JSON.stringify(cut.textContent) + " is cut at the chart's edge");
+	return bad.join("; ");
+})()`
+
+// menuFocusJS answers where a focused menu link hides, "" if it does not.
+const menuFocusJS = `(() => {
+	const a = document.activeElement, ul = document.querySelector("nav ul");
+	if (!ul.contains(a) || ul.firstElementChild.contains(a)) return "";
+	const r = a.getBoundingClientRect(), box = ul.getBoundingClientRect();
+	const first = ul.firstElementChild.getBoundingClientRect();
+	if (r.left < first.right || r.right > box.right) return JSON.stringify(a.textContent) + " is focused at x " + Math.round(r.left) + "–" + Math.round(r.right) + ", out of view";
+	return "";
+})()`
 
 // badInput posts the log form with a deadline nobody can read: the form
 // comes back with 422, the message beside the field and the input kept.
@@ -675,16 +734,14 @@ func (u *webUser) signOutAndIn(email, password string) {
 // field to field, typing, and Enter to send.
 func (u *webUser) keyboardOnly() {
 	u.open("/commitments/new", 200)
-	focused := func() string {
-		return browsertest.Value(u.p, chromedp.Evaluate[string](`(e => e.getAttribute("name") || e.getAttribute("href") || e.tagName)(document.activeElement)`))
+	focused := u.focused
+	u.skipToMain()
+	if got := focused(); got != "text" {
+		u.t.Fatalf("skip link then Tab focuses %q, want the one-line field", got)
 	}
-	u.p.Do(chromedp.KeyEvent(kb.Tab))
-	if got := focused(); got != "#main" {
-		u.t.Fatalf("the first Tab focuses %q, want the skip link to #main", got)
-	}
-	u.p.Do(chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent(kb.Tab))
+	u.p.Do(chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
 	if got := focused(); got != "contact.name" {
-		u.t.Fatalf("skip link then Tab focuses %q, want the name field", got)
+		u.t.Fatalf("the one-line form then Tab focuses %q, want the name field", got)
 	}
 	u.p.Do(chromedp.KeyEvent("Kim Keyboard"), chromedp.KeyEvent(kb.Tab))
 	if got := focused(); got != "promise" {
@@ -705,4 +762,105 @@ func (u *webUser) keyboardOnly() {
 		u.t.Fatalf("Enter led to %s, want Kim Keyboard's page", u.path())
 	}
 	u.check("commitment logged by keyboard")
+}
+
+// focused names the focused element: its name, else its href, else its tag.
+func (u *webUser) focused() string {
+	u.t.Helper()
+	return browsertest.Value(u.p, chromedp.Evaluate[string](`(e => e.getAttribute("name") || e.getAttribute("href") || e.tagName)(document.activeElement)`))
+}
+
+// skipToMain tabs to the skip link, follows it, and tabs into the page's
+// content.
+func (u *webUser) skipToMain() {
+	u.t.Helper()
+	u.p.Do(chromedp.KeyEvent(kb.Tab))
+	if got := u.focused(); got != "#main" {
+		u.t.Fatalf("the first Tab focuses %q, want the skip link to #main", got)
+	}
+	u.p.Do(chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent(kb.Tab))
+}
+
+// quickAdd logs a promise in one line from the start page without the
+// mouse: the skip link, Tab to the line, typing, and Enter; the page that
+// follows is the commitment's and shows how the line was read.
+func (u *webUser) quickAdd() {
+	u.open("/", 200)
+	u.skipToMain()
+	if got := u.focused(); got != "text" {
+		u.t.Fatalf("skip link then Tab on the start page focuses %q, want the one-line field", got)
+	}
+	u.p.Do(chromedp.KeyEvent("Quinn Quick (Initech): send the roadmap by Friday *"))
+	preview := func() string {
+		return browsertest.Value(u.p, chromedp.Evaluate[string](`document.getElementById("quick-preview").textContent`))
+	}
+	for i := 0; !strings.Contains(preview(), "Initech"); i++ {
+		if i == 100 {
+			u.t.Fatalf("the live preview does not show the company after 10 s: %q", preview())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := u.p.Load(chromedp.KeyEvent(kb.Enter)); got != 200 {
+		u.t.Fatalf("Enter in the one-line form answered %d", got)
+	}
+	if !commitmentPath.MatchString(u.path()) {
+		u.t.Fatalf("Enter led to %s, want the commitment's page", u.path())
+	}
+	txt := u.text()
+	for _, want := range []string{"Read as:", "Quinn Quick", "Initech", "Send the roadmap", "by Friday"} {
+		if !strings.Contains(txt, want) {
+			u.t.Errorf("the page after a one-line log lacks %q:\n%s", want, txt)
+		}
+	}
+	u.check("commitment logged in one line")
+}
+
+// contactFromCard picks a vCard file on the log form: the page's script
+// reads it at once (the "Read card" button without script), the contact
+// fields come back filled and what was typed is kept; the form then logs
+// the promise with that contact.
+func (u *webUser) contactFromCard() {
+	card := filepath.Join(u.t.TempDir(), "carla.vcf")
+	vcf := "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Carla Card\r\nORG:Globex\r\nEMAIL:carla@globex.example\r\nEND:VCARD\r\n"
+	if err := os.WriteFile(card, []byte(vcf), 0o600); err != nil {
+		u.t.Fatal(err)
+	}
+	u.open("/commitments/new", 200)
+	u.typeInto("promise", "Send the card reader demo")
+	u.p.Do(chromedp.Click(chromedp.CSS("details.card summary")))
+	if got := u.p.Load(chromedp.SetUploadFiles(field("vcard_file"), []string{card})); got != 200 {
+		u.t.Fatalf("picking a card answered %d, want the form again (200)", got)
+	}
+	u.check("log form with a card read")
+	for name, want := range map[string]string{"contact.name": "Carla Card", "contact.company": "Globex", "contact.email": "carla@globex.example", "promise": "Send the card reader demo"} {
+		if got := u.value(name); got != want {
+			u.t.Errorf("after reading the card, %s is %q, want %q", name, got, want)
+		}
+	}
+	u.submit(`form[action="/commitments"] [type=submit]`, 200, "log with the card's contact")
+	if txt := u.text(); !commitmentPath.MatchString(u.path()) || !strings.Contains(txt, "carla@globex.example") {
+		u.t.Errorf("logging with the card's contact led to %s:\n%s", u.path(), txt)
+	}
+}
+
+// standingHabit switches the weekly review on in the settings, on Tuesdays
+// instead of Mondays, and finds it saved.
+func (u *webUser) standingHabit() {
+	u.open("/settings", 200)
+	u.setChecked(`[name="habits.weekly_review.enabled"]`, true)
+	u.setChecked(`[name="habits.weekly_review.days"][value="mon"]`, false)
+	u.setChecked(`[name="habits.weekly_review.days"][value="tue"]`, true)
+	u.submit(`form[action="/settings"] [type=submit]`, 200, "save a standing habit")
+	if txt := u.text(); !strings.Contains(txt, "Settings saved") {
+		u.t.Fatalf("saving a habit did not say so:\n%s", txt)
+	}
+	for sel, want := range map[chromedp.CSS]bool{
+		`[name="habits.weekly_review.enabled"]`:           true,
+		`[name="habits.weekly_review.days"][value="mon"]`: false,
+		`[name="habits.weekly_review.days"][value="tue"]`: true,
+	} {
+		if got := browsertest.Value(u.p, chromedp.JavascriptAttribute[bool](sel, "checked")); got != want {
+			u.t.Errorf("after saving, %s is checked %v, want %v", sel, got, want)
+		}
+	}
 }
