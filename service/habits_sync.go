@@ -145,14 +145,7 @@ func (s *Service) reconcileHabit(ctx context.Context, a account, uid string, rep
 		if err != nil {
 			return err
 		}
-		if etag == "" {
-			if remote, err := a.cal.GetEvent(ctx, a.acct, cal, uid); err == nil {
-				etag = remote.ETag
-			}
-		}
-		if etag == "" {
-			etag = followup.UnknownETag // the next read-back learns the real one
-		}
+		etag = learnETag(ctx, a, cal, uid, etag)
 		rep.Written++
 		err = s.Store.InTx(ctx, func(q followup.Queries) error {
 			if err := current(ctx, q, a); err != nil {

@@ -772,14 +772,7 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 		if err != nil {
 			return err
 		}
-		if etag == "" {
-			if remote, err := a.cal.GetEvent(ctx, a.acct, cal, uid); err == nil {
-				etag = remote.ETag
-			}
-		}
-		if etag == "" {
-			etag = followup.UnknownETag // the next read-back learns the real one
-		}
+		etag = learnETag(ctx, a, cal, uid, etag)
 		rep.Written++
 		if err := s.recordWrite(ctx, a, uid, p.Sequence, etag); followup.ErrorCode(err) == followup.ENOTFOUND {
 			// The commitment was deleted while we wrote: take it back.
@@ -898,4 +891,19 @@ func (s *Service) recordWrite(ctx context.Context, a account, uid string, seq in
 		}
 		return q.UpdateStep(ctx, &p)
 	})
+}
+
+// learnETag returns the ETag of the object just written for uid: the one
+// the PUT answered, else the one a GET reads, else UnknownETag, which the
+// next read-back replaces with the real one.
+func learnETag(ctx context.Context, a account, cal, uid, etag string) string {
+	if etag == "" {
+		if remote, err := a.cal.GetEvent(ctx, a.acct, cal, uid); err == nil {
+			etag = remote.ETag
+		}
+	}
+	if etag == "" {
+		etag = followup.UnknownETag
+	}
+	return etag
 }
