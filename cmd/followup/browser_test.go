@@ -22,6 +22,7 @@ import (
 	"github.com/followup/followup/internal/browsertest"
 	"github.com/followup/followup/internal/davtest"
 	"github.com/followup/followup/internal/testclock"
+	"github.com/followup/followup/internal/testenv"
 )
 
 // The browser tests run the real app with the clock stopped at browserNow,
@@ -50,7 +51,7 @@ func runBrowserAppClock(tb testing.TB, clock *testclock.Clock, random io.Reader,
 	tb.Helper()
 	dir := tb.TempDir()
 	_, cfg := parseTestConfig(tb, env(dir, extra))
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	m := NewMain(cfg, io.Discard, logs)
 	m.Now = clock.Now
 	ctx, cancel := context.WithCancel(context.Background())

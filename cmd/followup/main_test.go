@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/followup/followup/ics"
+	"github.com/followup/followup/internal/testenv"
 )
 
 // testApp is the real program from this package, serving on 127.0.0.1:0
@@ -23,25 +24,7 @@ type testApp struct {
 	dir    string
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *testenv.SyncBuffer
 }
 
 // testStart is where a test's clock starts unless the test sets another: a
@@ -88,7 +71,7 @@ func MustRunMain(tb testing.TB, dir string, extra map[string]string) *testApp {
 	tb.Helper()
 	fs, cfg := parseTestConfig(tb, env(dir, extra))
 	_ = fs
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	m := NewMain(cfg, io.Discard, logs)
 	m.Now = clockFor(dir)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -9,7 +9,6 @@
 package browsertest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/followup/followup/internal/testenv"
 )
 
 // StepTimeout bounds one call of Page.Do: a page that never loads or a
@@ -54,34 +54,6 @@ func lookPath() (string, error) {
 	return "", exec.ErrNotFound
 }
 
-// missing skips the test, or fails it when FOLLOWUP_REQUIRE_SERVERS=1.
-func missing(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("FOLLOWUP_REQUIRE_SERVERS") == "1" {
-		tb.Fatalf("%s (FOLLOWUP_REQUIRE_SERVERS=1)", msg)
-	}
-	tb.Skip(msg)
-}
-
-// syncBuffer collects the browser's output while the test may read it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Start starts headless Chromium with a fresh profile in a temp dir. It runs
 // without the sandbox, which Chromium cannot use as root (as in CI
 // containers); the pages it opens are the test's own.
@@ -96,10 +68,10 @@ func Start(tb testing.TB) *Browser {
 	}
 	path, err := lookPath()
 	if err != nil {
-		missing(tb, "browsertest: chromium is not installed (apt-get install chromium, or set FOLLOWUP_CHROMIUM to its path)")
+		testenv.Missing(tb, "browsertest: chromium is not installed (apt-get install chromium, or set FOLLOWUP_CHROMIUM to its path)")
 	}
 	profile := tb.TempDir() // removed after the browser stops: cleanups run last-in first-out
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.UserDataDir(profile),

@@ -8,9 +8,7 @@
 package davtest
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,9 +18,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/followup/followup/internal/testenv"
 )
 
 // Server is a running CalDAV server.
@@ -46,16 +45,6 @@ const (
 // startTimeout bounds how long a server may take to answer.
 const startTimeout = 30 * time.Second
 
-// missing skips the test, or fails it when FOLLOWUP_REQUIRE_SERVERS=1.
-func missing(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("FOLLOWUP_REQUIRE_SERVERS") == "1" {
-		tb.Fatalf("%s (FOLLOWUP_REQUIRE_SERVERS=1)", msg)
-	}
-	tb.Skip(msg)
-}
-
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort(tb testing.TB) int {
 	tb.Helper()
@@ -67,29 +56,10 @@ func freePort(tb testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// syncBuffer is a bytes.Buffer safe for a process to write to while the test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // start runs cmd, stops it on cleanup and waits until probe answers.
 func start(tb testing.TB, name string, cmd *exec.Cmd, probe string) {
 	tb.Helper()
-	var log syncBuffer
+	var log testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("davtest: start %s: %v", name, err)
@@ -133,7 +103,7 @@ func Radicale(tb testing.TB) Server {
 	tb.Helper()
 	bin, err := exec.LookPath("radicale")
 	if err != nil {
-		missing(tb, "davtest: radicale is not installed (apt-get install radicale)")
+		testenv.Missing(tb, "davtest: radicale is not installed (apt-get install radicale)")
 	}
 	dir := tb.TempDir()
 	users := filepath.Join(dir, "users")
@@ -173,7 +143,7 @@ func Xandikos(tb testing.TB) Server {
 	tb.Helper()
 	bin, err := exec.LookPath("xandikos")
 	if err != nil {
-		missing(tb, "davtest: xandikos is not installed (apt-get install xandikos)")
+		testenv.Missing(tb, "davtest: xandikos is not installed (apt-get install xandikos)")
 	}
 	dir := tb.TempDir()
 	port := freePort(tb)
