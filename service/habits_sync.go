@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/followup/followup"
@@ -34,7 +33,7 @@ func (s *Service) syncHabit(ctx context.Context, userID int64, uid string) error
 	if s.Calendars == nil {
 		return nil
 	}
-	if settled, err := s.habitsSettled(ctx, userID); settled || err != nil {
+	if ok, err := s.connected(ctx, userID); !ok || err != nil {
 		return err
 	}
 	work, unlock, err := s.lockUser(ctx, userID, 0)
@@ -42,41 +41,17 @@ func (s *Service) syncHabit(ctx context.Context, userID int64, uid string) error
 		return err
 	}
 	defer unlock()
-	if err := s.reconcileHabits(work, userID, uid); err != nil {
-		switch {
-		case errors.Is(err, errConnectionChanged):
-			return nil // a sync of the new connection is queued, or there is none
-		case stopped(work):
-			return errAccountBusy // a connect or disconnect interrupted it: look again
-		}
+	a, ok, err := s.writableAccount(work, userID)
+	if !ok || err != nil {
 		return err
 	}
-	return nil
-}
-
-// habitsSettled reports, without taking the account, that a habit job has
-// nothing to do: the user has no CalDAV connection.
-func (s *Service) habitsSettled(ctx context.Context, userID int64) (bool, error) {
-	if _, err := s.Store.CalDAV(ctx, userID); followup.ErrorCode(err) == followup.ENOTFOUND {
-		return true, nil
-	} else if err != nil {
-		return false, err
-	}
-	return false, nil
+	return s.jobOutcome(ctx, work, a, s.reconcileHabits(work, a, uid))
 }
 
 // reconcileHabits writes one series, or all of the user's for an empty
 // uid, on the account held by ctx's work.
-func (s *Service) reconcileHabits(ctx context.Context, userID int64, uid string) error {
-	a, err := s.account(ctx, userID)
-	if followup.ErrorCode(err) == followup.ENOTFOUND {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if a.conn.CalendarURL == "" {
-		return nil
-	}
+func (s *Service) reconcileHabits(ctx context.Context, a account, uid string) error {
+	userID := a.conn.UserID
 	uids := []string{uid}
 	if uid == "" {
 		series, err := s.Store.HabitSeries(ctx, userID)
@@ -91,9 +66,6 @@ func (s *Service) reconcileHabits(ctx context.Context, userID int64, uid string)
 	var rep followup.SyncReport
 	for _, u := range uids {
 		if err := s.reconcileHabit(ctx, a, u, &rep); err != nil {
-			if !errors.Is(err, errConnectionChanged) && !stopped(ctx) {
-				s.recordStatus(ctx, a, err)
-			}
 			return err
 		}
 	}

@@ -117,14 +117,9 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 		return err
 	}
 	defer unlock()
-	a, err := s.account(work, userID)
-	if followup.ErrorCode(err) == followup.ENOTFOUND {
-		return nil
-	} else if err != nil {
+	a, ok, err := s.writableAccount(work, userID)
+	if !ok || err != nil {
 		return err
-	}
-	if a.conn.CalendarURL == "" {
-		return nil
 	}
 	var rep followup.SyncReport
 	err = s.reconcile(work, a, uid, &rep)
@@ -132,6 +127,24 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 		err = s.reconcilePending(work, a, &rep)
 	}
 	s.log().DebugContext(ctx, "caldav step", "user_id", userID, "uid", uid, "written", rep.Written, "deleted", rep.Deleted, "error", err != nil)
+	return s.jobOutcome(ctx, work, a, err)
+}
+
+// writableAccount returns the account of the user's calendar work, and
+// false when there is nothing to write to: no connection, or no calendar.
+func (s *Service) writableAccount(ctx context.Context, userID int64) (account, bool, error) {
+	a, err := s.account(ctx, userID)
+	if followup.ErrorCode(err) == followup.ENOTFOUND {
+		return account{}, false, nil
+	} else if err != nil {
+		return account{}, false, err
+	}
+	return a, a.conn.CalendarURL != "", nil
+}
+
+// jobOutcome turns the error of a job's calendar work on a held account
+// into what the queue gets, and records a failure on the connection.
+func (s *Service) jobOutcome(ctx, work context.Context, a account, err error) error {
 	switch {
 	case errors.Is(err, errConnectionChanged):
 		return nil // a sync of the new connection is queued, or there is none
@@ -142,6 +155,15 @@ func (s *Service) syncStep(ctx context.Context, userID int64, uid string) error 
 		return err
 	}
 	return nil
+}
+
+// connected reports whether the user has a CalDAV connection.
+func (s *Service) connected(ctx context.Context, userID int64) (bool, error) {
+	_, err := s.Store.CalDAV(ctx, userID)
+	if followup.ErrorCode(err) == followup.ENOTFOUND {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // stepSettled reports, without taking the account, whether a step job has
@@ -158,12 +180,8 @@ func (s *Service) stepSettled(ctx context.Context, userID int64, uid string) (bo
 	if !needsWrite(p) {
 		return true, nil
 	}
-	if _, err := s.Store.CalDAV(ctx, userID); followup.ErrorCode(err) == followup.ENOTFOUND {
-		return true, nil
-	} else if err != nil {
-		return false, err
-	}
-	return false, nil
+	ok, err := s.connected(ctx, userID)
+	return !ok && err == nil, err
 }
 
 // reconcilePending writes the user's other blocks that wait for a write,
