@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
@@ -80,10 +82,17 @@ var uniqueOpts = river.UniqueOpts{
 	},
 }
 
-// queue wraps the River client.
+// queue wraps the River clients: one inserts jobs in the store's
+// transactions (database/sql), the other works them. On SQLite they are the
+// same client; on PostgreSQL the worker runs on River's pgx driver, which
+// listens for new jobs and elects one leader among the instances sharing
+// the database (it runs the periodic jobs), while the inserter, on River's
+// database/sql driver, writes to the same tables and notifies the
+// listeners when the transaction commits.
 type queue struct {
-	client  *river.Client[*sql.Tx]
-	handler atomic.Pointer[followup.JobHandler]
+	inserter *river.Client[*sql.Tx]
+	worker   runner
+	handler  atomic.Pointer[followup.JobHandler]
 	log     *slog.Logger
 	opts    QueueOptions
 }
@@ -131,7 +140,7 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 			return syncAllArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: uniqueOpts}
 		}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
-	client, err := river.NewClient(riversqlite.New(s.db), &river.Config{
+	cfg := &river.Config{
 		Logger:            log,
 		Workers:           workers,
 		MaxAttempts:       o.MaxAttempts,
@@ -144,12 +153,38 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 			// The tick is due every TickInterval: it need not be looked for as often.
 			clockQueue: {MaxWorkers: 1, FetchPollInterval: max(o.PollInterval, min(time.Second, o.TickInterval/2))},
 		},
-	})
-	if err != nil {
+	}
+	if err := q.clients(s, cfg); err != nil {
 		return nil, fmt.Errorf("store: queue: %w", err)
 	}
-	q.client = client
 	return q, nil
+}
+
+// runner is a River client that works jobs, whatever its driver.
+type runner interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// clients makes the queue's River clients for the store's dialect.
+func (q *queue) clients(s *DB, cfg *river.Config) error {
+	if s.dialect == sqliteDialect {
+		client, err := river.NewClient(riversqlite.New(s.db), cfg)
+		q.inserter, q.worker = client, client
+		return err
+	}
+	worker, err := river.NewClient(riverpgxv5.New(s.pool), cfg)
+	if err != nil {
+		return err
+	}
+	// Without workers or queues a client only inserts; MaxAttempts is
+	// written into each job it inserts.
+	inserter, err := river.NewClient(riverdatabasesql.New(s.db), &river.Config{
+		Logger:      cfg.Logger,
+		MaxAttempts: cfg.MaxAttempts,
+	})
+	q.inserter, q.worker = inserter, worker
+	return err
 }
 
 // snoozes returns how often River snoozed the job, from its metadata.
@@ -224,7 +259,7 @@ func (q *queue) observe(kind string, work func() error) error {
 // StartQueue starts working jobs with h until ctx ends or StopQueue.
 func (s *DB) StartQueue(ctx context.Context, h followup.JobHandler) error {
 	s.queue.handler.Store(&h)
-	if err := s.queue.client.Start(ctx); err != nil {
+	if err := s.queue.worker.Start(ctx); err != nil {
 		return fmt.Errorf("store: start queue: %w", err)
 	}
 	return nil
@@ -232,7 +267,7 @@ func (s *DB) StartQueue(ctx context.Context, h followup.JobHandler) error {
 
 // StopQueue stops taking jobs and waits for running ones to finish.
 func (s *DB) StopQueue(ctx context.Context) error {
-	return s.queue.client.Stop(ctx)
+	return s.queue.worker.Stop(ctx)
 }
 
 // Enqueue adds a job; inside InTx it commits with the transaction.
@@ -255,9 +290,9 @@ func (q *queries) Enqueue(ctx context.Context, j followup.Job) error {
 	opts := &river.InsertOpts{}
 	var err error
 	if q.tx != nil {
-		_, err = q.db.queue.client.InsertTx(context.WithoutCancel(ctx), q.tx, args, opts)
+		_, err = q.db.queue.inserter.InsertTx(context.WithoutCancel(ctx), q.tx, args, opts)
 	} else {
-		_, err = q.db.queue.client.Insert(ctx, args, opts)
+		_, err = q.db.queue.inserter.Insert(ctx, args, opts)
 	}
 	if err != nil {
 		return fmt.Errorf("store: enqueue %s: %w", j.Kind, err)

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,7 +61,7 @@ func (stepHandler) Tick(context.Context) error { return nil }
 // state (completed, discarded after its one attempt, scheduled for later).
 func TestJobOutcomes(t *testing.T) {
 	obs := &outcomes{n: map[string]int{}}
-	db, err := store.Open("sqlite:"+filepath.Join(t.TempDir(), "followup.db"), store.Options{
+	db, err := store.Open(testDSN(t), store.Options{
 		Now:   func() time.Time { return t0 },
 		Queue: store.QueueOptions{PollInterval: 20 * time.Millisecond, MaxAttempts: 1, SyncInterval: -1, TickInterval: time.Hour, Jobs: obs},
 	})
@@ -139,7 +138,7 @@ func (h *blockingHandler) Tick(context.Context) error {
 func TestTickBesideStuckCalendarJobs(t *testing.T) {
 	ctx := context.Background()
 	const workers = 2
-	db, err := store.Open("sqlite:"+filepath.Join(t.TempDir(), "followup.db"), store.Options{Queue: store.QueueOptions{
+	db, err := store.Open(testDSN(t), store.Options{Queue: store.QueueOptions{
 		Workers: workers, TickInterval: 200 * time.Millisecond, SyncInterval: -1, PollInterval: 50 * time.Millisecond,
 	}})
 	if err != nil {
@@ -248,7 +247,7 @@ func (h *snoozingHandler) Tick(context.Context) error { return nil }
 // attempt, and tells the handler how often it was put off.
 func TestSnoozeCount(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open("sqlite:"+filepath.Join(t.TempDir(), "followup.db"), store.Options{Queue: store.QueueOptions{
+	db, err := store.Open(testDSN(t), store.Options{Queue: store.QueueOptions{
 		SyncInterval: -1, PollInterval: 20 * time.Millisecond, MaxAttempts: 1,
 	}})
 	if err != nil {

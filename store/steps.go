@@ -59,19 +59,18 @@ func (q *queries) stepsWhere(ctx context.Context, where string, args ...any) ([]
 
 // InsertStep stores a new step and sets s.ID.
 func (q *queries) InsertStep(ctx context.Context, s *followup.Step) error {
-	res, err := q.ex.ExecContext(ctx, `
+	err := q.ex.QueryRowContext(ctx, `
 		INSERT INTO steps (commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
 			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore), ts(s.Due),
-		s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt), ts(s.UpdatedAt))
+		s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt), ts(s.UpdatedAt)).Scan(&s.ID)
 	if isUnique(err) {
 		return followup.Errorf(followup.ECONFLICT, "", "Step %s exists.", s.UID)
 	} else if err != nil {
 		return fmt.Errorf("store: insert step: %w", err)
 	}
-	s.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 // InsertSteps stores new steps in one statement and sets their IDs.
