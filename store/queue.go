@@ -93,8 +93,8 @@ type queue struct {
 	inserter *river.Client[*sql.Tx]
 	worker   runner
 	handler  atomic.Pointer[followup.JobHandler]
-	log     *slog.Logger
-	opts    QueueOptions
+	log      *slog.Logger
+	opts     QueueOptions
 }
 
 func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
