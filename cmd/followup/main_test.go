@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/followup/followup/ics"
+	"github.com/followup/followup/internal/pgtest"
 	"github.com/followup/followup/internal/testenv"
 )
 
@@ -423,6 +424,7 @@ func parseTestConfig(tb testing.TB, getenv func(string) string) (any, Config) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	pgtest.Stop()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
