@@ -1,7 +1,10 @@
 // Package store keeps the service's state in SQL: SQLite through the pure-Go
-// modernc.org/sqlite driver by default. It implements followup.Store and
-// holds the durable job queue (River), whose jobs commit in the same
-// transaction as the domain change that caused them.
+// modernc.org/sqlite driver by default, or PostgreSQL through pgx (a
+// postgres:// URL). Both run the same queries, through database/sql; what
+// differs is in dialect.go, postgres.go and the two sets of migrations. It
+// implements followup.Store and holds the durable job queue (River), whose
+// jobs commit in the same transaction as the domain change that caused
+// them.
 package store
 
 import (
