@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -32,7 +31,7 @@ func (s *Service) rotateFeed(ctx context.Context, q followup.Queries, userID int
 	if err := q.SetFeedToken(ctx, userID, hashToken(token), sealed); err != nil {
 		return "", err
 	}
-	s.feedCache.Delete(userID)
+	s.feeds().drop(userID)
 	return token, nil
 }
 
@@ -116,6 +115,8 @@ func (s *Service) FeedVersion(ctx context.Context, token string) (followup.FeedV
 		ETag: `"` + strconv.FormatInt(f.UserID, 36) + "-" + strconv.FormatInt(f.Version, 36) + "-" +
 			strconv.FormatInt(day.Unix()/secondsPerDay, 36) + `"`,
 		LastModified: modified.Truncate(time.Second),
+		Revision:     f.Version,
+		Purged:       f.Purged,
 	}, nil
 }
 
@@ -126,30 +127,6 @@ const secondsPerDay = 24 * 60 * 60
 // day long: blocks that ended FeedHistoryDays before it have left.
 func feedDay(now time.Time) time.Time {
 	return time.Unix(now.Unix()/secondsPerDay*secondsPerDay, 0).UTC()
-}
-
-type cachedFeed struct {
-	etag string
-	body []byte
-}
-
-// FeedDocument renders the feed of a version found by FeedVersion; the
-// rendering is cached per user until the version changes.
-func (s *Service) FeedDocument(ctx context.Context, v followup.FeedVersion) ([]byte, error) {
-	if c, ok := s.feedCache.Load(v.UserID); ok && c.(*cachedFeed).etag == v.ETag {
-		return c.(*cachedFeed).body, nil
-	}
-	events, err := s.FeedEvents(ctx, v.UserID)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := s.Encoder.EncodeFeed(&buf, "Follow-ups", events, v.LastModified); err != nil {
-		return nil, err
-	}
-	body := buf.Bytes()
-	s.feedCache.Store(v.UserID, &cachedFeed{etag: v.ETag, body: body})
-	return body, nil
 }
 
 // FeedEvents returns the events of every live block of the user, and of
