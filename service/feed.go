@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -102,8 +103,9 @@ func (s *Service) FeedVersion(ctx context.Context, token string) (followup.FeedV
 		return followup.FeedVersion{}, err
 	}
 	day := feedDay(s.now())
-	// The feed changes when the user's data does (Version, UpdatedAt) and
-	// when a day begins, as past blocks leave it: both are in the ETag and
+	// The feed changes when the user's data does (Version, UpdatedAt),
+	// when a day begins, as past blocks leave it, and with the base URL of
+	// its links: all are in the ETag, the first two also
 	// in Last-Modified, so that If-Modified-Since sees what If-None-Match
 	// sees (RFC 9110 §8.8.2, §13.1.3).
 	modified := f.UpdatedAt
@@ -113,11 +115,18 @@ func (s *Service) FeedVersion(ctx context.Context, token string) (followup.FeedV
 	return followup.FeedVersion{
 		UserID: f.UserID,
 		ETag: `"` + strconv.FormatInt(f.UserID, 36) + "-" + strconv.FormatInt(f.Version, 36) + "-" +
-			strconv.FormatInt(day.Unix()/secondsPerDay, 36) + `"`,
+			strconv.FormatInt(day.Unix()/secondsPerDay, 36) + "-" + s.baseTag() + `"`,
 		LastModified: modified.Truncate(time.Second),
 		Revision:     f.Version,
 		Purged:       f.Purged,
 	}, nil
+}
+
+// baseTag is a short hash of the base URL, which the feed's links hold.
+func (s *Service) baseTag() string {
+	h := fnv.New32a()
+	h.Write([]byte(s.BaseURL))
+	return strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
 // secondsPerDay is the length of a UTC day, which has no DST.
