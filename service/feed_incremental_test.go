@@ -140,6 +140,16 @@ func TestIncrementalFeedMatchesFull(t *testing.T) {
 		{"create", at(11, 23, 9, 5), func() {
 			cs = append(cs, h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Newcomer"}, Promise: "Intro to Carol"}))
 		}, false, false},
+		{"a block without a stamp, stored directly (its DTSTAMP is the feed's time)", at(11, 23, 9, 5), func() {
+			p := followup.Step{
+				CommitmentID: cs[2].ID, UserID: u.ID, Kind: followup.KindNudge, Status: followup.StepPlanned,
+				Start: at(12, 1, 9, 0), End: at(12, 1, 9, 15), NotBefore: at(11, 23, 9, 0), Due: at(12, 2, 17, 0),
+				UID: "unstamped@followup", RemoteSequence: followup.NoRemoteSequence, CreatedAt: at(11, 23, 9, 0),
+			}
+			if err := h.db.InsertStep(h.ctx, &p); err != nil {
+				t.Fatal(err)
+			}
+		}, false, false},
 		{"create starred, moving others", at(11, 23, 9, 6), func() {
 			h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Star"}, Promise: "Send the report", Priority: true})
 		}, false, false},
