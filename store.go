@@ -171,6 +171,9 @@ type Queries interface {
 	// StepsChangedSince returns the user's steps changed at a feed version
 	// past rev (Feed.Version), whatever their status, tombstones included.
 	StepsChangedSince(ctx context.Context, userID, rev int64) ([]Step, error)
+	// CommitmentsChangedSince returns the ids of the user's commitments
+	// updated at a feed version past rev.
+	CommitmentsChangedSince(ctx context.Context, userID, rev int64) ([]int64, error)
 	// StepIDs returns the ids of all the user's steps, tombstones included.
 	StepIDs(ctx context.Context, userID int64) ([]int64, error)
 

@@ -34,12 +34,15 @@ type feedRender struct {
 	// unstamped are the events of blocks without a Stamp, whose DTSTAMP
 	// is the feed's time: they are written anew each time.
 	unstamped map[int64]followup.Event
-	body      []byte
+	// named are the commitments the habits' texts may name, as read at
+	// rev: only those updated since are read again.
+	named map[int64]followup.Commitment
+	body  []byte
 }
 
 // size is about what r takes in memory.
 func (r *feedRender) size() int64 {
-	return int64(len(r.body)) + int64(len(r.blocks))*feedBlockBytes + int64(len(r.unstamped))*1024
+	return int64(len(r.body)) + int64(len(r.blocks))*feedBlockBytes + int64(len(r.unstamped)+len(r.named))*1024
 }
 
 // FeedDocument renders the feed of a version found by FeedVersion. The
@@ -79,6 +82,9 @@ func (s *Service) renderFeed(ctx context.Context, v followup.FeedVersion, prev *
 		blocks, err = w.allBlocks(ctx, known)
 	} else {
 		blocks, err = w.changedBlocks(ctx, prev, v.Purged)
+		if err == nil {
+			err = w.keptNamed(ctx, prev, known)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -271,9 +277,32 @@ func mergePieces(a, b []piece) []piece {
 	return append(append(out, a...), b...)
 }
 
+// keptNamed adds to known the commitments prev read for the habits that
+// were not updated since.
+func (w *feedWriter) keptNamed(ctx context.Context, prev *feedRender, known map[int64]followup.Commitment) error {
+	if len(prev.named) == 0 {
+		return nil
+	}
+	changed, err := w.s.Store.CommitmentsChangedSince(ctx, w.userID, prev.rev)
+	if err != nil {
+		return err
+	}
+	stale := make(map[int64]bool, len(changed))
+	for _, id := range changed {
+		stale[id] = true
+	}
+	for id, c := range prev.named {
+		if _, ok := known[id]; !ok && !stale[id] {
+			known[id] = c
+		}
+	}
+	return nil
+}
+
 // habitEvents returns the events of the user's habit series, which are
 // written anew each time: their texts name the commitments of the moment
-// and the next occurrence. known holds commitments read already.
+// and the next occurrence. known holds commitments read already (or
+// kept, see keptNamed); the render keeps those the habits may name.
 func (w *feedWriter) habitEvents(ctx context.Context, known map[int64]followup.Commitment) ([]followup.Event, error) {
 	series, namedIDs, err := w.s.habitFacts(ctx, w.s.Store, w.userID)
 	if err != nil || len(series) == 0 {
@@ -295,9 +324,11 @@ func (w *feedWriter) habitEvents(ctx context.Context, known map[int64]followup.C
 		}
 	}
 	named := make([]followup.Commitment, 0, len(namedIDs))
+	w.r.named = make(map[int64]followup.Commitment, len(namedIDs))
 	for _, id := range namedIDs {
 		if c, ok := known[id]; ok {
 			named = append(named, c)
+			w.r.named[id] = c
 		}
 	}
 	return w.s.habitEvents(series, named, w.st, w.loc), nil

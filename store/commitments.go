@@ -22,9 +22,10 @@ func (q *queries) InsertCommitment(ctx context.Context, c *followup.Commitment) 
 		res, err := q.ex.ExecContext(ctx, `
 			INSERT INTO commitments (user_id, contact_name, contact_email, contact_phone, contact_company, contact_url,
 				met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes,
-				meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			append([]any{c.UserID}, append(args, ts(c.CreatedAt), ts(c.UpdatedAt))...)...)
+				meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at,
+				feed_rev)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			append([]any{c.UserID}, append(args, ts(c.CreatedAt), ts(c.UpdatedAt), q.revs[c.UserID])...)...)
 		if err != nil {
 			return fmt.Errorf("store: insert commitment: %w", err)
 		}
@@ -54,15 +55,15 @@ func commitmentArgs(c *followup.Commitment) []any {
 }
 
 // UpdateCommitment writes every mutable field of c. Its blocks' texts
-// come from it: its steps are stamped with the new feed version.
+// come from it: it and its steps are stamped with the new feed version.
 func (q *queries) UpdateCommitment(ctx context.Context, c *followup.Commitment) error {
 	return q.feedWrite(ctx, c.UserID, func(q *queries, rev int64) error {
-		args := append(commitmentArgs(c), ts(c.UpdatedAt), c.ID, c.UserID)
+		args := append(commitmentArgs(c), ts(c.UpdatedAt), rev, c.ID, c.UserID)
 		err := q.execOne(ctx, "Commitment", `
 			UPDATE commitments SET contact_name = ?, contact_email = ?, contact_phone = ?, contact_company = ?, contact_url = ?,
 				met_at = ?, met_where = ?, promise = ?, direction = ?, due = ?, due_text = ?, priority = ?, meeting_start = ?,
 				meeting_minutes = ?, meeting_location = ?, notes = ?, status = ?, contacted_at = ?, replied_at = ?,
-				delivered_at = ?, ended_at = ?, warnings = ?, updated_at = ?
+				delivered_at = ?, ended_at = ?, warnings = ?, updated_at = ?, feed_rev = ?
 			WHERE id = ? AND user_id = ?`, args...)
 		if err != nil {
 			return err

@@ -162,11 +162,22 @@ func (q *queries) StepsChangedSince(ctx context.Context, userID, rev int64) ([]f
 	return q.stepsWhere(ctx, `user_id = ? AND feed_rev > ? ORDER BY start_at, id`, userID, rev)
 }
 
+// CommitmentsChangedSince returns the ids of the user's commitments
+// updated at a feed version past rev.
+func (q *queries) CommitmentsChangedSince(ctx context.Context, userID, rev int64) ([]int64, error) {
+	return q.ids(ctx, `SELECT id FROM commitments WHERE user_id = ? AND feed_rev > ?`, userID, rev)
+}
+
 // StepIDs returns the ids of every step of the user, from an index alone.
 func (q *queries) StepIDs(ctx context.Context, userID int64) ([]int64, error) {
-	rows, err := q.ex.QueryContext(ctx, `SELECT id FROM steps WHERE user_id = ?`, userID)
+	return q.ids(ctx, `SELECT id FROM steps WHERE user_id = ?`, userID)
+}
+
+// ids runs a query of one integer column.
+func (q *queries) ids(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := q.ex.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: step ids: %w", err)
+		return nil, fmt.Errorf("store: ids: %w", err)
 	}
 	defer rows.Close()
 	var ids []int64

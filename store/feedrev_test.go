@@ -185,3 +185,31 @@ func habitSeries(userID int64, etag string) *followup.HabitSeries {
 		Sequence: 1, RemoteETag: etag, RemoteSequence: 1, CreatedAt: t0, UpdatedAt: t0,
 	}
 }
+
+// TestCommitmentsChangedSince: an update stamps the commitment with the
+// feed version it raised; others stay out.
+func TestCommitmentsChangedSince(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	u := mustUser(t, db, "named@example.com")
+	if err := db.SetFeedToken(ctx, u.ID, []byte("tok"), "sealed"); err != nil {
+		t.Fatal(err)
+	}
+	a := mustCommitment(t, db, u.ID, "Ann")
+	mustCommitment(t, db, u.ID, "Bob")
+	f, err := db.FeedByToken(ctx, []byte("tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Contact.Name = "Anne"
+	if err := db.UpdateCommitment(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := db.CommitmentsChangedSince(ctx, u.ID, f.Version)
+	if err != nil || len(ids) != 1 || ids[0] != a.ID {
+		t.Errorf("CommitmentsChangedSince = %v, %v; want [%d]", ids, err, a.ID)
+	}
+	if ids, _ := db.CommitmentsChangedSince(ctx, u.ID, f.Version+1); len(ids) != 0 {
+		t.Errorf("changed since the update's own version: %v", ids)
+	}
+}
