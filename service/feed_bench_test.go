@@ -164,3 +164,45 @@ func BenchmarkFeedAfterOneChange(b *testing.B) {
 		b.ReportMetric(float64(mr)/float64(me), "ratio")
 	})
 }
+
+// BenchmarkFeedAfterOneChangeHabits is BenchmarkFeedAfterOneChange's
+// after-one-change with all six habits on, whose texts name the user's
+// 1,000 open commitments: the habits' events are written anew each time.
+func BenchmarkFeedAfterOneChangeHabits(b *testing.B) {
+	h := newHarness(b, time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC))
+	token, steps := blocksUser(b, h, 10000)
+	st, err := h.svc.Settings(h.ctx, steps[0].UserID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, k := range followup.HabitKinds {
+		hb := st.Habits.Get(k)
+		hb.Enabled = true
+		st.Habits.Set(k, hb)
+	}
+	if _, err := h.svc.PutSettings(h.ctx, steps[0].UserID, st); err != nil {
+		b.Fatal(err)
+	}
+	render := func() int {
+		v, err := h.svc.FeedVersion(h.ctx, token)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, err := h.svc.FeedDocument(h.ctx, v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return len(body)
+	}
+	render()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		p := &steps[i*7919%len(steps)]
+		p.Start, p.End, p.Sequence = p.Start.Add(15*time.Minute), p.End.Add(15*time.Minute), p.Sequence+1
+		if err := h.db.InTx(h.ctx, func(q followup.Queries) error { return q.MoveStep(h.ctx, p) }); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		b.SetBytes(int64(render()))
+	}
+}
