@@ -17,10 +17,12 @@ import (
 // steps with feed_rev > V. The version is raised by the store, so that
 // every writer is covered without remembering to.
 //
-// The rise takes the users row first (an UPDATE), which orders the
-// versions of one user's transactions as they commit, in SQLite and in
-// PostgreSQL alike: a reader that sees version V sees every step stamped
-// V or lower.
+// The rise takes the users row (an UPDATE), which orders the versions of
+// one user's transactions as they commit, in SQLite and in PostgreSQL
+// alike: a reader that sees version V sees every step stamped V or lower.
+// Every write takes the users row before the rows it changes (see
+// lockUser), so that two transactions of one user never wait for each
+// other's rows in opposite orders.
 
 // revPending stamps a step changed in a transaction that has not raised
 // the version yet; it is replaced by the version before the statement's
@@ -110,6 +112,9 @@ func (q *queries) updateStep(ctx context.Context, userID, id int64, query string
 	rev, ok := q.revs[userID]
 	if !ok || userID == 0 {
 		rev = revPending
+		if err := q.lockUser(ctx, userID); err != nil {
+			return err
+		}
 	}
 	args = append(args, rev, id)
 	var owner, got int64
@@ -127,6 +132,20 @@ func (q *queries) updateStep(ctx context.Context, userID, id int64, query string
 	}
 	if _, err := q.ex.ExecContext(ctx, `UPDATE steps SET feed_rev = ? WHERE id = ?`, rev, id); err != nil {
 		return fmt.Errorf("store: update step: %w", err)
+	}
+	return nil
+}
+
+// lockUser takes the users row of a transaction's user before a write
+// that may or may not raise the feed version: a no-op UPDATE, which
+// PostgreSQL holds to the end of the transaction (SQLite's one writer
+// holds everything already). Nothing happens for user 0 (unknown).
+func (q *queries) lockUser(ctx context.Context, userID int64) error {
+	if userID == 0 {
+		return nil
+	}
+	if _, err := q.ex.ExecContext(ctx, `UPDATE users SET feed_version = feed_version WHERE id = ?`, userID); err != nil {
+		return fmt.Errorf("store: lock user: %w", err)
 	}
 	return nil
 }

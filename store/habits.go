@@ -140,7 +140,7 @@ func (q *queries) raiseForSeries(ctx context.Context, s *followup.HabitSeries, o
 		return fmt.Errorf("store: habit series: %w", err)
 	case uid == s.UID && active == s.Active && start == ts(s.Start) && end == ts(s.End) && zone == s.Zone &&
 		rrule == s.RRule && seq == s.Sequence && raw == overrides && updated == ts(s.UpdatedAt):
-		return nil
+		return q.lockUser(ctx, s.UserID)
 	}
 	_, err = q.feedRev(ctx, s.UserID)
 	return err
@@ -152,7 +152,7 @@ func (q *queries) DeleteHabitSeries(ctx context.Context, uid string) error {
 	err := q.atomic(ctx, func(q *queries) error {
 		var userID int64
 		var active bool
-		err := q.ex.QueryRowContext(ctx, `DELETE FROM habit_series WHERE uid = ? RETURNING user_id, active`, uid).Scan(&userID, &active)
+		err := q.ex.QueryRowContext(ctx, `SELECT user_id, active FROM habit_series WHERE uid = ?`, uid).Scan(&userID, &active)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return nil
@@ -160,7 +160,13 @@ func (q *queries) DeleteHabitSeries(ctx context.Context, uid string) error {
 			return err
 		case active:
 			_, err = q.feedRev(ctx, userID)
+		default:
+			err = q.lockUser(ctx, userID)
 		}
+		if err != nil {
+			return err
+		}
+		_, err = q.ex.ExecContext(ctx, `DELETE FROM habit_series WHERE uid = ?`, uid)
 		return err
 	})
 	if err != nil {

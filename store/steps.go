@@ -248,6 +248,9 @@ func (q *queries) ResetRemote(ctx context.Context, userID int64) error {
 
 // resetRemote is ResetRemote inside a transaction.
 func (q *queries) resetRemote(ctx context.Context, userID int64) error {
+	if err := q.lockUser(ctx, userID); err != nil {
+		return err
+	}
 	_, err := q.ex.ExecContext(ctx, `UPDATE steps SET remote_etag = '', remote_sequence = ?, pending_writes = '',
 		status = CASE status WHEN 'synced' THEN 'planned' ELSE status END WHERE user_id = ?`, followup.NoRemoteSequence, userID)
 	if err != nil {
