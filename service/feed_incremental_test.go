@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -220,14 +221,37 @@ func TestIncrementalFeedMatchesFull(t *testing.T) {
 			}
 		}, false, false},
 		{"tick: nudges and let-go", at(12, 4, 9, 0), func() { h.tick() }, false, false},
-		{"base URL", at(12, 4, 9, 5), func() { h.svc.BaseURL = "https://elsewhere.example" }, true, false},
+		{"base URL (of both processes)", at(12, 4, 9, 5), func() {
+			h.svc.BaseURL, other.BaseURL = "https://elsewhere.example", "https://elsewhere.example"
+		}, true, false},
 		{"a day passes", at(12, 5, 9, 0), func() {}, false, false},
 		{"blocks before November 25 leave the window", at(11, 25, 12, 0).AddDate(0, 0, service.FeedHistoryDays), func() {}, false, false},
 		{"every block has left", at(12, 5, 12, 0).AddDate(0, 0, service.FeedHistoryDays), func() {}, false, false},
 	}
-	for _, c := range changes {
+	for i, c := range changes {
 		h.clock.Set(c.at)
 		c.change()
 		fc.render(t, c.name, c.full, c.same)
+		if i%3 == 2 {
+			// The other process keeps a render of its own, some versions behind.
+			if got := renderWith(t, other, fc.token); !bytes.Equal(got, fc.doc) {
+				t.Errorf("%s: the other process's feed differs (-this +other):\n%s", c.name,
+					cmp.Diff(strings.Split(string(fc.doc), "\r\n"), strings.Split(string(got), "\r\n")))
+			}
+		}
 	}
+}
+
+// renderWith renders the feed of token with svc.
+func renderWith(t *testing.T, svc *service.Service, token string) []byte {
+	t.Helper()
+	v, err := svc.FeedVersion(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := svc.FeedDocument(context.Background(), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }
