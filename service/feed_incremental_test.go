@@ -225,6 +225,11 @@ func TestIncrementalFeedMatchesFull(t *testing.T) {
 			h.svc.BaseURL, other.BaseURL = "https://elsewhere.example", "https://elsewhere.example"
 		}, true, false},
 		{"a day passes", at(12, 5, 9, 0), func() {}, false, false},
+		{"a backup restored: the version went back", at(12, 5, 9, 5), func() {
+			if _, err := h.db.SQL().Exec(`UPDATE users SET feed_version = 1 WHERE id = ?`, u.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, true, false},
 		{"blocks before November 25 leave the window", at(11, 25, 12, 0).AddDate(0, 0, service.FeedHistoryDays), func() {}, false, false},
 		{"every block has left", at(12, 5, 12, 0).AddDate(0, 0, service.FeedHistoryDays), func() {}, false, false},
 	}
