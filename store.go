@@ -89,6 +89,10 @@ const (
 	JobCalDAVStep  = "caldav_step"  // reconcile one step's calendar object (UserID, UID)
 	JobSyncUser    = "sync_user"    // a full sync of one user's calendars (UserID)
 	JobCalDAVHabit = "caldav_habit" // reconcile one habit series' calendar object (UserID, UID)
+	// JobReplanUser places all of one user's movable blocks again (UserID):
+	// queued when placing a new commitment in its window could not keep
+	// every rule. One waits per user at most.
+	JobReplanUser = "replan_user"
 )
 
 // Job is one unit of background work, stored in the database queue.
@@ -158,8 +162,17 @@ type Queries interface {
 	SetFeedToken(ctx context.Context, userID int64, tokenHash []byte, sealed string) error
 	FeedToken(ctx context.Context, userID int64) (sealed string, err error)
 	FeedByToken(ctx context.Context, tokenHash []byte) (Feed, error)
-	// TouchFeed raises the user's feed version after a change to their blocks.
+	// TouchFeed raises the user's feed version after a change to their
+	// blocks, and their plan version.
 	TouchFeed(ctx context.Context, userID int64, now time.Time) error
+	// PlanVersion returns the user's plan version, which every write that
+	// changes what planning reads raises: their blocks (TouchFeed,
+	// UpdateStep), settings and busy sources. ENOTFOUND for no user.
+	PlanVersion(ctx context.Context, userID int64) (int64, error)
+	// ClaimPlan raises the user's plan version if it is still seen, and
+	// reports whether it was: a plan made from reads at version seen may
+	// then be stored.
+	ClaimPlan(ctx context.Context, userID, seen int64) (bool, error)
 
 	InsertCommitment(ctx context.Context, c *Commitment) error
 	UpdateCommitment(ctx context.Context, c *Commitment) error
@@ -186,6 +199,10 @@ type Queries interface {
 	// Status, Start, End, NotBefore, Due, UID, Late, Sequence, Pinned and
 	// RemoteETag. Store changes with MoveStep.
 	PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]Step, error)
+	// PlanningWindow returns what PlanningSteps does, for the user's steps
+	// starting in [from, to) only, close steps aside too; served by an
+	// index on (user_id, start).
+	PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]Step, error)
 	// MoveStep stores a step's placement: Status, Start, End, Late,
 	// Sequence and UpdatedAt.
 	MoveStep(ctx context.Context, s *Step) error

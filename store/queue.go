@@ -58,6 +58,23 @@ type syncArgs struct {
 
 func (syncArgs) Kind() string { return followup.JobSyncUser }
 
+type replanArgs struct {
+	UserID int64 `json:"user_id"`
+}
+
+func (replanArgs) Kind() string { return followup.JobReplanUser }
+
+// waitingOpts dedupe a job while an identical one waits to run: one that
+// runs already may have read the state before the change that queues this
+// one, so it does not count.
+var waitingOpts = river.UniqueOpts{
+	ByArgs: true,
+	ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+	},
+}
+
 type syncAllArgs struct{}
 
 func (syncAllArgs) Kind() string { return "sync_all" }
@@ -114,6 +131,9 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncArgs]) error {
 		return q.run(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: j.Args.UserID, Snoozes: snoozes(j.JobRow)})
+	}))
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[replanArgs]) error {
+		return q.run(ctx, followup.Job{Kind: followup.JobReplanUser, UserID: j.Args.UserID})
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncAllArgs]) error {
 		return q.observe(syncAllArgs{}.Kind(), func() error { return s.enqueueSyncs(ctx) })
@@ -245,14 +265,20 @@ func (q *queries) Enqueue(ctx context.Context, j followup.Job) error {
 		args = habitArgs{UserID: j.UserID, UID: j.UID}
 	case followup.JobSyncUser:
 		args = syncArgs{UserID: j.UserID}
+	case followup.JobReplanUser:
+		args = replanArgs{UserID: j.UserID}
 	default:
 		return fmt.Errorf("store: unknown job kind %q", j.Kind)
 	}
-	// No uniqueness here: River keeps a finished job "running" until its
-	// completion is flushed, and a unique insert in that window would be
-	// skipped, losing the change. Duplicates are harmless: each job
+	// No uniqueness for calendar jobs: River keeps a finished job "running"
+	// until its completion is flushed, and a unique insert in that window
+	// would be skipped, losing the change. Duplicates are harmless: each job
 	// reconciles the current state, and jobs of one user run one at a time.
+	// A re-plan is deduplicated while one waits (not while one runs).
 	opts := &river.InsertOpts{}
+	if j.Kind == followup.JobReplanUser {
+		opts.UniqueOpts = waitingOpts
+	}
 	var err error
 	if q.tx != nil {
 		_, err = q.db.queue.client.InsertTx(context.WithoutCancel(ctx), q.tx, args, opts)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -118,14 +119,21 @@ func (q *queries) InsertSteps(ctx context.Context, steps []followup.Step) error 
 	return nil
 }
 
-// UpdateStep writes every mutable field of s.
+// UpdateStep writes every mutable field of s, and raises its user's plan
+// version: a status (synced is fixed), a time or a pin changes planning.
 func (q *queries) UpdateStep(ctx context.Context, s *followup.Step) error {
-	return q.execOne(ctx, "Step", `
+	err := q.execOne(ctx, "Step", `
 		UPDATE steps SET status = ?, start_at = ?, end_at = ?, not_before = ?, due = ?, late = ?, sequence = ?, pinned = ?,
 			remote_etag = ?, remote_sequence = ?, pending_writes = ?, completed_at = ?, updated_at = ?
 		WHERE id = ?`,
 		string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore), ts(s.Due), s.Late, s.Sequence, s.Pinned,
 		s.RemoteETag, s.RemoteSequence, pendingWrites(s.PendingWrites), nullTS(s.CompletedAt), ts(s.UpdatedAt), s.ID)
+	if err != nil {
+		return err
+	}
+	_, err = q.ex.ExecContext(ctx, `UPDATE users SET plan_version = plan_version + 1
+		WHERE id = (SELECT user_id FROM steps WHERE id = ?)`, s.ID)
+	return err
 }
 
 // StepByUID finds a step (or a tombstone) by its UID.
@@ -150,6 +158,26 @@ func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) 
 	if err != nil {
 		return nil, fmt.Errorf("store: planning steps: %w", err)
 	}
+	return scanPlanning(rows, userID)
+}
+
+// PlanningWindow returns the user's pending steps starting in [from, to),
+// let_go and close aside, with the columns PlanningSteps reads. The range
+// on start_at is the index steps_user_start.
+func (q *queries) PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, error) {
+	rows, err := q.ex.QueryContext(ctx, `SELECT id, commitment_id, kind, status, start_at, end_at, not_before, due, uid,
+			late, sequence, pinned, remote_etag
+		FROM steps WHERE user_id = ? AND start_at >= ? AND start_at < ? AND status IN ('planned', 'synced')
+			AND commitment_id IS NOT NULL AND kind NOT IN ('let_go', 'close')
+		ORDER BY start_at, id`, userID, ts(from), ts(to))
+	if err != nil {
+		return nil, fmt.Errorf("store: planning window: %w", err)
+	}
+	return scanPlanning(rows, userID)
+}
+
+// scanPlanning reads the rows of PlanningSteps and PlanningWindow.
+func scanPlanning(rows *sql.Rows, userID int64) ([]followup.Step, error) {
 	defer rows.Close()
 	var out []followup.Step
 	for rows.Next() {

@@ -126,7 +126,7 @@ func (q *queries) PutSettings(ctx context.Context, userID int64, s followup.Sett
 	if err != nil {
 		return err
 	}
-	return q.execOne(ctx, "User", `UPDATE users SET settings = ? WHERE id = ?`, string(raw), userID)
+	return q.execOne(ctx, "User", `UPDATE users SET settings = ?, plan_version = plan_version + 1 WHERE id = ?`, string(raw), userID)
 }
 
 // SetFeedToken replaces the user's feed token; the old one stops matching at once.
@@ -149,9 +149,35 @@ func (q *queries) FeedByToken(ctx context.Context, tokenHash []byte) (followup.F
 	return f, notFound(err, "Feed")
 }
 
-// TouchFeed raises the feed version.
+// TouchFeed raises the feed version and the plan version.
 func (q *queries) TouchFeed(ctx context.Context, userID int64, now time.Time) error {
-	return q.execOne(ctx, "User", `UPDATE users SET feed_version = feed_version + 1, feed_updated_at = ? WHERE id = ?`, ts(now), userID)
+	return q.execOne(ctx, "User", `UPDATE users SET feed_version = feed_version + 1, feed_updated_at = ?,
+		plan_version = plan_version + 1 WHERE id = ?`, ts(now), userID)
+}
+
+// PlanVersion returns the user's plan version.
+func (q *queries) PlanVersion(ctx context.Context, userID int64) (int64, error) {
+	var v int64
+	err := q.ex.QueryRowContext(ctx, `SELECT plan_version FROM users WHERE id = ?`, userID).Scan(&v)
+	return v, notFound(err, "User")
+}
+
+// ClaimPlan raises the plan version from seen (compare and swap).
+func (q *queries) ClaimPlan(ctx context.Context, userID, seen int64) (bool, error) {
+	res, err := q.ex.ExecContext(ctx, `UPDATE users SET plan_version = plan_version + 1 WHERE id = ? AND plan_version = ?`, userID, seen)
+	if err != nil {
+		return false, fmt.Errorf("store: claim plan: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// bumpPlan raises the plan version of the user a write concerns.
+func (q *queries) bumpPlan(ctx context.Context, userID int64) error {
+	if _, err := q.ex.ExecContext(ctx, `UPDATE users SET plan_version = plan_version + 1 WHERE id = ?`, userID); err != nil {
+		return fmt.Errorf("store: plan version: %w", err)
+	}
+	return nil
 }
 
 // execOne runs a statement that must touch exactly one row.

@@ -1,0 +1,12 @@
+-- +goose Up
+-- plan_version rises with every write that changes what planning reads for
+-- the user (blocks, settings, busy time): a create plans outside the
+-- database's single writer and commits only if it is unchanged.
+ALTER TABLE users ADD COLUMN plan_version INTEGER NOT NULL DEFAULT 0;
+-- Placing a new commitment's steps reads only the user's blocks in the
+-- window between their earliest start and their deadlines.
+CREATE INDEX steps_user_start ON steps (user_id, start_at);
+
+-- +goose Down
+DROP INDEX steps_user_start;
+ALTER TABLE users DROP COLUMN plan_version;
