@@ -89,9 +89,9 @@ const (
 	JobCalDAVStep  = "caldav_step"  // reconcile one step's calendar object (UserID, UID)
 	JobSyncUser    = "sync_user"    // a full sync of one user's calendars (UserID)
 	JobCalDAVHabit = "caldav_habit" // reconcile one habit series' calendar object (UserID, UID)
-	// JobReplanUser places all of one user's movable blocks again (UserID):
-	// queued when placing a new commitment in its window could not keep
-	// every rule. One waits per user at most.
+	// JobReplanUser places all of one user's movable blocks again (UserID)
+	// if a re-plan is still wanted (WantReplan): queued when placing a new
+	// commitment in its window could not keep every rule.
 	JobReplanUser = "replan_user"
 )
 
@@ -199,6 +199,11 @@ type Queries interface {
 	// Status, Start, End, NotBefore, Due, UID, Late, Sequence, Pinned and
 	// RemoteETag. Store changes with MoveStep.
 	PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]Step, error)
+	// WantReplan records that the user's blocks need a full re-plan.
+	WantReplan(ctx context.Context, userID int64) error
+	// TakeReplan clears the wish WantReplan recorded and reports whether
+	// there was one.
+	TakeReplan(ctx context.Context, userID int64) (bool, error)
 	// PlanningWindow returns what PlanningSteps does, for the user's steps
 	// starting in [from, to) only, close steps aside too; served by an
 	// index on (user_id, start).

@@ -220,6 +220,9 @@ func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft,
 		return followup.Commitment{}, err
 	}
 	if plan.replan {
+		if err := q.WantReplan(ctx, c.UserID); err != nil {
+			return followup.Commitment{}, err
+		}
 		if err := q.Enqueue(ctx, followup.Job{Kind: followup.JobReplanUser, UserID: c.UserID}); err != nil {
 			return followup.Commitment{}, err
 		}

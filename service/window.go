@@ -112,10 +112,14 @@ func (s *Service) followMovedNudges(ctx context.Context, q followup.Queries, in 
 }
 
 // replanInBackground is the JobReplanUser job: the full re-plan of one
-// user's blocks, which no request waits for. A user deleted meanwhile has
-// nothing to re-plan.
+// user's blocks, which no request waits for, if one is still wanted (the
+// jobs queued by a burst of creates re-plan once). A user deleted
+// meanwhile has nothing to re-plan.
 func (s *Service) replanInBackground(ctx context.Context, userID int64) error {
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		if wanted, err := q.TakeReplan(ctx, userID); err != nil || !wanted {
+			return err
+		}
 		return s.replan(ctx, q, userID, s.now())
 	})
 	if followup.ErrorCode(err) == followup.ENOTFOUND {

@@ -64,17 +64,6 @@ type replanArgs struct {
 
 func (replanArgs) Kind() string { return followup.JobReplanUser }
 
-// waitingOpts dedupe a job while an identical one waits to run: one that
-// runs already may have read the state before the change that queues this
-// one, so it does not count.
-var waitingOpts = river.UniqueOpts{
-	ByArgs: true,
-	ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending,
-		rivertype.JobStateRetryable, rivertype.JobStateScheduled,
-	},
-}
-
 type syncAllArgs struct{}
 
 func (syncAllArgs) Kind() string { return "sync_all" }
@@ -274,11 +263,9 @@ func (q *queries) Enqueue(ctx context.Context, j followup.Job) error {
 	// until its completion is flushed, and a unique insert in that window
 	// would be skipped, losing the change. Duplicates are harmless: each job
 	// reconciles the current state, and jobs of one user run one at a time.
-	// A re-plan is deduplicated while one waits (not while one runs).
+	// A re-plan job does nothing unless a re-plan is still wanted
+	// (TakeReplan), so that a burst of them re-plans once.
 	opts := &river.InsertOpts{}
-	if j.Kind == followup.JobReplanUser {
-		opts.UniqueOpts = waitingOpts
-	}
 	var err error
 	if q.tx != nil {
 		_, err = q.db.queue.client.InsertTx(context.WithoutCancel(ctx), q.tx, args, opts)

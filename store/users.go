@@ -172,6 +172,21 @@ func (q *queries) ClaimPlan(ctx context.Context, userID, seen int64) (bool, erro
 	return n == 1, err
 }
 
+// WantReplan records that the user's blocks need a full re-plan.
+func (q *queries) WantReplan(ctx context.Context, userID int64) error {
+	return q.execOne(ctx, "User", `UPDATE users SET replan_wanted = 1 WHERE id = ?`, userID)
+}
+
+// TakeReplan clears the re-plan wish and reports whether there was one.
+func (q *queries) TakeReplan(ctx context.Context, userID int64) (bool, error) {
+	res, err := q.ex.ExecContext(ctx, `UPDATE users SET replan_wanted = 0 WHERE id = ? AND replan_wanted = 1`, userID)
+	if err != nil {
+		return false, fmt.Errorf("store: take replan: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // bumpPlan raises the plan version of the user a write concerns.
 func (q *queries) bumpPlan(ctx context.Context, userID int64) error {
 	if _, err := q.ex.ExecContext(ctx, `UPDATE users SET plan_version = plan_version + 1 WHERE id = ?`, userID); err != nil {
