@@ -196,8 +196,8 @@ type Queries interface {
 	PendingSteps(ctx context.Context, userID int64) ([]Step, error)
 	// PlanningSteps returns the user's planned and synced steps that end
 	// after t, let_go steps aside, with only what planning reads: ID, CommitmentID, UserID, Kind,
-	// Status, Start, End, NotBefore, Due, UID, Late, Sequence, Pinned and
-	// RemoteETag. Store changes with MoveStep.
+	// Status, Start, End, NotBefore, Due, UID, Late, Unplaced, Sequence,
+	// Pinned and RemoteETag. Store changes with MoveStep.
 	PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]Step, error)
 	// WantReplan records that the user's blocks need a full re-plan.
 	WantReplan(ctx context.Context, userID int64) error
@@ -205,11 +205,11 @@ type Queries interface {
 	// there was one.
 	TakeReplan(ctx context.Context, userID int64) (bool, error)
 	// PlanningWindow returns what PlanningSteps does, for the user's steps
-	// starting in [from, to) only, close steps aside too; served by an
-	// index on (user_id, start).
+	// starting in [from, to) only, close steps and Unplaced blocks aside
+	// too; served by an index on (user_id, start).
 	PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]Step, error)
 	// MoveStep stores a step's placement: Status, Start, End, Late,
-	// Sequence and UpdatedAt.
+	// Unplaced, Sequence and UpdatedAt.
 	MoveStep(ctx context.Context, s *Step) error
 	// LiveBlocks returns the user's steps that calendars show: pending block
 	// steps, and done blocks that had started by when they were completed.

@@ -266,17 +266,18 @@ func classify(pending []followup.Step, isFresh func(int) bool, busy []followup.I
 // is written again). A step with no free slot within the horizon is never
 // dropped: it stays a late block at its earliest moment for the user to see.
 func applyPlacement(p *followup.Step, pl scheduler.Placement, fresh bool, st followup.Settings, now time.Time) bool {
-	if !pl.OK {
+	unplaced := !pl.OK
+	if unplaced {
 		start := p.NotBefore
 		if start.Before(now) {
 			start = now.Truncate(5 * time.Minute).Add(5 * time.Minute)
 		}
 		pl = scheduler.Placement{Key: pl.Key, Start: start, End: start.Add(st.Durations.For(p.Kind)), Late: true, OK: true}
 	}
-	if p.Start.Equal(pl.Start) && p.End.Equal(pl.End) && p.Late == pl.Late {
+	if p.Start.Equal(pl.Start) && p.End.Equal(pl.End) && p.Late == pl.Late && p.Unplaced == unplaced {
 		return false
 	}
-	p.Start, p.End, p.Late = pl.Start.UTC(), pl.End.UTC(), pl.Late
+	p.Start, p.End, p.Late, p.Unplaced = pl.Start.UTC(), pl.End.UTC(), pl.Late, unplaced
 	if fresh {
 		return false
 	}

@@ -62,10 +62,10 @@ func (q *queries) stepsWhere(ctx context.Context, where string, args ...any) ([]
 func (q *queries) InsertStep(ctx context.Context, s *followup.Step) error {
 	res, err := q.ex.ExecContext(ctx, `
 		INSERT INTO steps (commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
-			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at, unplaced)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore), ts(s.Due),
-		s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt), ts(s.UpdatedAt))
+		s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt), ts(s.UpdatedAt), s.Unplaced)
 	if isUnique(err) {
 		return followup.Errorf(followup.ECONFLICT, "", "Step %s exists.", s.UID)
 	} else if err != nil {
@@ -80,16 +80,17 @@ func (q *queries) InsertSteps(ctx context.Context, steps []followup.Step) error 
 	if len(steps) == 0 {
 		return nil
 	}
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	values := strings.TrimSuffix(strings.Repeat(row+",", len(steps)), ",")
-	args := make([]any, 0, 17*len(steps))
+	args := make([]any, 0, 18*len(steps))
 	for _, s := range steps {
 		args = append(args, s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore),
-			ts(s.Due), s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt), ts(s.UpdatedAt))
+			ts(s.Due), s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt), ts(s.UpdatedAt),
+			s.Unplaced)
 	}
 	rows, err := q.ex.QueryContext(ctx, `
 		INSERT INTO steps (commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
-			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at)
+			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at, unplaced)
 		VALUES `+values+` RETURNING id, uid`, args...)
 	if err != nil {
 		if isUnique(err) {
@@ -151,7 +152,7 @@ func (q *queries) PendingSteps(ctx context.Context, userID int64) ([]followup.St
 // let_go (a moment, never moved): the past does not take part in planning.
 func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]followup.Step, error) {
 	rows, err := q.ex.QueryContext(ctx, `SELECT id, commitment_id, kind, status, start_at, end_at, not_before, due, uid,
-			late, sequence, pinned, remote_etag
+			late, sequence, pinned, remote_etag, unplaced
 		FROM steps WHERE user_id = ? AND status IN ('planned', 'synced') AND commitment_id IS NOT NULL AND end_at > ?
 			AND kind != 'let_go'
 		ORDER BY start_at, id`, userID, ts(t))
@@ -161,13 +162,14 @@ func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) 
 	return scanPlanning(rows, userID)
 }
 
-// PlanningWindow returns the user's pending steps starting in [from, to),
-// let_go and close aside, with the columns PlanningSteps reads. The range
-// on start_at is the index steps_user_start.
+// PlanningWindow returns the user's placed pending steps starting in
+// [from, to), let_go, close and unplaced blocks aside, with the columns
+// PlanningSteps reads. The range on start_at is the partial index
+// steps_user_start, which unplaced blocks stay out of.
 func (q *queries) PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, error) {
 	rows, err := q.ex.QueryContext(ctx, `SELECT id, commitment_id, kind, status, start_at, end_at, not_before, due, uid,
-			late, sequence, pinned, remote_etag
-		FROM steps WHERE user_id = ? AND start_at >= ? AND start_at < ? AND status IN ('planned', 'synced')
+			late, sequence, pinned, remote_etag, unplaced
+		FROM steps WHERE user_id = ? AND unplaced = 0 AND start_at >= ? AND start_at < ? AND status IN ('planned', 'synced')
 			AND commitment_id IS NOT NULL AND kind NOT IN ('let_go', 'close')
 		ORDER BY start_at, id`, userID, ts(from), ts(to))
 	if err != nil {
@@ -184,7 +186,7 @@ func scanPlanning(rows *sql.Rows, userID int64) ([]followup.Step, error) {
 		s := followup.Step{UserID: userID}
 		var kind, status string
 		if err := rows.Scan(&s.ID, &s.CommitmentID, &kind, &status, scanTime(&s.Start), scanTime(&s.End), scanTime(&s.NotBefore),
-			scanTime(&s.Due), &s.UID, &s.Late, &s.Sequence, &s.Pinned, &s.RemoteETag); err != nil {
+			scanTime(&s.Due), &s.UID, &s.Late, &s.Sequence, &s.Pinned, &s.RemoteETag, &s.Unplaced); err != nil {
 			return nil, err
 		}
 		s.Kind, s.Status = followup.StepKind(kind), followup.StepStatus(status)
@@ -195,8 +197,8 @@ func scanPlanning(rows *sql.Rows, userID int64) ([]followup.Step, error) {
 
 // MoveStep stores a step's placement.
 func (q *queries) MoveStep(ctx context.Context, s *followup.Step) error {
-	return q.execOne(ctx, "Step", `UPDATE steps SET status = ?, start_at = ?, end_at = ?, late = ?, sequence = ?, updated_at = ?
-		WHERE id = ?`, string(s.Status), ts(s.Start), ts(s.End), s.Late, s.Sequence, ts(s.UpdatedAt), s.ID)
+	return q.execOne(ctx, "Step", `UPDATE steps SET status = ?, start_at = ?, end_at = ?, late = ?, unplaced = ?, sequence = ?,
+		updated_at = ? WHERE id = ?`, string(s.Status), ts(s.Start), ts(s.End), s.Late, s.Unplaced, s.Sequence, ts(s.UpdatedAt), s.ID)
 }
 
 // LiveBlocks returns the steps that calendars show.

@@ -7,11 +7,16 @@ ALTER TABLE users ADD COLUMN plan_version INTEGER NOT NULL DEFAULT 0;
 -- window: the next replan_user job re-plans the user's blocks and clears it
 -- (a job that finds it clear has nothing to do).
 ALTER TABLE users ADD COLUMN replan_wanted INTEGER NOT NULL DEFAULT 0;
--- Placing a new commitment's steps reads only the user's blocks in the
--- window between their earliest start and their deadlines.
-CREATE INDEX steps_user_start ON steps (user_id, start_at);
+-- unplaced marks a block that found no free slot within the planning
+-- horizon and sits at its earliest moment (late) until a re-plan finds
+-- room: it takes no time from other blocks.
+ALTER TABLE steps ADD COLUMN unplaced INTEGER NOT NULL DEFAULT 0;
+-- Placing a new commitment's steps reads only the user's placed blocks in
+-- the window between their earliest start and their deadlines.
+CREATE INDEX steps_user_start ON steps (user_id, start_at) WHERE unplaced = 0;
 
 -- +goose Down
 DROP INDEX steps_user_start;
+ALTER TABLE steps DROP COLUMN unplaced;
 ALTER TABLE users DROP COLUMN replan_wanted;
 ALTER TABLE users DROP COLUMN plan_version;
