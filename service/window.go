@@ -9,18 +9,21 @@ import (
 )
 
 // How far placing a new commitment's steps looks (issue 13, flat create
-// cost): from now to the latest deadline of its steps plus windowSlack,
-// doubled while a step finds no slot in it, up to maxWindowDays.
+// cost): from now to the latest deadline of its steps plus windowSlack.
+// A step that finds no slot there (late, in a full calendar) looks further
+// in chunks.
 const (
 	// windowSlack leaves room past the deadlines for a block placed late.
 	windowSlack = 24 * time.Hour
-	// maxWindowDays bounds the window; a step that finds no free slot
-	// within it is left to the background re-plan (JobReplanUser).
-	maxWindowDays = 21
 	// maxBlockLength is the longest a pending step lasts (an agreed meeting
 	// is at most 10 hours): a block overlapping the window starts at most
 	// this long before it.
 	maxBlockLength = 24 * time.Hour
+	// firstChunkDays is the first look past the window, doubled each
+	// time, at most maxChunks times; what is still not placed then is left
+	// to the background re-plan (JobReplanUser).
+	firstChunkDays = 7
+	maxChunks      = 3
 )
 
 // windowPlan is a new commitment's steps placed in their window.
@@ -31,70 +34,123 @@ type windowPlan struct {
 	replan bool
 }
 
+// window is the part of a user's calendar that placeInWindow read: the
+// blocks overlapping [from, end).
+type window struct {
+	s        *Service
+	ctx      context.Context
+	q        followup.Queries
+	in       planInput
+	external []followup.Interval
+	stored   []followup.Step
+	seen     map[int64]bool
+	facts    map[int64]followup.Commitment
+	from     time.Time
+	end      time.Time
+}
+
 // placeInWindow places in.fresh among the user's blocks between now and
 // the latest deadline of the new steps, reading only that window: the
 // blocks there stay put unless a new step needs the slot of a less urgent
 // one (incremental), and the full plan of the window is used when that does
-// not do. Time outside the window is walled off. It writes nothing; q is
-// read at one plan version, which the caller claims when it stores the
+// not do. A step that finds no free slot in the window looks past it, a
+// chunk at a time; time not read is walled off. What is still not placed
+// after maxChunks is left to the background re-plan. It writes nothing; q
+// is read at one plan version, which the caller claims when it stores the
 // outcome.
 func (s *Service) placeInWindow(ctx context.Context, q followup.Queries, in planInput) (windowPlan, error) {
 	external, err := externalBusy(ctx, q, in.userID, in.loc)
 	if err != nil {
 		return windowPlan{}, err
 	}
-	from, limit := in.now, in.now.AddDate(0, 0, maxWindowDays)
-	to := latestDeadline(in.fresh, in.now).Add(windowSlack)
-	for {
-		to = earliest(to, limit)
-		out, err := s.placeBetween(ctx, q, in, external, from, to)
-		if err != nil || !out.unplaced {
-			return windowPlan{planOutcome: out}, err
+	w := &window{s: s, ctx: ctx, q: q, in: in, external: external, seen: map[int64]bool{},
+		facts: map[int64]followup.Commitment{}, from: in.now, end: in.now}
+	limit := in.now.AddDate(0, 0, scheduler.Horizon).Add(windowSlack)
+	if err := w.read(earliest(latestDeadline(in.fresh, in.now).Add(windowSlack), limit)); err != nil {
+		return windowPlan{}, err
+	}
+	for chunk := 0; ; chunk++ {
+		out, err := w.plan()
+		if err != nil {
+			return windowPlan{}, err
 		}
-		if !to.Before(limit) {
-			return windowPlan{planOutcome: out, replan: true}, nil
+		if !out.unplaced || !w.end.Before(limit) || chunk == maxChunks {
+			plan := windowPlan{planOutcome: out, replan: out.unplaced && w.end.Before(limit)}
+			return plan, w.followMovedNudges(&plan.planOutcome)
 		}
-		to = from.Add(2 * to.Sub(from))
+		if err := w.read(earliest(w.end.AddDate(0, 0, firstChunkDays<<chunk), limit)); err != nil {
+			return windowPlan{}, err
+		}
 	}
 }
 
-// placeBetween is one try of placeInWindow, on the window [from, to).
-func (s *Service) placeBetween(ctx context.Context, q followup.Queries, in planInput, external []followup.Interval, from, to time.Time) (planOutcome, error) {
-	rows, err := q.PlanningWindow(ctx, in.userID, from.Add(-maxBlockLength), to)
+// read extends the window to end at to, adding the blocks that overlap it.
+func (w *window) read(to time.Time) error {
+	rows, err := w.q.PlanningWindow(w.ctx, w.in.userID, w.end.Add(-maxBlockLength), to)
 	if err != nil {
-		return planOutcome{}, err
+		return err
 	}
-	stored := rows[:0]
 	for _, p := range rows {
-		if p.End.After(from) {
-			stored = append(stored, p)
+		if p.End.After(w.from) && !w.seen[p.ID] {
+			w.seen[p.ID] = true
+			w.stored = append(w.stored, p)
 		}
 	}
+	w.end = to
+	return nil
+}
+
+// plan places the new steps among the blocks read, walling off the gaps
+// and the time after the window.
+func (w *window) plan() (planOutcome, error) {
+	in := w.in
+	walls := []followup.Interval{{Start: w.end, End: w.end.AddDate(0, 0, scheduler.Horizon+30)}}
 	src := planSource{
-		stored:   stored,
-		external: overlapping(external, from.Add(-maxBlockLength), to.Add(maxBlockLength)),
+		stored:   w.stored,
+		external: overlapping(w.external, w.from.Add(-maxBlockLength), w.end.Add(maxBlockLength)),
 		habits: func() ([]followup.Interval, error) {
-			return habitIntervals(ctx, q, in.userID, in.loc, from, to)
+			return habitIntervals(w.ctx, w.q, in.userID, in.loc, w.from, w.end)
 		},
-		facts: func(ids []int64) (map[int64]followup.Commitment, error) { return q.PlanningFacts(ctx, in.userID, ids) },
-		walls: []followup.Interval{{Start: to, End: to.AddDate(0, 0, scheduler.Horizon+maxWindowDays+30)}},
+		facts: w.factsOf,
+		walls: walls,
 	}
-	out, err := computePlan(in, src)
-	if err != nil {
-		return out, err
+	return computePlan(in, src)
+}
+
+// factsOf returns the planning facts of the commitments, reading each once.
+func (w *window) factsOf(ids []int64) (map[int64]followup.Commitment, error) {
+	var missing []int64
+	for _, id := range ids {
+		if _, ok := w.facts[id]; !ok {
+			missing = append(missing, id)
+		}
 	}
-	return out, s.followMovedNudges(ctx, q, in, &out)
+	if len(missing) > 0 {
+		got, err := w.q.PlanningFacts(w.ctx, w.in.userID, missing)
+		if err != nil {
+			return nil, err
+		}
+		for id, c := range got {
+			w.facts[id] = c
+		}
+	}
+	out := make(map[int64]followup.Commitment, len(ids))
+	for _, id := range ids {
+		out[id] = w.facts[id]
+	}
+	return out, nil
 }
 
 // followMovedNudges adds to out.changed the close of each commitment whose
 // nudge moved: the window holds no close steps, which come CloseAfterDays
 // after their nudge.
-func (s *Service) followMovedNudges(ctx context.Context, q followup.Queries, in planInput, out *planOutcome) error {
+func (w *window) followMovedNudges(out *planOutcome) error {
+	in := w.in
 	for _, moved := range out.changed {
 		if moved.Kind != followup.KindNudge {
 			continue
 		}
-		c, err := q.Commitment(ctx, in.userID, moved.CommitmentID)
+		c, err := w.q.Commitment(w.ctx, in.userID, moved.CommitmentID)
 		if err != nil {
 			return err
 		}
@@ -156,6 +212,14 @@ func overlapping(ivs []followup.Interval, from, to time.Time) []followup.Interva
 		}
 	}
 	return out
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // earliest returns the earlier of a and b.
