@@ -206,8 +206,9 @@ type Queries interface {
 	TakeReplan(ctx context.Context, userID int64) (bool, error)
 	// PlanningWindow returns what PlanningSteps does, for the user's steps
 	// starting in [from, to) only, close steps and Unplaced blocks aside
-	// too; served by an index on (user_id, start).
-	PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]Step, error)
+	// too, served by an index on (user_id, start); and what PlanningFacts
+	// does for their commitments, in the same read.
+	PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]Step, map[int64]Commitment, error)
 	// MoveStep stores a step's placement: Status, Start, End, Late,
 	// Unplaced, Sequence and UpdatedAt.
 	MoveStep(ctx context.Context, s *Step) error

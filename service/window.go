@@ -23,7 +23,7 @@ const (
 	// time, at most maxChunks times; what is still not placed then is left
 	// to the background re-plan (JobReplanUser).
 	firstChunkDays = 7
-	maxChunks      = 3
+	maxChunks      = 1
 )
 
 // windowPlan is a new commitment's steps placed in their window.
@@ -86,9 +86,12 @@ func (s *Service) placeInWindow(ctx context.Context, q followup.Queries, in plan
 
 // read extends the window to end at to, adding the blocks that overlap it.
 func (w *window) read(to time.Time) error {
-	rows, err := w.q.PlanningWindow(w.ctx, w.in.userID, w.end.Add(-maxBlockLength), to)
+	rows, facts, err := w.q.PlanningWindow(w.ctx, w.in.userID, w.end.Add(-maxBlockLength), to)
 	if err != nil {
 		return err
+	}
+	for id, c := range facts {
+		w.facts[id] = c
 	}
 	for _, p := range rows {
 		if p.End.After(w.from) && !w.seen[p.ID] {

@@ -164,18 +164,42 @@ func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) 
 
 // PlanningWindow returns the user's placed pending steps starting in
 // [from, to), let_go, close and unplaced blocks aside, with the columns
-// PlanningSteps reads. The range on start_at is the partial index
-// steps_user_start, which unplaced blocks stay out of.
-func (q *queries) PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, error) {
-	rows, err := q.ex.QueryContext(ctx, `SELECT id, commitment_id, kind, status, start_at, end_at, not_before, due, uid,
-			late, sequence, pinned, remote_etag, unplaced
-		FROM steps WHERE user_id = ? AND unplaced = 0 AND start_at >= ? AND start_at < ? AND status IN ('planned', 'synced')
-			AND commitment_id IS NOT NULL AND kind NOT IN ('let_go', 'close')
-		ORDER BY start_at, id`, userID, ts(from), ts(to))
+// PlanningSteps reads, and the planning facts of their commitments in the
+// same read. The range on start_at is the partial index steps_user_start,
+// which unplaced blocks stay out of.
+func (q *queries) PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, map[int64]followup.Commitment, error) {
+	rows, err := q.ex.QueryContext(ctx, `SELECT s.id, s.commitment_id, s.kind, s.status, s.start_at, s.end_at, s.not_before,
+			s.due, s.uid, s.late, s.sequence, s.pinned, s.remote_etag, c.priority, c.met_at, c.meeting_start, c.meeting_minutes
+		FROM steps s JOIN commitments c ON c.id = s.commitment_id
+		WHERE s.user_id = ? AND s.unplaced = 0 AND s.start_at >= ? AND s.start_at < ? AND s.status IN ('planned', 'synced')
+			AND s.kind NOT IN ('let_go', 'close')
+		ORDER BY s.start_at, s.id`, userID, ts(from), ts(to))
 	if err != nil {
-		return nil, fmt.Errorf("store: planning window: %w", err)
+		return nil, nil, fmt.Errorf("store: planning window: %w", err)
 	}
-	return scanPlanning(rows, userID)
+	defer rows.Close()
+	var steps []followup.Step
+	facts := map[int64]followup.Commitment{}
+	for rows.Next() {
+		s := followup.Step{UserID: userID}
+		c := followup.Commitment{UserID: userID}
+		var kind, status string
+		var mStart *time.Time
+		var minutes int
+		if err := rows.Scan(&s.ID, &s.CommitmentID, &kind, &status, scanTime(&s.Start), scanTime(&s.End), scanTime(&s.NotBefore),
+			scanTime(&s.Due), &s.UID, &s.Late, &s.Sequence, &s.Pinned, &s.RemoteETag,
+			&c.Priority, scanTime(&c.MetAt), scanTimePtr(&mStart), &minutes); err != nil {
+			return nil, nil, err
+		}
+		s.Kind, s.Status = followup.StepKind(kind), followup.StepStatus(status)
+		steps = append(steps, s)
+		if mStart != nil {
+			c.Meeting = &followup.Meeting{Start: *mStart, Minutes: minutes}
+		}
+		c.ID = s.CommitmentID
+		facts[c.ID] = c
+	}
+	return steps, facts, rows.Err()
 }
 
 // scanPlanning reads the rows of PlanningSteps and PlanningWindow.
