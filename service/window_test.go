@@ -1,10 +1,15 @@
 package service_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/followup/followup"
 	"github.com/followup/followup/internal/plancheck"
@@ -127,4 +132,245 @@ func lateOnlyInStored(req scheduler.Request, stored, full []scheduler.Placement)
 		used[spare] = true
 	}
 	return out
+}
+
+// countingStore counts what planning reads: the full read of a user's
+// pending steps (PlanningSteps) and the rows of the windowed one. A hook
+// may run before the first transaction, as another process's write would.
+type countingStore struct {
+	followup.Store
+	full       atomic.Int64
+	windowRows atomic.Int64
+	attempts   atomic.Int64
+	beforeTx   func()
+	hookOnce   sync.Once
+}
+
+func (c *countingStore) PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]followup.Step, error) {
+	c.full.Add(1)
+	return c.Store.PlanningSteps(ctx, userID, t)
+}
+
+func (c *countingStore) PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, map[int64]followup.Commitment, error) {
+	steps, facts, err := c.Store.PlanningWindow(ctx, userID, from, to)
+	c.windowRows.Add(int64(len(steps)))
+	return steps, facts, err
+}
+
+func (c *countingStore) PlanVersion(ctx context.Context, userID int64) (int64, error) {
+	c.attempts.Add(1)
+	return c.Store.PlanVersion(ctx, userID)
+}
+
+func (c *countingStore) InTx(ctx context.Context, fn func(q followup.Queries) error) error {
+	if c.beforeTx != nil {
+		c.hookOnce.Do(c.beforeTx)
+	}
+	return c.Store.InTx(ctx, func(q followup.Queries) error { return fn(&countingQueries{Queries: q, c: c}) })
+}
+
+// countingQueries counts inside a transaction.
+type countingQueries struct {
+	followup.Queries
+	c *countingStore
+}
+
+func (q *countingQueries) PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]followup.Step, error) {
+	q.c.full.Add(1)
+	return q.Queries.PlanningSteps(ctx, userID, t)
+}
+
+// TestCreateReadsOnlyItsWindow logs a commitment for a user whose open
+// commitments have blocks over the next six weeks (agreed meetings and
+// their confirms): the create reads the blocks up to its deadline, not the
+// user's other blocks, and never all of them.
+func TestCreateReadsOnlyItsWindow(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	start := time.Date(2026, 9, 1, 9, 0, 0, 0, ny)
+	h := newHarness(t, start)
+	u := h.user("spread@example.com", "America/New_York")
+	now := start
+	for i := range 80 {
+		now = now.Add(12 * time.Hour)
+		h.clock.Set(now)
+		meeting := now.AddDate(0, 0, 20+i%20).Truncate(time.Hour)
+		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(i)}, Promise: "Meet", DueText: "in 2 days",
+			Meeting: &followup.Meeting{Start: meeting, Minutes: 30}})
+	}
+	pending := 0
+	cs, err := h.svc.List(h.ctx, u.ID, followup.CommitmentFilter{Status: followup.StatusOpen, Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		for _, s := range h.get(u.ID, c.ID).Steps {
+			if s.Status.Pending() && s.Kind.IsBlock() && s.End.After(now) {
+				pending++
+			}
+		}
+	}
+	counting := &countingStore{Store: h.db}
+	h.svc.Store = counting
+	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "tomorrow"})
+	if n := counting.full.Load(); n != 0 {
+		t.Errorf("the create read all pending steps %d times", n)
+	}
+	if n := counting.windowRows.Load(); n*4 > int64(pending) {
+		t.Errorf("the create read %d blocks of the user's %d pending ones, want at most a quarter", n, pending)
+	}
+	for _, s := range c.Steps {
+		if s.Unplaced {
+			t.Errorf("%s unplaced", s.Kind)
+		}
+	}
+	req, pls, _ := planState(t, h, u.ID, ny, now)
+	for _, v := range plancheck.Check(req, pls) {
+		t.Error(v)
+	}
+}
+
+// TestCreatePlansAgainWhenBlocksChange lets another process (a second
+// service on the same database) log a starred commitment for the same user
+// between a create's reads and its transaction: the plan version moved, so
+// the create plans again instead of storing blocks over the other's, and
+// the starred refresher keeps the follow-up hour.
+func TestCreatePlansAgainWhenBlocksChange(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 11, 24, 8, 0, 0, 0, ny) // Tuesday, before the follow-up hour
+	h := newHarness(t, now)
+	u := h.user("race@example.com", "America/New_York")
+	_, other := h.instance()
+	counting := &countingStore{Store: h.db, beforeTx: func() {
+		if _, err := other.Create(h.ctx, u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Starred"},
+			Promise: "Send the deck", DueText: "tomorrow", Priority: true}); err != nil {
+			t.Errorf("the other process's create: %v", err)
+		}
+	}}
+	h.svc.Store = counting
+	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Plain"}, Promise: "Send the deck", DueText: "tomorrow"})
+	if n := counting.attempts.Load(); n != 2 {
+		t.Errorf("the create planned %d times, want 2: once more after the other's write", n)
+	}
+	req, pls, names := planState(t, h, u.ID, ny, now)
+	if len(pls) != 4 {
+		t.Fatalf("%d blocks, want 4", len(pls))
+	}
+	for _, v := range plancheck.Check(req, pls) {
+		t.Error(v)
+	}
+	for k, p := range pls {
+		if names[k] == "Starred" && req.Tasks[k].Kind == followup.KindRefresher && !p.Start.Equal(time.Date(2026, 11, 24, 9, 0, 0, 0, ny)) {
+			t.Errorf("the starred refresher is at %v, want the follow-up hour at 09:00", p.Start.In(ny))
+		}
+	}
+}
+
+// TestFullCalendarLeavesReplanToJob logs a commitment for a user whose
+// one working hour a day is taken for weeks ahead: its window and the
+// chunk past it have no room, so the create stores its late blocks
+// unplaced, at once, and leaves the search to the background re-plan
+// (replan_user), which places them within the horizon. A second job finds
+// nothing wanted and changes nothing.
+func TestFullCalendarLeavesReplanToJob(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, ny)
+	h := newHarness(t, now)
+	u := h.user("full@example.com", "America/New_York")
+	st := followup.DefaultSettings("America/New_York")
+	st.WorkHours.End = followup.Clock{Hour: 10}
+	if _, err := h.svc.PutSettings(h.ctx, u.ID, st); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(i)}, Promise: "Send the deck", DueText: "tomorrow"})
+		runReplan(t, h, u.ID)
+	}
+	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "tomorrow"})
+	unplaced := 0
+	for _, s := range c.Steps {
+		if s.Unplaced {
+			unplaced++
+			if !s.Late {
+				t.Errorf("unplaced %s not late", s.Kind)
+			}
+		}
+	}
+	if unplaced == 0 {
+		t.Fatalf("every step of the new commitment found room in a full calendar: %+v", c.Steps)
+	}
+	if !runReplan(t, h, u.ID) {
+		t.Fatal("no re-plan was wanted")
+	}
+	for _, s := range h.get(u.ID, c.ID).Steps {
+		if s.Unplaced {
+			t.Errorf("%s still unplaced after the re-plan", s.Kind)
+		}
+	}
+	req, pls, _ := planState(t, h, u.ID, ny, now)
+	for _, v := range plancheck.Check(req, pls) {
+		t.Error(v)
+	}
+	before := sequences(t, h, u.ID)
+	if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, sequences(t, h, u.ID)); diff != "" {
+		t.Errorf("a re-plan nobody wanted changed blocks (-before +after):\n%s", diff)
+	}
+}
+
+// runReplan runs the re-plan job if one is wanted, as the queue would, and
+// reports whether one was.
+func runReplan(t *testing.T, h *harness, userID int64) bool {
+	t.Helper()
+	wanted, err := h.db.TakeReplan(h.ctx, userID)
+	if err != nil || !wanted {
+		return false
+	}
+	if err := h.db.WantReplan(h.ctx, userID); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: userID}); err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// TestConcurrentCreatesKeepTheRules logs commitments for one user from
+// several goroutines and from a second process on the same database at
+// once: each plans outside the store's writer, and the plan version makes
+// a create whose reads went stale plan again, so no two blocks overlap and
+// every rule holds.
+func TestConcurrentCreatesKeepTheRules(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, ny)
+	h := newHarness(t, now)
+	u := h.user("busy@example.com", "America/New_York")
+	_, other := h.instance()
+	var wg sync.WaitGroup
+	for g := range 6 {
+		svc := h.svc
+		if g%2 == 1 {
+			svc = other
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5 {
+				in := followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprintf("%d-%d", g, i)}, Promise: "Send the deck",
+					DueText: "tomorrow", Priority: i%3 == 0}
+				if _, err := svc.Create(h.ctx, u.ID, in); err != nil {
+					t.Errorf("create %d-%d: %v", g, i, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	req, pls, _ := planState(t, h, u.ID, ny, now)
+	if len(pls) != 60 {
+		t.Errorf("%d blocks, want 60", len(pls))
+	}
+	for _, v := range plancheck.Check(req, pls) {
+		t.Error(v)
+	}
 }
