@@ -165,8 +165,8 @@ func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) 
 // PlanningWindow returns the user's placed pending steps starting in
 // [from, to), let_go, close and unplaced blocks aside, with the columns
 // PlanningSteps reads, and the planning facts of their commitments in the
-// same read. The range on start_at is the partial index steps_user_start,
-// which unplaced blocks stay out of.
+// same read. The range on start_at is the partial index steps_user_start
+// of placed pending steps.
 func (q *queries) PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, map[int64]followup.Commitment, error) {
 	rows, err := q.ex.QueryContext(ctx, `SELECT s.id, s.commitment_id, s.kind, s.status, s.start_at, s.end_at, s.not_before,
 			s.due, s.uid, s.late, s.sequence, s.pinned, s.remote_etag, c.priority, c.met_at, c.meeting_start, c.meeting_minutes

@@ -11,9 +11,10 @@ ALTER TABLE users ADD COLUMN replan_wanted INTEGER NOT NULL DEFAULT 0;
 -- horizon and sits at its earliest moment (late) until a re-plan finds
 -- room: it takes no time from other blocks.
 ALTER TABLE steps ADD COLUMN unplaced INTEGER NOT NULL DEFAULT 0;
--- Placing a new commitment's steps reads only the user's placed blocks in
--- the window between their earliest start and their deadlines.
-CREATE INDEX steps_user_start ON steps (user_id, start_at) WHERE unplaced = 0;
+-- Placing a new commitment's steps reads only the user's placed pending
+-- blocks in the window between their earliest start and their deadlines.
+CREATE INDEX steps_user_start ON steps (user_id, start_at)
+    WHERE unplaced = 0 AND status IN ('planned', 'synced');
 
 -- +goose Down
 DROP INDEX steps_user_start;
