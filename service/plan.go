@@ -77,9 +77,6 @@ func (s *Service) replanSteps(ctx context.Context, q followup.Queries, userID in
 		if err := s.enqueueHabits(ctx, q, userID, conn, habits); err != nil {
 			return nil, err
 		}
-		if err := q.TouchFeed(ctx, userID, now); err != nil {
-			return nil, err
-		}
 	}
 	changed, _, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now, conn: conn, connKnown: true})
 	return changed, err
@@ -314,8 +311,8 @@ func followNudges(pending []followup.Step, placements []scheduler.Placement, isF
 	}
 }
 
-// storeMoves stores moved steps, queues their calendar writes and raises
-// the feed version.
+// storeMoves stores moved steps and queues their calendar writes (the
+// store raises the feed version).
 func (s *Service) storeMoves(ctx context.Context, q followup.Queries, in planInput, changed []followup.Step) error {
 	if len(changed) == 0 {
 		return nil
@@ -328,7 +325,7 @@ func (s *Service) storeMoves(ctx context.Context, q followup.Queries, in planInp
 	if err := s.enqueueTo(ctx, q, in.userID, in.conn, changed); err != nil {
 		return err
 	}
-	return q.TouchFeed(ctx, in.userID, in.now)
+	return nil
 }
 
 // incremental places a new commitment's steps around the blocks already
