@@ -103,7 +103,7 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 	var plan windowPlan
 	if !d.ended {
 		pin := planInput{userID: userID, st: d.st, loc: d.loc, now: now, c: &d.c, fresh: d.steps, connKnown: true}
-		if plan, err = s.placeInWindow(ctx, s.Store, pin); err != nil {
+		if plan, err = placeInWindow(ctx, s.Store, pin); err != nil {
 			return followup.Commitment{}, err
 		}
 	}

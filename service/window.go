@@ -37,7 +37,6 @@ type windowPlan struct {
 // window is the part of a user's calendar that placeInWindow read: the
 // blocks overlapping [from, end).
 type window struct {
-	s        *Service
 	ctx      context.Context
 	q        followup.Queries
 	in       planInput
@@ -58,12 +57,12 @@ type window struct {
 // after maxChunks is left to the background re-plan. It writes nothing; q
 // is read at one plan version, which the caller claims when it stores the
 // outcome.
-func (s *Service) placeInWindow(ctx context.Context, q followup.Queries, in planInput) (windowPlan, error) {
+func placeInWindow(ctx context.Context, q followup.Queries, in planInput) (windowPlan, error) {
 	external, err := externalBusy(ctx, q, in.userID, in.loc)
 	if err != nil {
 		return windowPlan{}, err
 	}
-	w := &window{s: s, ctx: ctx, q: q, in: in, external: external, seen: map[int64]bool{},
+	w := &window{ctx: ctx, q: q, in: in, external: external, seen: map[int64]bool{},
 		facts: map[int64]followup.Commitment{}, from: in.now, end: in.now}
 	limit := in.now.AddDate(0, 0, scheduler.Horizon).Add(windowSlack)
 	if err := w.read(earliest(latestDeadline(in.fresh, in.now).Add(windowSlack), limit)); err != nil {
