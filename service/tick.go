@@ -82,6 +82,11 @@ func (s *Service) applyTransition(ctx context.Context, due followup.Step) error 
 		if step == nil || !step.Status.Pending() || c.Status != followup.StatusOpen {
 			return nil // already applied, by another instance or before a restart
 		}
+		kind := followup.TransitionLetGo
+		if due.Kind == followup.KindClose {
+			kind = followup.TransitionClose
+		}
+		a.record(kind, due.ID)
 		a.end(followup.StatusLetGo)
 		// The transition itself happened: it is done, not cancelled.
 		for i := range a.changed {
