@@ -42,7 +42,7 @@ type setting struct {
 
 var settings = []setting{
 	{"addr", "FOLLOWUP_ADDR", "127.0.0.1:8080", "address to listen on"},
-	{"database", "FOLLOWUP_DATABASE", "sqlite:data/followup.db", "database: sqlite:PATH (postgres:// is planned)"},
+	{"database", "FOLLOWUP_DATABASE", "sqlite:data/followup.db", "database: sqlite:PATH, or a postgres://USER:PASSWORD@HOST/DB URL shared by several instances"},
 	{"base-url", "FOLLOWUP_BASE_URL", "", "public URL used in feed links and blocks (default http://ADDR)"},
 	{"secret-file", "FOLLOWUP_SECRET_FILE", "data/secret.key", "key that seals stored CalDAV passwords, busy_ics addresses and feed tokens; created (0600) when absent only while the database holds no sealed secret, else a missing or other key stops the start"},
 	{"allow-private-hosts", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "false", "let users connect CalDAV servers and ICS sources on loopback, private and link-local addresses (self-hosting on a LAN)"},
@@ -95,9 +95,9 @@ func (c Config) Validate() error {
 	}
 	switch {
 	case strings.HasPrefix(c.Database, "postgres://"), strings.HasPrefix(c.Database, "postgresql://"):
-		return fmt.Errorf("database (FOLLOWUP_DATABASE): PostgreSQL is not supported by this version yet; use sqlite:PATH")
+		// The store parses the URL, and names what is wrong without its password.
 	case !strings.HasPrefix(c.Database, "sqlite:") || len(c.Database) == len("sqlite:"):
-		return fmt.Errorf("database (FOLLOWUP_DATABASE): %q is not sqlite:PATH", c.Database)
+		return fmt.Errorf("database (FOLLOWUP_DATABASE): %q is not sqlite:PATH or a postgres:// URL", c.Database)
 	}
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
