@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/followup/followup/ics"
+	"github.com/followup/followup/internal/pgtest"
 	"github.com/followup/followup/internal/testenv"
 )
 
@@ -422,7 +423,7 @@ func parseTestConfig(tb testing.TB, getenv func(string) string) (any, Config) {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Run(m)
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
