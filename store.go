@@ -255,7 +255,10 @@ type Queries interface {
 }
 
 // Store is the database: Queries outside a transaction, and InTx for a
-// transaction that commits only if fn returns nil.
+// transaction that commits only if fn returns nil. fn may run more than
+// once (PostgreSQL runs a transaction again that it could not serialise
+// with others): what it does outside q, such as logging or counting, must
+// wait until InTx has returned nil.
 type Store interface {
 	Queries
 	InTx(ctx context.Context, fn func(q Queries) error) error

@@ -24,7 +24,24 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 		out, err = s.create(ctx, q, userID, in, now)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return out, err
+	}
+	s.logCreatedEnded(ctx, out)
+	return out, nil
+}
+
+// logCreatedEnded logs the let-go of a commitment that create stored let go
+// already (createEnded), once its transaction committed.
+func (s *Service) logCreatedEnded(ctx context.Context, c followup.Commitment) {
+	if c.Status != followup.StatusLetGo {
+		return
+	}
+	for _, st := range c.Steps {
+		if st.Status == followup.StepDone {
+			s.log().InfoContext(ctx, "commitment let go", "commitment_id", c.ID, "user_id", c.UserID, "by", string(st.Kind))
+		}
+	}
 }
 
 // create stores and plans a validated commitment inside a transaction.
@@ -150,8 +167,7 @@ func (s *Service) createEnded(ctx context.Context, q followup.Queries, c followu
 	if err := q.RecordTransitions(ctx, letGo); err != nil {
 		return followup.Commitment{}, err
 	}
-	s.log().InfoContext(ctx, "commitment let go", "commitment_id", c.ID, "user_id", c.UserID, "by", string(steps[ended].Kind))
-	c.Steps = steps
+	c.Steps = steps // the caller logs the let-go once committed (logCreatedEnded)
 	slices.SortStableFunc(c.Steps, func(a, b followup.Step) int { return a.Start.Compare(b.Start) })
 	return c, nil
 }

@@ -173,7 +173,7 @@ func (s *Service) deleteHabitObject(ctx context.Context, a account, hs followup.
 // app: the habit is switched off in the settings.
 func (s *Service) habitRemovedRemotely(ctx context.Context, hs followup.HabitSeries, rep *followup.SyncReport) error {
 	now := s.now()
-	return s.Store.InTx(ctx, func(q followup.Queries) error {
+	return s.inTx(ctx, func(q followup.Queries, after func(func())) error {
 		fresh, err := q.HabitSeriesByUID(ctx, hs.UID)
 		if followup.ErrorCode(err) == followup.ENOTFOUND || (err == nil && fresh.RemoteETag != hs.RemoteETag) {
 			return nil // changed meanwhile; the next sync looks again
@@ -194,8 +194,10 @@ func (s *Service) habitRemovedRemotely(ctx context.Context, hs followup.HabitSer
 			if err := q.PutSettings(ctx, fresh.UserID, st); err != nil {
 				return err
 			}
-			rep.Removed++
-			s.log().InfoContext(ctx, "habit deleted in calendar", "user_id", fresh.UserID, "uid", fresh.UID, "habit", string(fresh.Kind))
+			after(func() {
+				rep.Removed++
+				s.log().InfoContext(ctx, "habit deleted in calendar", "user_id", fresh.UserID, "uid", fresh.UID, "habit", string(fresh.Kind))
+			})
 		}
 		return q.TouchFeed(ctx, fresh.UserID, now)
 	})
@@ -206,7 +208,7 @@ func (s *Service) habitRemovedRemotely(ctx context.Context, hs followup.HabitSer
 // which later planning leaves alone.
 func (s *Service) adoptHabit(ctx context.Context, uid string, r followup.RemoteEvent, rep *followup.SyncReport) error {
 	now := s.now()
-	return s.Store.InTx(ctx, func(q followup.Queries) error {
+	return s.inTx(ctx, func(q followup.Queries, after func(func())) error {
 		fresh, err := q.HabitSeriesByUID(ctx, uid)
 		if err != nil {
 			return err
@@ -225,8 +227,10 @@ func (s *Service) adoptHabit(ctx context.Context, uid string, r followup.RemoteE
 			}
 			fresh.RemoteSequence, fresh.RemoteHash = fresh.Sequence, hash
 		}
-		rep.Adopted++
-		s.log().InfoContext(ctx, "habit occurrence moved in calendar", "user_id", fresh.UserID, "uid", uid)
+		after(func() {
+			rep.Adopted++
+			s.log().InfoContext(ctx, "habit occurrence moved in calendar", "user_id", fresh.UserID, "uid", uid)
+		})
 		if err := q.PutHabitSeries(ctx, &fresh); err != nil {
 			return err
 		}

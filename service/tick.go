@@ -67,7 +67,7 @@ func (s *Service) Tick(ctx context.Context) error {
 // applyTransition ends a commitment through its due let_go or close step.
 func (s *Service) applyTransition(ctx context.Context, due followup.Step) error {
 	now := s.now()
-	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+	err := s.inTx(ctx, func(q followup.Queries, after func(func())) error {
 		a, err := s.newActor(ctx, q, due.UserID, due.CommitmentID, now)
 		if err != nil {
 			return err
@@ -94,7 +94,9 @@ func (s *Service) applyTransition(ctx context.Context, due followup.Step) error 
 				a.changed[i].Status = followup.StepDone
 			}
 		}
-		s.log().InfoContext(ctx, "commitment let go", "commitment_id", c.ID, "user_id", c.UserID, "by", string(due.Kind))
+		after(func() {
+			s.log().InfoContext(ctx, "commitment let go", "commitment_id", c.ID, "user_id", c.UserID, "by", string(due.Kind))
+		})
 		return a.finish()
 	})
 	if err != nil {

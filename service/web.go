@@ -133,6 +133,7 @@ func (s *Service) CreateOnce(ctx context.Context, userID int64, key string, in f
 		return c, false, err
 	}
 	err = s.Store.InTx(ctx, func(q followup.Queries) error {
+		replayed = false // fn may run again
 		k, err := q.Idempotency(ctx, userID, key)
 		switch followup.ErrorCode(err) {
 		case "":
@@ -151,6 +152,9 @@ func (s *Service) CreateOnce(ctx context.Context, userID int64, key string, in f
 		}
 		return q.PutIdempotency(ctx, userID, followup.Idempotency{Key: key, Fingerprint: fp, CommitmentID: c.ID}, now)
 	})
+	if err == nil && !replayed {
+		s.logCreatedEnded(ctx, c)
+	}
 	return c, replayed, err
 }
 

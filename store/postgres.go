@@ -49,15 +49,21 @@ func (s *DB) openPostgres(dsn string) error {
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return fmt.Errorf("store: connect to %s: %w", redactedDSN(dsn), maskPassword(err, dsn))
+		return unreachable(dsn, err)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		db.Close()
-		return fmt.Errorf("store: connect to %s: %w", redactedDSN(dsn), maskPassword(err, dsn))
+		return unreachable(dsn, err)
 	}
-	s.db, s.pool, s.dialect = db, pool, postgresDialect
+	s.db, s.pool, s.dialect, s.name = db, pool, postgresDialect, redactedDSN(dsn)
 	return nil
+}
+
+// unreachable is EUNAVAILABLE for a server that did not let us in, saying
+// why without the password.
+func unreachable(dsn string, err error) error {
+	return followup.Errorf(followup.EUNAVAILABLE, "database", "Cannot connect to %s: %s", redactedDSN(dsn), maskPassword(err, dsn).Error())
 }
 
 // migrateLock is the key of the advisory lock under which an instance

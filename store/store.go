@@ -41,6 +41,7 @@ type DB struct {
 	dialect   dialect
 	pool      *pgxpool.Pool // PostgreSQL only: the job queue's workers
 	path      string        // SQLite only: the file
+	name      string        // the file, or the URL without its password
 	queue     *queue
 	log       *slog.Logger
 	now       func() time.Time
@@ -122,7 +123,7 @@ func (s *DB) openSQLite(dsn string) error {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(0)
-	s.db, s.path, s.dialect = db, path, sqliteDialect
+	s.db, s.path, s.name, s.dialect = db, path, path, sqliteDialect
 	return nil
 }
 
@@ -140,6 +141,10 @@ func sqlitePath(dsn string) (string, error) {
 
 // Path returns the database file's path ("" on PostgreSQL).
 func (s *DB) Path() string { return s.path }
+
+// Name names the database for people: the SQLite file, or the PostgreSQL
+// URL with its password masked.
+func (s *DB) Name() string { return s.name }
 
 // Dialect names the database: "sqlite" or "postgres".
 func (s *DB) Dialect() string { return s.dialect.String() }

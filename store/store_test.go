@@ -103,8 +103,8 @@ func TestOpenPostgresHidesPassword(t *testing.T) {
 		{"postgresql://alice:" + password + "@127.0.0.1:notaport/followup", "not a valid PostgreSQL URL"},
 		{"postgres://127.0.0.1:notaport/followup?user=alice&password=" + password, "not a valid PostgreSQL URL"},
 		// Port 1 on the loopback: nothing listens, the connection is refused at once.
-		{"postgres://alice:" + password + "@127.0.0.1:1/followup?connect_timeout=5", "connect to postgres://alice:xxxxx@127.0.0.1:1/followup"},
-		{"postgres://127.0.0.1:1/followup?user=alice&password=" + password, "connect to"},
+		{"postgres://alice:" + password + "@127.0.0.1:1/followup?connect_timeout=5", "Cannot connect to postgres://alice:xxxxx@127.0.0.1:1/followup"},
+		{"postgres://127.0.0.1:1/followup?user=alice&password=" + password, "Cannot connect to"},
 	} {
 		db, err := store.Open(tc.dsn, store.Options{})
 		if err == nil {
@@ -112,8 +112,11 @@ func TestOpenPostgresHidesPassword(t *testing.T) {
 			t.Errorf("Open(%q) succeeded", tc.dsn)
 			continue
 		}
-		if strings.Contains(err.Error(), password) {
+		if strings.Contains(err.Error(), password) || strings.Contains(followup.ErrorMessage(err), password) {
 			t.Errorf("Open's error shows the password: %v", err)
+		}
+		if code := followup.ErrorCode(err); code != followup.EINVALID && code != followup.EUNAVAILABLE {
+			t.Errorf("Open's error is %s, want invalid or unavailable: %v", code, err)
 		}
 		if !strings.Contains(err.Error(), tc.says) {
 			t.Errorf("Open's error %q does not say %q", err, tc.says)

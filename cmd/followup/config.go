@@ -44,7 +44,7 @@ type setting struct {
 
 var settings = []setting{
 	{"addr", "FOLLOWUP_ADDR", "127.0.0.1:8080", "address to listen on"},
-	{"database", "FOLLOWUP_DATABASE", "sqlite:data/followup.db", "database: sqlite:PATH, or a postgres://USER:PASSWORD@HOST/DB URL shared by several instances"},
+	{"database", "FOLLOWUP_DATABASE", "sqlite:data/followup.db", "database: sqlite:PATH, or a PostgreSQL URL postgres://USER:PASSWORD@HOST:PORT/DB (see README, Operations)"},
 	{"base-url", "FOLLOWUP_BASE_URL", "", "public URL used in feed links and blocks (default http://ADDR)"},
 	{"secret-file", "FOLLOWUP_SECRET_FILE", "data/secret.key", "key that seals stored CalDAV passwords, busy_ics addresses and feed tokens; created (0600) when absent only while the database holds no sealed secret, else a missing or other key stops the start"},
 	{"allow-private-hosts", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "false", "let users connect CalDAV servers and ICS sources on loopback, private and link-local addresses (self-hosting on a LAN)"},
@@ -101,9 +101,11 @@ func (c Config) Validate() error {
 	}
 	switch {
 	case strings.HasPrefix(c.Database, "postgres://"), strings.HasPrefix(c.Database, "postgresql://"):
-		// The store parses the URL, and names what is wrong without its password.
+		if _, err := url.Parse(c.Database); err != nil {
+			return fmt.Errorf("database (FOLLOWUP_DATABASE): %s is not a PostgreSQL URL", maskDSN(c.Database))
+		}
 	case !strings.HasPrefix(c.Database, "sqlite:") || len(c.Database) == len("sqlite:"):
-		return fmt.Errorf("database (FOLLOWUP_DATABASE): %q is not sqlite:PATH or a postgres:// URL", c.Database)
+		return fmt.Errorf("database (FOLLOWUP_DATABASE): %s is not sqlite:PATH or postgres://…", maskDSN(c.Database))
 	}
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
@@ -133,6 +135,26 @@ func (c Config) Validate() error {
 		return fmt.Errorf("metrics-token (FOLLOWUP_METRICS_TOKEN) is shorter than %d characters", minMetricsToken)
 	}
 	return nil
+}
+
+// maskDSN quotes a database setting for a message, its password (a URL's,
+// in the userinfo or a password= parameter) masked.
+func maskDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		if strings.Contains(dsn, "@") || strings.Contains(dsn, "password") {
+			return "the URL given (not shown: it may hold a password)"
+		}
+		return strconv.Quote(dsn)
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return strconv.Quote(u.String())
 }
 
 func parseLevel(s string) (slog.Level, error) {

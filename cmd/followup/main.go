@@ -407,7 +407,7 @@ func (c command) backup() error {
 	if err := c.m.DB.Backup(c.ctx, *c.f.to); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.out, "backed up %s to %s; back up the key (%s) too, and keep it apart\n", c.m.DB.Path(), *c.f.to, c.m.Config.SecretFile)
+	fmt.Fprintf(c.out, "backed up %s to %s; back up the key (%s) too, and keep it apart\n", c.m.DB.Name(), *c.f.to, c.m.Config.SecretFile)
 	return nil
 }
 
@@ -691,7 +691,7 @@ func (m *Main) Serve(ctx context.Context) error {
 			m.Log.Warn("feed links and blocks point at an address nobody can open; set FOLLOWUP_BASE_URL to the public URL", "base_url", m.Config.BaseURL)
 		}
 	}
-	m.Log.Info("listening", "addr", m.ln.Addr().String(), "database", m.DB.Path())
+	m.Log.Info("listening", "addr", m.ln.Addr().String(), "database", m.DB.Name())
 	select {
 	case err := <-errc:
 		return err

@@ -423,7 +423,8 @@ func parseTestConfig(tb testing.TB, getenv func(string) string) (any, Config) {
 }
 
 func TestMain(m *testing.M) {
-	code := pgtest.Run(m)
+	code := m.Run()
+	pgtest.Stop()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}

@@ -124,7 +124,8 @@ func server(tb testing.TB) *Server {
 // start initialises a cluster in a new temporary directory and starts
 // the server on it.
 func start(bin string) (*Server, error) {
-	dir, err := os.MkdirTemp("", "followup-pgtest-")
+	removeStale()
+	dir, err := os.MkdirTemp("", fmt.Sprintf("followup-pgtest-%d-", os.Getpid()))
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +171,22 @@ func start(bin string) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// removeStale removes the directories of servers whose test binary is gone
+// (killed, or timed out: the kernel killed its server, the directory
+// stayed). Each directory's name holds its test binary's pid.
+func removeStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "followup-pgtest-*-*"))
+	for _, dir := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(dir), "followup-pgtest-%d-", &pid); err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 // runAs returns the credentials to run PostgreSQL's programs with: none
@@ -346,8 +363,8 @@ func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`
 // Call it from TestMain: os.Exit(pgtest.Dialects(m, &dialect)).
 //
 // The PostgreSQL run is left out, with a message, when PostgreSQL is not
-// installed, unless FOLLOWUP_REQUIRE_SERVERS=1 (its tests then fail).
-// FOLLOWUP_TEST_DIALECT=sqlite or =postgres runs one only.
+// installed, unless FOLLOWUP_REQUIRE_SERVERS=1 (its tests then fail), and
+// with -short. FOLLOWUP_TEST_DIALECT=sqlite or =postgres runs one only.
 func Dialects(m *testing.M, dialect *string) int {
 	if !flag.Parsed() {
 		flag.Parse()
@@ -361,6 +378,9 @@ func Dialects(m *testing.M, dialect *string) int {
 		if d == "postgres" && !Available() && os.Getenv("FOLLOWUP_REQUIRE_SERVERS") != "1" {
 			fmt.Println("pgtest: PostgreSQL is not installed: the suite ran on SQLite only")
 			continue
+		}
+		if d == "postgres" && testing.Short() && only == "" {
+			continue // -short: the suite once, on SQLite
 		}
 		*dialect = d
 		if testing.Verbose() {
