@@ -18,6 +18,7 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 	if err := in.Validate(now); err != nil {
 		return followup.Commitment{}, err
 	}
+	ctx = followup.ForUser(ctx, userID)
 	var out followup.Commitment
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
 		var err error
@@ -244,6 +245,7 @@ func (s *Service) List(ctx context.Context, userID int64, f followup.CommitmentF
 // Errors: ENOTFOUND.
 func (s *Service) Delete(ctx context.Context, userID, id int64) error {
 	now := s.now()
+	ctx = followup.ForUser(ctx, userID)
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
 		c, err := q.Commitment(ctx, userID, id)
 		if err != nil {
@@ -272,6 +274,7 @@ func (s *Service) Act(ctx context.Context, userID, id int64, action followup.Act
 		return followup.Commitment{}, followup.Errorf(followup.EINVALID, "action", "action must be contacted, replied, delivered or let_go.")
 	}
 	now := s.now()
+	ctx = followup.ForUser(ctx, userID)
 	var out followup.Commitment
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
 		a, err := s.newActor(ctx, q, userID, id, now)

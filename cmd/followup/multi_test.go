@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -191,7 +192,7 @@ type multiUser struct {
 
 // The shape of TestSeveralInstances.
 const (
-	multiUsers       = 10
+	multiUsers       = 40
 	multiCommitments = 1000
 	multiPosters     = 6
 	// Every letGoEvery'th commitment is logged so that its let-go falls
@@ -254,6 +255,7 @@ func TestSeveralInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	t.Logf("%d commitments posted in %v; queue: %v", len(owner), posted.Round(time.Millisecond), jobsLeft(t, db))
 	waitForLetGos(t, in, users, owner)
 	waitForQueue(t, db)
 	settled := time.Since(began)
@@ -329,7 +331,7 @@ func postOne(in *instances, i int, u multiUser) (int64, error) {
 		"contact":  map[string]any{"name": fmt.Sprintf("Contact %d", i)},
 		"promise":  "Send the notes",
 		"priority": i%7 == 0,
-		"due_text": []string{"in 2 days", "in 4 days", "in 6 days", "in 9 days"}[i%4],
+		"due_text": []string{"in 2 days", "in 4 days", "in 6 days", "in 9 days"}[(i/multiUsers)%4],
 	}
 	if i%2 == 1 {
 		body["direction"] = "theirs"
@@ -406,16 +408,7 @@ func waitForQueue(t *testing.T, db *store.DB) {
 	t.Helper()
 	deadline := time.Now().Add(150 * time.Second)
 	for {
-		counts, err := db.JobCounts(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		left := map[string]int{}
-		for _, c := range counts {
-			if c.Kind != "tick" && c.State != "completed" && c.State != "cancelled" {
-				left[c.Kind+" "+c.State] += c.Jobs
-			}
-		}
+		left := jobsLeft(t, db)
 		if len(left) == 0 {
 			return
 		}
@@ -426,6 +419,22 @@ func waitForQueue(t *testing.T, db *store.DB) {
 	}
 }
 
+// jobsLeft counts the calendar jobs not done yet, by kind and state.
+func jobsLeft(t *testing.T, db *store.DB) map[string]int {
+	t.Helper()
+	counts, err := db.JobCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := map[string]int{}
+	for _, c := range counts {
+		if c.Kind != "tick" && c.State != "completed" && c.State != "cancelled" {
+			left[c.Kind+" "+c.State] += c.Jobs
+		}
+	}
+	return left
+}
+
 // checkCalendars compares each user's Radicale calendar with their blocks:
 // one object per live block, at most one for a done block that had
 // started, and nothing else. It returns how many of each it saw.
@@ -434,13 +443,14 @@ func checkCalendars(t *testing.T, in *instances, users []multiUser, owner map[in
 	seen := 0
 	now := time.Now()
 	for _, u := range users {
-		want, allowed := map[string]bool{}, map[string]bool{}
+		want, allowed, what := map[string]bool{}, map[string]bool{}, map[string]string{}
 		for _, c := range commitmentsOf(t, in, u) {
 			if _, ok := owner[c.ID]; !ok {
 				t.Errorf("%s has commitment %d, which was not posted", u.email, c.ID)
 			}
 			seen++
 			for _, s := range c.Steps {
+				what[s.UID] = fmt.Sprintf("the %s block (%s, %s to %s) of commitment %d (%s)", s.Kind, s.Status, s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339), c.ID, c.Status)
 				if s.Kind == "let_go" || s.Kind == "close" {
 					continue
 				}
@@ -460,7 +470,7 @@ func checkCalendars(t *testing.T, in *instances, users []multiUser, owner map[in
 		for _, o := range objs {
 			on[o.UID]++
 			if !want[o.UID] && !allowed[o.UID] {
-				t.Errorf("%s: Radicale holds %s, which is no live block", u.email, o.UID)
+				t.Errorf("%s: Radicale holds %s, which is no live block: %s", u.email, o.UID, cmp.Or(what[o.UID], "unknown"))
 			}
 		}
 		for uid, n := range on {
