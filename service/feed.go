@@ -1,9 +1,9 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +32,7 @@ func (s *Service) rotateFeed(ctx context.Context, q followup.Queries, userID int
 	if err := q.SetFeedToken(ctx, userID, hashToken(token), sealed); err != nil {
 		return "", err
 	}
-	s.feedCache.Delete(userID)
+	s.feeds().drop(userID)
 	return token, nil
 }
 
@@ -104,8 +104,9 @@ func (s *Service) FeedVersion(ctx context.Context, token string) (followup.FeedV
 		return followup.FeedVersion{}, err
 	}
 	day := feedDay(s.now())
-	// The feed changes when the user's data does (Version, UpdatedAt) and
-	// when a day begins, as past blocks leave it: both are in the ETag and
+	// The feed changes when the user's data does (Version, UpdatedAt),
+	// when a day begins, as past blocks leave it, and with the base URL of
+	// its links: all are in the ETag, the first two also
 	// in Last-Modified, so that If-Modified-Since sees what If-None-Match
 	// sees (RFC 9110 §8.8.2, §13.1.3).
 	modified := f.UpdatedAt
@@ -115,9 +116,18 @@ func (s *Service) FeedVersion(ctx context.Context, token string) (followup.FeedV
 	return followup.FeedVersion{
 		UserID: f.UserID,
 		ETag: `"` + strconv.FormatInt(f.UserID, 36) + "-" + strconv.FormatInt(f.Version, 36) + "-" +
-			strconv.FormatInt(day.Unix()/secondsPerDay, 36) + `"`,
+			strconv.FormatInt(day.Unix()/secondsPerDay, 36) + "-" + s.baseTag() + `"`,
 		LastModified: modified.Truncate(time.Second),
+		Revision:     f.Version,
+		Purged:       f.Purged,
 	}, nil
+}
+
+// baseTag is a short hash of the base URL, which the feed's links hold.
+func (s *Service) baseTag() string {
+	h := fnv.New32a()
+	h.Write([]byte(s.BaseURL))
+	return strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
 // secondsPerDay is the length of a UTC day, which has no DST.
@@ -127,30 +137,6 @@ const secondsPerDay = 24 * 60 * 60
 // day long: blocks that ended FeedHistoryDays before it have left.
 func feedDay(now time.Time) time.Time {
 	return time.Unix(now.Unix()/secondsPerDay*secondsPerDay, 0).UTC()
-}
-
-type cachedFeed struct {
-	etag string
-	body []byte
-}
-
-// FeedDocument renders the feed of a version found by FeedVersion; the
-// rendering is cached per user until the version changes.
-func (s *Service) FeedDocument(ctx context.Context, v followup.FeedVersion) ([]byte, error) {
-	if c, ok := s.feedCache.Load(v.UserID); ok && c.(*cachedFeed).etag == v.ETag {
-		return c.(*cachedFeed).body, nil
-	}
-	events, err := s.FeedEvents(ctx, v.UserID)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := s.Encoder.EncodeFeed(&buf, "Follow-ups", events, v.LastModified); err != nil {
-		return nil, err
-	}
-	body := buf.Bytes()
-	s.feedCache.Store(v.UserID, &cachedFeed{etag: v.ETag, body: body})
-	return body, nil
 }
 
 // FeedEvents returns the events of every live block of the user, and of

@@ -172,7 +172,6 @@ func (s *Service) deleteHabitObject(ctx context.Context, a account, hs followup.
 // habitRemovedRemotely handles a series the user deleted in their calendar
 // app: the habit is switched off in the settings.
 func (s *Service) habitRemovedRemotely(ctx context.Context, hs followup.HabitSeries, rep *followup.SyncReport) error {
-	now := s.now()
 	return s.inTx(ctx, func(q followup.Queries, after func(func())) error {
 		fresh, err := q.HabitSeriesByUID(ctx, hs.UID)
 		if followup.ErrorCode(err) == followup.ENOTFOUND || (err == nil && fresh.RemoteETag != hs.RemoteETag) {
@@ -199,7 +198,7 @@ func (s *Service) habitRemovedRemotely(ctx context.Context, hs followup.HabitSer
 				s.log().InfoContext(ctx, "habit deleted in calendar", "user_id", fresh.UserID, "uid", fresh.UID, "habit", string(fresh.Kind))
 			})
 		}
-		return q.TouchFeed(ctx, fresh.UserID, now)
+		return nil
 	})
 }
 
@@ -231,10 +230,7 @@ func (s *Service) adoptHabit(ctx context.Context, uid string, r followup.RemoteE
 			rep.Adopted++
 			s.log().InfoContext(ctx, "habit occurrence moved in calendar", "user_id", fresh.UserID, "uid", uid)
 		})
-		if err := q.PutHabitSeries(ctx, &fresh); err != nil {
-			return err
-		}
-		return q.TouchFeed(ctx, fresh.UserID, now)
+		return q.PutHabitSeries(ctx, &fresh)
 	})
 }
 

@@ -211,3 +211,33 @@ func TestTwoStoresShareQueue(t *testing.T) {
 		t.Errorf("%d leaders (%v), want 1", leaders, err)
 	}
 }
+
+// TestMigrateConcurrently: instances that start together on a new
+// PostgreSQL database migrate one at a time (an advisory lock), and all
+// of them succeed.
+func TestMigrateConcurrently(t *testing.T) {
+	if dialect != "postgres" {
+		t.Skip("PostgreSQL only: a SQLite database has one process")
+	}
+	dsn := emptyDSN(t)
+	const instances = 3
+	errs := make(chan error, instances)
+	for range instances {
+		go func() {
+			db, err := store.Open(dsn, store.Options{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			errs <- db.Migrate(context.Background())
+		}()
+	}
+	for range instances {
+		if err := <-errs; err != nil {
+			t.Errorf("Migrate: %v", err)
+		}
+	}
+	db := mustOpenAt(t, dsn)
+	mustUser(t, db, "a@example.com")
+}

@@ -1,7 +1,10 @@
 // Package store keeps the service's state in SQL: SQLite through the pure-Go
-// modernc.org/sqlite driver by default. It implements followup.Store and
-// holds the durable job queue (River), whose jobs commit in the same
-// transaction as the domain change that caused them.
+// modernc.org/sqlite driver by default, or PostgreSQL through pgx (a
+// postgres:// URL). Both run the same queries, through database/sql; what
+// differs is in dialect.go, postgres.go and the two sets of migrations. It
+// implements followup.Store and holds the durable job queue (River), whose
+// jobs commit in the same transaction as the domain change that caused
+// them.
 package store
 
 import (
@@ -230,6 +233,9 @@ type queries struct {
 	db *DB
 	ex execer
 	tx *sql.Tx // nil outside InTx
+	// revs are the feed versions this transaction raised, by user (see
+	// feedRev); each transaction of a group has its own.
+	revs map[int64]int64
 }
 
 // stmts runs every query through a statement prepared once per pooled
@@ -424,7 +430,6 @@ func (s *DB) runGroup(group []*txRequest) {
 		return
 	}
 	ex := stmts{db: s.db, tx: tx, dialect: s.dialect, cache: &s.stmts}
-	q := &queries{db: s, ex: ex, tx: tx}
 	single := len(group) == 1
 	for i, r := range group {
 		if err := r.ctx.Err(); err != nil {
@@ -438,7 +443,7 @@ func (s *DB) runGroup(group []*txRequest) {
 				return
 			}
 		}
-		results[i] = call(r.fn, q)
+		results[i] = call(r.fn, &queries{db: s, ex: ex, tx: tx})
 		if single {
 			if results[i] != nil {
 				tx.Rollback()

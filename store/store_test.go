@@ -76,11 +76,18 @@ func mustStep(tb testing.TB, q followup.Queries, c followup.Commitment, kind fol
 func TestMigrateTwice(t *testing.T) {
 	dsn := emptyDSN(t)
 	db := mustOpenAt(t, dsn)
+	u := mustUser(t, db, "a@example.com")
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("second migrate: %v", err)
 	}
 	db.Close()
-	mustOpenAt(t, dsn) // reopen and migrate again
+	db = mustOpenAt(t, dsn) // reopen and migrate again
+	if got, err := db.UserByEmail(context.Background(), "a@example.com"); err != nil || got.ID != u.ID {
+		t.Errorf("after migrating again: %+v, %v; want the user kept", got, err)
+	}
+	if next := mustUser(t, db, "b@example.com"); next.ID <= u.ID {
+		t.Errorf("the next user got id %d, after %d", next.ID, u.ID)
+	}
 }
 
 func TestOpenRejectsBadDSN(t *testing.T) {

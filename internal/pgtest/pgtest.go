@@ -45,15 +45,18 @@ const startTimeout = 60 * time.Second
 
 // Server is a running PostgreSQL server.
 type Server struct {
-	dir   string // the temporary directory: data, socket, log
-	port  int
-	cmd   *exec.Cmd
-	done  chan struct{} // closed when the server process has exited
-	log   testenv.SyncBuffer
-	admin *sql.DB // connected to the postgres database as superuser
+	dir     string // the temporary directory: data, socket, log
+	port    int
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the server process has exited
+	log     testenv.SyncBuffer
+	admin   *sql.DB // connected to the postgres database as superuser
+	version int     // server_version_num, e.g. 150014
 
 	mu        sync.Mutex
-	templates map[string]error // template database name -> its setup's outcome
+	templates map[string]error    // template database name -> its setup's outcome
+	kept      map[string][]string // template -> its tables that hold rows
+	free      map[string][]string // template -> emptied copies for the next tests
 }
 
 var (
@@ -129,7 +132,7 @@ func start(bin string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, done: make(chan struct{}), templates: map[string]error{}}
+	s := &Server{dir: dir, done: make(chan struct{}), templates: map[string]error{}, kept: map[string][]string{}, free: map[string][]string{}}
 	cred, err := runAs(dir)
 	if err != nil {
 		os.RemoveAll(dir)
@@ -231,7 +234,7 @@ func (s *Server) waitReady() error {
 		cancel()
 		if err == nil {
 			s.admin = db
-			return nil
+			return db.QueryRow(`SELECT current_setting('server_version_num')::int`).Scan(&s.version)
 		}
 		select {
 		case <-s.done:
@@ -285,9 +288,22 @@ func Database(tb testing.TB) string {
 // DatabaseFrom creates a fresh database for the test as a copy of the
 // template database (see Template; "" for an empty one), dropped when the
 // test ends, and returns its URL.
+//
+// A copy of a template is not dropped but emptied when the test ends, and
+// the next test of that template gets it: creating a database costs
+// hundreds of milliseconds on a loaded machine, emptying one a few. Emptied
+// means every table that was empty in the template is emptied again, its
+// sequences restarted; tables that had rows there (the migrations'
+// records) must stay as they were.
 func DatabaseFrom(tb testing.TB, template string) string {
 	tb.Helper()
 	s := server(tb)
+	if template != "" {
+		if name, ok := s.takeFree(template); ok {
+			tb.Cleanup(func() { s.recycle(tb, template, name) })
+			return s.DSN(name)
+		}
+	}
 	name := nameChars.ReplaceAllString(strings.ToLower(tb.Name()), "_")
 	name = fmt.Sprintf("t%d_%s", dbCounter.Add(1), name)
 	if len(name) > 60 {
@@ -297,15 +313,135 @@ func DatabaseFrom(tb testing.TB, template string) string {
 	if template != "" {
 		stmt += ` TEMPLATE ` + quote(template)
 	}
+	if s.version >= 150000 {
+		// Copying the files took a sixth of the time of WAL_LOG,
+		// PostgreSQL 15's default, which writes every page to the WAL:
+		// 175 ms against 1.2 s for a template of 40 tables.
+		stmt += ` STRATEGY FILE_COPY`
+	}
 	if _, err := s.admin.Exec(stmt); err != nil {
 		tb.Fatalf("pgtest: %s: %v", stmt, err)
 	}
 	tb.Cleanup(func() {
-		if _, err := s.admin.Exec(`DROP DATABASE ` + quote(name) + ` WITH (FORCE)`); err != nil {
-			tb.Errorf("pgtest: drop database %s: %v", name, err)
+		if template != "" {
+			s.recycle(tb, template, name)
+			return
 		}
+		s.drop(tb, name)
 	})
 	return s.DSN(name)
+}
+
+// takeFree returns an emptied copy of template, if one waits.
+func (s *Server) takeFree(template string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	free := s.free[template]
+	if len(free) == 0 {
+		return "", false
+	}
+	name := free[len(free)-1]
+	s.free[template] = free[:len(free)-1]
+	return name, true
+}
+
+// recycle empties a copy of template for the next test, or drops it when
+// that fails.
+func (s *Server) recycle(tb testing.TB, template, name string) {
+	s.mu.Lock()
+	kept := s.kept[template]
+	s.mu.Unlock()
+	if err := s.empty(name, kept); err != nil {
+		tb.Logf("pgtest: empty database %s (dropped instead): %v", name, err)
+		s.drop(tb, name)
+		return
+	}
+	s.mu.Lock()
+	s.free[template] = append(s.free[template], name)
+	s.mu.Unlock()
+}
+
+// empty ends the sessions a test left on database name, deletes the rows
+// of its tables but those in kept, and restarts its sequences. DELETE, not
+// TRUNCATE: on tables this small it is many times faster (TRUNCATE makes
+// new files for each table); the foreign keys' triggers are off meanwhile,
+// so the order does not matter.
+func (s *Server) empty(name string, kept []string) error {
+	if _, err := s.admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
+		return err
+	}
+	db, err := sql.Open("pgx", s.DSN(name))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tables, err := publicTables(db)
+	if err != nil {
+		return err
+	}
+	stmts := []string{`SET lock_timeout = '10s'`, `SET session_replication_role = replica`}
+	for _, t := range tables {
+		if !slices.Contains(kept, t) {
+			stmts = append(stmts, `DELETE FROM `+quote(t))
+		}
+	}
+	// Every sequence of a table that is emptied starts again at 1.
+	stmts = append(stmts, `SELECT setval(format('%I.%I', s.schemaname, s.sequencename), 1, false)
+		FROM pg_sequences s JOIN pg_depend d ON d.objid = format('%I.%I', s.schemaname, s.sequencename)::regclass
+		JOIN pg_class c ON c.oid = d.refobjid
+		WHERE s.schemaname = 'public' AND NOT c.relname = ANY ('{`+strings.Join(kept, ",")+`}'::text[])`)
+	_, err = db.Exec(strings.Join(stmts, "; "))
+	return err
+}
+
+// drop drops database name, ending its sessions.
+func (s *Server) drop(tb testing.TB, name string) {
+	if _, err := s.admin.Exec(`DROP DATABASE ` + quote(name) + ` WITH (FORCE)`); err != nil {
+		tb.Errorf("pgtest: drop database %s: %v", name, err)
+	}
+}
+
+// publicTables lists the tables of db's public schema.
+func publicTables(db *sql.DB) ([]string, error) {
+	rows, err := db.Query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		tables = append(tables, t)
+	}
+	return tables, rows.Err()
+}
+
+// tablesWithRows lists the tables of database name's public schema that
+// hold a row.
+func (s *Server) tablesWithRows(name string) ([]string, error) {
+	db, err := sql.Open("pgx", s.DSN(name))
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	tables, err := publicTables(db)
+	if err != nil {
+		return nil, err
+	}
+	var full []string
+	for _, t := range tables {
+		var any bool
+		if err := db.QueryRow(`SELECT EXISTS (SELECT 1 FROM ` + quote(t) + `)`).Scan(&any); err != nil {
+			return nil, err
+		}
+		if any {
+			full = append(full, t)
+		}
+	}
+	return full, nil
 }
 
 // Template makes the template database name once per test binary, by
@@ -334,6 +470,11 @@ func (s *Server) makeTemplate(name string, setup func(dsn string) error) error {
 	if err := setup(s.DSN(name)); err != nil {
 		return err
 	}
+	kept, err := s.tablesWithRows(name)
+	if err != nil {
+		return err
+	}
+	s.kept[name] = kept
 	// A template must have no other sessions while it is copied; setup's
 	// may linger a moment after it closed them.
 	deadline := time.Now().Add(10 * time.Second)
@@ -350,7 +491,7 @@ func (s *Server) makeTemplate(name string, setup func(dsn string) error) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	_, err := s.admin.Exec(`ALTER DATABASE ` + quote(name) + ` WITH IS_TEMPLATE true`)
+	_, err = s.admin.Exec(`ALTER DATABASE ` + quote(name) + ` WITH IS_TEMPLATE true`)
 	return err
 }
 
