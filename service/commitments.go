@@ -53,25 +53,16 @@ type createHooks struct {
 func (s *Service) createPlanned(ctx context.Context, userID int64, in followup.NewCommitment, now time.Time, hooks createHooks) (followup.Commitment, error) {
 	unlock := s.lockPlan(userID)
 	defer unlock()
-	replayed := false // by the run of the transaction that committed
-	if replay := hooks.replay; replay != nil {
-		hooks.replay = func(q followup.Queries) (followup.Commitment, bool, error) {
-			c, done, err := replay(q)
-			replayed = done
-			return c, done, err
-		}
-	}
 	for range maxPlanAttempts {
 		c, err := s.createWindowed(ctx, userID, in, now, hooks)
 		if !errors.Is(err, errPlanStale) {
-			if err == nil && !replayed {
-				s.logCreatedEnded(ctx, c)
-			}
 			return c, err
 		}
 	}
 	var out followup.Commitment
+	created := false
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		created = false // the transaction may run again
 		if c, done, err := hooks.replayIn(q); done || err != nil {
 			out = c
 			return err
@@ -80,15 +71,13 @@ func (s *Service) createPlanned(ctx context.Context, userID int64, in followup.N
 		if out, err = s.create(ctx, q, userID, in, now); err != nil {
 			return err
 		}
+		created = true
 		return hooks.storedIn(q, out)
 	})
-	if err != nil {
-		return out, err
-	}
-	if !replayed {
+	if err == nil && created {
 		s.logCreatedEnded(ctx, out)
 	}
-	return out, nil
+	return out, err
 }
 
 // logCreatedEnded logs the let-go of a commitment that create stored let go
@@ -139,7 +128,9 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 		}
 	}
 	var out followup.Commitment
+	created := false
 	err = s.Store.InTx(ctx, func(q followup.Queries) error {
+		created = false // the transaction may run again
 		if c, done, err := hooks.replayIn(q); done || err != nil {
 			out = c
 			return err
@@ -155,8 +146,12 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 		if err != nil {
 			return err
 		}
+		created = true
 		return hooks.storedIn(q, out)
 	})
+	if err == nil && created {
+		s.logCreatedEnded(ctx, out)
+	}
 	return out, err
 }
 

@@ -134,6 +134,7 @@ func (s *Service) CreateOnce(ctx context.Context, userID int64, key string, in f
 		return c, false, err
 	}
 	replay := func(q followup.Queries) (followup.Commitment, bool, error) {
+		replayed = false // the transaction may run again
 		k, err := q.Idempotency(ctx, userID, key)
 		switch followup.ErrorCode(err) {
 		case "":
