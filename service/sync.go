@@ -16,7 +16,7 @@ import (
 // (followup.RetryAfter), as it does while a server's Retry-After runs. Its
 // calendar work is bounded by the service's JobTimeout.
 func (s *Service) HandleJob(ctx context.Context, j followup.Job) error {
-	ctx, cancel := context.WithTimeout(ctx, s.jobTimeout())
+	ctx, cancel := context.WithTimeout(followup.ForUser(ctx, j.UserID), s.jobTimeout())
 	defer cancel()
 	var err error
 	switch j.Kind {

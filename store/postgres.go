@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -130,7 +131,24 @@ func (s *DB) inTxPostgres(ctx context.Context, fn func(q followup.Queries) error
 // what it returns decides, as for any caller. It never touches another
 // caller's transaction.
 func (s *DB) txOnce(ctx context.Context, fn func(q followup.Queries) error) error {
-	tx, err := s.db.BeginTx(context.WithoutCancel(ctx), &sql.TxOptions{Isolation: sql.LevelSerializable})
+	var begin interface {
+		BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+	} = s.db
+	isolation := sql.LevelSerializable
+	if user := followup.UserOf(ctx); user != 0 {
+		conn, unlock, err := s.lockUserTx(ctx, user)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		// The lock orders it with the user's other transactions; those of
+		// other users touch other rows. SERIALIZABLE's predicate locks
+		// would still make it conflict with them: they cover whole pages
+		// of steps once a transaction reads a few hundred, which a plan
+		// does, and under load a create was run again until it gave up.
+		begin, isolation = conn, sql.LevelRepeatableRead
+	}
+	tx, err := begin.BeginTx(context.WithoutCancel(ctx), &sql.TxOptions{Isolation: isolation})
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
@@ -143,6 +161,36 @@ func (s *DB) txOnce(ctx context.Context, fn func(q followup.Queries) error) erro
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// userTxLock is the first key of the advisory locks that make the
+// transactions of one user (followup.ForUser) run one at a time; the
+// second is the user's id.
+const userTxLock = 0x666f6c6c // "foll"
+
+// lockUserTx takes the user's transaction lock on a connection of its own,
+// waiting for the transaction of that user another caller or instance
+// runs, and returns the connection to begin the transaction on. The lock
+// is the session's, taken before the transaction begins, so that the
+// transaction's snapshot sees what the one before it committed. unlock
+// gives it back and the connection to the pool; a dead instance's locks go
+// with its connections.
+func (s *DB) lockUserTx(ctx context.Context, user int64) (conn *sql.Conn, unlock func(), err error) {
+	conn, err = s.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: lock user: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, int32(userTxLock), int32(user)); err != nil {
+		conn.Raw(func(any) error { return driver.ErrBadConn }) // the lock may be half taken: drop the session
+		conn.Close()
+		return nil, nil, fmt.Errorf("store: lock user: %w", err)
+	}
+	return conn, func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, int32(userTxLock), int32(user)); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}, nil
 }
 
 // retryWait is how long to wait before the attempt'th run of a

@@ -35,9 +35,31 @@ type QueueOptions struct {
 	// MaxAttempts before a job is discarded (default 25, about three weeks of backoff).
 	// A discarded calendar write is repaired by the next periodic sync.
 	MaxAttempts int
+	// JobTimeout bounds one job's run (default DefaultJobTimeout); its
+	// context ends then. Set it above the handler's own bound, if any.
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may be running before it counts as
+	// stuck: its worker died (an instance killed, or the machine under it
+	// lost) and the job is run again, by whichever instance takes it. It is
+	// never below JobTimeout (default JobTimeout + RescueMargin). The
+	// queue's leader looks for such jobs every 30 s, and a new leader at
+	// once, so a dead instance's jobs run again within RescueAfter + 30 s,
+	// plus up to 15 s while the instances elect a new leader.
+	RescueAfter time.Duration
 	// Jobs, when not nil, is told the outcome of every job run.
 	Jobs followup.JobObserver
 }
+
+// Defaults of the queue's timing.
+const (
+	// DefaultJobTimeout is QueueOptions.JobTimeout's default: above the
+	// one minute the service gives a job's calendar work.
+	DefaultJobTimeout = 70 * time.Second
+	// RescueMargin is how much longer than JobTimeout a job must have been
+	// running to count as stuck, by default: a job that timed out has that
+	// long to record its end.
+	RescueMargin = 15 * time.Second
+)
 
 // Job arguments, one type per kind. Kinds are stored in the queue table.
 type stepArgs struct {
@@ -79,13 +101,20 @@ func (tickArgs) Kind() string { return "tick" }
 // delays a let-go or a close. Calendar jobs run on river.QueueDefault.
 const clockQueue = "clock"
 
-// uniqueOpts dedupe the periodic jobs while an identical one waits or runs.
-var uniqueOpts = river.UniqueOpts{
-	ByArgs: true,
-	ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending,
-		rivertype.JobStateRunning, rivertype.JobStateScheduled,
-	},
+// periodicUnique dedupes a periodic job while an identical one of the same
+// period waits or runs. A job of an earlier period does not hold the next
+// one back: one that a killed instance was running stays "running" until
+// it is rescued (RescueAfter), and the let-gos and closes due meanwhile must
+// not wait for that.
+func periodicUnique(period time.Duration) river.UniqueOpts {
+	return river.UniqueOpts{
+		ByArgs:   true,
+		ByPeriod: max(period, time.Second), // River's shortest
+		ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled,
+		},
+	}
 }
 
 // queue wraps the River clients: one inserts jobs in the store's
@@ -119,6 +148,13 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 25
 	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = DefaultJobTimeout
+	}
+	if o.RescueAfter <= 0 {
+		o.RescueAfter = o.JobTimeout + RescueMargin
+	}
+	o.RescueAfter = max(o.RescueAfter, o.JobTimeout)
 	q := &queue{log: log, opts: o}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[stepArgs]) error {
@@ -141,12 +177,12 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	}))
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(o.TickInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return tickArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: uniqueOpts}
+			return tickArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: periodicUnique(o.TickInterval)}
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
 	if o.SyncInterval > 0 {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(o.SyncInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return syncAllArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: uniqueOpts}
+			return syncAllArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: periodicUnique(o.SyncInterval)}
 		}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	cfg := &river.Config{
@@ -155,8 +191,11 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 		MaxAttempts:       o.MaxAttempts,
 		FetchPollInterval: o.PollInterval,
 		FetchCooldown:     min(100*time.Millisecond, o.PollInterval),
-		JobTimeout:        2 * time.Minute,
-		PeriodicJobs:      periodic,
+		JobTimeout:        o.JobTimeout,
+		// River's default is an hour: a killed instance's running jobs
+		// would wait that long for a survivor.
+		RescueStuckJobsAfter: o.RescueAfter,
+		PeriodicJobs:         periodic,
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: o.Workers},
 			// The tick is due every TickInterval: it need not be looked for as often.

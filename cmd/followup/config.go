@@ -22,8 +22,10 @@ type Config struct {
 	AllowPrivateHosts bool
 	SyncInterval      time.Duration
 	TickInterval      time.Duration
-	LogLevel          string
-	LogFormat         string
+	// JobTimeout bounds one background job's calendar work.
+	JobTimeout time.Duration
+	LogLevel   string
+	LogFormat  string
 	// Metrics serves /metrics; a MetricsToken turns it on as well.
 	Metrics      bool
 	MetricsToken string
@@ -48,6 +50,7 @@ var settings = []setting{
 	{"allow-private-hosts", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "false", "let users connect CalDAV servers and ICS sources on loopback, private and link-local addresses (self-hosting on a LAN)"},
 	{"sync-interval", "FOLLOWUP_SYNC_INTERVAL", "5m", "how often connected calendars are synced; 0 turns the background sync off (changes are still written at once, and POST /api/v1/sync still syncs)"},
 	{"tick-interval", "FOLLOWUP_TICK_INTERVAL", "30s", "how often time-based transitions (let-go, close) are applied"},
+	{"job-timeout", "FOLLOWUP_JOB_TIMEOUT", "1m", "how long one background job's calendar work may take; the jobs a killed instance was running run again on another instance 25 s to 70 s after this"},
 	{"log-level", "FOLLOWUP_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "FOLLOWUP_LOG_FORMAT", "json", "json or text"},
 	{"metrics", "FOLLOWUP_METRICS", "false", "serve Prometheus metrics at /metrics (off by default: they name users' calendar servers)"},
@@ -84,6 +87,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		if c.TickInterval, err = time.ParseDuration(*values["tick-interval"]); err != nil {
 			return c, fmt.Errorf("tick-interval (FOLLOWUP_TICK_INTERVAL): %q is not a duration such as 30s", *values["tick-interval"])
 		}
+		if c.JobTimeout, err = time.ParseDuration(*values["job-timeout"]); err != nil {
+			return c, fmt.Errorf("job-timeout (FOLLOWUP_JOB_TIMEOUT): %q is not a duration such as 1m", *values["job-timeout"])
+		}
 		return c, c.Validate()
 	}
 }
@@ -115,6 +121,9 @@ func (c Config) Validate() error {
 	}
 	if c.TickInterval < time.Second {
 		return fmt.Errorf("tick-interval (FOLLOWUP_TICK_INTERVAL): %s is shorter than 1s", c.TickInterval)
+	}
+	if c.JobTimeout < time.Second || c.JobTimeout > time.Hour {
+		return fmt.Errorf("job-timeout (FOLLOWUP_JOB_TIMEOUT): %s is not between 1s and 1h", c.JobTimeout)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err

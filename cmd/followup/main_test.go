@@ -366,6 +366,8 @@ func TestConfigErrors(t *testing.T) {
 		{map[string]string{"FOLLOWUP_LOG_LEVEL": "loud"}, "FOLLOWUP_LOG_LEVEL"},
 		{map[string]string{"FOLLOWUP_METRICS": "maybe"}, "FOLLOWUP_METRICS"},
 		{map[string]string{"FOLLOWUP_METRICS_TOKEN": "short"}, "FOLLOWUP_METRICS_TOKEN"},
+		{map[string]string{"FOLLOWUP_JOB_TIMEOUT": "0s"}, "FOLLOWUP_JOB_TIMEOUT"},
+		{map[string]string{"FOLLOWUP_JOB_TIMEOUT": "soon"}, "FOLLOWUP_JOB_TIMEOUT"},
 	} {
 		dir := t.TempDir()
 		err := run(context.Background(), []string{"migrate"}, sys{stdout: io.Discard, stderr: io.Discard, getenv: env(dir, tc.env), now: clockFor(dir)})

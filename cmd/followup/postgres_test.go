@@ -96,7 +96,7 @@ func TestDatabaseSettingMasked(t *testing.T) {
 		"postgress://followup:" + pgPassword + "@db:5432/followup",
 		"mysql://followup:" + pgPassword + "@db/followup",
 	} {
-		cfg := Config{Addr: "127.0.0.1:0", Database: dsn, SecretFile: "k", TickInterval: 30e9, LogLevel: "info", LogFormat: "json"}
+		cfg := Config{Addr: "127.0.0.1:0", Database: dsn, SecretFile: "k", TickInterval: 30e9, JobTimeout: 60e9, LogLevel: "info", LogFormat: "json"}
 		err := cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), "FOLLOWUP_DATABASE") {
 			t.Errorf("%q: %v", dsn, err)
@@ -106,7 +106,7 @@ func TestDatabaseSettingMasked(t *testing.T) {
 			t.Errorf("the error shows the password: %v", err)
 		}
 	}
-	ok := Config{Addr: "127.0.0.1:0", Database: "postgresql://followup:" + pgPassword + "@db:5432/followup", SecretFile: "k", TickInterval: 30e9, LogLevel: "info", LogFormat: "json"}
+	ok := Config{Addr: "127.0.0.1:0", Database: "postgresql://followup:" + pgPassword + "@db:5432/followup", SecretFile: "k", TickInterval: 30e9, JobTimeout: 60e9, LogLevel: "info", LogFormat: "json"}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("a PostgreSQL URL: %v", err)
 	}
