@@ -236,6 +236,9 @@ type Queries interface {
 	// MoveStep stores a step's placement: Status, Start, End, Late,
 	// Unplaced, Sequence and UpdatedAt.
 	MoveStep(ctx context.Context, s *Step) error
+	// MoveSteps is MoveStep for many steps, in one statement per few
+	// hundred: on PostgreSQL every statement is a round trip.
+	MoveSteps(ctx context.Context, steps []Step) error
 	// LiveBlocks returns the user's steps that calendars show: pending block
 	// steps, and done blocks that had started by when they were completed.
 	// Blocks that ended before since are left out.

@@ -317,10 +317,8 @@ func (s *Service) storeMoves(ctx context.Context, q followup.Queries, in planInp
 	if len(changed) == 0 {
 		return nil
 	}
-	for i := range changed {
-		if err := q.MoveStep(ctx, &changed[i]); err != nil {
-			return err
-		}
+	if err := q.MoveSteps(ctx, changed); err != nil {
+		return err
 	}
 	if err := s.enqueueTo(ctx, q, in.userID, in.conn, changed); err != nil {
 		return err

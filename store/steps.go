@@ -251,6 +251,109 @@ func (q *queries) MoveStep(ctx context.Context, s *followup.Step) error {
 	})
 }
 
+// moveChunk bounds the rows of one MoveSteps statement (13 parameters
+// each), well inside both databases' limit on parameters.
+const moveChunk = 400
+
+// MoveSteps stores the placements of many steps, as MoveStep does each,
+// in one UPDATE … FROM (VALUES …) per moveChunk steps of a user.
+func (q *queries) MoveSteps(ctx context.Context, steps []followup.Step) error {
+	return q.atomic(ctx, func(q *queries) error {
+		for len(steps) > 0 {
+			n := 1
+			for n < len(steps) && n < moveChunk && steps[n].UserID == steps[0].UserID {
+				n++
+			}
+			if steps[0].UserID == 0 { // unknown owner: MoveStep finds it
+				if err := q.MoveStep(ctx, &steps[0]); err != nil {
+					return err
+				}
+				steps = steps[1:]
+				continue
+			}
+			if err := q.moveSteps(ctx, steps[:n]); err != nil {
+				return err
+			}
+			steps = steps[n:]
+		}
+		return nil
+	})
+}
+
+// moveSteps is MoveSteps for steps of one user, in one statement. Like
+// updateStep it stamps the steps whose look in the feed changed with the
+// transaction's feed version, raising it only if one did.
+func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
+	userID := steps[0].UserID
+	rev, ok := q.revs[userID]
+	if !ok || userID == 0 {
+		rev = revPending
+		if err := q.lockUser(ctx, userID); err != nil {
+			return err
+		}
+	}
+	// The first row's casts type the VALUES columns on PostgreSQL, whose
+	// columns are named column1… there as in SQLite.
+	row := `(CAST(? AS BIGINT), ?, ?, ?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?)`
+	rows := make([]string, len(steps))
+	args := []any{rev}
+	for i, s := range steps {
+		rows[i] = row
+		if i > 0 {
+			rows[i] = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		}
+		args = append(args, s.ID, string(s.Status), ts(s.Start), ts(s.End), s.Late, s.Unplaced, s.Sequence,
+			ts(s.UpdatedAt), feedStatus(s.Status))
+	}
+	args = append(args, userID)
+	res, err := q.ex.QueryContext(ctx, `
+		UPDATE steps SET status = v.column2, start_at = v.column3, end_at = v.column4, late = v.column5,
+			unplaced = v.column6, sequence = v.column7, updated_at = v.column8,
+			feed_rev = CASE WHEN (CASE steps.status WHEN 'synced' THEN 'planned' ELSE steps.status END) = v.column9
+				AND steps.start_at = v.column3 AND steps.end_at = v.column4 AND steps.sequence = v.column7
+				AND steps.updated_at = v.column8 THEN steps.feed_rev ELSE ? END
+		FROM (VALUES `+strings.Join(rows, ", ")+`) AS v
+		WHERE steps.id = v.column1 AND steps.user_id = ?
+		RETURNING steps.id, steps.feed_rev`, args...)
+	if err != nil {
+		return fmt.Errorf("store: move steps: %w", err)
+	}
+	var pending []any
+	moved := 0
+	for res.Next() {
+		var id, got int64
+		if err := res.Scan(&id, &got); err != nil {
+			res.Close()
+			return fmt.Errorf("store: move steps: %w", err)
+		}
+		moved++
+		if got == revPending {
+			pending = append(pending, id)
+		}
+	}
+	if err := res.Close(); err != nil {
+		return fmt.Errorf("store: move steps: %w", err)
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("store: move steps: %w", err)
+	}
+	if moved != len(steps) {
+		return followup.Errorf(followup.ENOTFOUND, "", "Step not found.")
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	if rev, err = q.feedRev(ctx, userID); err != nil {
+		return err
+	}
+	_, err = q.ex.ExecContext(ctx, `UPDATE steps SET feed_rev = ? WHERE id IN (`+placeholders(len(pending))+`)`,
+		append([]any{rev}, pending...)...)
+	if err != nil {
+		return fmt.Errorf("store: move steps: %w", err)
+	}
+	return nil
+}
+
 // LiveBlocks returns the steps that calendars show.
 func (q *queries) LiveBlocks(ctx context.Context, userID int64, since time.Time) ([]followup.Step, error) {
 	steps, err := q.stepsWhere(ctx, `user_id = ? AND commitment_id IS NOT NULL AND kind NOT IN ('close', 'let_go')
