@@ -80,6 +80,15 @@ func TestFeedRevision(t *testing.T) {
 				return q.MoveStep(ctx, &z)
 			})
 		}, 1, []string{"b@followup", "z@followup"}, false},
+		{"late flags alone, by MoveSteps", func() error {
+			b.Late, z.Late = false, true
+			return db.MoveSteps(ctx, []followup.Step{b, z})
+		}, 0, nil, false},
+		{"two moves in one MoveSteps, one a late flag", func() error {
+			b.Start, b.Sequence = b.Start.Add(time.Minute), b.Sequence+1
+			z.Late = false
+			return db.MoveSteps(ctx, []followup.Step{z, b})
+		}, 1, []string{"b@followup"}, false},
 		{"a transaction that fails", func() error {
 			err := db.InTx(ctx, func(q followup.Queries) error {
 				moved := b
