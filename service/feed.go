@@ -32,7 +32,7 @@ func (s *Service) rotateFeed(ctx context.Context, q followup.Queries, userID int
 	if err := q.SetFeedToken(ctx, userID, hashToken(token), sealed); err != nil {
 		return "", err
 	}
-	s.feedCache.Delete(userID)
+	s.feeds().Delete(userID)
 	return token, nil
 }
 
@@ -128,16 +128,24 @@ func feedDay(now time.Time) time.Time {
 	return time.Unix(now.Unix()/secondsPerDay*secondsPerDay, 0).UTC()
 }
 
-type cachedFeed struct {
-	etag string
-	body []byte
+// feeds returns the cache of rendered feeds, bounded by FeedCacheBytes.
+func (s *Service) feeds() *byteCache[int64] {
+	s.feedOnce.Do(func() {
+		budget := s.FeedCacheBytes
+		if budget <= 0 {
+			budget = DefaultFeedCacheBytes
+		}
+		s.feedCache = newByteCache[int64](budget)
+	})
+	return s.feedCache
 }
 
 // FeedDocument renders the feed of a version found by FeedVersion; the
-// rendering is cached per user until the version changes.
+// rendering is cached per user until the version changes, the most
+// recently asked for within Service.FeedCacheBytes.
 func (s *Service) FeedDocument(ctx context.Context, v followup.FeedVersion) ([]byte, error) {
-	if c, ok := s.feedCache.Load(v.UserID); ok && c.(*cachedFeed).etag == v.ETag {
-		return c.(*cachedFeed).body, nil
+	if body, ok := s.feeds().Get(v.UserID, v.ETag); ok {
+		return body, nil
 	}
 	events, err := s.FeedEvents(ctx, v.UserID)
 	if err != nil {
@@ -147,8 +155,10 @@ func (s *Service) FeedDocument(ctx context.Context, v followup.FeedVersion) ([]b
 	if err := s.Encoder.EncodeFeed(&buf, "Follow-ups", events, v.LastModified); err != nil {
 		return nil, err
 	}
-	body := buf.Bytes()
-	s.feedCache.Store(v.UserID, &cachedFeed{etag: v.ETag, body: body})
+	// The buffer grew by doubling: keep a copy of the feed's own size, not
+	// up to twice that.
+	body := bytes.Clone(buf.Bytes())
+	s.feeds().Put(v.UserID, v.ETag, body)
 	return body, nil
 }
 

@@ -53,10 +53,15 @@ type Service struct {
 	// JobTimeout bounds the calendar work of one queued job (default
 	// DefaultJobTimeout).
 	JobTimeout time.Duration
+	// FeedCacheBytes bounds the rendered feeds kept in memory, across all
+	// users, the most recently asked for first (default
+	// DefaultFeedCacheBytes).
+	FeedCacheBytes int
 
-	feedCache sync.Map // user id -> *cachedFeed
-	userLocks sync.Map // user id -> chan struct{} (capacity 1), serialises calendar work per user
-	work      sync.Map // user id -> *runningWork holding the user's lock
+	feedOnce  sync.Once
+	feedCache *byteCache[int64] // user id -> rendered feed, tagged with its ETag
+	userLocks sync.Map          // user id -> chan struct{} (capacity 1), serialises calendar work per user
+	work      sync.Map          // user id -> *runningWork holding the user's lock
 	ownerOnce sync.Once
 	owner     string // this process's lease owner id
 }
