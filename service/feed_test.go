@@ -223,7 +223,7 @@ func TestFeedCacheBudget(t *testing.T) {
 		render bool
 	}{
 		{0, true}, {1, true}, {0, false}, // both kept
-		{2, true},                        // bob, the least recently asked for, leaves
+		{2, true},                         // bob, the least recently asked for, leaves
 		{0, false}, {2, false}, {1, true}, // ann leaves for bob
 		{2, false}, {0, true},
 	} {
