@@ -163,7 +163,7 @@ func openMainRealClock(tb testing.TB, dir string) *Main {
 	return m
 }
 
-// fillBlocks stores n blocks spread over the users: commitments with a
+// fillBlocks stores n blocks spread unevenly over the users: commitments with a
 // refresher and a deliver block and a let-go step each, met over the last
 // five weeks, as the store holds those the service creates. Those met more
 // than ten days ago are done; the others are open with their let-go to come.
@@ -174,9 +174,17 @@ func fillBlocks(tb testing.TB, dir string, users []memoryUser, n int) {
 	defer m.Close()
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Minute)
-	perUser := n / len(users) / 2 // commitments, two blocks each
+	mean := n / len(users) / 2 // commitments, two blocks each
 	span := 49 * 24 * time.Hour
+	left := n / 2
 	for ui, u := range users {
+		// Users hold from half to one and a half times the mean, so that
+		// lists and feeds come in many lengths; the last takes the rest.
+		perUser := mean/2 + mean*ui/(len(users)-1)
+		if ui == len(users)-1 {
+			perUser = left
+		}
+		left -= perUser
 		err := m.DB.InTx(ctx, func(q followup.Queries) error {
 			for i := range perUser {
 				met := now.Add(-35*24*time.Hour + span*time.Duration(i)/time.Duration(perUser))
