@@ -21,8 +21,14 @@ type CommitmentFilter struct {
 // Feed is a user's feed validators: what a conditional GET needs, nothing more.
 type Feed struct {
 	UserID int64
-	// Version rises on every change that the feed shows.
-	Version   int64
+	// Version rises on every change that the feed shows, in the change's
+	// transaction; each step carries the Version at which it last changed
+	// (see StepsChangedSince).
+	Version int64
+	// Purged is the Version at which steps last left the store for good
+	// (tombstones deleted): a feed rendered before it cannot learn their
+	// going from StepsChangedSince.
+	Purged    int64
 	UpdatedAt time.Time
 }
 
@@ -158,8 +164,18 @@ type Queries interface {
 	SetFeedToken(ctx context.Context, userID int64, tokenHash []byte, sealed string) error
 	FeedToken(ctx context.Context, userID int64) (sealed string, err error)
 	FeedByToken(ctx context.Context, tokenHash []byte) (Feed, error)
-	// TouchFeed raises the user's feed version after a change to their blocks.
+	// TouchFeed raises the user's feed version, once per transaction.
+	// Every write that changes what the feed shows raises it by itself,
+	// in its transaction: steps, commitments, habit series and settings.
 	TouchFeed(ctx context.Context, userID int64, now time.Time) error
+	// StepsChangedSince returns the user's steps changed at a feed version
+	// past rev (Feed.Version), whatever their status, tombstones included.
+	StepsChangedSince(ctx context.Context, userID, rev int64) ([]Step, error)
+	// CommitmentsChangedSince returns the ids of the user's commitments
+	// updated at a feed version past rev.
+	CommitmentsChangedSince(ctx context.Context, userID, rev int64) ([]int64, error)
+	// StepIDs returns the ids of all the user's steps, tombstones included.
+	StepIDs(ctx context.Context, userID int64) ([]int64, error)
 
 	InsertCommitment(ctx context.Context, c *Commitment) error
 	UpdateCommitment(ctx context.Context, c *Commitment) error

@@ -13,6 +13,9 @@ type FeedVersion struct {
 	UserID       int64
 	ETag         string
 	LastModified time.Time
+	// Revision is the store's Feed.Version, and Purged its Feed.Purged:
+	// what an incremental render reads the changes since its last one by.
+	Revision, Purged int64
 }
 
 // AgendaBlock is a placed block with what it is about.

@@ -79,22 +79,89 @@ type Feed struct {
 // time outside the years 0000-9999, before writing anything; otherwise
 // only with w's error.
 func Encode(w io.Writer, f Feed) error {
-	for i := range f.Events {
-		if err := check(&f.Events[i]); err != nil {
-			return err
-		}
-		for j := range f.Events[i].Overrides {
-			if err := check(&f.Events[i].Overrides[j]); err != nil {
-				return err
-			}
-		}
-	}
-	if !f.Now.IsZero() {
-		if _, err := dateTimeOK(f.Now, "now"); err != nil {
-			return err
-		}
+	if err := checkFeed(f); err != nil {
+		return err
 	}
 	e := encoder{w: w, buf: make([]byte, 0, flushAt+4096)}
+	e.header(f)
+	for i := range f.Events {
+		e.eventWithOverrides(&f.Events[i], f.Now)
+		if e.err != nil {
+			return e.err
+		}
+	}
+	e.raw(Footer)
+	e.flush()
+	return e.err
+}
+
+// Footer ends the calendar: what Encode writes after the last event.
+const Footer = "END:VCALENDAR\r\n"
+
+// AppendHeader appends to b what Encode writes of f before its first
+// event: the calendar's properties, and a VTIMEZONE for each zone that
+// f.Events use (only events with a Zone matter, so a feed assembled from
+// pieces may pass only those). It fails as Encode does for an invalid event
+// or f.Now, leaving b as it was.
+//
+// AppendHeader, AppendEvent for each event and Footer, concatenated, are
+// byte for byte what Encode writes for the same Feed.
+func AppendHeader(b []byte, f Feed) ([]byte, error) {
+	if err := checkFeed(f); err != nil {
+		return b, err
+	}
+	e := encoder{buf: b}
+	e.header(f)
+	return e.buf, nil
+}
+
+// AppendEvent appends to b the VEVENT of ev and those of its overrides, as
+// Encode writes them among a feed's events; now is the DTSTAMP of those
+// without a Stamp. It fails as Encode does for an invalid event, leaving b
+// as it was.
+func AppendEvent(b []byte, ev *followup.Event, now time.Time) ([]byte, error) {
+	if err := checkEvent(ev, now); err != nil {
+		return b, err
+	}
+	e := encoder{buf: b}
+	e.eventWithOverrides(ev, now)
+	return e.buf, nil
+}
+
+// checkFeed validates every event of f and f.Now before anything is written.
+func checkFeed(f Feed) error {
+	for i := range f.Events {
+		if err := checkEvent(&f.Events[i], time.Time{}); err != nil {
+			return err
+		}
+	}
+	return checkNow(f.Now)
+}
+
+// checkEvent validates ev, its overrides and now.
+func checkEvent(ev *followup.Event, now time.Time) error {
+	if err := check(ev); err != nil {
+		return err
+	}
+	for j := range ev.Overrides {
+		if err := check(&ev.Overrides[j]); err != nil {
+			return err
+		}
+	}
+	return checkNow(now)
+}
+
+// checkNow validates the DTSTAMP of events without a Stamp, when set.
+func checkNow(now time.Time) error {
+	if now.IsZero() {
+		return nil
+	}
+	_, err := dateTimeOK(now, "now")
+	return err
+}
+
+// header appends the calendar's properties and the VTIMEZONEs of f's events.
+func (e *encoder) header(f Feed) {
 	e.raw("BEGIN:VCALENDAR\r\n" +
 		"VERSION:2.0\r\n" +
 		"PRODID:" + ProductID + "\r\n" +
@@ -112,18 +179,14 @@ func Encode(w io.Writer, f Feed) error {
 	for _, z := range zonesOf(f.Events) {
 		e.timezone(z.loc, z.from)
 	}
-	for i := range f.Events {
-		e.event(&f.Events[i], f.Now)
-		for j := range f.Events[i].Overrides {
-			e.event(&f.Events[i].Overrides[j], f.Now)
-		}
-		if e.err != nil {
-			return e.err
-		}
+}
+
+// eventWithOverrides appends the VEVENT of ev, then those of its overrides.
+func (e *encoder) eventWithOverrides(ev *followup.Event, now time.Time) {
+	e.event(ev, now)
+	for j := range ev.Overrides {
+		e.event(&ev.Overrides[j], now)
 	}
-	e.raw("END:VCALENDAR\r\n")
-	e.flush()
-	return e.err
 }
 
 // check validates what Encode needs of an event.
@@ -159,14 +222,18 @@ func dateTimeOK(t time.Time, field string) (time.Time, error) {
 
 // encoder buffers the feed and remembers the first write error.
 type encoder struct {
-	w   io.Writer
+	w   io.Writer // nil: append to buf only
 	buf []byte
 	tmp []byte // escaped value of the line being written
 	err error
 }
 
-// flush writes the buffer out.
+// flush writes the buffer out; without a writer (AppendEvent,
+// AppendHeader) the buffer is the result and keeps growing.
 func (e *encoder) flush() {
+	if e.w == nil {
+		return
+	}
 	if e.err == nil && len(e.buf) > 0 {
 		_, e.err = e.w.Write(e.buf)
 	}
@@ -454,9 +521,24 @@ func NormalizeText(s string) string {
 	return b.String()
 }
 
-// FeedEncoder renders a whole feed with Encode; it is the feed encoder the
-// service is given.
+// FeedEncoder renders a whole feed with Encode, or in pieces with
+// AppendHeader, AppendEvent and Footer; it is the feed encoder the service
+// is given.
 type FeedEncoder struct{}
+
+// AppendHeader appends the feed's opening (see AppendHeader), with the
+// VTIMEZONEs of the zoned events among events.
+func (FeedEncoder) AppendHeader(b []byte, name string, events []followup.Event, now time.Time) ([]byte, error) {
+	return AppendHeader(b, Feed{Name: name, Events: events, Now: now})
+}
+
+// AppendEvent appends one event as the feed holds it (see AppendEvent).
+func (FeedEncoder) AppendEvent(b []byte, ev *followup.Event, now time.Time) ([]byte, error) {
+	return AppendEvent(b, ev, now)
+}
+
+// Footer returns the feed's closing line (Footer).
+func (FeedEncoder) Footer() string { return Footer }
 
 // EncodeFeed writes the feed named name with events, DTSTAMP falling back
 // to now.

@@ -82,7 +82,7 @@ func (s *Service) create(ctx context.Context, q followup.Queries, userID int64, 
 	if err != nil {
 		return followup.Commitment{}, err
 	}
-	changed, placed, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now, c: &c, fresh: fresh, conn: conn, connKnown: true})
+	_, placed, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now, c: &c, fresh: fresh, conn: conn, connKnown: true})
 	if err != nil {
 		return followup.Commitment{}, err
 	}
@@ -97,11 +97,6 @@ func (s *Service) create(ctx context.Context, q followup.Queries, userID int64, 
 	}
 	if err := s.enqueueTo(ctx, q, userID, conn, placed); err != nil {
 		return followup.Commitment{}, err
-	}
-	if len(changed) == 0 { // plan touched the feed only if something else moved
-		if err := q.TouchFeed(ctx, userID, now); err != nil {
-			return followup.Commitment{}, err
-		}
 	}
 	c.Steps = placed
 	slices.SortStableFunc(c.Steps, func(a, b followup.Step) int { return a.Start.Compare(b.Start) })
@@ -234,10 +229,7 @@ func (s *Service) Delete(ctx context.Context, userID, id int64) error {
 		if err := s.enqueueSteps(ctx, q, userID, c.Steps); err != nil {
 			return err
 		}
-		if err := s.replan(ctx, q, userID, now); err != nil {
-			return err
-		}
-		return q.TouchFeed(ctx, userID, now)
+		return s.replan(ctx, q, userID, now)
 	})
 }
 
@@ -424,8 +416,5 @@ func (a *actor) finish() error {
 	if err := a.s.enqueueSteps(ctx, a.q, a.c.UserID, a.changed); err != nil {
 		return err
 	}
-	if err := a.s.replan(ctx, a.q, a.c.UserID, a.now); err != nil {
-		return err
-	}
-	return a.q.TouchFeed(ctx, a.c.UserID, a.now)
+	return a.s.replan(ctx, a.q, a.c.UserID, a.now)
 }

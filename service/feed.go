@@ -1,9 +1,9 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +32,7 @@ func (s *Service) rotateFeed(ctx context.Context, q followup.Queries, userID int
 	if err := q.SetFeedToken(ctx, userID, hashToken(token), sealed); err != nil {
 		return "", err
 	}
-	s.feeds().Delete(userID)
+	s.feeds().drop(userID)
 	return token, nil
 }
 
@@ -103,8 +103,9 @@ func (s *Service) FeedVersion(ctx context.Context, token string) (followup.FeedV
 		return followup.FeedVersion{}, err
 	}
 	day := feedDay(s.now())
-	// The feed changes when the user's data does (Version, UpdatedAt) and
-	// when a day begins, as past blocks leave it: both are in the ETag and
+	// The feed changes when the user's data does (Version, UpdatedAt),
+	// when a day begins, as past blocks leave it, and with the base URL of
+	// its links: all are in the ETag, the first two also
 	// in Last-Modified, so that If-Modified-Since sees what If-None-Match
 	// sees (RFC 9110 §8.8.2, §13.1.3).
 	modified := f.UpdatedAt
@@ -114,9 +115,18 @@ func (s *Service) FeedVersion(ctx context.Context, token string) (followup.FeedV
 	return followup.FeedVersion{
 		UserID: f.UserID,
 		ETag: `"` + strconv.FormatInt(f.UserID, 36) + "-" + strconv.FormatInt(f.Version, 36) + "-" +
-			strconv.FormatInt(day.Unix()/secondsPerDay, 36) + `"`,
+			strconv.FormatInt(day.Unix()/secondsPerDay, 36) + "-" + s.baseTag() + `"`,
 		LastModified: modified.Truncate(time.Second),
+		Revision:     f.Version,
+		Purged:       f.Purged,
 	}, nil
+}
+
+// baseTag is a short hash of the base URL, which the feed's links hold.
+func (s *Service) baseTag() string {
+	h := fnv.New32a()
+	h.Write([]byte(s.BaseURL))
+	return strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
 // secondsPerDay is the length of a UTC day, which has no DST.
@@ -126,40 +136,6 @@ const secondsPerDay = 24 * 60 * 60
 // day long: blocks that ended FeedHistoryDays before it have left.
 func feedDay(now time.Time) time.Time {
 	return time.Unix(now.Unix()/secondsPerDay*secondsPerDay, 0).UTC()
-}
-
-// feeds returns the cache of rendered feeds, bounded by FeedCacheBytes.
-func (s *Service) feeds() *byteCache[int64] {
-	s.feedOnce.Do(func() {
-		budget := s.FeedCacheBytes
-		if budget <= 0 {
-			budget = DefaultFeedCacheBytes
-		}
-		s.feedCache = newByteCache[int64](budget)
-	})
-	return s.feedCache
-}
-
-// FeedDocument renders the feed of a version found by FeedVersion; the
-// rendering is cached per user until the version changes, the most
-// recently asked for within Service.FeedCacheBytes.
-func (s *Service) FeedDocument(ctx context.Context, v followup.FeedVersion) ([]byte, error) {
-	if body, ok := s.feeds().Get(v.UserID, v.ETag); ok {
-		return body, nil
-	}
-	events, err := s.FeedEvents(ctx, v.UserID)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := s.Encoder.EncodeFeed(&buf, "Follow-ups", events, v.LastModified); err != nil {
-		return nil, err
-	}
-	// The buffer grew by doubling: keep a copy of the feed's own size, not
-	// up to twice that.
-	body := bytes.Clone(buf.Bytes())
-	s.feeds().Put(v.UserID, v.ETag, body)
-	return body, nil
 }
 
 // FeedEvents returns the events of every live block of the user, and of

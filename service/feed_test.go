@@ -3,7 +3,6 @@ package service_test
 import (
 	"bytes"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -184,56 +183,5 @@ func TestFeedVersionChanges(t *testing.T) {
 	}
 	if uids := h.feedUIDs(u.ID); len(uids) != 0 {
 		t.Errorf("feed after let-go and delete holds %d events, want 0", len(uids))
-	}
-}
-
-// TestFeedCacheBudget checks that rendered feeds are kept within
-// FeedCacheBytes across users, the least recently asked for leaving
-// first: a process serving many users' feeds does not keep them all.
-func TestFeedCacheBudget(t *testing.T) {
-	h := newHarness(t, utc(11, 23, 20, 0))
-	var users []followup.User
-	for _, name := range []string{"ann", "bob", "cat"} {
-		u := h.user(name+"@example.com", "America/New_York")
-		for i := range 5 {
-			h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: name + " " + strconv.Itoa(i)}, Promise: "Send the deck"})
-		}
-		users = append(users, u)
-	}
-	// Measure one feed as rendered, then leave room for two in a process
-	// started with that budget.
-	events, err := h.svc.FeedEvents(h.ctx, users[0].ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := h.enc.EncodeFeed(&buf, "Follow-ups", events, h.clock.Now()); err != nil {
-		t.Fatal(err)
-	}
-	var versions []followup.FeedVersion
-	for _, u := range users {
-		versions = append(versions, h.feedVersion(u.ID))
-	}
-	_, svc := h.instance()
-	svc.FeedCacheBytes = buf.Len()*2 + buf.Len()/2
-	enc := svc.Encoder.(*feedEncoder)
-	calls := enc.Calls()
-	for i, step := range []struct {
-		user   int
-		render bool
-	}{
-		{0, true}, {1, true}, {0, false}, // both kept
-		{2, true},                         // bob, the least recently asked for, leaves
-		{0, false}, {2, false}, {1, true}, // ann leaves for bob
-		{2, false}, {0, true},
-	} {
-		if _, err := svc.FeedDocument(h.ctx, versions[step.user]); err != nil {
-			t.Fatal(err)
-		}
-		got := enc.Calls() - calls
-		calls = enc.Calls()
-		if want := map[bool]int{true: 1, false: 0}[step.render]; got != want {
-			t.Errorf("request %d (user %d): %d renderings, want %d", i, step.user, got, want)
-		}
 	}
 }

@@ -18,6 +18,7 @@ func feedUser(b *testing.B, open int, habits bool) (*harness, followup.FeedVersi
 	ny, _ := time.LoadLocation("America/New_York")
 	start := time.Date(2026, 11, 23, 8, 0, 0, 0, ny)
 	h := newHarness(b, start.UTC())
+	h.svc.FeedCacheBytes = -1 // every render a first one
 	u := h.user("bench-habits@example.com", "America/New_York")
 	var busy []followup.Interval
 	for d := start.AddDate(0, 0, 70); d.Before(start.AddDate(1, 0, 0)); d = d.AddDate(0, 0, 1) {
@@ -59,7 +60,8 @@ func feedUser(b *testing.B, open int, habits bool) (*harness, followup.FeedVersi
 	return h, h.feedVersion(u.ID)
 }
 
-// BenchmarkFeedHabits renders the feed (a first render, past the cache) of
+// BenchmarkFeedHabits renders the feed (a first render: the service keeps
+// no render) of
 // the same user without and with all six habits, alternately, so that the
 // load of a shared machine weighs on both alike; it reports the median of
 // each and their ratio.

@@ -172,7 +172,6 @@ func (s *Service) deleteHabitObject(ctx context.Context, a account, hs followup.
 // habitRemovedRemotely handles a series the user deleted in their calendar
 // app: the habit is switched off in the settings.
 func (s *Service) habitRemovedRemotely(ctx context.Context, hs followup.HabitSeries, rep *followup.SyncReport) error {
-	now := s.now()
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
 		fresh, err := q.HabitSeriesByUID(ctx, hs.UID)
 		if followup.ErrorCode(err) == followup.ENOTFOUND || (err == nil && fresh.RemoteETag != hs.RemoteETag) {
@@ -197,7 +196,7 @@ func (s *Service) habitRemovedRemotely(ctx context.Context, hs followup.HabitSer
 			rep.Removed++
 			s.log().InfoContext(ctx, "habit deleted in calendar", "user_id", fresh.UserID, "uid", fresh.UID, "habit", string(fresh.Kind))
 		}
-		return q.TouchFeed(ctx, fresh.UserID, now)
+		return nil
 	})
 }
 
@@ -227,10 +226,7 @@ func (s *Service) adoptHabit(ctx context.Context, uid string, r followup.RemoteE
 		}
 		rep.Adopted++
 		s.log().InfoContext(ctx, "habit occurrence moved in calendar", "user_id", fresh.UserID, "uid", uid)
-		if err := q.PutHabitSeries(ctx, &fresh); err != nil {
-			return err
-		}
-		return q.TouchFeed(ctx, fresh.UserID, now)
+		return q.PutHabitSeries(ctx, &fresh)
 	})
 }
 

@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -18,17 +17,27 @@ import (
 	"github.com/followup/followup/store"
 )
 
-// feedEncoder is ics.FeedEncoder, as cmd/followup wires it, counting renders.
+// feedEncoder is ics.FeedEncoder, as cmd/followup wires it, counting
+// renders (headers) and the events written.
 type feedEncoder struct {
-	mu    sync.Mutex
-	calls int
+	ics.FeedEncoder
+	mu     sync.Mutex
+	calls  int
+	events int
 }
 
-func (e *feedEncoder) EncodeFeed(w io.Writer, name string, events []followup.Event, now time.Time) error {
+func (e *feedEncoder) AppendHeader(b []byte, name string, events []followup.Event, now time.Time) ([]byte, error) {
 	e.mu.Lock()
 	e.calls++
 	e.mu.Unlock()
-	return ics.FeedEncoder{}.EncodeFeed(w, name, events, now)
+	return e.FeedEncoder.AppendHeader(b, name, events, now)
+}
+
+func (e *feedEncoder) AppendEvent(b []byte, ev *followup.Event, now time.Time) ([]byte, error) {
+	e.mu.Lock()
+	e.events++
+	e.mu.Unlock()
+	return e.FeedEncoder.AppendEvent(b, ev, now)
 }
 
 // Calls returns how many feeds were rendered.
@@ -36,6 +45,13 @@ func (e *feedEncoder) Calls() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.calls
+}
+
+// Events returns how many events were written.
+func (e *feedEncoder) Events() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.events
 }
 
 // logRecorder is a slog.Handler that keeps the messages logged.

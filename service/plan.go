@@ -77,9 +77,6 @@ func (s *Service) replanSteps(ctx context.Context, q followup.Queries, userID in
 		if err := s.enqueueHabits(ctx, q, userID, conn, habits); err != nil {
 			return nil, err
 		}
-		if err := q.TouchFeed(ctx, userID, now); err != nil {
-			return nil, err
-		}
 	}
 	changed, _, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now, conn: conn, connKnown: true})
 	return changed, err
@@ -256,7 +253,7 @@ func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (c
 	if err := s.enqueueTo(ctx, q, userID, in.conn, changed); err != nil {
 		return nil, nil, err
 	}
-	return changed, fresh, q.TouchFeed(ctx, userID, now)
+	return changed, fresh, nil
 }
 
 // incremental places a new commitment's steps around the blocks already

@@ -25,9 +25,18 @@ type Sealer interface {
 	Open(sealed string) (string, error)
 }
 
-// FeedEncoder renders a calendar feed (ics.Encoder implements it).
+// FeedEncoder writes a calendar feed in pieces, which the service keeps
+// per event and assembles (ics.FeedEncoder implements it): the header,
+// each event, the footer, together byte for byte the feed encoded whole.
 type FeedEncoder interface {
-	EncodeFeed(w io.Writer, name string, events []followup.Event, now time.Time) error
+	// AppendHeader appends the feed's opening, with a VTIMEZONE for each
+	// zone that events use; now is the DTSTAMP of events without a Stamp.
+	AppendHeader(b []byte, name string, events []followup.Event, now time.Time) ([]byte, error)
+	// AppendEvent appends the VEVENT of ev and those of its overrides.
+	// Errors: EINVALID for an event that cannot be written.
+	AppendEvent(b []byte, ev *followup.Event, now time.Time) ([]byte, error)
+	// Footer returns the feed's closing.
+	Footer() string
 }
 
 // Service is the domain service.
@@ -53,15 +62,14 @@ type Service struct {
 	// JobTimeout bounds the calendar work of one queued job (default
 	// DefaultJobTimeout).
 	JobTimeout time.Duration
-	// FeedCacheBytes bounds the rendered feeds kept in memory, across all
-	// users, the most recently asked for first (default
-	// DefaultFeedCacheBytes).
-	FeedCacheBytes int
+	// FeedCacheBytes bounds the rendered feeds kept in memory, all users
+	// together (default DefaultFeedCacheBytes; negative keeps none).
+	FeedCacheBytes int64
 
 	feedOnce  sync.Once
-	feedCache *byteCache[int64] // user id -> rendered feed, tagged with its ETag
-	userLocks sync.Map          // user id -> chan struct{} (capacity 1), serialises calendar work per user
-	work      sync.Map          // user id -> *runningWork holding the user's lock
+	feedCache *feedCache
+	userLocks sync.Map // user id -> chan struct{} (capacity 1), serialises calendar work per user
+	work      sync.Map // user id -> *runningWork holding the user's lock
 	ownerOnce sync.Once
 	owner     string // this process's lease owner id
 }

@@ -36,11 +36,7 @@ func (s *Service) PutSettings(ctx context.Context, userID int64, st followup.Set
 		if err := rewindow(ctx, q, userID, st); err != nil {
 			return err
 		}
-		if err := s.replan(ctx, q, userID, now); err != nil {
-			return err
-		}
-		// Alarm offsets and texts may have changed: the feed changes too.
-		return q.TouchFeed(ctx, userID, now)
+		return s.replan(ctx, q, userID, now)
 	})
 	return st, err
 }

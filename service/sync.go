@@ -718,10 +718,7 @@ func (s *Service) adopt(ctx context.Context, a account, uid string, r followup.R
 		pin(&fresh, start, end, now, r.Floating)
 		rep.Adopted++
 		s.log().InfoContext(ctx, "block moved in calendar", "user_id", fresh.UserID, "uid", uid)
-		if err := q.UpdateStep(ctx, &fresh); err != nil {
-			return err
-		}
-		return q.TouchFeed(ctx, fresh.UserID, now)
+		return q.UpdateStep(ctx, &fresh)
 	})
 }
 

@@ -10,20 +10,28 @@ import (
 	"github.com/followup/followup"
 )
 
-// InsertCommitment stores a new commitment (without its steps) and sets c.ID.
+// InsertCommitment stores a new commitment (without its steps) and sets
+// c.ID. The feed version rises when a habit is on: the habits' texts name
+// commitments.
 func (q *queries) InsertCommitment(ctx context.Context, c *followup.Commitment) error {
-	args := commitmentArgs(c)
-	res, err := q.ex.ExecContext(ctx, `
-		INSERT INTO commitments (user_id, contact_name, contact_email, contact_phone, contact_company, contact_url,
-			met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes,
-			meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		append([]any{c.UserID}, append(args, ts(c.CreatedAt), ts(c.UpdatedAt))...)...)
-	if err != nil {
-		return fmt.Errorf("store: insert commitment: %w", err)
-	}
-	c.ID, err = res.LastInsertId()
-	return err
+	return q.atomic(ctx, func(q *queries) error {
+		if err := q.raiseIfHabits(ctx, c.UserID); err != nil {
+			return err
+		}
+		args := commitmentArgs(c)
+		res, err := q.ex.ExecContext(ctx, `
+			INSERT INTO commitments (user_id, contact_name, contact_email, contact_phone, contact_company, contact_url,
+				met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes,
+				meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at,
+				feed_rev)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			append([]any{c.UserID}, append(args, ts(c.CreatedAt), ts(c.UpdatedAt), q.revs[c.UserID])...)...)
+		if err != nil {
+			return fmt.Errorf("store: insert commitment: %w", err)
+		}
+		c.ID, err = res.LastInsertId()
+		return err
+	})
 }
 
 // commitmentArgs are the mutable columns, in INSERT/UPDATE order.
@@ -46,33 +54,54 @@ func commitmentArgs(c *followup.Commitment) []any {
 	}
 }
 
-// UpdateCommitment writes every mutable field of c.
+// UpdateCommitment writes every mutable field of c. Its blocks' texts
+// come from it: it and its steps are stamped with the new feed version.
 func (q *queries) UpdateCommitment(ctx context.Context, c *followup.Commitment) error {
-	args := append(commitmentArgs(c), ts(c.UpdatedAt), c.ID, c.UserID)
-	return q.execOne(ctx, "Commitment", `
-		UPDATE commitments SET contact_name = ?, contact_email = ?, contact_phone = ?, contact_company = ?, contact_url = ?,
-			met_at = ?, met_where = ?, promise = ?, direction = ?, due = ?, due_text = ?, priority = ?, meeting_start = ?,
-			meeting_minutes = ?, meeting_location = ?, notes = ?, status = ?, contacted_at = ?, replied_at = ?,
-			delivered_at = ?, ended_at = ?, warnings = ?, updated_at = ?
-		WHERE id = ? AND user_id = ?`, args...)
+	return q.feedWrite(ctx, c.UserID, func(q *queries, rev int64) error {
+		args := append(commitmentArgs(c), ts(c.UpdatedAt), rev, c.ID, c.UserID)
+		err := q.execOne(ctx, "Commitment", `
+			UPDATE commitments SET contact_name = ?, contact_email = ?, contact_phone = ?, contact_company = ?, contact_url = ?,
+				met_at = ?, met_where = ?, promise = ?, direction = ?, due = ?, due_text = ?, priority = ?, meeting_start = ?,
+				meeting_minutes = ?, meeting_location = ?, notes = ?, status = ?, contacted_at = ?, replied_at = ?,
+				delivered_at = ?, ended_at = ?, warnings = ?, updated_at = ?, feed_rev = ?
+			WHERE id = ? AND user_id = ?`, args...)
+		if err != nil {
+			return err
+		}
+		return q.stampSteps(ctx, c.UserID, c.ID, rev)
+	})
+}
+
+// stampSteps stamps every step of a commitment with the feed version rev.
+func (q *queries) stampSteps(ctx context.Context, userID, commitmentID, rev int64) error {
+	_, err := q.ex.ExecContext(ctx, `UPDATE steps SET feed_rev = ? WHERE commitment_id = ? AND user_id = ?`, rev, commitmentID, userID)
+	if err != nil {
+		return fmt.Errorf("store: stamp steps: %w", err)
+	}
+	return nil
 }
 
 // DeleteCommitment removes a commitment. Its steps stay behind as cancelled
 // tombstones (commitment_id NULL) so that their calendar objects can still
-// be deleted by the sync.
+// be deleted by the sync; those with none are deleted, and their going
+// recorded for the feed (purged).
 func (q *queries) DeleteCommitment(ctx context.Context, userID, id int64) error {
-	if _, err := q.ex.ExecContext(ctx, `
-		UPDATE steps SET status = 'cancelled', sequence = sequence + 1, updated_at = ?, completed_at = coalesce(completed_at, ?)
-		WHERE commitment_id = ? AND user_id = ? AND status IN ('planned', 'synced')`,
-		ts(q.db.now()), ts(q.db.now()), id, userID); err != nil {
-		return fmt.Errorf("store: delete commitment: %w", err)
-	}
-	if err := q.execOne(ctx, "Commitment", `DELETE FROM commitments WHERE id = ? AND user_id = ?`, id, userID); err != nil {
-		return err
-	}
-	// Tombstones with nothing on a server are not needed.
-	_, err := q.ex.ExecContext(ctx, `DELETE FROM steps WHERE commitment_id IS NULL AND user_id = ? AND remote_etag = ''`, userID)
-	return err
+	return q.feedWrite(ctx, userID, func(q *queries, rev int64) error {
+		if err := q.stampSteps(ctx, userID, id, rev); err != nil {
+			return err
+		}
+		if _, err := q.ex.ExecContext(ctx, `
+			UPDATE steps SET status = 'cancelled', sequence = sequence + 1, updated_at = ?, completed_at = coalesce(completed_at, ?)
+			WHERE commitment_id = ? AND user_id = ? AND status IN ('planned', 'synced')`,
+			ts(q.db.now()), ts(q.db.now()), id, userID); err != nil {
+			return fmt.Errorf("store: delete commitment: %w", err)
+		}
+		if err := q.execOne(ctx, "Commitment", `DELETE FROM commitments WHERE id = ? AND user_id = ?`, id, userID); err != nil {
+			return err
+		}
+		// Tombstones with nothing on a server are not needed.
+		return q.deleteTombstones(ctx, userID, `DELETE FROM steps WHERE commitment_id IS NULL AND user_id = ? AND remote_etag = ''`)
+	})
 }
 
 const commitmentColumns = `id, user_id, contact_name, contact_email, contact_phone, contact_company, contact_url,

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -99,26 +101,75 @@ func (q *queries) PutHabitSeries(ctx context.Context, s *followup.HabitSeries) e
 	if err != nil {
 		return err
 	}
-	_, err = q.ex.ExecContext(ctx, `
-		INSERT INTO habit_series (`+habitColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, kind) DO UPDATE SET uid = excluded.uid, active = excluded.active, spec = excluded.spec,
-			start_at = excluded.start_at, end_at = excluded.end_at, zone = excluded.zone, rrule = excluded.rrule,
-			sequence = excluded.sequence, remote_etag = excluded.remote_etag, remote_sequence = excluded.remote_sequence,
-			remote_hash = excluded.remote_hash, overrides = excluded.overrides, updated_at = excluded.updated_at`,
-		s.UserID, string(s.Kind), s.UID, s.Active, s.Spec, ts(s.Start), ts(s.End), s.Zone, s.RRule, s.Sequence,
-		s.RemoteETag, s.RemoteSequence, s.RemoteHash, string(raw), ts(s.CreatedAt), ts(s.UpdatedAt))
-	if isUnique(err) {
-		return followup.Errorf(followup.ECONFLICT, "", "Habit series %s exists.", s.UID)
-	} else if err != nil {
-		return fmt.Errorf("store: put habit series: %w", err)
-	}
-	return nil
+	return q.atomic(ctx, func(q *queries) error {
+		if err := q.raiseForSeries(ctx, s, string(raw)); err != nil {
+			return err
+		}
+		_, err := q.ex.ExecContext(ctx, `
+			INSERT INTO habit_series (`+habitColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (user_id, kind) DO UPDATE SET uid = excluded.uid, active = excluded.active, spec = excluded.spec,
+				start_at = excluded.start_at, end_at = excluded.end_at, zone = excluded.zone, rrule = excluded.rrule,
+				sequence = excluded.sequence, remote_etag = excluded.remote_etag, remote_sequence = excluded.remote_sequence,
+				remote_hash = excluded.remote_hash, overrides = excluded.overrides, updated_at = excluded.updated_at`,
+			s.UserID, string(s.Kind), s.UID, s.Active, s.Spec, ts(s.Start), ts(s.End), s.Zone, s.RRule, s.Sequence,
+			s.RemoteETag, s.RemoteSequence, s.RemoteHash, string(raw), ts(s.CreatedAt), ts(s.UpdatedAt))
+		if isUnique(err) {
+			return followup.Errorf(followup.ECONFLICT, "", "Habit series %s exists.", s.UID)
+		} else if err != nil {
+			return fmt.Errorf("store: put habit series: %w", err)
+		}
+		return nil
+	})
 }
 
-// DeleteHabitSeries removes the series with uid.
+// raiseForSeries raises the feed version unless the stored series of
+// s.Kind shows the same in the feed as s, whose overrides encode to
+// overrides: the record of a calendar write (remote ETag, sequence and
+// hash) leaves the feed's ETag as it was.
+func (q *queries) raiseForSeries(ctx context.Context, s *followup.HabitSeries, overrides string) error {
+	var uid, start, end, zone, rrule, raw, updated string
+	var active bool
+	var seq int
+	err := q.ex.QueryRowContext(ctx, `SELECT uid, active, start_at, end_at, zone, rrule, sequence, overrides, updated_at
+		FROM habit_series WHERE user_id = ? AND kind = ?`, s.UserID, string(s.Kind)).
+		Scan(&uid, &active, &start, &end, &zone, &rrule, &seq, &raw, &updated)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("store: habit series: %w", err)
+	case uid == s.UID && active == s.Active && start == ts(s.Start) && end == ts(s.End) && zone == s.Zone &&
+		rrule == s.RRule && seq == s.Sequence && raw == overrides && updated == ts(s.UpdatedAt):
+		return q.lockUser(ctx, s.UserID)
+	}
+	_, err = q.feedRev(ctx, s.UserID)
+	return err
+}
+
+// DeleteHabitSeries removes the series with uid; the feed version rises
+// when it was switched on (in the feed).
 func (q *queries) DeleteHabitSeries(ctx context.Context, uid string) error {
-	if _, err := q.ex.ExecContext(ctx, `DELETE FROM habit_series WHERE uid = ?`, uid); err != nil {
+	err := q.atomic(ctx, func(q *queries) error {
+		var userID int64
+		var active bool
+		err := q.ex.QueryRowContext(ctx, `SELECT user_id, active FROM habit_series WHERE uid = ?`, uid).Scan(&userID, &active)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil
+		case err != nil:
+			return err
+		case active:
+			_, err = q.feedRev(ctx, userID)
+		default:
+			err = q.lockUser(ctx, userID)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = q.ex.ExecContext(ctx, `DELETE FROM habit_series WHERE uid = ?`, uid)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("store: delete habit series: %w", err)
 	}
 	q.db.overrides.Delete(uid)

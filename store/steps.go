@@ -59,19 +59,26 @@ func (q *queries) stepsWhere(ctx context.Context, where string, args ...any) ([]
 
 // InsertStep stores a new step and sets s.ID.
 func (q *queries) InsertStep(ctx context.Context, s *followup.Step) error {
-	res, err := q.ex.ExecContext(ctx, `
-		INSERT INTO steps (commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
-			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore), ts(s.Due),
-		s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt), ts(s.UpdatedAt))
-	if isUnique(err) {
-		return followup.Errorf(followup.ECONFLICT, "", "Step %s exists.", s.UID)
-	} else if err != nil {
-		return fmt.Errorf("store: insert step: %w", err)
-	}
-	s.ID, err = res.LastInsertId()
-	return err
+	return q.atomic(ctx, func(q *queries) error {
+		rev, err := q.stepRev(ctx, s)
+		if err != nil {
+			return err
+		}
+		res, err := q.ex.ExecContext(ctx, `
+			INSERT INTO steps (commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
+				sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at, feed_rev)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore), ts(s.Due),
+			s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt),
+			ts(s.UpdatedAt), rev)
+		if isUnique(err) {
+			return followup.Errorf(followup.ECONFLICT, "", "Step %s exists.", s.UID)
+		} else if err != nil {
+			return fmt.Errorf("store: insert step: %w", err)
+		}
+		s.ID, err = res.LastInsertId()
+		return err
+	})
 }
 
 // InsertSteps stores new steps in one statement and sets their IDs.
@@ -79,16 +86,27 @@ func (q *queries) InsertSteps(ctx context.Context, steps []followup.Step) error 
 	if len(steps) == 0 {
 		return nil
 	}
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	return q.atomic(ctx, func(q *queries) error { return q.insertSteps(ctx, steps) })
+}
+
+// insertSteps is InsertSteps inside a transaction.
+func (q *queries) insertSteps(ctx context.Context, steps []followup.Step) error {
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	values := strings.TrimSuffix(strings.Repeat(row+",", len(steps)), ",")
-	args := make([]any, 0, 17*len(steps))
-	for _, s := range steps {
+	args := make([]any, 0, 18*len(steps))
+	for i := range steps {
+		s := &steps[i]
+		rev, err := q.stepRev(ctx, s)
+		if err != nil {
+			return err
+		}
 		args = append(args, s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore),
-			ts(s.Due), s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt), ts(s.UpdatedAt))
+			ts(s.Due), s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt),
+			ts(s.UpdatedAt), rev)
 	}
 	rows, err := q.ex.QueryContext(ctx, `
 		INSERT INTO steps (commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
-			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at)
+			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at, feed_rev)
 		VALUES `+values+` RETURNING id, uid`, args...)
 	if err != nil {
 		if isUnique(err) {
@@ -118,14 +136,25 @@ func (q *queries) InsertSteps(ctx context.Context, steps []followup.Step) error 
 	return nil
 }
 
-// UpdateStep writes every mutable field of s.
+// UpdateStep writes every mutable field of s. The feed version rises
+// only when what the feed shows of the step changed: the record of a
+// calendar write (remote ETag and sequence, pending writes, planned to
+// synced) leaves the feed's ETag as it was.
 func (q *queries) UpdateStep(ctx context.Context, s *followup.Step) error {
-	return q.execOne(ctx, "Step", `
-		UPDATE steps SET status = ?, start_at = ?, end_at = ?, not_before = ?, due = ?, late = ?, sequence = ?, pinned = ?,
-			remote_etag = ?, remote_sequence = ?, pending_writes = ?, completed_at = ?, updated_at = ?
-		WHERE id = ?`,
-		string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore), ts(s.Due), s.Late, s.Sequence, s.Pinned,
-		s.RemoteETag, s.RemoteSequence, pendingWrites(s.PendingWrites), nullTS(s.CompletedAt), ts(s.UpdatedAt), s.ID)
+	completed := ""
+	if s.CompletedAt != nil && !s.CompletedAt.IsZero() {
+		completed = ts(*s.CompletedAt)
+	}
+	return q.atomic(ctx, func(q *queries) error {
+		return q.updateStep(ctx, s.UserID, s.ID, `
+			UPDATE steps SET status = ?, start_at = ?, end_at = ?, not_before = ?, due = ?, late = ?, sequence = ?, pinned = ?,
+				remote_etag = ?, remote_sequence = ?, pending_writes = ?, completed_at = ?, updated_at = ?,
+				feed_rev = CASE WHEN `+sameInFeed+` AND coalesce(completed_at, '') = ? THEN feed_rev ELSE ? END
+			WHERE id = ? RETURNING user_id, feed_rev`,
+			[]any{string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore), ts(s.Due), s.Late, s.Sequence, s.Pinned,
+				s.RemoteETag, s.RemoteSequence, pendingWrites(s.PendingWrites), nullTS(s.CompletedAt), ts(s.UpdatedAt),
+				feedStatus(s.Status), ts(s.Start), ts(s.End), s.Sequence, ts(s.UpdatedAt), completed})
+	})
 }
 
 // StepByUID finds a step (or a tombstone) by its UID.
@@ -167,8 +196,14 @@ func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) 
 
 // MoveStep stores a step's placement.
 func (q *queries) MoveStep(ctx context.Context, s *followup.Step) error {
-	return q.execOne(ctx, "Step", `UPDATE steps SET status = ?, start_at = ?, end_at = ?, late = ?, sequence = ?, updated_at = ?
-		WHERE id = ?`, string(s.Status), ts(s.Start), ts(s.End), s.Late, s.Sequence, ts(s.UpdatedAt), s.ID)
+	return q.atomic(ctx, func(q *queries) error {
+		return q.updateStep(ctx, s.UserID, s.ID, `
+			UPDATE steps SET status = ?, start_at = ?, end_at = ?, late = ?, sequence = ?, updated_at = ?,
+				feed_rev = CASE WHEN `+sameInFeed+` THEN feed_rev ELSE ? END
+			WHERE id = ? RETURNING user_id, feed_rev`,
+			[]any{string(s.Status), ts(s.Start), ts(s.End), s.Late, s.Sequence, ts(s.UpdatedAt),
+				feedStatus(s.Status), ts(s.Start), ts(s.End), s.Sequence, ts(s.UpdatedAt)})
+	})
 }
 
 // LiveBlocks returns the steps that calendars show.
@@ -205,14 +240,23 @@ func (q *queries) SyncSteps(ctx context.Context, userID int64) ([]followup.Step,
 		AND (remote_etag != '' OR status IN ('planned', 'synced')) ORDER BY start_at, id`, userID)
 }
 
-// ResetRemote forgets the user's calendar objects.
+// ResetRemote forgets the user's calendar objects. The tombstones it
+// deletes have left the feed already; their going is recorded (purged).
 func (q *queries) ResetRemote(ctx context.Context, userID int64) error {
+	return q.atomic(ctx, func(q *queries) error { return q.resetRemote(ctx, userID) })
+}
+
+// resetRemote is ResetRemote inside a transaction.
+func (q *queries) resetRemote(ctx context.Context, userID int64) error {
+	if err := q.lockUser(ctx, userID); err != nil {
+		return err
+	}
 	_, err := q.ex.ExecContext(ctx, `UPDATE steps SET remote_etag = '', remote_sequence = ?, pending_writes = '',
 		status = CASE status WHEN 'synced' THEN 'planned' ELSE status END WHERE user_id = ?`, followup.NoRemoteSequence, userID)
 	if err != nil {
 		return err
 	}
-	if _, err = q.ex.ExecContext(ctx, `DELETE FROM steps WHERE user_id = ? AND commitment_id IS NULL`, userID); err != nil {
+	if err := q.deleteTombstones(ctx, userID, `DELETE FROM steps WHERE user_id = ? AND commitment_id IS NULL`); err != nil {
 		return err
 	}
 	if _, err = q.ex.ExecContext(ctx, `UPDATE habit_series SET remote_etag = '', remote_sequence = -1, remote_hash = '' WHERE user_id = ?`, userID); err != nil {
@@ -220,4 +264,19 @@ func (q *queries) ResetRemote(ctx context.Context, userID int64) error {
 	}
 	_, err = q.ex.ExecContext(ctx, `DELETE FROM habit_series WHERE user_id = ? AND active = 0`, userID)
 	return err
+}
+
+// deleteTombstones runs a DELETE of the user's tombstones (its only
+// argument is the user id) and records their going when there were any.
+func (q *queries) deleteTombstones(ctx context.Context, userID int64, query string) error {
+	res, err := q.ex.ExecContext(ctx, query, userID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n > 0 {
+		return q.purged(ctx, userID)
+	}
+	return nil
 }

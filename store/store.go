@@ -177,6 +177,9 @@ type queries struct {
 	db *DB
 	ex execer
 	tx *sql.Tx // nil outside InTx
+	// revs are the feed versions this transaction raised, by user (see
+	// feedRev); each transaction of a group has its own.
+	revs map[int64]int64
 }
 
 // stmts runs every query through a statement prepared once per pooled
@@ -332,7 +335,6 @@ func (s *DB) runGroup(group []*txRequest) {
 		return
 	}
 	ex := stmts{db: s.db, tx: tx, cache: &s.stmts}
-	q := &queries{db: s, ex: ex, tx: tx}
 	single := len(group) == 1
 	for i, r := range group {
 		if err := r.ctx.Err(); err != nil {
@@ -346,7 +348,7 @@ func (s *DB) runGroup(group []*txRequest) {
 				return
 			}
 		}
-		results[i] = call(r.fn, q)
+		results[i] = call(r.fn, &queries{db: s, ex: ex, tx: tx})
 		if single {
 			if results[i] != nil {
 				tx.Rollback()

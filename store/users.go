@@ -120,13 +120,16 @@ func (q *queries) Settings(ctx context.Context, userID int64) (followup.Settings
 	return s, nil
 }
 
-// PutSettings replaces the user's settings.
+// PutSettings replaces the user's settings. The feed version rises: the
+// blocks' texts, times and alarms follow the settings.
 func (q *queries) PutSettings(ctx context.Context, userID int64, s followup.Settings) error {
 	raw, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	return q.execOne(ctx, "User", `UPDATE users SET settings = ? WHERE id = ?`, string(raw), userID)
+	return q.feedWrite(ctx, userID, func(q *queries, _ int64) error {
+		return q.execOne(ctx, "User", `UPDATE users SET settings = ? WHERE id = ?`, string(raw), userID)
+	})
 }
 
 // SetFeedToken replaces the user's feed token; the old one stops matching at once.
@@ -144,14 +147,18 @@ func (q *queries) FeedToken(ctx context.Context, userID int64) (string, error) {
 // FeedByToken finds a feed by its token hash: one indexed row, no scan of events.
 func (q *queries) FeedByToken(ctx context.Context, tokenHash []byte) (followup.Feed, error) {
 	var f followup.Feed
-	err := q.ex.QueryRowContext(ctx, `SELECT id, feed_version, feed_updated_at FROM users WHERE feed_token_hash = ?`, tokenHash).
-		Scan(&f.UserID, &f.Version, scanTime(&f.UpdatedAt))
+	err := q.ex.QueryRowContext(ctx, `SELECT id, feed_version, feed_purged, feed_updated_at FROM users WHERE feed_token_hash = ?`, tokenHash).
+		Scan(&f.UserID, &f.Version, &f.Purged, scanTime(&f.UpdatedAt))
 	return f, notFound(err, "Feed")
 }
 
-// TouchFeed raises the feed version.
+// TouchFeed raises the feed version, once per transaction: writes that
+// change the feed raise it themselves.
 func (q *queries) TouchFeed(ctx context.Context, userID int64, now time.Time) error {
-	return q.execOne(ctx, "User", `UPDATE users SET feed_version = feed_version + 1, feed_updated_at = ? WHERE id = ?`, ts(now), userID)
+	return q.atomic(ctx, func(q *queries) error {
+		_, err := q.feedRevAt(ctx, userID, now)
+		return err
+	})
 }
 
 // execOne runs a statement that must touch exactly one row.

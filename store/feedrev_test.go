@@ -1,0 +1,215 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/followup/followup"
+)
+
+// TestFeedRevision: every write that changes what the feed shows raises
+// the user's feed version once per transaction and stamps the steps it
+// changed, which StepsChangedSince then returns; writes the feed does not
+// show (a calendar write recorded, a let-go step, a late flag) leave the
+// version alone; deleted tombstones raise Purged.
+func TestFeedRevision(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	u := mustUser(t, db, "rev@example.com")
+	if err := db.SetFeedToken(ctx, u.ID, []byte("tok"), "sealed"); err != nil {
+		t.Fatal(err)
+	}
+	feed := func() followup.Feed {
+		f, err := db.FeedByToken(ctx, []byte("tok"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	c := mustCommitment(t, db, u.ID, "Ann")
+	a := mustStep(t, db, c, followup.KindRefresher, "a@followup", t0)
+	b := mustStep(t, db, c, followup.KindDeliver, "b@followup", t0.Add(time.Hour))
+	other := mustCommitment(t, db, u.ID, "Bob")
+	z := mustStep(t, db, other, followup.KindDeliver, "z@followup", t0.Add(2*time.Hour))
+
+	cases := []struct {
+		name    string
+		write   func() error
+		raise   int64    // how much the version rises
+		changed []string // the UIDs StepsChangedSince then returns
+		purged  bool
+	}{
+		{"insert a block", func() error {
+			mustStep(t, db, c, followup.KindNudge, "n@followup", t0.Add(3*time.Hour))
+			return nil
+		}, 1, []string{"n@followup"}, false},
+		{"insert a let-go step", func() error {
+			mustStep(t, db, c, followup.KindLetGo, "l@followup", t0.Add(240*time.Hour))
+			return nil
+		}, 0, nil, false},
+		{"move a block", func() error {
+			a.Start, a.End, a.Sequence = a.Start.Add(time.Hour), a.End.Add(time.Hour), a.Sequence+1
+			return db.UpdateStep(ctx, &a)
+		}, 1, []string{"a@followup"}, false},
+		{"record a calendar write", func() error {
+			a.Status, a.RemoteETag, a.RemoteSequence = followup.StepSynced, `"e1"`, a.Sequence
+			a.PendingWrites = []followup.PendingWrite{{Sequence: 9, Start: t0, End: t0}}
+			return db.UpdateStep(ctx, &a)
+		}, 0, nil, false},
+		{"complete a block", func() error {
+			done := t0.Add(10 * time.Hour)
+			a.Status, a.CompletedAt = followup.StepDone, &done
+			return db.UpdateStep(ctx, &a)
+		}, 1, []string{"a@followup"}, false},
+		{"a late flag alone", func() error {
+			b.Late = true
+			return db.MoveStep(ctx, &b)
+		}, 0, nil, false},
+		{"two moves in one transaction", func() error {
+			return db.InTx(ctx, func(q followup.Queries) error {
+				b.Start, b.Sequence = b.Start.Add(time.Minute), b.Sequence+1
+				z.Start, z.Sequence = z.Start.Add(time.Minute), z.Sequence+1
+				if err := q.MoveStep(ctx, &b); err != nil {
+					return err
+				}
+				return q.MoveStep(ctx, &z)
+			})
+		}, 1, []string{"b@followup", "z@followup"}, false},
+		{"a transaction that fails", func() error {
+			err := db.InTx(ctx, func(q followup.Queries) error {
+				moved := b
+				moved.Start = moved.Start.Add(time.Hour)
+				if err := q.MoveStep(ctx, &moved); err != nil {
+					return err
+				}
+				return errors.New("no")
+			})
+			if err == nil {
+				t.Error("the failing transaction committed")
+			}
+			return nil
+		}, 0, nil, false},
+		{"update the commitment (its texts)", func() error {
+			c.Promise = "Send the new deck"
+			return db.UpdateCommitment(ctx, &c)
+		}, 1, []string{"a@followup", "b@followup", "l@followup", "n@followup"}, false},
+		{"insert a commitment, no habit on", func() error {
+			mustCommitment(t, db, u.ID, "Carl")
+			return nil
+		}, 0, nil, false},
+		{"settings", func() error {
+			return db.PutSettings(ctx, u.ID, followup.DefaultSettings("America/New_York"))
+		}, 1, nil, false},
+		{"a habit series", func() error {
+			return db.PutHabitSeries(ctx, habitSeries(u.ID, ""))
+		}, 1, nil, false},
+		{"its calendar write recorded", func() error {
+			return db.PutHabitSeries(ctx, habitSeries(u.ID, `"h1"`))
+		}, 0, nil, false},
+		{"insert a commitment, a habit on", func() error {
+			mustCommitment(t, db, u.ID, "Dora")
+			return nil
+		}, 1, nil, false},
+		{"delete the habit series", func() error {
+			return db.DeleteHabitSeries(ctx, "habit@followup")
+		}, 1, nil, false},
+		{"delete a commitment (tombstones deleted)", func() error {
+			return db.DeleteCommitment(ctx, u.ID, other.ID)
+		}, 1, nil, true},
+		{"a calendar switch with tombstones", func() error {
+			s := mustStep(t, db, c, followup.KindChase, "t@followup", t0.Add(5*time.Hour))
+			s.RemoteETag = `"t"`
+			if err := db.UpdateStep(ctx, &s); err != nil {
+				return err
+			}
+			if err := db.DeleteCommitment(ctx, u.ID, c.ID); err != nil {
+				return err
+			}
+			before := feed()
+			if err := db.ResetRemote(ctx, u.ID); err != nil {
+				return err
+			}
+			if after := feed(); after.Purged != after.Version || after.Version != before.Version+1 {
+				t.Errorf("ResetRemote: %+v -> %+v, want one rise and purged", before, after)
+			}
+			return nil
+		}, 3, nil, true},
+	}
+	for _, tc := range cases {
+		before := feed()
+		if err := tc.write(); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		after := feed()
+		if got := after.Version - before.Version; got != tc.raise {
+			t.Errorf("%s: the version rose by %d, want %d", tc.name, got, tc.raise)
+		}
+		changed, err := db.StepsChangedSince(ctx, u.ID, before.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var uids []string
+		for _, s := range changed {
+			uids = append(uids, s.UID)
+		}
+		slices.Sort(uids)
+		if tc.name != "a calendar switch with tombstones" {
+			if diff := cmp.Diff(tc.changed, uids); diff != "" {
+				t.Errorf("%s: changed steps (-want +got):\n%s", tc.name, diff)
+			}
+		}
+		if purged := after.Purged > before.Version; purged != tc.purged || purged && after.Purged > after.Version {
+			t.Errorf("%s: purged %d (versions %d -> %d), want purged %v", tc.name, after.Purged, before.Version, after.Version, tc.purged)
+		}
+	}
+	ids, err := db.StepIDs(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 0 {
+		t.Errorf("StepIDs after every commitment and tombstone went: %v", ids)
+	}
+}
+
+// habitSeries is a switched-on series of the weekly review, its calendar
+// object recorded with etag.
+func habitSeries(userID int64, etag string) *followup.HabitSeries {
+	return &followup.HabitSeries{
+		UserID: userID, Kind: followup.HabitWeeklyReview, UID: "habit@followup", Active: true, Spec: "{}",
+		Start: t0, End: t0.Add(30 * time.Minute), Zone: "America/New_York", RRule: "FREQ=WEEKLY;BYDAY=MO",
+		Sequence: 1, RemoteETag: etag, RemoteSequence: 1, CreatedAt: t0, UpdatedAt: t0,
+	}
+}
+
+// TestCommitmentsChangedSince: an update stamps the commitment with the
+// feed version it raised; others stay out.
+func TestCommitmentsChangedSince(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	u := mustUser(t, db, "named@example.com")
+	if err := db.SetFeedToken(ctx, u.ID, []byte("tok"), "sealed"); err != nil {
+		t.Fatal(err)
+	}
+	a := mustCommitment(t, db, u.ID, "Ann")
+	mustCommitment(t, db, u.ID, "Bob")
+	f, err := db.FeedByToken(ctx, []byte("tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Contact.Name = "Anne"
+	if err := db.UpdateCommitment(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := db.CommitmentsChangedSince(ctx, u.ID, f.Version)
+	if err != nil || len(ids) != 1 || ids[0] != a.ID {
+		t.Errorf("CommitmentsChangedSince = %v, %v; want [%d]", ids, err, a.ID)
+	}
+	if ids, _ := db.CommitmentsChangedSince(ctx, u.ID, f.Version+1); len(ids) != 0 {
+		t.Errorf("changed since the update's own version: %v", ids)
+	}
+}
