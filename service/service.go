@@ -66,12 +66,18 @@ type Service struct {
 	// together (default DefaultFeedCacheBytes; negative keeps none).
 	FeedCacheBytes int64
 
-	feedOnce  sync.Once
-	feedCache *feedCache
-	userLocks sync.Map // user id -> chan struct{} (capacity 1), serialises calendar work per user
-	work      sync.Map // user id -> *runningWork holding the user's lock
-	ownerOnce sync.Once
-	owner     string // this process's lease owner id
+	// MaxFeedRenders bounds the feeds rendered at once (default
+	// GOMAXPROCS, the cores Go uses).
+	MaxFeedRenders int
+
+	feedOnce   sync.Once
+	feedCache  *feedCache
+	renderOnce sync.Once
+	renders    chan struct{} // a token per render running
+	userLocks  sync.Map      // user id -> chan struct{} (capacity 1), serialises calendar work per user
+	work       sync.Map      // user id -> *runningWork holding the user's lock
+	ownerOnce  sync.Once
+	owner      string // this process's lease owner id
 }
 
 // now returns the service clock's time in UTC.
