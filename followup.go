@@ -136,6 +136,11 @@ type Step struct {
 	Due  time.Time `json:"due"`
 	UID  string    `json:"uid"`
 	Late bool      `json:"late"`
+	// Unplaced marks a block that found no free slot within the planning
+	// horizon: it sits, late, at its earliest moment, overlapping what is
+	// there, until a re-plan finds it room. Placing other blocks reads
+	// past it (it takes no time from them).
+	Unplaced bool `json:"-"`
 	// Sequence rises on every change visible to calendars (RFC 5545 §3.8.7.4).
 	Sequence int `json:"-"`
 	// Pinned marks a block that must stay where it is: the user moved it in

@@ -95,6 +95,10 @@ const (
 	JobCalDAVStep  = "caldav_step"  // reconcile one step's calendar object (UserID, UID)
 	JobSyncUser    = "sync_user"    // a full sync of one user's calendars (UserID)
 	JobCalDAVHabit = "caldav_habit" // reconcile one habit series' calendar object (UserID, UID)
+	// JobReplanUser places all of one user's movable blocks again (UserID)
+	// if a re-plan is still wanted (WantReplan): queued when placing a new
+	// commitment in its window could not keep every rule.
+	JobReplanUser = "replan_user"
 )
 
 // Job is one unit of background work, stored in the database queue.
@@ -176,6 +180,15 @@ type Queries interface {
 	CommitmentsChangedSince(ctx context.Context, userID, rev int64) ([]int64, error)
 	// StepIDs returns the ids of all the user's steps, tombstones included.
 	StepIDs(ctx context.Context, userID int64) ([]int64, error)
+	// PlanVersion returns the user's plan version, which every write of
+	// the user's rows raises (the store raises it where it takes the
+	// user's row, see TouchFeed): their steps, commitments, settings and
+	// busy sources. ENOTFOUND for no user.
+	PlanVersion(ctx context.Context, userID int64) (int64, error)
+	// ClaimPlan raises the user's plan version if it is still seen, and
+	// reports whether it was: a plan made from reads at version seen may
+	// then be stored.
+	ClaimPlan(ctx context.Context, userID, seen int64) (bool, error)
 
 	InsertCommitment(ctx context.Context, c *Commitment) error
 	UpdateCommitment(ctx context.Context, c *Commitment) error
@@ -199,11 +212,21 @@ type Queries interface {
 	PendingSteps(ctx context.Context, userID int64) ([]Step, error)
 	// PlanningSteps returns the user's planned and synced steps that end
 	// after t, let_go steps aside, with only what planning reads: ID, CommitmentID, UserID, Kind,
-	// Status, Start, End, NotBefore, Due, UID, Late, Sequence, Pinned and
-	// RemoteETag. Store changes with MoveStep.
+	// Status, Start, End, NotBefore, Due, UID, Late, Unplaced, Sequence,
+	// Pinned and RemoteETag. Store changes with MoveStep.
 	PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]Step, error)
+	// WantReplan records that the user's blocks need a full re-plan.
+	WantReplan(ctx context.Context, userID int64) error
+	// TakeReplan clears the wish WantReplan recorded and reports whether
+	// there was one.
+	TakeReplan(ctx context.Context, userID int64) (bool, error)
+	// PlanningWindow returns what PlanningSteps does, for the user's steps
+	// starting in [from, to) only, close steps and Unplaced blocks aside
+	// too, served by an index on (user_id, start); and what PlanningFacts
+	// does for their commitments, in the same read.
+	PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]Step, map[int64]Commitment, error)
 	// MoveStep stores a step's placement: Status, Start, End, Late,
-	// Sequence and UpdatedAt.
+	// Unplaced, Sequence and UpdatedAt.
 	MoveStep(ctx context.Context, s *Step) error
 	// LiveBlocks returns the user's steps that calendars show: pending block
 	// steps, and done blocks that had started by when they were completed.

@@ -1,7 +1,9 @@
 package service
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -18,20 +20,133 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 	if err := in.Validate(now); err != nil {
 		return followup.Commitment{}, err
 	}
+	return s.createPlanned(ctx, userID, in, now, createHooks{})
+}
+
+// maxPlanAttempts bounds how often a create plans again because another
+// write changed the user's blocks meanwhile; then it plans inside the
+// store's writer, where nothing can.
+const maxPlanAttempts = 3
+
+// errPlanStale says that the user's plan version moved between the reads a
+// plan was made from and its commit.
+var errPlanStale = errors.New("service: plan version changed")
+
+// createHooks let CreateOnce put its idempotency key in the create's
+// transaction.
+type createHooks struct {
+	// replay runs first in the transaction; done means that the
+	// commitment exists already (c), and nothing is created.
+	replay func(q followup.Queries) (c followup.Commitment, done bool, err error)
+	// stored runs once the commitment is stored, in the same transaction.
+	stored func(q followup.Queries, c followup.Commitment) error
+}
+
+// createPlanned stores and plans a validated commitment. The reading and
+// planning happen outside the store's single writer, under the user's
+// lock in this process, so that creates of different users use every core;
+// the transaction then stores the outcome only if the user's plan version
+// is the one read (another process, or a tick or sync here, may have
+// changed the blocks), else the create plans again. The new steps are
+// placed in their window (placeInWindow), not among all the user's blocks.
+func (s *Service) createPlanned(ctx context.Context, userID int64, in followup.NewCommitment, now time.Time, hooks createHooks) (followup.Commitment, error) {
+	unlock := s.lockPlan(userID)
+	defer unlock()
+	for range maxPlanAttempts {
+		c, err := s.createWindowed(ctx, userID, in, now, hooks)
+		if !errors.Is(err, errPlanStale) {
+			return c, err
+		}
+	}
 	var out followup.Commitment
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		if c, done, err := hooks.replayIn(q); done || err != nil {
+			out = c
+			return err
+		}
 		var err error
-		out, err = s.create(ctx, q, userID, in, now)
-		return err
+		if out, err = s.create(ctx, q, userID, in, now); err != nil {
+			return err
+		}
+		return hooks.storedIn(q, out)
 	})
 	return out, err
 }
 
-// create stores and plans a validated commitment inside a transaction.
-func (s *Service) create(ctx context.Context, q followup.Queries, userID int64, in followup.NewCommitment, now time.Time) (followup.Commitment, error) {
-	st, loc, err := settings(ctx, q, userID)
+// replayIn runs the replay hook, if any.
+func (h createHooks) replayIn(q followup.Queries) (followup.Commitment, bool, error) {
+	if h.replay == nil {
+		return followup.Commitment{}, false, nil
+	}
+	return h.replay(q)
+}
+
+// storedIn runs the stored hook, if any.
+func (h createHooks) storedIn(q followup.Queries, c followup.Commitment) error {
+	if h.stored == nil {
+		return nil
+	}
+	return h.stored(q, c)
+}
+
+// createWindowed is one attempt of createPlanned: errPlanStale when the
+// plan version moved.
+func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.NewCommitment, now time.Time, hooks createHooks) (followup.Commitment, error) {
+	version, err := s.Store.PlanVersion(ctx, userID)
 	if err != nil {
 		return followup.Commitment{}, err
+	}
+	d, err := s.draft(ctx, s.Store, userID, in, now)
+	if err != nil {
+		return followup.Commitment{}, err
+	}
+	var plan windowPlan
+	if !d.ended {
+		pin := planInput{userID: userID, st: d.st, loc: d.loc, now: now, c: &d.c, fresh: d.steps, connKnown: true}
+		if plan, err = placeInWindow(ctx, s.Store, pin); err != nil {
+			return followup.Commitment{}, err
+		}
+	}
+	var out followup.Commitment
+	err = s.Store.InTx(ctx, func(q followup.Queries) error {
+		if c, done, err := hooks.replayIn(q); done || err != nil {
+			out = c
+			return err
+		}
+		var err error
+		if d.ended {
+			out, err = s.createEnded(ctx, q, d.c, d.steps, d.endedBy, d.st, d.loc, now)
+		} else if ok, cerr := q.ClaimPlan(ctx, userID, version); cerr != nil || !ok {
+			return cmp.Or(cerr, errPlanStale)
+		} else {
+			out, err = s.storePlanned(ctx, q, d, plan, now)
+		}
+		if err != nil {
+			return err
+		}
+		return hooks.storedIn(q, out)
+	})
+	return out, err
+}
+
+// draft is a new commitment before it is stored: resolved, with its steps
+// derived (not placed) and ready to store but for the commitment's id.
+type draft struct {
+	c     followup.Commitment
+	steps []followup.Step
+	st    followup.Settings
+	loc   *time.Location
+	// ended is set when the commitment is too late already: steps[endedBy]
+	// is its let-go, due at once (see createEnded).
+	ended   bool
+	endedBy int
+}
+
+// draft resolves a validated commitment's deadline and derives its steps.
+func (s *Service) draft(ctx context.Context, q followup.Queries, userID int64, in followup.NewCommitment, now time.Time) (draft, error) {
+	st, loc, err := settings(ctx, q, userID)
+	if err != nil {
+		return draft{}, err
 	}
 	c := followup.Commitment{
 		UserID: userID, Contact: in.Contact, MetAt: in.MetAt.UTC(), MetWhere: in.MetWhere, Promise: in.Promise,
@@ -48,14 +163,14 @@ func (s *Service) create(ctx context.Context, q followup.Queries, userID int64, 
 		c.Due = in.Due.UTC()
 	case in.DueText != "":
 		if s.ParseDue == nil {
-			return followup.Commitment{}, followup.Errorf(followup.EINVALID, "due_text", "Deadlines in words are not available; send due as RFC 3339.")
+			return draft{}, followup.Errorf(followup.EINVALID, "due_text", "Deadlines in words are not available; send due as RFC 3339.")
 		}
 		due, err := s.ParseDue(in.DueText, now, loc, st.WorkHours.End)
 		if err != nil {
-			return followup.Commitment{}, err
+			return draft{}, err
 		}
 		if !due.After(c.MetAt) {
-			return followup.Commitment{}, followup.Errorf(followup.EINVALID, "due_text", "%q is already past.", in.DueText)
+			return draft{}, followup.Errorf(followup.EINVALID, "due_text", "%q is already past.", in.DueText)
 		}
 		c.Due = due.UTC()
 	}
@@ -64,32 +179,90 @@ func (s *Service) create(ctx context.Context, q followup.Queries, userID int64, 
 	if warning != "" {
 		c.Warnings = append(c.Warnings, warning)
 	}
-	fresh := scheduler.Steps(c, st, loc, now)
-	if k, ok := dueTransition(fresh, now); ok {
+	d := draft{c: c, steps: scheduler.Steps(c, st, loc, now), st: st, loc: loc}
+	if k, ok := dueTransition(d.steps, now); ok {
 		// Too late already: nothing is planned, queued or added to the feed.
-		return s.createEnded(ctx, q, c, fresh, k, st, loc, now)
+		d.ended, d.endedBy = true, k
+		return d, nil
 	}
+	for i := range d.steps {
+		if err := s.prepareStep(c, &d.steps[i], now); err != nil {
+			return draft{}, err
+		}
+	}
+	return d, nil
+}
+
+// storePlanned stores a drafted commitment with its steps where plan put
+// them, the blocks plan moved, their calendar writes and, when the window
+// could not keep every rule, a background re-plan.
+func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft, plan windowPlan, now time.Time) (followup.Commitment, error) {
+	c, placed := d.c, plan.fresh
+	c.Warnings = append(c.Warnings, lateWarnings(placed, d.loc)...)
 	if err := q.InsertCommitment(ctx, &c); err != nil {
 		return followup.Commitment{}, err
 	}
-	for i := range fresh {
-		if err := s.prepareStep(c, &fresh[i], now); err != nil {
+	for i := range placed {
+		placed[i].CommitmentID = c.ID
+	}
+	if err := q.InsertSteps(ctx, placed); err != nil {
+		return followup.Commitment{}, err
+	}
+	conn, err := calendarOf(ctx, q, c.UserID)
+	if err != nil {
+		return followup.Commitment{}, err
+	}
+	in := planInput{userID: c.UserID, now: now, conn: conn, connKnown: true}
+	if err := s.storeMoves(ctx, q, in, plan.changed); err != nil {
+		return followup.Commitment{}, err
+	}
+	if err := s.enqueueTo(ctx, q, c.UserID, conn, placed); err != nil {
+		return followup.Commitment{}, err
+	}
+	if plan.replan {
+		if err := q.WantReplan(ctx, c.UserID); err != nil {
 			return followup.Commitment{}, err
 		}
+		if err := q.Enqueue(ctx, followup.Job{Kind: followup.JobReplanUser, UserID: c.UserID}); err != nil {
+			return followup.Commitment{}, err
+		}
+	}
+	c.Steps = placed
+	slices.SortStableFunc(c.Steps, func(a, b followup.Step) int { return a.Start.Compare(b.Start) })
+	return c, nil
+}
+
+// create stores and plans a validated commitment inside a transaction,
+// placing its steps among all the user's blocks: what createPlanned falls
+// back to when other writes keep changing the user's blocks.
+func (s *Service) create(ctx context.Context, q followup.Queries, userID int64, in followup.NewCommitment, now time.Time) (followup.Commitment, error) {
+	d, err := s.draft(ctx, q, userID, in, now)
+	if err != nil {
+		return followup.Commitment{}, err
+	}
+	if d.ended {
+		return s.createEnded(ctx, q, d.c, d.steps, d.endedBy, d.st, d.loc, now)
+	}
+	c := d.c
+	if err := q.InsertCommitment(ctx, &c); err != nil {
+		return followup.Commitment{}, err
+	}
+	for i := range d.steps {
+		d.steps[i].CommitmentID = c.ID
 	}
 	// The new steps are placed before they are stored: one write each.
 	conn, err := calendarOf(ctx, q, userID)
 	if err != nil {
 		return followup.Commitment{}, err
 	}
-	_, placed, err := s.plan(ctx, q, planInput{userID: userID, st: st, loc: loc, now: now, c: &c, fresh: fresh, conn: conn, connKnown: true})
+	_, placed, err := s.plan(ctx, q, planInput{userID: userID, st: d.st, loc: d.loc, now: now, c: &c, fresh: d.steps, conn: conn, connKnown: true})
 	if err != nil {
 		return followup.Commitment{}, err
 	}
 	if err := q.InsertSteps(ctx, placed); err != nil {
 		return followup.Commitment{}, err
 	}
-	if w := lateWarnings(placed, loc); len(w) > 0 {
+	if w := lateWarnings(placed, d.loc); len(w) > 0 {
 		c.Warnings = append(c.Warnings, w...)
 		if err := q.UpdateCommitment(ctx, &c); err != nil {
 			return followup.Commitment{}, err

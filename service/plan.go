@@ -100,83 +100,92 @@ type planInput struct {
 // plan is replan's core. It stores the stored steps it changed and returns
 // them, and returns the fresh steps placed.
 func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (changed, fresh []followup.Step, err error) {
-	st, loc, now, userID := in.st, in.loc, in.now, in.userID
-	stored, err := q.PlanningSteps(ctx, userID, now)
+	stored, err := q.PlanningSteps(ctx, in.userID, in.now)
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(stored)+len(in.fresh) == 0 {
 		return nil, nil, nil
 	}
-	pending := append(stored, in.fresh...)
-	isFresh := func(i int) bool { return i >= len(stored) }
 	if !in.connKnown {
-		if in.conn, err = calendarOf(ctx, q, userID); err != nil {
+		if in.conn, err = calendarOf(ctx, q, in.userID); err != nil {
 			return nil, nil, err
 		}
 	}
-	external, err := externalBusy(ctx, q, userID, loc)
+	external, err := externalBusy(ctx, q, in.userID, in.loc)
 	if err != nil {
 		return nil, nil, err
 	}
-	busy := append([]followup.Interval(nil), external...)
+	src := planSource{
+		stored: stored, external: external,
+		habits: func() ([]followup.Interval, error) {
+			return habitIntervals(ctx, q, in.userID, in.loc, in.now, in.now.AddDate(0, 0, scheduler.Horizon+30))
+		},
+		facts: func(ids []int64) (map[int64]followup.Commitment, error) { return q.PlanningFacts(ctx, in.userID, ids) },
+	}
+	out, err := computePlan(in, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.storeMoves(ctx, q, in, out.changed); err != nil {
+		return nil, nil, err
+	}
+	return out.changed, out.fresh, nil
+}
+
+// planSource is what a plan reads: the stored pending steps it places or
+// goes around (those ending after now), the busy time from calendars, and,
+// read only when something is to be placed, the habits' occurrences and
+// the facts of the commitments whose steps it places.
+type planSource struct {
+	stored   []followup.Step
+	external []followup.Interval
+	habits   func() ([]followup.Interval, error)
+	facts    func(ids []int64) (map[int64]followup.Commitment, error)
+	// walls are times the plan may not use: outside the window read.
+	walls []followup.Interval
+}
+
+// planOutcome is what computePlan decided.
+type planOutcome struct {
+	changed []followup.Step // stored steps moved, their placement set
+	fresh   []followup.Step // the new steps, placed
+	// grown is false when the blocks already placed could not all stay
+	// and the full plan of what was read was used.
+	grown bool
+	// unplaced is true when a step found no free slot (within the horizon,
+	// or before a wall) and sits late at its earliest moment.
+	unplaced bool
+}
+
+// computePlan places in.fresh and the movable stored steps of src in free
+// time, as plan does; it writes nothing.
+func computePlan(in planInput, src planSource) (planOutcome, error) {
+	st, loc, now := in.st, in.loc, in.now
+	stored := src.stored
+	pending := append(append(make([]followup.Step, 0, len(stored)+len(in.fresh)), stored...), in.fresh...)
+	isFresh := func(i int) bool { return i >= len(stored) }
+	busy := append([]followup.Interval(nil), src.external...)
 	for _, p := range pending {
 		if p.Kind == followup.KindMeeting {
 			busy = append(busy, followup.Interval{Start: p.Start, End: p.End, Source: "meeting"})
 		}
 	}
-
-	// Written blocks that a busy event (from a calendar, or an agreed
-	// meeting) now overlaps must move.
-	var written []followup.Interval
-	var writtenIdx []int
-	for i, p := range pending {
-		if p.Kind.IsBlock() && p.Kind != followup.KindMeeting && p.Status == followup.StepSynced && !p.Pinned && p.Start.After(now) {
-			written = append(written, followup.Interval{Start: p.Start, End: p.End})
-			writtenIdx = append(writtenIdx, i)
-		}
-	}
-	mustMove := map[int]bool{}
-	for _, w := range scheduler.Conflicts(written, busy, st) {
-		mustMove[writtenIdx[w]] = true
-	}
-
-	var blocks []followup.Interval
-	var movable []int
-	ids := map[int64]bool{}
-	for i, p := range pending {
-		if !p.Kind.IsBlock() || p.Kind == followup.KindMeeting {
-			continue
-		}
-		fixed := !isFresh(i) && (p.Pinned || (p.Status == followup.StepSynced && !mustMove[i]) ||
-			(!p.Start.After(now) && p.End.After(p.Start)))
-		if fixed {
-			blocks = append(blocks, followup.Interval{Start: p.Start, End: p.End})
-			continue
-		}
-		movable = append(movable, i)
-		if !isFresh(i) {
-			ids[p.CommitmentID] = true
-		}
-	}
-	fresh = pending[len(stored):]
+	blocks, movable, ids := classify(pending, isFresh, busy, st, now)
+	out := planOutcome{fresh: pending[len(stored):], grown: true}
 	if len(movable) == 0 {
-		return nil, fresh, nil
+		return out, nil
 	}
 	// The habits' occurrences stay put: blocks go around them.
-	habits, err := habitIntervals(ctx, q, userID, loc, now, now.AddDate(0, 0, scheduler.Horizon+30))
+	habits, err := src.habits()
 	if err != nil {
-		return nil, nil, err
+		return out, err
 	}
-	blocks = append(blocks, habits...)
+	blocks = append(append(blocks, habits...), src.walls...)
 	meta := map[int64]followup.Commitment{}
 	if len(ids) > 0 {
-		idList := make([]int64, 0, len(ids))
-		for id := range ids {
-			idList = append(idList, id)
-		}
-		if meta, err = q.PlanningFacts(ctx, userID, idList); err != nil {
-			return nil, nil, err
+		if meta, err = src.facts(ids); err != nil {
+			return out, err
 		}
 	}
 	if in.c != nil {
@@ -189,42 +198,103 @@ func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (c
 	req := scheduler.Request{Settings: st, Loc: loc, Now: now, Busy: busy, Blocks: blocks, Tasks: tasks}
 	placements := scheduler.Plan(req)
 	if len(in.fresh) > 0 {
-		if inc, ok := incremental(req, placements, pending, isFresh); ok {
+		inc, ok := incremental(req, placements, pending, isFresh)
+		if ok {
 			placements = inc
 		}
+		out.grown = ok
 	}
-
-	nudgeEnd := map[int64]time.Time{}
 	touched := map[int]bool{}
 	for _, pl := range placements {
-		p := &pending[pl.Key]
-		if !pl.OK {
-			// No free slot within the horizon: never dropped, it stays a
-			// late block at its earliest moment for the user to see.
-			start := p.NotBefore
-			if start.Before(now) {
-				start = now.Truncate(5 * time.Minute).Add(5 * time.Minute)
-			}
-			pl = scheduler.Placement{Key: pl.Key, Start: start, End: start.Add(st.Durations.For(p.Kind)), Late: true, OK: true}
+		out.unplaced = out.unplaced || !pl.OK
+		if applyPlacement(&pending[pl.Key], pl, isFresh(pl.Key), st, now) {
+			touched[pl.Key] = true
 		}
-		if p.Kind == followup.KindNudge {
-			nudgeEnd[p.CommitmentID] = pl.End
-		}
-		if p.Start.Equal(pl.Start) && p.End.Equal(pl.End) && p.Late == pl.Late {
-			continue
-		}
-		p.Start, p.End, p.Late = pl.Start.UTC(), pl.End.UTC(), pl.Late
-		if isFresh(pl.Key) {
-			continue
-		}
-		if p.Status == followup.StepSynced {
-			p.Status = followup.StepPlanned // it moves: the calendar copy is rewritten
-		}
-		p.Sequence++
-		p.UpdatedAt = now
-		touched[pl.Key] = true
 	}
-	// close follows its nudge: CloseAfterDays after the nudge block.
+	followNudges(pending, placements, isFresh, touched, st, loc, now)
+	for i := range stored {
+		if touched[i] {
+			out.changed = append(out.changed, pending[i])
+		}
+	}
+	return out, nil
+}
+
+// classify splits the pending steps into the blocks that stay where they
+// are and the indexes of those to place (movable), with the commitments of
+// the stored ones among these. A block stays when it has started, when the
+// user pinned it, or when it was written to a calendar and no busy event
+// (from a calendar, or an agreed meeting) now overlaps it.
+func classify(pending []followup.Step, isFresh func(int) bool, busy []followup.Interval, st followup.Settings, now time.Time) (blocks []followup.Interval, movable []int, ids []int64) {
+	var written []followup.Interval
+	var writtenIdx []int
+	for i, p := range pending {
+		if p.Kind.IsBlock() && p.Kind != followup.KindMeeting && p.Status == followup.StepSynced && !p.Pinned && p.Start.After(now) {
+			written = append(written, followup.Interval{Start: p.Start, End: p.End})
+			writtenIdx = append(writtenIdx, i)
+		}
+	}
+	mustMove := map[int]bool{}
+	for _, w := range scheduler.Conflicts(written, busy, st) {
+		mustMove[writtenIdx[w]] = true
+	}
+	seen := map[int64]bool{}
+	for i, p := range pending {
+		if !p.Kind.IsBlock() || p.Kind == followup.KindMeeting {
+			continue
+		}
+		fixed := !isFresh(i) && (p.Pinned || (p.Status == followup.StepSynced && !mustMove[i]) ||
+			(!p.Start.After(now) && p.End.After(p.Start)))
+		if fixed {
+			blocks = append(blocks, followup.Interval{Start: p.Start, End: p.End})
+			continue
+		}
+		movable = append(movable, i)
+		if !isFresh(i) && !seen[p.CommitmentID] {
+			seen[p.CommitmentID] = true
+			ids = append(ids, p.CommitmentID)
+		}
+	}
+	return blocks, movable, ids
+}
+
+// applyPlacement sets a step's placement and reports whether a stored step
+// changed (it then gets a higher SEQUENCE and, if written to a calendar,
+// is written again). A step with no free slot within the horizon is never
+// dropped: it stays a late block at its earliest moment for the user to see.
+func applyPlacement(p *followup.Step, pl scheduler.Placement, fresh bool, st followup.Settings, now time.Time) bool {
+	unplaced := !pl.OK
+	if unplaced {
+		start := p.NotBefore
+		if start.Before(now) {
+			start = now.Truncate(5 * time.Minute).Add(5 * time.Minute)
+		}
+		pl = scheduler.Placement{Key: pl.Key, Start: start, End: start.Add(st.Durations.For(p.Kind)), Late: true, OK: true}
+	}
+	if p.Start.Equal(pl.Start) && p.End.Equal(pl.End) && p.Late == pl.Late && p.Unplaced == unplaced {
+		return false
+	}
+	p.Start, p.End, p.Late, p.Unplaced = pl.Start.UTC(), pl.End.UTC(), pl.Late, unplaced
+	if fresh {
+		return false
+	}
+	if p.Status == followup.StepSynced {
+		p.Status = followup.StepPlanned // it moves: the calendar copy is rewritten
+	}
+	p.Sequence++
+	p.UpdatedAt = now
+	return true
+}
+
+// followNudges moves each close that is among pending after its nudge:
+// CloseAfterDays after the nudge block.
+func followNudges(pending []followup.Step, placements []scheduler.Placement, isFresh func(int) bool, touched map[int]bool, st followup.Settings, loc *time.Location, now time.Time) {
+	nudgeEnd := map[int64]time.Time{}
+	for _, pl := range placements {
+		if p := pending[pl.Key]; p.Kind == followup.KindNudge {
+			nudgeEnd[p.CommitmentID] = p.End
+		}
+	}
 	for i := range pending {
 		p := &pending[i]
 		end, ok := nudgeEnd[p.CommitmentID]
@@ -239,21 +309,23 @@ func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (c
 			}
 		}
 	}
-	for i := range stored {
-		if touched[i] {
-			if err := q.MoveStep(ctx, &pending[i]); err != nil {
-				return nil, nil, err
-			}
-			changed = append(changed, pending[i])
+}
+
+// storeMoves stores moved steps and queues their calendar writes (the
+// store raises the feed version).
+func (s *Service) storeMoves(ctx context.Context, q followup.Queries, in planInput, changed []followup.Step) error {
+	if len(changed) == 0 {
+		return nil
+	}
+	for i := range changed {
+		if err := q.MoveStep(ctx, &changed[i]); err != nil {
+			return err
 		}
 	}
-	if len(changed) == 0 {
-		return nil, fresh, nil
+	if err := s.enqueueTo(ctx, q, in.userID, in.conn, changed); err != nil {
+		return err
 	}
-	if err := s.enqueueTo(ctx, q, userID, in.conn, changed); err != nil {
-		return nil, nil, err
-	}
-	return changed, fresh, nil
+	return nil
 }
 
 // incremental places a new commitment's steps around the blocks already

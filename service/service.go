@@ -74,10 +74,20 @@ type Service struct {
 	feedCache  *feedCache
 	renderOnce sync.Once
 	renders    chan struct{} // a token per render running
-	userLocks  sync.Map      // user id -> chan struct{} (capacity 1), serialises calendar work per user
-	work       sync.Map      // user id -> *runningWork holding the user's lock
-	ownerOnce  sync.Once
-	owner      string // this process's lease owner id
+	// planLocks serialise the creates of one user in this process (user id
+	// modulo their number): a create plans outside the store's writer.
+	planLocks [64]sync.Mutex
+	userLocks sync.Map // user id -> chan struct{} (capacity 1), serialises calendar work per user
+	work      sync.Map // user id -> *runningWork holding the user's lock
+	ownerOnce sync.Once
+	owner     string // this process's lease owner id
+}
+
+// lockPlan takes the user's planning lock and returns its release.
+func (s *Service) lockPlan(userID int64) func() {
+	mu := &s.planLocks[uint64(userID)%uint64(len(s.planLocks))]
+	mu.Lock()
+	return mu.Unlock
 }
 
 // now returns the service clock's time in UTC.

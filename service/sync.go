@@ -32,6 +32,8 @@ func (s *Service) HandleJob(ctx context.Context, j followup.Job) error {
 		} else if err == nil {
 			err = retry // the queue retries a failed part with backoff, or after Retry-After
 		}
+	case followup.JobReplanUser:
+		err = s.replanInBackground(ctx, j.UserID)
 	default:
 		return fmt.Errorf("service: unknown job kind %q", j.Kind)
 	}

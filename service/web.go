@@ -132,25 +132,26 @@ func (s *Service) CreateOnce(ctx context.Context, userID int64, key string, in f
 	if err := in.Validate(now); err != nil {
 		return c, false, err
 	}
-	err = s.Store.InTx(ctx, func(q followup.Queries) error {
+	replay := func(q followup.Queries) (followup.Commitment, bool, error) {
 		k, err := q.Idempotency(ctx, userID, key)
 		switch followup.ErrorCode(err) {
 		case "":
 			if k.Fingerprint != fp {
-				return followup.Errorf(followup.ECONFLICT, "idempotency_key", "This idempotency key was already used for another commitment.")
+				return followup.Commitment{}, false, followup.Errorf(followup.ECONFLICT, "idempotency_key", "This idempotency key was already used for another commitment.")
 			}
 			replayed = true
-			c, err = q.Commitment(ctx, userID, k.CommitmentID)
-			return err
+			c, err := q.Commitment(ctx, userID, k.CommitmentID)
+			return c, true, err
 		case followup.ENOTFOUND:
+			return followup.Commitment{}, false, nil
 		default:
-			return err
+			return followup.Commitment{}, false, err
 		}
-		if c, err = s.create(ctx, q, userID, in, now); err != nil {
-			return err
-		}
+	}
+	stored := func(q followup.Queries, c followup.Commitment) error {
 		return q.PutIdempotency(ctx, userID, followup.Idempotency{Key: key, Fingerprint: fp, CommitmentID: c.ID}, now)
-	})
+	}
+	c, err = s.createPlanned(ctx, userID, in, now, createHooks{replay: replay, stored: stored})
 	return c, replayed, err
 }
 

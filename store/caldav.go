@@ -160,7 +160,10 @@ func (q *queries) PutBusySource(ctx context.Context, b followup.BusySource) erro
 		INSERT INTO busy_sources (user_id, url, kind, state, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, url) DO UPDATE SET kind = excluded.kind, state = excluded.state, updated_at = excluded.updated_at`,
 		b.UserID, b.URL, b.Kind, string(raw), ts(b.UpdatedAt))
-	return err
+	if err != nil {
+		return err
+	}
+	return q.bumpPlan(ctx, b.UserID)
 }
 
 // DeleteBusySources removes the user's busy sources whose URL is not in keep.
@@ -172,6 +175,9 @@ func (q *queries) DeleteBusySources(ctx context.Context, userID int64, keep []st
 	for _, s := range srcs {
 		if !slices.Contains(keep, s.URL) {
 			if _, err := q.ex.ExecContext(ctx, `DELETE FROM busy_sources WHERE user_id = ? AND url = ?`, userID, s.URL); err != nil {
+				return err
+			}
+			if err := q.bumpPlan(ctx, userID); err != nil {
 				return err
 			}
 		}

@@ -17,6 +17,9 @@ import (
 // steps with feed_rev > V. The version is raised by the store, so that
 // every writer is covered without remembering to.
 //
+// The rise also raises users.plan_version, which a create compares and
+// swaps (ClaimPlan) to store a plan made outside the writer.
+//
 // The rise takes the users row (an UPDATE), which orders the versions of
 // one user's transactions as they commit, in SQLite and in PostgreSQL
 // alike: a reader that sees version V sees every step stamped V or lower.
@@ -42,8 +45,8 @@ func (q *queries) feedRevAt(ctx context.Context, userID int64, now time.Time) (i
 		return rev, nil
 	}
 	var rev int64
-	err := q.ex.QueryRowContext(ctx, `UPDATE users SET feed_version = feed_version + 1, feed_updated_at = ? WHERE id = ?
-		RETURNING feed_version`, ts(now), userID).Scan(&rev)
+	err := q.ex.QueryRowContext(ctx, `UPDATE users SET feed_version = feed_version + 1, feed_updated_at = ?,
+		plan_version = plan_version + 1 WHERE id = ? RETURNING feed_version`, ts(now), userID).Scan(&rev)
 	if err != nil {
 		return 0, notFound(err, "User")
 	}
@@ -137,14 +140,16 @@ func (q *queries) updateStep(ctx context.Context, userID, id int64, query string
 }
 
 // lockUser takes the users row of a transaction's user before a write
-// that may or may not raise the feed version: a no-op UPDATE, which
-// PostgreSQL holds to the end of the transaction (SQLite's one writer
-// holds everything already). Nothing happens for user 0 (unknown).
+// that may or may not raise the feed version: an UPDATE, which PostgreSQL
+// holds to the end of the transaction (SQLite's one writer holds
+// everything already). It raises the plan version: a write that the feed
+// does not show (a block written to a calendar is fixed) still changes
+// what planning reads. Nothing happens for user 0 (unknown).
 func (q *queries) lockUser(ctx context.Context, userID int64) error {
 	if userID == 0 {
 		return nil
 	}
-	if _, err := q.ex.ExecContext(ctx, `UPDATE users SET feed_version = feed_version WHERE id = ?`, userID); err != nil {
+	if _, err := q.ex.ExecContext(ctx, `UPDATE users SET plan_version = plan_version + 1 WHERE id = ?`, userID); err != nil {
 		return fmt.Errorf("store: lock user: %w", err)
 	}
 	return nil

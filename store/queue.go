@@ -58,6 +58,12 @@ type syncArgs struct {
 
 func (syncArgs) Kind() string { return followup.JobSyncUser }
 
+type replanArgs struct {
+	UserID int64 `json:"user_id"`
+}
+
+func (replanArgs) Kind() string { return followup.JobReplanUser }
+
 type syncAllArgs struct{}
 
 func (syncAllArgs) Kind() string { return "sync_all" }
@@ -114,6 +120,9 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncArgs]) error {
 		return q.run(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: j.Args.UserID, Snoozes: snoozes(j.JobRow)})
+	}))
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[replanArgs]) error {
+		return q.run(ctx, followup.Job{Kind: followup.JobReplanUser, UserID: j.Args.UserID})
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncAllArgs]) error {
 		return q.observe(syncAllArgs{}.Kind(), func() error { return s.enqueueSyncs(ctx) })
@@ -245,13 +254,17 @@ func (q *queries) Enqueue(ctx context.Context, j followup.Job) error {
 		args = habitArgs{UserID: j.UserID, UID: j.UID}
 	case followup.JobSyncUser:
 		args = syncArgs{UserID: j.UserID}
+	case followup.JobReplanUser:
+		args = replanArgs{UserID: j.UserID}
 	default:
 		return fmt.Errorf("store: unknown job kind %q", j.Kind)
 	}
-	// No uniqueness here: River keeps a finished job "running" until its
-	// completion is flushed, and a unique insert in that window would be
-	// skipped, losing the change. Duplicates are harmless: each job
+	// No uniqueness for calendar jobs: River keeps a finished job "running"
+	// until its completion is flushed, and a unique insert in that window
+	// would be skipped, losing the change. Duplicates are harmless: each job
 	// reconciles the current state, and jobs of one user run one at a time.
+	// A re-plan job does nothing unless a re-plan is still wanted
+	// (TakeReplan), so that a burst of them re-plans once.
 	opts := &river.InsertOpts{}
 	var err error
 	if q.tx != nil {

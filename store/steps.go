@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -66,11 +67,11 @@ func (q *queries) InsertStep(ctx context.Context, s *followup.Step) error {
 		}
 		res, err := q.ex.ExecContext(ctx, `
 			INSERT INTO steps (commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
-				sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at, feed_rev)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at, feed_rev, unplaced)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore), ts(s.Due),
 			s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt),
-			ts(s.UpdatedAt), rev)
+			ts(s.UpdatedAt), rev, s.Unplaced)
 		if isUnique(err) {
 			return followup.Errorf(followup.ECONFLICT, "", "Step %s exists.", s.UID)
 		} else if err != nil {
@@ -91,9 +92,9 @@ func (q *queries) InsertSteps(ctx context.Context, steps []followup.Step) error 
 
 // insertSteps is InsertSteps inside a transaction.
 func (q *queries) insertSteps(ctx context.Context, steps []followup.Step) error {
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	values := strings.TrimSuffix(strings.Repeat(row+",", len(steps)), ",")
-	args := make([]any, 0, 18*len(steps))
+	args := make([]any, 0, 19*len(steps))
 	for i := range steps {
 		s := &steps[i]
 		rev, err := q.stepRev(ctx, s)
@@ -102,11 +103,11 @@ func (q *queries) insertSteps(ctx context.Context, steps []followup.Step) error 
 		}
 		args = append(args, s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore),
 			ts(s.Due), s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt),
-			ts(s.UpdatedAt), rev)
+			ts(s.UpdatedAt), rev, s.Unplaced)
 	}
 	rows, err := q.ex.QueryContext(ctx, `
 		INSERT INTO steps (commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
-			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at, feed_rev)
+			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at, feed_rev, unplaced)
 		VALUES `+values+` RETURNING id, uid`, args...)
 	if err != nil {
 		if isUnique(err) {
@@ -172,20 +173,65 @@ func (q *queries) PendingSteps(ctx context.Context, userID int64) ([]followup.St
 // let_go (a moment, never moved): the past does not take part in planning.
 func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]followup.Step, error) {
 	rows, err := q.ex.QueryContext(ctx, `SELECT id, commitment_id, kind, status, start_at, end_at, not_before, due, uid,
-			late, sequence, pinned, remote_etag
+			late, sequence, pinned, remote_etag, unplaced
 		FROM steps WHERE user_id = ? AND status IN ('planned', 'synced') AND commitment_id IS NOT NULL AND end_at > ?
 			AND kind != 'let_go'
 		ORDER BY start_at, id`, userID, ts(t))
 	if err != nil {
 		return nil, fmt.Errorf("store: planning steps: %w", err)
 	}
+	return scanPlanning(rows, userID)
+}
+
+// PlanningWindow returns the user's placed pending steps starting in
+// [from, to), let_go, close and unplaced blocks aside, with the columns
+// PlanningSteps reads, and the planning facts of their commitments in the
+// same read. The range on start_at is the partial index steps_user_start
+// of placed pending steps.
+func (q *queries) PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, map[int64]followup.Commitment, error) {
+	rows, err := q.ex.QueryContext(ctx, `SELECT s.id, s.commitment_id, s.kind, s.status, s.start_at, s.end_at, s.not_before,
+			s.due, s.uid, s.late, s.sequence, s.pinned, s.remote_etag, c.priority, c.met_at, c.meeting_start, c.meeting_minutes
+		FROM steps s JOIN commitments c ON c.id = s.commitment_id
+		WHERE s.user_id = ? AND s.unplaced = 0 AND s.start_at >= ? AND s.start_at < ? AND s.status IN ('planned', 'synced')
+			AND s.kind NOT IN ('let_go', 'close')
+		ORDER BY s.start_at, s.id`, userID, ts(from), ts(to))
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: planning window: %w", err)
+	}
+	defer rows.Close()
+	var steps []followup.Step
+	facts := map[int64]followup.Commitment{}
+	for rows.Next() {
+		s := followup.Step{UserID: userID}
+		c := followup.Commitment{UserID: userID}
+		var kind, status string
+		var mStart *time.Time
+		var minutes int
+		if err := rows.Scan(&s.ID, &s.CommitmentID, &kind, &status, scanTime(&s.Start), scanTime(&s.End), scanTime(&s.NotBefore),
+			scanTime(&s.Due), &s.UID, &s.Late, &s.Sequence, &s.Pinned, &s.RemoteETag,
+			&c.Priority, scanTime(&c.MetAt), scanTimePtr(&mStart), &minutes); err != nil {
+			return nil, nil, err
+		}
+		s.Kind, s.Status = followup.StepKind(kind), followup.StepStatus(status)
+		steps = append(steps, s)
+		if mStart != nil {
+			c.Meeting = &followup.Meeting{Start: *mStart, Minutes: minutes}
+		}
+		c.ID = s.CommitmentID
+		facts[c.ID] = c
+	}
+	return steps, facts, rows.Err()
+}
+
+// scanPlanning reads the rows of PlanningSteps and PlanningWindow.
+func scanPlanning(rows *sql.Rows, userID int64) ([]followup.Step, error) {
 	defer rows.Close()
 	var out []followup.Step
 	for rows.Next() {
 		s := followup.Step{UserID: userID}
 		var kind, status string
 		if err := rows.Scan(&s.ID, &s.CommitmentID, &kind, &status, scanTime(&s.Start), scanTime(&s.End), scanTime(&s.NotBefore),
-			scanTime(&s.Due), &s.UID, &s.Late, &s.Sequence, &s.Pinned, &s.RemoteETag); err != nil {
+			scanTime(&s.Due), &s.UID, &s.Late, &s.Sequence, &s.Pinned, &s.RemoteETag, &s.Unplaced); err != nil {
 			return nil, err
 		}
 		s.Kind, s.Status = followup.StepKind(kind), followup.StepStatus(status)
@@ -198,10 +244,10 @@ func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) 
 func (q *queries) MoveStep(ctx context.Context, s *followup.Step) error {
 	return q.atomic(ctx, func(q *queries) error {
 		return q.updateStep(ctx, s.UserID, s.ID, `
-			UPDATE steps SET status = ?, start_at = ?, end_at = ?, late = ?, sequence = ?, updated_at = ?,
+			UPDATE steps SET status = ?, start_at = ?, end_at = ?, late = ?, unplaced = ?, sequence = ?, updated_at = ?,
 				feed_rev = CASE WHEN `+sameInFeed+` THEN feed_rev ELSE ? END
 			WHERE id = ? RETURNING user_id, feed_rev`,
-			[]any{string(s.Status), ts(s.Start), ts(s.End), s.Late, s.Sequence, ts(s.UpdatedAt),
+			[]any{string(s.Status), ts(s.Start), ts(s.End), s.Late, s.Unplaced, s.Sequence, ts(s.UpdatedAt),
 				feedStatus(s.Status), ts(s.Start), ts(s.End), s.Sequence, ts(s.UpdatedAt)})
 	})
 }

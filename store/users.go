@@ -161,6 +161,46 @@ func (q *queries) TouchFeed(ctx context.Context, userID int64, now time.Time) er
 	})
 }
 
+// PlanVersion returns the user's plan version.
+func (q *queries) PlanVersion(ctx context.Context, userID int64) (int64, error) {
+	var v int64
+	err := q.ex.QueryRowContext(ctx, `SELECT plan_version FROM users WHERE id = ?`, userID).Scan(&v)
+	return v, notFound(err, "User")
+}
+
+// ClaimPlan raises the plan version from seen (compare and swap).
+func (q *queries) ClaimPlan(ctx context.Context, userID, seen int64) (bool, error) {
+	res, err := q.ex.ExecContext(ctx, `UPDATE users SET plan_version = plan_version + 1 WHERE id = ? AND plan_version = ?`, userID, seen)
+	if err != nil {
+		return false, fmt.Errorf("store: claim plan: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// WantReplan records that the user's blocks need a full re-plan.
+func (q *queries) WantReplan(ctx context.Context, userID int64) error {
+	return q.execOne(ctx, "User", `UPDATE users SET replan_wanted = 1 WHERE id = ?`, userID)
+}
+
+// TakeReplan clears the re-plan wish and reports whether there was one.
+func (q *queries) TakeReplan(ctx context.Context, userID int64) (bool, error) {
+	res, err := q.ex.ExecContext(ctx, `UPDATE users SET replan_wanted = 0 WHERE id = ? AND replan_wanted = 1`, userID)
+	if err != nil {
+		return false, fmt.Errorf("store: take replan: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// bumpPlan raises the plan version of the user a write concerns.
+func (q *queries) bumpPlan(ctx context.Context, userID int64) error {
+	if _, err := q.ex.ExecContext(ctx, `UPDATE users SET plan_version = plan_version + 1 WHERE id = ?`, userID); err != nil {
+		return fmt.Errorf("store: plan version: %w", err)
+	}
+	return nil
+}
+
 // execOne runs a statement that must touch exactly one row.
 func (q *queries) execOne(ctx context.Context, what, query string, args ...any) error {
 	res, err := q.ex.ExecContext(ctx, query, args...)

@@ -1,0 +1,376 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/followup/followup"
+	"github.com/followup/followup/internal/plancheck"
+	"github.com/followup/followup/scheduler"
+)
+
+// TestWindowedCreateAgainstFullPlan is the differential test of placing a
+// new commitment in its window (issue 13): random sequences of creates, in
+// weeks with a DST change in New York and Berlin and in a zone without
+// one, dense enough that the follow-up hours fill and blocks run late.
+// After each create the stored plan and the full planner's plan of the
+// same blocks (scheduler.Plan, from scratch) must both keep every rule of
+// cadence.md (plancheck: deadlines and Late, the follow-up hour, starred
+// first, no overlap), and the stored plan must not be worse for the new
+// commitment: none of its blocks late that the full plan places in time,
+// unless the full plan makes another block of the same priority late in
+// its stead (which of two equals is late is no rule). Older blocks are not
+// compared one by one: a plan grown create by create keeps them where they
+// are, and a plan from scratch may shuffle many of them to win one slot,
+// which the rules do not ask for (the same sequences give the same
+// differences with the placement among all blocks that came before). When the window could not keep the rules it leaves a
+// re-plan to the background job: the test runs the job then, and counts
+// how often that was needed.
+func TestWindowedCreateAgainstFullPlan(t *testing.T) {
+	seeds := 18
+	if testing.Short() {
+		seeds = 6
+	}
+	zones := []string{"America/New_York", "Europe/Berlin", "Asia/Kolkata"}
+	for seed := range uint64(seeds) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel()
+			creates, replans := windowedSequence(t, seed, zones[seed%uint64(len(zones))])
+			t.Logf("%d creates, %d re-plans left to the background", creates, replans)
+			if replans*5 > creates {
+				t.Errorf("%d of %d creates left a re-plan to the background, want at most a fifth", replans, creates)
+			}
+		})
+	}
+}
+
+// windowedSequence runs one random sequence and returns how many creates
+// it made and how many of them wanted the background re-plan.
+func windowedSequence(t *testing.T, seed uint64, zoneName string) (creates, replans int) {
+	r := rand.New(rand.NewPCG(seed, seed^0xf1a7))
+	loc := zone(t, zoneName)
+	starts := []time.Time{
+		time.Date(2026, 3, 6, 8, 0, 0, 0, loc),   // the US change is on Sunday the 8th
+		time.Date(2026, 3, 27, 16, 0, 0, 0, loc), // the European change is on Sunday the 29th
+		time.Date(2026, 10, 30, 9, 0, 0, 0, loc), // and back on the 25th (Europe) and November 1st (US)
+	}
+	now := starts[r.IntN(len(starts))].Add(time.Duration(r.IntN(12*60)) * time.Minute)
+	h := newHarness(t, now)
+	u := h.user("windowed@example.com", zoneName)
+	for i := range 25 + r.IntN(20) {
+		now = now.Add(time.Duration(r.IntN(90)) * time.Minute)
+		h.clock.Set(now)
+		in := randomCommitment(r, i, now)
+		if r.IntN(2) == 0 && in.Due == nil { // deadlines in words, soon: the hours fill
+			in.DueText = []string{"tomorrow", "in 2 days", "by Friday"}[r.IntN(3)]
+		}
+		if _, err := h.svc.Create(h.ctx, u.ID, in); err != nil {
+			t.Fatalf("create %d (%+v): %v", i, in, err)
+		}
+		creates++
+		if wanted, err := h.db.TakeReplan(h.ctx, u.ID); err != nil {
+			t.Fatal(err)
+		} else if wanted {
+			replans++
+			if err := h.db.WantReplan(h.ctx, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		req, stored, names := planState(t, h, u.ID, loc, now)
+		full := scheduler.Plan(req)
+		for _, v := range plancheck.Check(req, stored) {
+			t.Errorf("create %d at %v, stored plan: %s", i, now.In(loc), v)
+		}
+		for _, v := range plancheck.Check(req, full) {
+			t.Errorf("create %d at %v, full plan: %s", i, now.In(loc), v)
+		}
+		for _, k := range lateOnlyInStored(req, stored, full) {
+			if names[k] != in.Contact.Name {
+				continue
+			}
+			t.Errorf("create %d at %v: %s %s is late at %v, the full plan has it in time at %v", i, now.In(loc),
+				names[k], req.Tasks[k].Kind, stored[k].Start.In(loc), full[k].Start.In(loc))
+		}
+		if t.Failed() {
+			return creates, replans
+		}
+	}
+	return creates, replans
+}
+
+// lateOnlyInStored returns the tasks late in stored but in time in full for
+// which full has no task of the same priority late that stored has in time.
+func lateOnlyInStored(req scheduler.Request, stored, full []scheduler.Placement) []int {
+	same := scheduler.SamePriority(req)
+	used := map[int]bool{}
+	var out []int
+	for i, t := range req.Tasks {
+		if !stored[i].Late || !full[i].OK || full[i].Late {
+			continue
+		}
+		spare := -1
+		for j, o := range req.Tasks {
+			if !used[j] && full[j].Late && !stored[j].Late && same(t, o) {
+				spare = j
+				break
+			}
+		}
+		if spare < 0 {
+			out = append(out, i)
+			continue
+		}
+		used[spare] = true
+	}
+	return out
+}
+
+// countingStore counts what planning reads: the full read of a user's
+// pending steps (PlanningSteps) and the rows of the windowed one. A hook
+// may run before the first transaction, as another process's write would.
+type countingStore struct {
+	followup.Store
+	full       atomic.Int64
+	windowRows atomic.Int64
+	attempts   atomic.Int64
+	beforeTx   func()
+	hookOnce   sync.Once
+}
+
+func (c *countingStore) PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]followup.Step, error) {
+	c.full.Add(1)
+	return c.Store.PlanningSteps(ctx, userID, t)
+}
+
+func (c *countingStore) PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, map[int64]followup.Commitment, error) {
+	steps, facts, err := c.Store.PlanningWindow(ctx, userID, from, to)
+	c.windowRows.Add(int64(len(steps)))
+	return steps, facts, err
+}
+
+func (c *countingStore) PlanVersion(ctx context.Context, userID int64) (int64, error) {
+	c.attempts.Add(1)
+	return c.Store.PlanVersion(ctx, userID)
+}
+
+func (c *countingStore) InTx(ctx context.Context, fn func(q followup.Queries) error) error {
+	if c.beforeTx != nil {
+		c.hookOnce.Do(c.beforeTx)
+	}
+	return c.Store.InTx(ctx, func(q followup.Queries) error { return fn(&countingQueries{Queries: q, c: c}) })
+}
+
+// countingQueries counts inside a transaction.
+type countingQueries struct {
+	followup.Queries
+	c *countingStore
+}
+
+func (q *countingQueries) PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]followup.Step, error) {
+	q.c.full.Add(1)
+	return q.Queries.PlanningSteps(ctx, userID, t)
+}
+
+// TestCreateReadsOnlyItsWindow logs a commitment for a user whose open
+// commitments have blocks over the next six weeks (agreed meetings and
+// their confirms): the create reads the blocks up to its deadline, not the
+// user's other blocks, and never all of them.
+func TestCreateReadsOnlyItsWindow(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	start := time.Date(2026, 9, 1, 9, 0, 0, 0, ny)
+	h := newHarness(t, start)
+	u := h.user("spread@example.com", "America/New_York")
+	now := start
+	for i := range 80 {
+		now = now.Add(12 * time.Hour)
+		h.clock.Set(now)
+		meeting := now.AddDate(0, 0, 20+i%20).Truncate(time.Hour)
+		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(i)}, Promise: "Meet", DueText: "in 2 days",
+			Meeting: &followup.Meeting{Start: meeting, Minutes: 30}})
+	}
+	pending := 0
+	cs, err := h.svc.List(h.ctx, u.ID, followup.CommitmentFilter{Status: followup.StatusOpen, Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		for _, s := range h.get(u.ID, c.ID).Steps {
+			if s.Status.Pending() && s.Kind.IsBlock() && s.End.After(now) {
+				pending++
+			}
+		}
+	}
+	counting := &countingStore{Store: h.db}
+	h.svc.Store = counting
+	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "tomorrow"})
+	if n := counting.full.Load(); n != 0 {
+		t.Errorf("the create read all pending steps %d times", n)
+	}
+	if n := counting.windowRows.Load(); n*4 > int64(pending) {
+		t.Errorf("the create read %d blocks of the user's %d pending ones, want at most a quarter", n, pending)
+	}
+	for _, s := range c.Steps {
+		if s.Unplaced {
+			t.Errorf("%s unplaced", s.Kind)
+		}
+	}
+	req, pls, _ := planState(t, h, u.ID, ny, now)
+	for _, v := range plancheck.Check(req, pls) {
+		t.Error(v)
+	}
+}
+
+// TestCreatePlansAgainWhenBlocksChange lets another process (a second
+// service on the same database) log a starred commitment for the same user
+// between a create's reads and its transaction: the plan version moved, so
+// the create plans again instead of storing blocks over the other's, and
+// the starred refresher keeps the follow-up hour.
+func TestCreatePlansAgainWhenBlocksChange(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 11, 24, 8, 0, 0, 0, ny) // Tuesday, before the follow-up hour
+	h := newHarness(t, now)
+	u := h.user("race@example.com", "America/New_York")
+	_, other := h.instance()
+	counting := &countingStore{Store: h.db, beforeTx: func() {
+		if _, err := other.Create(h.ctx, u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Starred"},
+			Promise: "Send the deck", DueText: "tomorrow", Priority: true}); err != nil {
+			t.Errorf("the other process's create: %v", err)
+		}
+	}}
+	h.svc.Store = counting
+	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Plain"}, Promise: "Send the deck", DueText: "tomorrow"})
+	if n := counting.attempts.Load(); n != 2 {
+		t.Errorf("the create planned %d times, want 2: once more after the other's write", n)
+	}
+	req, pls, names := planState(t, h, u.ID, ny, now)
+	if len(pls) != 4 {
+		t.Fatalf("%d blocks, want 4", len(pls))
+	}
+	for _, v := range plancheck.Check(req, pls) {
+		t.Error(v)
+	}
+	for k, p := range pls {
+		if names[k] == "Starred" && req.Tasks[k].Kind == followup.KindRefresher && !p.Start.Equal(time.Date(2026, 11, 24, 9, 0, 0, 0, ny)) {
+			t.Errorf("the starred refresher is at %v, want the follow-up hour at 09:00", p.Start.In(ny))
+		}
+	}
+}
+
+// TestFullCalendarLeavesReplanToJob logs a commitment for a user whose
+// one working hour a day is taken for weeks ahead: its window and the
+// chunk past it have no room, so the create stores its late blocks
+// unplaced, at once, and leaves the search to the background re-plan
+// (replan_user), which places them within the horizon. A second job finds
+// nothing wanted and changes nothing.
+func TestFullCalendarLeavesReplanToJob(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, ny)
+	h := newHarness(t, now)
+	u := h.user("full@example.com", "America/New_York")
+	st := followup.DefaultSettings("America/New_York")
+	st.WorkHours.End = followup.Clock{Hour: 10}
+	if _, err := h.svc.PutSettings(h.ctx, u.ID, st); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(i)}, Promise: "Send the deck", DueText: "tomorrow"})
+		runReplan(t, h, u.ID)
+	}
+	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "tomorrow"})
+	unplaced := 0
+	for _, s := range c.Steps {
+		if s.Unplaced {
+			unplaced++
+			if !s.Late {
+				t.Errorf("unplaced %s not late", s.Kind)
+			}
+		}
+	}
+	if unplaced == 0 {
+		t.Fatalf("every step of the new commitment found room in a full calendar: %+v", c.Steps)
+	}
+	if !runReplan(t, h, u.ID) {
+		t.Fatal("no re-plan was wanted")
+	}
+	for _, s := range h.get(u.ID, c.ID).Steps {
+		if s.Unplaced {
+			t.Errorf("%s still unplaced after the re-plan", s.Kind)
+		}
+	}
+	req, pls, _ := planState(t, h, u.ID, ny, now)
+	for _, v := range plancheck.Check(req, pls) {
+		t.Error(v)
+	}
+	before := sequences(t, h, u.ID)
+	if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, sequences(t, h, u.ID)); diff != "" {
+		t.Errorf("a re-plan nobody wanted changed blocks (-before +after):\n%s", diff)
+	}
+}
+
+// runReplan runs the re-plan job if one is wanted, as the queue would, and
+// reports whether one was.
+func runReplan(t *testing.T, h *harness, userID int64) bool {
+	t.Helper()
+	wanted, err := h.db.TakeReplan(h.ctx, userID)
+	if err != nil || !wanted {
+		return false
+	}
+	if err := h.db.WantReplan(h.ctx, userID); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: userID}); err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// TestConcurrentCreatesKeepTheRules logs commitments for one user from
+// several goroutines and from a second process on the same database at
+// once: each plans outside the store's writer, and the plan version makes
+// a create whose reads went stale plan again, so no two blocks overlap and
+// every rule holds.
+func TestConcurrentCreatesKeepTheRules(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, ny)
+	h := newHarness(t, now)
+	u := h.user("busy@example.com", "America/New_York")
+	_, other := h.instance()
+	var wg sync.WaitGroup
+	for g := range 6 {
+		svc := h.svc
+		if g%2 == 1 {
+			svc = other
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5 {
+				in := followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprintf("%d-%d", g, i)}, Promise: "Send the deck",
+					DueText: "tomorrow", Priority: i%3 == 0}
+				if _, err := svc.Create(h.ctx, u.ID, in); err != nil {
+					t.Errorf("create %d-%d: %v", g, i, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	req, pls, _ := planState(t, h, u.ID, ny, now)
+	if len(pls) != 60 {
+		t.Errorf("%d blocks, want 60", len(pls))
+	}
+	for _, v := range plancheck.Check(req, pls) {
+		t.Error(v)
+	}
+}
