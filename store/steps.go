@@ -295,13 +295,22 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 	// The first row's casts type the VALUES columns on PostgreSQL, whose
 	// columns are named column1… there as in SQLite.
 	row := `(CAST(? AS BIGINT), ?, ?, ?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?)`
-	rows := make([]string, len(steps))
+	// The rows are padded by repeating the last step, as inList pads, so
+	// that few statement texts are kept prepared; a step matched twice is
+	// written and returned once.
+	n := 1
+	for n < len(steps) {
+		n *= 2
+	}
+	n = min(n, max(len(steps), moveChunk))
+	rows := make([]string, n)
 	args := []any{rev}
-	for i, s := range steps {
+	for i := range n {
 		rows[i] = row
 		if i > 0 {
 			rows[i] = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
 		}
+		s := steps[min(i, len(steps)-1)]
 		args = append(args, s.ID, string(s.Status), ts(s.Start), ts(s.End), s.Late, s.Unplaced, s.Sequence,
 			ts(s.UpdatedAt), feedStatus(s.Status))
 	}
@@ -318,7 +327,7 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 	if err != nil {
 		return fmt.Errorf("store: move steps: %w", err)
 	}
-	var pending []any
+	var pending []int64
 	moved := 0
 	for res.Next() {
 		var id, got int64
@@ -337,7 +346,11 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 	if err := res.Err(); err != nil {
 		return fmt.Errorf("store: move steps: %w", err)
 	}
-	if moved != len(steps) {
+	ids := map[int64]bool{}
+	for _, s := range steps {
+		ids[s.ID] = true
+	}
+	if moved != len(ids) {
 		return followup.Errorf(followup.ENOTFOUND, "", "Step not found.")
 	}
 	if len(pending) == 0 {
@@ -346,8 +359,8 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 	if rev, err = q.feedRev(ctx, userID); err != nil {
 		return err
 	}
-	_, err = q.ex.ExecContext(ctx, `UPDATE steps SET feed_rev = ? WHERE id IN (`+placeholders(len(pending))+`)`,
-		append([]any{rev}, pending...)...)
+	in, args := inList([]any{rev}, pending)
+	_, err = q.ex.ExecContext(ctx, `UPDATE steps SET feed_rev = ? WHERE id IN (`+in+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("store: move steps: %w", err)
 	}
