@@ -101,14 +101,20 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 		return followup.Commitment{}, err
 	}
 	var plan windowPlan
+	snap := s.plans().take(userID, version)
+	if snap == nil {
+		snap = &planSnapshot{}
+	}
 	if !d.ended {
 		pin := planInput{userID: userID, st: d.st, loc: d.loc, now: now, c: &d.c, fresh: d.steps, connKnown: true}
-		if plan, err = placeInWindow(ctx, s.Store, pin); err != nil {
+		if plan, err = placeInWindow(ctx, s.Store, pin, snap); err != nil {
 			return followup.Commitment{}, err
 		}
 	}
 	var out followup.Commitment
+	stored := false
 	err = s.Store.InTx(ctx, func(q followup.Queries) error {
+		stored = false
 		if c, done, err := hooks.replayIn(q); done || err != nil {
 			out = c
 			return err
@@ -118,14 +124,21 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 			out, err = s.createEnded(ctx, q, d.c, d.steps, d.endedBy, d.st, d.loc, now)
 		} else if ok, cerr := q.ClaimPlan(ctx, userID, version); cerr != nil || !ok {
 			return cmp.Or(cerr, errPlanStale)
-		} else {
-			out, err = s.storePlanned(ctx, q, d, plan, now)
+		} else if out, err = s.storePlanned(ctx, q, d, plan, now); err == nil {
+			// The version this transaction leaves, which the snapshot
+			// holds once it has this create's changes.
+			snap.version, err = q.PlanVersion(ctx, userID)
+			stored = err == nil
 		}
 		if err != nil {
 			return err
 		}
 		return hooks.storedIn(q, out)
 	})
+	if err == nil && stored && snap.rows != nil {
+		snap.apply(out, out.Steps, plan.changed)
+		s.plans().put(userID, snap)
+	}
 	return out, err
 }
 

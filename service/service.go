@@ -65,9 +65,14 @@ type Service struct {
 	// FeedCacheBytes bounds the rendered feeds kept in memory, all users
 	// together (default DefaultFeedCacheBytes; negative keeps none).
 	FeedCacheBytes int64
+	// PlanCacheSteps bounds the planning rows kept between creates, all
+	// users together (default DefaultPlanCacheSteps; negative keeps none).
+	PlanCacheSteps int
 
 	feedOnce  sync.Once
 	feedCache *feedCache
+	planOnce  sync.Once
+	planCache *planCache
 	// planLocks serialise the creates of one user in this process (user id
 	// modulo their number): a create plans outside the store's writer.
 	planLocks [64]sync.Mutex

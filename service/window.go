@@ -39,6 +39,7 @@ type windowPlan struct {
 type window struct {
 	ctx      context.Context
 	q        followup.Queries
+	rows     *snapshotReader
 	in       planInput
 	external []followup.Interval
 	stored   []followup.Step
@@ -56,13 +57,14 @@ type window struct {
 // chunk at a time; time not read is walled off. What is still not placed
 // after maxChunks is left to the background re-plan. It writes nothing; q
 // is read at one plan version, which the caller claims when it stores the
-// outcome.
-func placeInWindow(ctx context.Context, q followup.Queries, in planInput) (windowPlan, error) {
+// outcome; snap is the user's snapshot at that version (its rows are read
+// from q only where it holds none).
+func placeInWindow(ctx context.Context, q followup.Queries, in planInput, snap *planSnapshot) (windowPlan, error) {
 	external, err := externalBusy(ctx, q, in.userID, in.loc)
 	if err != nil {
 		return windowPlan{}, err
 	}
-	w := &window{ctx: ctx, q: q, in: in, external: external, seen: map[int64]bool{},
+	w := &window{ctx: ctx, q: q, rows: &snapshotReader{q: q, snap: snap}, in: in, external: external, seen: map[int64]bool{},
 		facts: map[int64]followup.Commitment{}, from: in.now, end: in.now}
 	limit := in.now.AddDate(0, 0, scheduler.Horizon).Add(windowSlack)
 	if err := w.read(earliest(latestDeadline(in.fresh, in.now).Add(windowSlack), limit)); err != nil {
@@ -85,7 +87,7 @@ func placeInWindow(ctx context.Context, q followup.Queries, in planInput) (windo
 
 // read extends the window to end at to, adding the blocks that overlap it.
 func (w *window) read(to time.Time) error {
-	rows, facts, err := w.q.PlanningWindow(w.ctx, w.in.userID, w.end.Add(-maxBlockLength), to)
+	rows, facts, err := w.rows.window(w.ctx, w.in.userID, w.end.Add(-maxBlockLength), to)
 	if err != nil {
 		return err
 	}
