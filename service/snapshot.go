@@ -109,14 +109,14 @@ type snapshotReader struct {
 }
 
 // window returns the rows whose start lies in [from, to), as
-// PlanningWindow does (unordered), and their facts.
-func (r *snapshotReader) window(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, map[int64]followup.Commitment, error) {
+// PlanningWindow does; the snapshot then holds their facts.
+func (r *snapshotReader) window(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, error) {
 	sn := r.snap
 	switch {
 	case sn.rows == nil || to.Before(sn.from) || from.After(sn.to):
 		rows, facts, err := r.q.PlanningWindow(ctx, userID, from, to)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		sn.rows, sn.facts, sn.from, sn.to = map[int64]followup.Step{}, facts, from, to
 		for _, p := range rows {
@@ -125,13 +125,13 @@ func (r *snapshotReader) window(ctx context.Context, userID int64, from, to time
 	default:
 		if from.Before(sn.from) {
 			if err := r.extend(ctx, userID, from, sn.from); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			sn.from = from
 		}
 		if to.After(sn.to) {
 			if err := r.extend(ctx, userID, sn.to, to); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			sn.to = to
 		}
@@ -145,7 +145,7 @@ func (r *snapshotReader) window(ctx context.Context, userID int64, from, to time
 	slices.SortFunc(out, func(a, b followup.Step) int {
 		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.ID, b.ID))
 	})
-	return out, sn.facts, nil
+	return out, nil
 }
 
 // extend adds the rows whose start lies in [from, to).

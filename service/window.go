@@ -44,7 +44,6 @@ type window struct {
 	external []followup.Interval
 	stored   []followup.Step
 	seen     map[int64]bool
-	facts    map[int64]followup.Commitment
 	from     time.Time
 	end      time.Time
 }
@@ -65,7 +64,7 @@ func placeInWindow(ctx context.Context, q followup.Queries, in planInput, snap *
 		return windowPlan{}, err
 	}
 	w := &window{ctx: ctx, q: q, rows: &snapshotReader{q: q, snap: snap}, in: in, external: external, seen: map[int64]bool{},
-		facts: map[int64]followup.Commitment{}, from: in.now, end: in.now}
+		from: in.now, end: in.now}
 	limit := in.now.AddDate(0, 0, scheduler.Horizon).Add(windowSlack)
 	if err := w.read(earliest(latestDeadline(in.fresh, in.now).Add(windowSlack), limit)); err != nil {
 		return windowPlan{}, err
@@ -87,12 +86,9 @@ func placeInWindow(ctx context.Context, q followup.Queries, in planInput, snap *
 
 // read extends the window to end at to, adding the blocks that overlap it.
 func (w *window) read(to time.Time) error {
-	rows, facts, err := w.rows.window(w.ctx, w.in.userID, w.end.Add(-maxBlockLength), to)
+	rows, err := w.rows.window(w.ctx, w.in.userID, w.end.Add(-maxBlockLength), to)
 	if err != nil {
 		return err
-	}
-	for id, c := range facts {
-		w.facts[id] = c
 	}
 	for _, p := range rows {
 		if p.End.After(w.from) && !w.seen[p.ID] {
@@ -121,11 +117,13 @@ func (w *window) plan() (planOutcome, error) {
 	return computePlan(in, src)
 }
 
-// factsOf returns the planning facts of the commitments, reading each once.
+// factsOf returns the planning facts of the commitments, reading each once
+// (the snapshot keeps them).
 func (w *window) factsOf(ids []int64) (map[int64]followup.Commitment, error) {
+	facts := w.rows.snap.facts
 	var missing []int64
 	for _, id := range ids {
-		if _, ok := w.facts[id]; !ok {
+		if _, ok := facts[id]; !ok {
 			missing = append(missing, id)
 		}
 	}
@@ -135,12 +133,12 @@ func (w *window) factsOf(ids []int64) (map[int64]followup.Commitment, error) {
 			return nil, err
 		}
 		for id, c := range got {
-			w.facts[id] = c
+			facts[id] = c
 		}
 	}
 	out := make(map[int64]followup.Commitment, len(ids))
 	for _, id := range ids {
-		out[id] = w.facts[id]
+		out[id] = facts[id]
 	}
 	return out, nil
 }
