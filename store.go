@@ -215,8 +215,10 @@ type Queries interface {
 	// Status, Start, End, NotBefore, Due, UID, Late, Unplaced, Sequence,
 	// Pinned and RemoteETag. Store changes with MoveStep.
 	PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]Step, error)
-	// WantReplan records that the user's blocks need a full re-plan.
-	WantReplan(ctx context.Context, userID int64) error
+	// WantReplan records that the user's blocks need a full re-plan and
+	// reports whether that is new: false while a wish is recorded and not
+	// yet taken (its job is queued or running and re-plans after this).
+	WantReplan(ctx context.Context, userID int64) (bool, error)
 	// TakeReplan clears the wish WantReplan recorded and reports whether
 	// there was one.
 	TakeReplan(ctx context.Context, userID int64) (bool, error)

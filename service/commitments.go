@@ -233,11 +233,14 @@ func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft,
 		return followup.Commitment{}, err
 	}
 	if plan.replan {
-		if err := q.WantReplan(ctx, c.UserID); err != nil {
+		// One job for a run of creates: a wish not yet taken is seen to by
+		// the job queued with it, which re-plans after this commits.
+		if wanted, err := q.WantReplan(ctx, c.UserID); err != nil {
 			return followup.Commitment{}, err
-		}
-		if err := q.Enqueue(ctx, followup.Job{Kind: followup.JobReplanUser, UserID: c.UserID}); err != nil {
-			return followup.Commitment{}, err
+		} else if wanted {
+			if err := q.Enqueue(ctx, followup.Job{Kind: followup.JobReplanUser, UserID: c.UserID}); err != nil {
+				return followup.Commitment{}, err
+			}
 		}
 	}
 	c.Steps = placed

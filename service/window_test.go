@@ -80,7 +80,7 @@ func windowedSequence(t *testing.T, seed uint64, zoneName string) (creates, repl
 			t.Fatal(err)
 		} else if wanted {
 			replans++
-			if err := h.db.WantReplan(h.ctx, u.ID); err != nil {
+			if _, err := h.db.WantReplan(h.ctx, u.ID); err != nil {
 				t.Fatal(err)
 			}
 			if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID}); err != nil {
@@ -331,7 +331,17 @@ func TestFullCalendarLeavesReplanToJob(t *testing.T) {
 		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(i)}, Promise: "Send the deck", DueText: "tomorrow"})
 		runReplan(t, h, u.ID)
 	}
+	queued := pendingJobs(t, h)
 	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "tomorrow"})
+	if n := pendingJobs(t, h) - queued; n != 1 {
+		t.Errorf("the create in a full calendar queued %d jobs, want the re-plan", n)
+	}
+	// A second create before the job ran queues no second one: the wish
+	// is recorded, and the job queued re-plans after both.
+	second := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Joe"}, Promise: "Send the deck", DueText: "tomorrow"})
+	if n := pendingJobs(t, h) - queued; n != 1 {
+		t.Errorf("two creates in a full calendar queued %d jobs, want one re-plan", n)
+	}
 	unplaced := 0
 	for _, s := range c.Steps {
 		if s.Unplaced {
@@ -347,7 +357,7 @@ func TestFullCalendarLeavesReplanToJob(t *testing.T) {
 	if !runReplan(t, h, u.ID) {
 		t.Fatal("no re-plan was wanted")
 	}
-	for _, s := range h.get(u.ID, c.ID).Steps {
+	for _, s := range append(h.get(u.ID, c.ID).Steps, h.get(u.ID, second.ID).Steps...) {
 		if s.Unplaced {
 			t.Errorf("%s still unplaced after the re-plan", s.Kind)
 		}
@@ -365,6 +375,16 @@ func TestFullCalendarLeavesReplanToJob(t *testing.T) {
 	}
 }
 
+// pendingJobs counts the jobs in the queue not yet done.
+func pendingJobs(t *testing.T, h *harness) int {
+	t.Helper()
+	n, err := h.db.PendingJobs(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // runReplan runs the re-plan job if one is wanted, as the queue would, and
 // reports whether one was.
 func runReplan(t *testing.T, h *harness, userID int64) bool {
@@ -373,7 +393,7 @@ func runReplan(t *testing.T, h *harness, userID int64) bool {
 	if err != nil || !wanted {
 		return false
 	}
-	if err := h.db.WantReplan(h.ctx, userID); err != nil {
+	if _, err := h.db.WantReplan(h.ctx, userID); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: userID}); err != nil {
