@@ -7,7 +7,29 @@ import (
 
 type contextKey int
 
-const requestIDKey contextKey = iota
+const (
+	requestIDKey contextKey = iota
+	userKey
+)
+
+// ForUser marks ctx as work on one user's data. A Store whose transactions
+// run concurrently (PostgreSQL, several instances) runs the transactions
+// of a context so marked one at a time per user, across instances: two
+// transactions of one user (a create and a calendar job recording its
+// write) would otherwise conflict and be run again, over and over while
+// that user's jobs keep coming.
+func ForUser(ctx context.Context, userID int64) context.Context {
+	if userID == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, userKey, userID)
+}
+
+// UserOf returns the user that ForUser marked ctx with, 0 when none.
+func UserOf(ctx context.Context) int64 {
+	id, _ := ctx.Value(userKey).(int64)
+	return id
+}
 
 // WithRequestID returns a context carrying a request id for logs.
 func WithRequestID(ctx context.Context, id string) context.Context {

@@ -199,6 +199,14 @@ type Queries interface {
 	Commitments(ctx context.Context, userID int64, f CommitmentFilter) ([]Commitment, error)
 	// CommitmentsByID returns the user's commitments with these ids, without steps.
 	CommitmentsByID(ctx context.Context, userID int64, ids []int64) (map[int64]Commitment, error)
+	// RecordTransitions stores transitions applied to commitments and sets
+	// their IDs. ECONFLICT when one of them is recorded already: a
+	// commitment's transition of a kind, or a change of its status, is
+	// recorded once.
+	RecordTransitions(ctx context.Context, ts []Transition) error
+	// Transitions returns the transitions applied to the user's commitment,
+	// oldest first.
+	Transitions(ctx context.Context, userID, commitmentID int64) ([]Transition, error)
 	// PlanningFacts returns what planning needs of the user's commitments with
 	// these ids: ID, Priority, MetAt and Meeting; other fields are empty.
 	PlanningFacts(ctx context.Context, userID int64, ids []int64) (map[int64]Commitment, error)
@@ -288,7 +296,10 @@ type Queries interface {
 }
 
 // Store is the database: Queries outside a transaction, and InTx for a
-// transaction that commits only if fn returns nil.
+// transaction that commits only if fn returns nil. fn may run more than
+// once (PostgreSQL runs a transaction again that it could not serialise
+// with others): what it does outside q, such as logging or counting, must
+// wait until InTx has returned nil.
 type Store interface {
 	Queries
 	InTx(ctx context.Context, fn func(q Queries) error) error

@@ -17,6 +17,7 @@ const CalendarName = "Follow-ups"
 // with the password sealed. The first sync is queued in the same transaction.
 // Errors: EINVALID naming the field, EREMOTE when the server refuses.
 func (s *Service) ConnectCalDAV(ctx context.Context, userID int64, in followup.CalDAVInput) (followup.CalDAVConnection, error) {
+	ctx = followup.ForUser(ctx, userID)
 	if s.Calendars == nil {
 		return followup.CalDAVConnection{}, followup.Errorf(followup.EINVALID, "url", "CalDAV is not enabled on this server.")
 	}
@@ -245,6 +246,7 @@ func orNone(s []string) []string {
 // checks before recording each that its connection still stands.
 // Errors: ENOTFOUND when none.
 func (s *Service) DisconnectCalDAV(ctx context.Context, userID int64) error {
+	ctx = followup.ForUser(ctx, userID)
 	s.stopWork(userID)
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
 		if err := q.DeleteCalDAV(ctx, userID); err != nil {

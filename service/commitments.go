@@ -20,6 +20,7 @@ func (s *Service) Create(ctx context.Context, userID int64, in followup.NewCommi
 	if err := in.Validate(now); err != nil {
 		return followup.Commitment{}, err
 	}
+	ctx = followup.ForUser(ctx, userID)
 	return s.createPlanned(ctx, userID, in, now, createHooks{})
 }
 
@@ -59,7 +60,9 @@ func (s *Service) createPlanned(ctx context.Context, userID int64, in followup.N
 		}
 	}
 	var out followup.Commitment
+	created := false
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		created = false // the transaction may run again
 		if c, done, err := hooks.replayIn(q); done || err != nil {
 			out = c
 			return err
@@ -68,9 +71,26 @@ func (s *Service) createPlanned(ctx context.Context, userID int64, in followup.N
 		if out, err = s.create(ctx, q, userID, in, now); err != nil {
 			return err
 		}
+		created = true
 		return hooks.storedIn(q, out)
 	})
+	if err == nil && created {
+		s.logCreatedEnded(ctx, out)
+	}
 	return out, err
+}
+
+// logCreatedEnded logs the let-go of a commitment that create stored let go
+// already (createEnded), once its transaction committed.
+func (s *Service) logCreatedEnded(ctx context.Context, c followup.Commitment) {
+	if c.Status != followup.StatusLetGo {
+		return
+	}
+	for _, st := range c.Steps {
+		if st.Status == followup.StepDone {
+			s.log().InfoContext(ctx, "commitment let go", "commitment_id", c.ID, "user_id", c.UserID, "by", string(st.Kind))
+		}
+	}
 }
 
 // replayIn runs the replay hook, if any.
@@ -112,9 +132,9 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 		}
 	}
 	var out followup.Commitment
-	stored := false
+	stored, created := false, false
 	err = s.Store.InTx(ctx, func(q followup.Queries) error {
-		stored = false
+		stored, created = false, false // the transaction may run again
 		if c, done, err := hooks.replayIn(q); done || err != nil {
 			out = c
 			return err
@@ -133,8 +153,12 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 		if err != nil {
 			return err
 		}
+		created = true
 		return hooks.storedIn(q, out)
 	})
+	if err == nil && created {
+		s.logCreatedEnded(ctx, out)
+	}
 	if err == nil && stored && snap.rows != nil {
 		snap.apply(out, out.Steps, plan.changed)
 		s.plans().put(userID, snap)
@@ -329,8 +353,12 @@ func (s *Service) createEnded(ctx context.Context, q followup.Queries, c followu
 	if err := q.InsertSteps(ctx, steps); err != nil {
 		return followup.Commitment{}, err
 	}
-	s.log().InfoContext(ctx, "commitment let go", "commitment_id", c.ID, "user_id", c.UserID, "by", string(steps[ended].Kind))
-	c.Steps = steps
+	letGo := []followup.Transition{{UserID: c.UserID, CommitmentID: c.ID, StepID: steps[ended].ID,
+		Kind: followup.TransitionLetGo, From: followup.StatusOpen, To: followup.StatusLetGo, At: now}}
+	if err := q.RecordTransitions(ctx, letGo); err != nil {
+		return followup.Commitment{}, err
+	}
+	c.Steps = steps // the caller logs the let-go once committed (logCreatedEnded)
 	slices.SortStableFunc(c.Steps, func(a, b followup.Step) int { return a.Start.Compare(b.Start) })
 	return c, nil
 }
@@ -407,6 +435,7 @@ func (s *Service) List(ctx context.Context, userID int64, f followup.CommitmentF
 // Errors: ENOTFOUND.
 func (s *Service) Delete(ctx context.Context, userID, id int64) error {
 	now := s.now()
+	ctx = followup.ForUser(ctx, userID)
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
 		c, err := q.Commitment(ctx, userID, id)
 		if err != nil {
@@ -432,6 +461,7 @@ func (s *Service) Act(ctx context.Context, userID, id int64, action followup.Act
 		return followup.Commitment{}, followup.Errorf(followup.EINVALID, "action", "action must be contacted, replied, delivered or let_go.")
 	}
 	now := s.now()
+	ctx = followup.ForUser(ctx, userID)
 	var out followup.Commitment
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
 		a, err := s.newActor(ctx, q, userID, id, now)
@@ -459,6 +489,7 @@ func (s *Service) Act(ctx context.Context, userID, id int64, action followup.Act
 			}
 			err = a.delivered()
 		case followup.ActionLetGo:
+			a.record(followup.TransitionLetGo, 0)
 			err = a.end(followup.StatusLetGo)
 		}
 		if err != nil {
@@ -483,7 +514,7 @@ func (s *Service) newActor(ctx context.Context, q followup.Queries, userID, id i
 	if err != nil {
 		return nil, err
 	}
-	return &actor{ctx: ctx, s: s, q: q, c: &c, st: st, loc: loc, now: now}, nil
+	return &actor{ctx: ctx, s: s, q: q, c: &c, from: c.Status, st: st, loc: loc, now: now}, nil
 }
 
 // actor applies transitions to one commitment inside a transaction.
@@ -492,14 +523,27 @@ type actor struct {
 	s       *Service
 	q       followup.Queries
 	c       *followup.Commitment
+	from    followup.Status // c's status when loaded
 	st      followup.Settings
 	loc     *time.Location
 	now     time.Time
 	changed []followup.Step
+	// applied are the transitions applied, the one that caused the others
+	// first; finish records them.
+	applied []followup.Transition
 }
 
-// complete marks pending steps of the given kinds done (or cancelled).
-func (a *actor) complete(status followup.StepStatus, kinds ...followup.StepKind) {
+// record notes a transition applied to the commitment, completing the
+// step stepID (0: none).
+func (a *actor) record(kind followup.TransitionKind, stepID int64) {
+	a.applied = append(a.applied, followup.Transition{
+		UserID: a.c.UserID, CommitmentID: a.c.ID, StepID: stepID, Kind: kind, At: a.now,
+	})
+}
+
+// complete marks pending steps of the given kinds done (or cancelled) and
+// returns the id of the first, 0 when none was pending.
+func (a *actor) complete(status followup.StepStatus, kinds ...followup.StepKind) (first int64) {
 	for i := range a.c.Steps {
 		step := &a.c.Steps[i]
 		if !step.Status.Pending() {
@@ -513,9 +557,13 @@ func (a *actor) complete(status followup.StepStatus, kinds ...followup.StepKind)
 				step.Sequence++
 				step.UpdatedAt = a.now
 				a.changed = append(a.changed, *step)
+				if first == 0 {
+					first = step.ID
+				}
 			}
 		}
 	}
+	return first
 }
 
 // contacted records the first note: the refresher is done, the 10-day
@@ -523,7 +571,7 @@ func (a *actor) complete(status followup.StepStatus, kinds ...followup.StepKind)
 func (a *actor) contacted() error {
 	t := a.now
 	a.c.ContactedAt = &t
-	a.complete(followup.StepDone, followup.KindRefresher)
+	a.record(followup.TransitionContacted, a.complete(followup.StepDone, followup.KindRefresher))
 	a.complete(followup.StepCancelled, followup.KindLetGo)
 	if a.c.RepliedAt != nil {
 		return nil
@@ -542,9 +590,10 @@ func (a *actor) contacted() error {
 func (a *actor) replied() error {
 	t := a.now
 	a.c.RepliedAt = &t
+	a.record(followup.TransitionReplied, 0)
 	if a.c.ContactedAt == nil {
 		a.c.ContactedAt = &t
-		a.complete(followup.StepDone, followup.KindRefresher)
+		a.record(followup.TransitionContacted, a.complete(followup.StepDone, followup.KindRefresher))
 		a.complete(followup.StepCancelled, followup.KindLetGo)
 	}
 	a.complete(followup.StepCancelled, followup.KindNudge, followup.KindClose)
@@ -556,7 +605,7 @@ func (a *actor) replied() error {
 func (a *actor) delivered() error {
 	t := a.now
 	a.c.DeliveredAt = &t
-	a.complete(followup.StepDone, followup.KindDeliver, followup.KindChase)
+	a.record(followup.TransitionDelivered, a.complete(followup.StepDone, followup.KindDeliver, followup.KindChase))
 	if a.c.Direction == followup.Mine && a.c.ContactedAt == nil {
 		return a.contacted()
 	}
@@ -577,7 +626,8 @@ func (a *actor) end(status followup.Status) error {
 }
 
 // finish stores the commitment and its changed steps, settles its status,
-// replans the user's blocks and queues calendar writes.
+// records the transitions applied, replans the user's blocks and queues
+// calendar writes.
 func (a *actor) finish() error {
 	ctx := a.ctx
 	if a.c.Status == followup.StatusOpen {
@@ -597,6 +647,9 @@ func (a *actor) finish() error {
 	if err := a.q.UpdateCommitment(ctx, a.c); err != nil {
 		return err
 	}
+	if err := a.recordApplied(); err != nil {
+		return err
+	}
 	for i := range a.changed {
 		if err := a.q.UpdateStep(ctx, &a.changed[i]); err != nil {
 			return err
@@ -606,4 +659,19 @@ func (a *actor) finish() error {
 		return err
 	}
 	return a.s.replan(ctx, a.q, a.c.UserID, a.now)
+}
+
+// recordApplied records the transitions applied, in the transaction that
+// applied them. The first one, which caused the others, carries the change
+// of the commitment's status; a second application of any of them fails
+// with ECONFLICT, rolling the whole transaction back.
+func (a *actor) recordApplied() error {
+	if len(a.applied) == 0 {
+		return nil
+	}
+	for i := range a.applied {
+		a.applied[i].From, a.applied[i].To = a.from, a.from
+	}
+	a.applied[0].To = a.c.Status
+	return a.q.RecordTransitions(a.ctx, a.applied)
 }

@@ -67,6 +67,7 @@ func (s *Service) FeedLinks(ctx context.Context, userID int64) (followup.FeedLin
 
 // RotateFeed replaces the feed token; the old address stops working at once.
 func (s *Service) RotateFeed(ctx context.Context, userID int64) (followup.FeedLinks, error) {
+	ctx = followup.ForUser(ctx, userID)
 	var token string
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
 		var err error

@@ -172,7 +172,7 @@ func (s *Service) deleteHabitObject(ctx context.Context, a account, hs followup.
 // habitRemovedRemotely handles a series the user deleted in their calendar
 // app: the habit is switched off in the settings.
 func (s *Service) habitRemovedRemotely(ctx context.Context, hs followup.HabitSeries, rep *followup.SyncReport) error {
-	return s.Store.InTx(ctx, func(q followup.Queries) error {
+	return s.inTx(ctx, func(q followup.Queries, after func(func())) error {
 		fresh, err := q.HabitSeriesByUID(ctx, hs.UID)
 		if followup.ErrorCode(err) == followup.ENOTFOUND || (err == nil && fresh.RemoteETag != hs.RemoteETag) {
 			return nil // changed meanwhile; the next sync looks again
@@ -193,8 +193,10 @@ func (s *Service) habitRemovedRemotely(ctx context.Context, hs followup.HabitSer
 			if err := q.PutSettings(ctx, fresh.UserID, st); err != nil {
 				return err
 			}
-			rep.Removed++
-			s.log().InfoContext(ctx, "habit deleted in calendar", "user_id", fresh.UserID, "uid", fresh.UID, "habit", string(fresh.Kind))
+			after(func() {
+				rep.Removed++
+				s.log().InfoContext(ctx, "habit deleted in calendar", "user_id", fresh.UserID, "uid", fresh.UID, "habit", string(fresh.Kind))
+			})
 		}
 		return nil
 	})
@@ -205,7 +207,7 @@ func (s *Service) habitRemovedRemotely(ctx context.Context, hs followup.HabitSer
 // which later planning leaves alone.
 func (s *Service) adoptHabit(ctx context.Context, uid string, r followup.RemoteEvent, rep *followup.SyncReport) error {
 	now := s.now()
-	return s.Store.InTx(ctx, func(q followup.Queries) error {
+	return s.inTx(ctx, func(q followup.Queries, after func(func())) error {
 		fresh, err := q.HabitSeriesByUID(ctx, uid)
 		if err != nil {
 			return err
@@ -224,8 +226,10 @@ func (s *Service) adoptHabit(ctx context.Context, uid string, r followup.RemoteE
 			}
 			fresh.RemoteSequence, fresh.RemoteHash = fresh.Sequence, hash
 		}
-		rep.Adopted++
-		s.log().InfoContext(ctx, "habit occurrence moved in calendar", "user_id", fresh.UserID, "uid", uid)
+		after(func() {
+			rep.Adopted++
+			s.log().InfoContext(ctx, "habit occurrence moved in calendar", "user_id", fresh.UserID, "uid", uid)
+		})
 		return q.PutHabitSeries(ctx, &fresh)
 	})
 }

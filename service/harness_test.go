@@ -83,11 +83,12 @@ func (r *logRecorder) Count(msg string) int {
 	return n
 }
 
-// harness is a service on a real SQLite file in a temporary directory.
+// harness is a service on a fresh real database: a SQLite file in a
+// temporary directory, or a PostgreSQL database (see testDSN).
 type harness struct {
 	t     testing.TB
 	ctx   context.Context
-	path  string
+	dsn   string
 	key   []byte
 	clock *testclock.Clock
 	db    *store.DB
@@ -103,23 +104,23 @@ func newHarness(t testing.TB, start time.Time) *harness {
 	for i := range key {
 		key[i] = byte(i + 1)
 	}
-	h := &harness{t: t, ctx: context.Background(), path: t.TempDir() + "/db.sqlite", key: key, clock: testclock.New(start), logs: &logRecorder{}}
+	h := &harness{t: t, ctx: context.Background(), dsn: testDSN(t), key: key, clock: testclock.New(start), logs: &logRecorder{}}
 	h.open()
 	return h
 }
 
-// open opens the store on h.path and wires a new service on it.
+// open opens the store on h.dsn and wires a new service on it.
 func (h *harness) open() {
 	h.t.Helper()
 	h.db, h.svc = h.instance()
 	h.enc = h.svc.Encoder.(*feedEncoder)
 }
 
-// instance opens another store on h.path with its own service, as a second
+// instance opens another store on h.dsn with its own service, as a second
 // process on the same database does. It is closed when the test ends.
 func (h *harness) instance() (*store.DB, *service.Service) {
 	h.t.Helper()
-	db, err := store.Open("sqlite:"+h.path, store.Options{Now: h.clock.Now})
+	db, err := store.Open(h.dsn, store.Options{Now: h.clock.Now})
 	if err != nil {
 		h.t.Fatalf("store.Open: %v", err)
 	}

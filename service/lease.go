@@ -95,7 +95,7 @@ func (s *Service) lockUser(ctx context.Context, userID int64, wait time.Duration
 		<-slot
 		return nil, nil, err
 	}
-	work, cancel := context.WithCancelCause(ctx)
+	work, cancel := context.WithCancelCause(followup.ForUser(ctx, userID))
 	running := &runningWork{cancel: cancel}
 	s.work.Store(userID, running)
 	stop := make(chan struct{})

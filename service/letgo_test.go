@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"database/sql"
 	"testing"
 	"time"
 
@@ -82,13 +81,8 @@ func TestLetGoAtCreate(t *testing.T) {
 // caldavJobs counts the calendar write jobs in the queue.
 func caldavJobs(t *testing.T, h *harness) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+h.path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	var n int
-	if err := db.QueryRowContext(h.ctx, `SELECT count(*) FROM river_job WHERE kind = ?`, followup.JobCalDAVStep).Scan(&n); err != nil {
+	if err := h.db.SQL().QueryRowContext(h.ctx, h.db.Rebind(`SELECT count(*) FROM river_job WHERE kind = ?`), followup.JobCalDAVStep).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -171,6 +171,7 @@ func (s *Service) SealStoredSecrets(ctx context.Context) (int, error) {
 func (s *Service) sealStoredBusyICS(ctx context.Context, userID int64) (bool, error) {
 	changed := false
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		changed = false // fn may run again
 		conn, err := q.CalDAV(ctx, userID)
 		if followup.ErrorCode(err) == followup.ENOTFOUND {
 			return nil

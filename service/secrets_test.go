@@ -95,16 +95,53 @@ const (
 )
 
 // databaseHolds reports whether any file of the SQLite database (the WAL
-// included) contains s.
+// included) contains s; on PostgreSQL, whether any row of any table does,
+// as text.
 func databaseHolds(t *testing.T, h *harness, s string) bool {
 	t.Helper()
-	files, _ := filepath.Glob(h.path + "*")
+	if h.db.Dialect() == "postgres" {
+		return postgresHolds(t, h, s)
+	}
+	files, _ := filepath.Glob(h.db.Path() + "*")
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if bytes.Contains(data, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// postgresHolds reports whether any row of the database's tables, as text,
+// contains s.
+func postgresHolds(t *testing.T, h *harness, s string) bool {
+	t.Helper()
+	rows, err := h.db.SQL().QueryContext(h.ctx, `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if len(tables) == 0 {
+		t.Fatal("no tables")
+	}
+	for _, table := range tables {
+		var n int
+		q := `SELECT count(*) FROM "` + table + `" AS r WHERE strpos(r::text, $1) > 0`
+		if err := h.db.SQL().QueryRowContext(h.ctx, q, s).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
 			return true
 		}
 	}

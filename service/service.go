@@ -104,6 +104,24 @@ func (s *Service) log() *slog.Logger {
 	return s.Log
 }
 
+// inTx runs fn in a transaction (Store.InTx) and, once it committed, the
+// effects fn asked for with after, such as logs and report counts: fn may
+// run more than once, and only the run that committed counts.
+func (s *Service) inTx(ctx context.Context, fn func(q followup.Queries, after func(effect func())) error) error {
+	var effects []func()
+	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		effects = effects[:0]
+		return fn(q, func(effect func()) { effects = append(effects, effect) })
+	})
+	if err != nil {
+		return err
+	}
+	for _, effect := range effects {
+		effect()
+	}
+	return nil
+}
+
 // randomToken returns n random bytes, base64url without padding.
 func (s *Service) randomToken(n int) (string, error) {
 	r := s.Random

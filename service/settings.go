@@ -16,6 +16,7 @@ func (s *Service) Settings(ctx context.Context, userID int64) (followup.Settings
 // PutSettings validates and stores the user's settings, then replans the
 // blocks that may still move. Errors: EINVALID naming the field.
 func (s *Service) PutSettings(ctx context.Context, userID int64, st followup.Settings) (followup.Settings, error) {
+	ctx = followup.ForUser(ctx, userID)
 	if err := st.Validate(); err != nil {
 		return followup.Settings{}, err
 	}

@@ -16,7 +16,7 @@ import (
 // (followup.RetryAfter), as it does while a server's Retry-After runs. Its
 // calendar work is bounded by the service's JobTimeout.
 func (s *Service) HandleJob(ctx context.Context, j followup.Job) error {
-	ctx, cancel := context.WithTimeout(ctx, s.jobTimeout())
+	ctx, cancel := context.WithTimeout(followup.ForUser(ctx, j.UserID), s.jobTimeout())
 	defer cancel()
 	var err error
 	switch j.Kind {
@@ -369,11 +369,11 @@ func (s *Service) readOwnCalendar(ctx context.Context, r *syncRun) error {
 
 // replanAfterRead replans around the busy time now known.
 func (s *Service) replanAfterRead(ctx context.Context, r *syncRun) error {
-	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+	err := s.inTx(ctx, func(q followup.Queries, after func(func())) error {
 		changed, err := s.replanSteps(ctx, q, r.a.conn.UserID, r.now)
 		for _, c := range changed {
 			if c.RemoteETag != "" {
-				r.rep.Moved++
+				after(func() { r.rep.Moved++ })
 			}
 		}
 		return err
@@ -652,7 +652,7 @@ func (s *Service) changedRemotely(ctx context.Context, a account, p followup.Ste
 // removedRemotely handles a block whose object the user deleted.
 func (s *Service) removedRemotely(ctx context.Context, acct account, p followup.Step, rep *followup.SyncReport) error {
 	now := s.now()
-	return s.Store.InTx(ctx, func(q followup.Queries) error {
+	return s.inTx(ctx, func(q followup.Queries, after func(func())) error {
 		if err := current(ctx, q, acct); err != nil {
 			return err
 		}
@@ -683,8 +683,10 @@ func (s *Service) removedRemotely(ctx context.Context, acct account, p followup.
 				a.changed = append(a.changed, c.Steps[i])
 			}
 		}
-		rep.Removed++
-		s.log().InfoContext(ctx, "block deleted in calendar", "user_id", fresh.UserID, "uid", fresh.UID, "as", string(status))
+		after(func() {
+			rep.Removed++
+			s.log().InfoContext(ctx, "block deleted in calendar", "user_id", fresh.UserID, "uid", fresh.UID, "as", string(status))
+		})
 		return a.finish()
 	})
 }
@@ -693,7 +695,7 @@ func (s *Service) removedRemotely(ctx context.Context, acct account, p followup.
 // pinned there. Times with no zone are wall clock in the user's zone.
 func (s *Service) adopt(ctx context.Context, a account, uid string, r followup.RemoteEvent, rep *followup.SyncReport) error {
 	now := s.now()
-	return s.Store.InTx(ctx, func(q followup.Queries) error {
+	return s.inTx(ctx, func(q followup.Queries, after func(func())) error {
 		if err := current(ctx, q, a); err != nil {
 			return err
 		}
@@ -718,8 +720,10 @@ func (s *Service) adopt(ctx context.Context, a account, uid string, r followup.R
 			return q.UpdateStep(ctx, &fresh) // not moved
 		}
 		pin(&fresh, start, end, now, r.Floating)
-		rep.Adopted++
-		s.log().InfoContext(ctx, "block moved in calendar", "user_id", fresh.UserID, "uid", uid)
+		after(func() {
+			rep.Adopted++
+			s.log().InfoContext(ctx, "block moved in calendar", "user_id", fresh.UserID, "uid", uid)
+		})
 		return q.UpdateStep(ctx, &fresh)
 	})
 }

@@ -236,7 +236,7 @@ func TestSyncReadBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if conn.CalendarURL != fakeBase+"followups/" || len(conn.BusyCalendars) != 1 || strings.Contains(conn.SealedPassword, "pw") {
+	if conn.CalendarURL != fakeBase+"followups/" || len(conn.BusyCalendars) != 1 || conn.SealedPassword == "pw" || !strings.HasPrefix(conn.SealedPassword, "v1:") {
 		t.Fatalf("connection %+v", conn)
 	}
 	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "in 3 days"})

@@ -67,7 +67,8 @@ func (s *Service) Tick(ctx context.Context) error {
 // applyTransition ends a commitment through its due let_go or close step.
 func (s *Service) applyTransition(ctx context.Context, due followup.Step) error {
 	now := s.now()
-	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+	ctx = followup.ForUser(ctx, due.UserID)
+	err := s.inTx(ctx, func(q followup.Queries, after func(func())) error {
 		a, err := s.newActor(ctx, q, due.UserID, due.CommitmentID, now)
 		if err != nil {
 			return err
@@ -82,6 +83,11 @@ func (s *Service) applyTransition(ctx context.Context, due followup.Step) error 
 		if step == nil || !step.Status.Pending() || c.Status != followup.StatusOpen {
 			return nil // already applied, by another instance or before a restart
 		}
+		kind := followup.TransitionLetGo
+		if due.Kind == followup.KindClose {
+			kind = followup.TransitionClose
+		}
+		a.record(kind, due.ID)
 		a.end(followup.StatusLetGo)
 		// The transition itself happened: it is done, not cancelled.
 		for i := range a.changed {
@@ -89,7 +95,9 @@ func (s *Service) applyTransition(ctx context.Context, due followup.Step) error 
 				a.changed[i].Status = followup.StepDone
 			}
 		}
-		s.log().InfoContext(ctx, "commitment let go", "commitment_id", c.ID, "user_id", c.UserID, "by", string(due.Kind))
+		after(func() {
+			s.log().InfoContext(ctx, "commitment let go", "commitment_id", c.ID, "user_id", c.UserID, "by", string(due.Kind))
+		})
 		return a.finish()
 	})
 	if err != nil {
@@ -101,6 +109,7 @@ func (s *Service) applyTransition(ctx context.Context, due followup.Step) error 
 // completePast marks a past meeting or confirm step done.
 func (s *Service) completePast(ctx context.Context, due followup.Step) error {
 	now := s.now()
+	ctx = followup.ForUser(ctx, due.UserID)
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
 		a, err := s.newActor(ctx, q, due.UserID, due.CommitmentID, now)
 		if err != nil {

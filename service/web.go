@@ -120,6 +120,7 @@ func (s *Service) RememberEvent(ctx context.Context, token string, e *followup.E
 // replayed set. Errors: as Create; EINVALID for an overlong key; ECONFLICT
 // when the key was used for a different commitment.
 func (s *Service) CreateOnce(ctx context.Context, userID int64, key string, in followup.NewCommitment) (c followup.Commitment, replayed bool, err error) {
+	ctx = followup.ForUser(ctx, userID)
 	if key == "" {
 		c, err = s.Create(ctx, userID, in)
 		return c, false, err
@@ -133,6 +134,7 @@ func (s *Service) CreateOnce(ctx context.Context, userID int64, key string, in f
 		return c, false, err
 	}
 	replay := func(q followup.Queries) (followup.Commitment, bool, error) {
+		replayed = false // the transaction may run again
 		k, err := q.Idempotency(ctx, userID, key)
 		switch followup.ErrorCode(err) {
 		case "":

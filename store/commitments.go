@@ -19,18 +19,17 @@ func (q *queries) InsertCommitment(ctx context.Context, c *followup.Commitment) 
 			return err
 		}
 		args := commitmentArgs(c)
-		res, err := q.ex.ExecContext(ctx, `
+		err := q.ex.QueryRowContext(ctx, `
 			INSERT INTO commitments (user_id, contact_name, contact_email, contact_phone, contact_company, contact_url,
 				met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes,
 				meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at,
 				feed_rev)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			append([]any{c.UserID}, append(args, ts(c.CreatedAt), ts(c.UpdatedAt), q.revs[c.UserID])...)...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			append([]any{c.UserID}, append(args, ts(c.CreatedAt), ts(c.UpdatedAt), q.revs[c.UserID])...)...).Scan(&c.ID)
 		if err != nil {
 			return fmt.Errorf("store: insert commitment: %w", err)
 		}
-		c.ID, err = res.LastInsertId()
-		return err
+		return nil
 	})
 }
 
@@ -164,7 +163,9 @@ func (q *queries) Commitments(ctx context.Context, userID int64, f followup.Comm
 		args = append(args, string(f.Direction))
 	}
 	if f.Search != "" {
-		where += ` AND contact_name LIKE ? ESCAPE '\'`
+		// lower() on both sides: SQLite's LIKE ignores ASCII case,
+		// PostgreSQL's does not.
+		where += ` AND lower(contact_name) LIKE lower(?) ESCAPE '\'`
 		args = append(args, "%"+likeEscaper.Replace(f.Search)+"%")
 	}
 	args = append(args, f.Limit, f.Offset)

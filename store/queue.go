@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
@@ -33,9 +35,31 @@ type QueueOptions struct {
 	// MaxAttempts before a job is discarded (default 25, about three weeks of backoff).
 	// A discarded calendar write is repaired by the next periodic sync.
 	MaxAttempts int
+	// JobTimeout bounds one job's run (default DefaultJobTimeout); its
+	// context ends then. Set it above the handler's own bound, if any.
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may be running before it counts as
+	// stuck: its worker died (an instance killed, or the machine under it
+	// lost) and the job is run again, by whichever instance takes it. It is
+	// never below JobTimeout (default JobTimeout + RescueMargin). The
+	// queue's leader looks for such jobs every 30 s, and a new leader at
+	// once, so a dead instance's jobs run again within RescueAfter + 30 s,
+	// plus up to 15 s while the instances elect a new leader.
+	RescueAfter time.Duration
 	// Jobs, when not nil, is told the outcome of every job run.
 	Jobs followup.JobObserver
 }
+
+// Defaults of the queue's timing.
+const (
+	// DefaultJobTimeout is QueueOptions.JobTimeout's default: above the
+	// one minute the service gives a job's calendar work.
+	DefaultJobTimeout = 70 * time.Second
+	// RescueMargin is how much longer than JobTimeout a job must have been
+	// running to count as stuck, by default: a job that timed out has that
+	// long to record its end.
+	RescueMargin = 15 * time.Second
+)
 
 // Job arguments, one type per kind. Kinds are stored in the queue table.
 type stepArgs struct {
@@ -77,21 +101,35 @@ func (tickArgs) Kind() string { return "tick" }
 // delays a let-go or a close. Calendar jobs run on river.QueueDefault.
 const clockQueue = "clock"
 
-// uniqueOpts dedupe the periodic jobs while an identical one waits or runs.
-var uniqueOpts = river.UniqueOpts{
-	ByArgs: true,
-	ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending,
-		rivertype.JobStateRunning, rivertype.JobStateScheduled,
-	},
+// periodicUnique dedupes a periodic job while an identical one of the same
+// period waits or runs. A job of an earlier period does not hold the next
+// one back: one that a killed instance was running stays "running" until
+// it is rescued (RescueAfter), and the let-gos and closes due meanwhile must
+// not wait for that.
+func periodicUnique(period time.Duration) river.UniqueOpts {
+	return river.UniqueOpts{
+		ByArgs:   true,
+		ByPeriod: max(period, time.Second), // River's shortest
+		ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled,
+		},
+	}
 }
 
-// queue wraps the River client.
+// queue wraps the River clients: one inserts jobs in the store's
+// transactions (database/sql), the other works them. On SQLite they are the
+// same client; on PostgreSQL the worker runs on River's pgx driver, which
+// listens for new jobs and elects one leader among the instances sharing
+// the database (it runs the periodic jobs), while the inserter, on River's
+// database/sql driver, writes to the same tables and notifies the
+// listeners when the transaction commits.
 type queue struct {
-	client  *river.Client[*sql.Tx]
-	handler atomic.Pointer[followup.JobHandler]
-	log     *slog.Logger
-	opts    QueueOptions
+	inserter *river.Client[*sql.Tx]
+	worker   runner
+	handler  atomic.Pointer[followup.JobHandler]
+	log      *slog.Logger
+	opts     QueueOptions
 }
 
 func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
@@ -110,6 +148,13 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 25
 	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = DefaultJobTimeout
+	}
+	if o.RescueAfter <= 0 {
+		o.RescueAfter = o.JobTimeout + RescueMargin
+	}
+	o.RescueAfter = max(o.RescueAfter, o.JobTimeout)
 	q := &queue{log: log, opts: o}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[stepArgs]) error {
@@ -132,33 +177,62 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 	}))
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(o.TickInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return tickArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: uniqueOpts}
+			return tickArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: periodicUnique(o.TickInterval)}
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
 	if o.SyncInterval > 0 {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(o.SyncInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return syncAllArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: uniqueOpts}
+			return syncAllArgs{}, &river.InsertOpts{Queue: clockQueue, UniqueOpts: periodicUnique(o.SyncInterval)}
 		}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
-	client, err := river.NewClient(riversqlite.New(s.db), &river.Config{
+	cfg := &river.Config{
 		Logger:            log,
 		Workers:           workers,
 		MaxAttempts:       o.MaxAttempts,
 		FetchPollInterval: o.PollInterval,
 		FetchCooldown:     min(100*time.Millisecond, o.PollInterval),
-		JobTimeout:        2 * time.Minute,
-		PeriodicJobs:      periodic,
+		JobTimeout:        o.JobTimeout,
+		// River's default is an hour: a killed instance's running jobs
+		// would wait that long for a survivor.
+		RescueStuckJobsAfter: o.RescueAfter,
+		PeriodicJobs:         periodic,
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: o.Workers},
 			// The tick is due every TickInterval: it need not be looked for as often.
 			clockQueue: {MaxWorkers: 1, FetchPollInterval: max(o.PollInterval, min(time.Second, o.TickInterval/2))},
 		},
-	})
-	if err != nil {
+	}
+	if err := q.clients(s, cfg); err != nil {
 		return nil, fmt.Errorf("store: queue: %w", err)
 	}
-	q.client = client
 	return q, nil
+}
+
+// runner is a River client that works jobs, whatever its driver.
+type runner interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// clients makes the queue's River clients for the store's dialect.
+func (q *queue) clients(s *DB, cfg *river.Config) error {
+	if s.dialect == sqliteDialect {
+		client, err := river.NewClient(riversqlite.New(s.db), cfg)
+		q.inserter, q.worker = client, client
+		return err
+	}
+	worker, err := river.NewClient(riverpgxv5.New(s.pool), cfg)
+	if err != nil {
+		return err
+	}
+	// Without workers or queues a client only inserts; MaxAttempts is
+	// written into each job it inserts.
+	inserter, err := river.NewClient(riverdatabasesql.New(s.db), &river.Config{
+		Logger:      cfg.Logger,
+		MaxAttempts: cfg.MaxAttempts,
+	})
+	q.inserter, q.worker = inserter, worker
+	return err
 }
 
 // snoozes returns how often River snoozed the job, from its metadata.
@@ -233,7 +307,7 @@ func (q *queue) observe(kind string, work func() error) error {
 // StartQueue starts working jobs with h until ctx ends or StopQueue.
 func (s *DB) StartQueue(ctx context.Context, h followup.JobHandler) error {
 	s.queue.handler.Store(&h)
-	if err := s.queue.client.Start(ctx); err != nil {
+	if err := s.queue.worker.Start(ctx); err != nil {
 		return fmt.Errorf("store: start queue: %w", err)
 	}
 	return nil
@@ -241,7 +315,7 @@ func (s *DB) StartQueue(ctx context.Context, h followup.JobHandler) error {
 
 // StopQueue stops taking jobs and waits for running ones to finish.
 func (s *DB) StopQueue(ctx context.Context) error {
-	return s.queue.client.Stop(ctx)
+	return s.queue.worker.Stop(ctx)
 }
 
 // Enqueue adds a job; inside InTx it commits with the transaction.
@@ -268,9 +342,9 @@ func (q *queries) Enqueue(ctx context.Context, j followup.Job) error {
 	opts := &river.InsertOpts{}
 	var err error
 	if q.tx != nil {
-		_, err = q.db.queue.client.InsertTx(context.WithoutCancel(ctx), q.tx, args, opts)
+		_, err = q.db.queue.inserter.InsertTx(context.WithoutCancel(ctx), q.tx, args, opts)
 	} else {
-		_, err = q.db.queue.client.Insert(ctx, args, opts)
+		_, err = q.db.queue.inserter.Insert(ctx, args, opts)
 	}
 	if err != nil {
 		return fmt.Errorf("store: enqueue %s: %w", j.Kind, err)

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,7 +61,7 @@ func (stepHandler) Tick(context.Context) error { return nil }
 // state (completed, discarded after its one attempt, scheduled for later).
 func TestJobOutcomes(t *testing.T) {
 	obs := &outcomes{n: map[string]int{}}
-	db, err := store.Open("sqlite:"+filepath.Join(t.TempDir(), "followup.db"), store.Options{
+	db, err := store.Open(testDSN(t), store.Options{
 		Now:   func() time.Time { return t0 },
 		Queue: store.QueueOptions{PollInterval: 20 * time.Millisecond, MaxAttempts: 1, SyncInterval: -1, TickInterval: time.Hour, Jobs: obs},
 	})
@@ -139,7 +138,7 @@ func (h *blockingHandler) Tick(context.Context) error {
 func TestTickBesideStuckCalendarJobs(t *testing.T) {
 	ctx := context.Background()
 	const workers = 2
-	db, err := store.Open("sqlite:"+filepath.Join(t.TempDir(), "followup.db"), store.Options{Queue: store.QueueOptions{
+	db, err := store.Open(testDSN(t), store.Options{Queue: store.QueueOptions{
 		Workers: workers, TickInterval: 200 * time.Millisecond, SyncInterval: -1, PollInterval: 50 * time.Millisecond,
 	}})
 	if err != nil {
@@ -248,7 +247,7 @@ func (h *snoozingHandler) Tick(context.Context) error { return nil }
 // attempt, and tells the handler how often it was put off.
 func TestSnoozeCount(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open("sqlite:"+filepath.Join(t.TempDir(), "followup.db"), store.Options{Queue: store.QueueOptions{
+	db, err := store.Open(testDSN(t), store.Options{Queue: store.QueueOptions{
 		SyncInterval: -1, PollInterval: 20 * time.Millisecond, MaxAttempts: 1,
 	}})
 	if err != nil {
@@ -280,5 +279,135 @@ func TestSnoozeCount(t *testing.T) {
 		case <-time.After(15 * time.Second):
 			t.Fatalf("run %d did not come", want+1)
 		}
+	}
+}
+
+// recordingHandler tells which calendar jobs it runs.
+type recordingHandler struct {
+	ran chan string
+}
+
+func (h *recordingHandler) HandleJob(_ context.Context, j followup.Job) error {
+	h.ran <- j.UID
+	return nil
+}
+
+func (h *recordingHandler) Tick(context.Context) error { return nil }
+
+// TestDeadWorkersJobRunsAgain: a job that an instance took and then died
+// with (killed: the job stays "running" in the table, attempted two
+// minutes ago) is run by another instance within seconds, with the
+// default options, not after River's default hour.
+func TestDeadWorkersJobRunsAgain(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(testDSN(t), store.Options{Queue: store.QueueOptions{SyncInterval: -1, PollInterval: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Enqueue(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: 1, UID: "taken-by-the-dead"}); err != nil {
+		t.Fatal(err)
+	}
+	// As the dead instance left it: River's own columns, in each dialect's form.
+	takenBefore := `UPDATE river_job SET state = 'running', attempt = 1, attempted_by = json_array('dead-instance'),
+		attempted_at = datetime('now', 'subsec', '-120 seconds')`
+	if db.Dialect() == "postgres" {
+		takenBefore = `UPDATE river_job SET state = 'running', attempt = 1, attempted_by = ARRAY['dead-instance'],
+			attempted_at = now() - interval '120 seconds'`
+	}
+	if _, err := db.SQL().ExecContext(ctx, takenBefore); err != nil {
+		t.Fatal(err)
+	}
+	h := &recordingHandler{ran: make(chan string, 4)}
+	if err := db.StartQueue(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		db.StopQueue(stop)
+	}()
+	select {
+	case uid := <-h.ran:
+		if uid != "taken-by-the-dead" {
+			t.Fatalf("ran %q", uid)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the dead instance's job did not run again within 30 s")
+	}
+}
+
+// stuckTicker's first tick never ends (its instance is stuck, or dead but
+// not yet known to be); it counts the others.
+type stuckTicker struct {
+	first   sync.Once
+	stuck   chan struct{}
+	release chan struct{}
+	ticks   atomic.Int64
+}
+
+func (h *stuckTicker) HandleJob(context.Context, followup.Job) error { return nil }
+
+func (h *stuckTicker) Tick(context.Context) error {
+	blocked := false
+	h.first.Do(func() { blocked = true })
+	if blocked {
+		close(h.stuck)
+		<-h.release
+		return nil
+	}
+	h.ticks.Add(1)
+	return nil
+}
+
+// TestTickBesideStuckTick: while one instance's tick hangs (as a killed
+// instance's stays "running" until it is rescued), the other instance
+// keeps ticking: let-gos and closes do not wait for the rescue.
+func TestTickBesideStuckTick(t *testing.T) {
+	ctx := context.Background()
+	dsn := testDSN(t)
+	h := &stuckTicker{stuck: make(chan struct{}), release: make(chan struct{})}
+	opts := store.Options{Queue: store.QueueOptions{TickInterval: 200 * time.Millisecond, SyncInterval: -1, PollInterval: 50 * time.Millisecond, JobTimeout: time.Hour}}
+	var dbs []*store.DB
+	for range 2 {
+		db, err := store.Open(dsn, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		dbs = append(dbs, db)
+	}
+	if err := dbs[0].StartQueue(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.stuck:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no tick ran")
+	}
+	other := &blockingHandler{started: make(chan struct{}, 1), release: make(chan struct{})}
+	if err := dbs[1].StartQueue(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		close(h.release)
+		for _, db := range dbs {
+			stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+			db.StopQueue(stop)
+			cancel()
+		}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for other.ticks.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the other instance ticked %d times in 20 s beside the stuck tick, want 2", other.ticks.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -49,7 +49,7 @@ func (s *DB) KeyState(ctx context.Context) (KeyState, error) {
 	for _, c := range sealedColumns {
 		parts = append(parts, fmt.Sprintf(`SELECT %s AS v FROM %s WHERE %s != ''`, c.column, c.table, c.column))
 	}
-	err = s.db.QueryRowContext(ctx, `SELECT v FROM (`+strings.Join(parts, " UNION ALL ")+`) LIMIT 1`).Scan(&st.Sample)
+	err = s.db.QueryRowContext(ctx, `SELECT v FROM (`+strings.Join(parts, " UNION ALL ")+`) AS sealed LIMIT 1`).Scan(&st.Sample)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return st, fmt.Errorf("store: sealed values: %w", err)
 	}
@@ -60,7 +60,7 @@ func (s *DB) KeyState(ctx context.Context) (KeyState, error) {
 // never migrated.
 func (s *DB) schemaVersion(ctx context.Context) (int64, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`).Scan(&n)
+	err := s.db.QueryRowContext(ctx, s.tableExists(), "goose_db_version").Scan(&n)
 	if err != nil || n == 0 {
 		return 0, err
 	}
@@ -72,11 +72,20 @@ func (s *DB) schemaVersion(ctx context.Context) (int64, error) {
 	return v, nil
 }
 
+// tableExists is a query counting the tables named $1 (0 or 1), in the
+// dialect: PostgreSQL's in the schemas of the search path.
+func (s *DB) tableExists() string {
+	if s.dialect == postgresDialect {
+		return `SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = ANY (current_schemas(false))`
+	}
+	return `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+}
+
 // RecordKey records the id of the key the database's secrets are sealed
 // with, replacing any record (callers do so only when no value is sealed,
 // or when the record is missing and the key opens a sealed value).
 func (s *DB) RecordKey(ctx context.Context, keyID string) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.q().ex.ExecContext(ctx, `
 		INSERT INTO secret_key (id, key_id, updated_at) VALUES (1, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET key_id = excluded.key_id, updated_at = excluded.updated_at`,
 		keyID, ts(s.now()))
@@ -95,6 +104,7 @@ func (s *DB) RotateKey(ctx context.Context, from, to string, reseal func(sealed 
 		return 0, fmt.Errorf("store: rotate key: %w", err)
 	}
 	defer tx.Rollback()
+	ex := stmts{db: s.db, tx: tx, dialect: s.dialect, cache: &s.stmts}
 	var recorded string
 	if err := tx.QueryRowContext(ctx, `SELECT key_id FROM secret_key WHERE id = 1`).Scan(&recorded); err != nil {
 		return 0, fmt.Errorf("store: rotate key: key record: %w", err)
@@ -104,18 +114,18 @@ func (s *DB) RotateKey(ctx context.Context, from, to string, reseal func(sealed 
 	}
 	n := 0
 	for _, c := range sealedColumns {
-		m, err := resealColumn(ctx, tx, c.table, c.key, c.column, reseal)
+		m, err := resealColumn(ctx, ex, c.table, c.key, c.column, reseal)
 		if err != nil {
 			return 0, err
 		}
 		n += m
 	}
-	m, err := resealBusyICS(ctx, tx, reseal)
+	m, err := resealBusyICS(ctx, ex, reseal)
 	if err != nil {
 		return 0, err
 	}
 	n += m
-	if _, err := tx.ExecContext(ctx, `UPDATE secret_key SET key_id = ?, updated_at = ? WHERE id = 1`, to, ts(s.now())); err != nil {
+	if _, err := ex.ExecContext(ctx, `UPDATE secret_key SET key_id = ?, updated_at = ? WHERE id = 1`, to, ts(s.now())); err != nil {
 		return 0, fmt.Errorf("store: rotate key: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -125,7 +135,7 @@ func (s *DB) RotateKey(ctx context.Context, from, to string, reseal func(sealed 
 }
 
 // resealColumn re-seals the non-empty values of one column inside tx.
-func resealColumn(ctx context.Context, tx *sql.Tx, table, key, column string, reseal func(string) (string, error)) (int, error) {
+func resealColumn(ctx context.Context, tx execer, table, key, column string, reseal func(string) (string, error)) (int, error) {
 	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT %s, %s FROM %s WHERE %s != ''`, key, column, table, column))
 	if err != nil {
 		return 0, fmt.Errorf("store: rotate key: %s.%s: %w", table, column, err)
@@ -161,7 +171,7 @@ func resealColumn(ctx context.Context, tx *sql.Tx, table, key, column string, re
 
 // resealBusyICS re-seals the sealed busy_ics addresses inside tx, and
 // re-keys their busy state, which is stored under the sealed address.
-func resealBusyICS(ctx context.Context, tx *sql.Tx, reseal func(string) (string, error)) (int, error) {
+func resealBusyICS(ctx context.Context, tx execer, reseal func(string) (string, error)) (int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT user_id, busy_ics FROM caldav_accounts WHERE busy_ics != '[]'`)
 	if err != nil {
 		return 0, fmt.Errorf("store: rotate key: busy_ics: %w", err)

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,8 +53,7 @@ func sealedValues(tb testing.TB, db *store.DB, users ...int64) []string {
 // database, also one never migrated.
 func TestKeyState(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "fresh.db")
-	fresh, err := store.Open("sqlite:"+path, store.Options{Now: func() time.Time { return t0 }})
+	fresh, err := store.Open(emptyDSN(t), store.Options{Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,20 +65,19 @@ func (q *queries) InsertStep(ctx context.Context, s *followup.Step) error {
 		if err != nil {
 			return err
 		}
-		res, err := q.ex.ExecContext(ctx, `
+		err = q.ex.QueryRowContext(ctx, `
 			INSERT INTO steps (commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
 				sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at, feed_rev, unplaced)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore), ts(s.Due),
 			s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt),
-			ts(s.UpdatedAt), rev, s.Unplaced)
+			ts(s.UpdatedAt), rev, s.Unplaced).Scan(&s.ID)
 		if isUnique(err) {
 			return followup.Errorf(followup.ECONFLICT, "", "Step %s exists.", s.UID)
 		} else if err != nil {
 			return fmt.Errorf("store: insert step: %w", err)
 		}
-		s.ID, err = res.LastInsertId()
-		return err
+		return nil
 	})
 }
 

@@ -1,7 +1,10 @@
 // Package store keeps the service's state in SQL: SQLite through the pure-Go
-// modernc.org/sqlite driver by default. It implements followup.Store and
-// holds the durable job queue (River), whose jobs commit in the same
-// transaction as the domain change that caused them.
+// modernc.org/sqlite driver by default, or PostgreSQL through pgx (a
+// postgres:// URL). Both run the same queries, through database/sql; what
+// differs is in dialect.go, postgres.go and the two sets of migrations. It
+// implements followup.Store and holds the durable job queue (River), whose
+// jobs commit in the same transaction as the domain change that caused
+// them.
 package store
 
 import (
@@ -18,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -26,7 +30,7 @@ import (
 	"github.com/followup/followup"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationsFS embed.FS
 
 // tsFormat is how times are stored: UTC, fixed width, so that text order
@@ -37,7 +41,10 @@ const tsFormat = "2006-01-02T15:04:05.000000Z"
 type DB struct {
 	*queries  // the Queries on the pool, outside any transaction
 	db        *sql.DB
-	path      string
+	dialect   dialect
+	pool      *pgxpool.Pool // PostgreSQL only: the job queue's workers
+	path      string        // SQLite only: the file
+	name      string        // the file, or the URL without its password
 	queue     *queue
 	log       *slog.Logger
 	now       func() time.Time
@@ -57,23 +64,54 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Open opens the database named by dsn ("sqlite:PATH", or a bare path) and
-// prepares its job queue. It does not migrate; call Migrate.
+// Open opens the database named by dsn ("sqlite:PATH", a bare path, or a
+// postgres:// or postgresql:// URL) and prepares its job queue. It does not
+// migrate; call Migrate. A PostgreSQL server must answer within
+// connectTimeout.
 func Open(dsn string, o Options) (*DB, error) {
-	path, err := sqlitePath(dsn)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &DB{log: o.Logger, now: o.Now}
+	var err error
+	if isPostgresDSN(dsn) {
+		err = s.openPostgres(dsn)
+	} else {
+		err = s.openSQLite(dsn)
+	}
 	if err != nil {
 		return nil, err
 	}
+	s.queries = &queries{db: s, ex: stmts{db: s.db, dialect: s.dialect, cache: &s.stmts}}
+	q, err := newQueue(s, o.Queue, o.Logger)
+	if err != nil {
+		s.closePools()
+		return nil, err
+	}
+	s.queue = q
+	return s, nil
+}
+
+// openSQLite opens the SQLite file of dsn, creating it readable by the
+// owner only.
+func (s *DB) openSQLite(dsn string) error {
+	path, err := sqlitePath(dsn)
+	if err != nil {
+		return err
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("store: create %s: %w", dir, err)
+			return fmt.Errorf("store: create %s: %w", dir, err)
 		}
 	}
 	// The database holds sealed secrets and token hashes: readable by the
 	// owner only. SQLite gives its -wal and -shm files the same mode.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("store: create %s: %w", path, err)
+		return fmt.Errorf("store: create %s: %w", path, err)
 	}
 	f.Close()
 	// Pragmas go in the DSN so that every pooled connection gets them.
@@ -83,34 +121,18 @@ func Open(dsn string, o Options) (*DB, error) {
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(2)&_txlock=immediate"
 	db, err := sql.Open("sqlite", conn)
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(0)
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	s := &DB{db: db, path: path, log: o.Logger, now: o.Now}
-	s.queries = &queries{db: s, ex: stmts{db: db, cache: &s.stmts}}
-	q, err := newQueue(s, o.Queue, o.Logger)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	s.queue = q
-	return s, nil
+	s.db, s.path, s.name, s.dialect = db, path, path, sqliteDialect
+	return nil
 }
 
 // sqlitePath extracts the file path from a FOLLOWUP_DATABASE value.
 func sqlitePath(dsn string) (string, error) {
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return "", followup.Errorf(followup.EINVALID, "database", "PostgreSQL is not supported by this build yet; use sqlite:PATH.")
-	case strings.HasPrefix(dsn, "sqlite:"):
+	if strings.HasPrefix(dsn, "sqlite:") {
 		dsn = strings.TrimPrefix(dsn, "sqlite:")
 		dsn = strings.TrimPrefix(dsn, "//")
 	}
@@ -120,19 +142,42 @@ func sqlitePath(dsn string) (string, error) {
 	return dsn, nil
 }
 
-// Path returns the database file's path.
+// Path returns the database file's path ("" on PostgreSQL).
 func (s *DB) Path() string { return s.path }
 
-// SQL returns the underlying pool, for tests and benchmarks.
+// Name names the database for people: the SQLite file, or the PostgreSQL
+// URL with its password masked.
+func (s *DB) Name() string { return s.name }
+
+// Dialect names the database: "sqlite" or "postgres".
+func (s *DB) Dialect() string { return s.dialect.String() }
+
+// SQL returns the underlying pool, for tests and benchmarks. Queries on it
+// are in the dialect's own SQL: see Rebind.
 func (s *DB) SQL() *sql.DB { return s.db }
+
+// Rebind rewrites a query written with ? placeholders for the dialect, for
+// tests and tools that use SQL directly.
+func (s *DB) Rebind(query string) string { return s.dialect.rebind(query) }
 
 // Close closes the database.
 func (s *DB) Close() error {
 	s.stmts.Range(func(_, v any) bool {
-		v.(*sql.Stmt).Close()
+		if st, ok := v.(*sql.Stmt); ok {
+			st.Close()
+		}
 		return true
 	})
-	return s.db.Close()
+	return s.closePools()
+}
+
+// closePools closes the connection pools.
+func (s *DB) closePools() error {
+	err := s.db.Close()
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return err
 }
 
 // Ping checks that the database answers.
@@ -141,19 +186,18 @@ func (s *DB) Ping(ctx context.Context) error {
 	return s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
 }
 
-// Migrate applies the service's migrations (goose, embedded) and the job
-// queue's own (River's migrator).
+// Migrate applies the service's migrations (goose, embedded, one set per
+// dialect) and the job queue's own (River's migrator).
 func (s *DB) Migrate(ctx context.Context) error {
+	if s.dialect == postgresDialect {
+		return s.migratePostgres(ctx)
+	}
 	fsys, err := fs.Sub(migrationsFS, "migrations")
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.db, fsys)
-	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+	if err := s.gooseUp(ctx, goose.DialectSQLite3, fsys); err != nil {
+		return err
 	}
 	m, err := rivermigrate.New(riversqlite.New(s.db), nil)
 	if err != nil {
@@ -161,6 +205,18 @@ func (s *DB) Migrate(ctx context.Context) error {
 	}
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("store: migrate queue: %w", err)
+	}
+	return nil
+}
+
+// gooseUp applies the migrations in fsys.
+func (s *DB) gooseUp(ctx context.Context, d goose.Dialect, fsys fs.FS) error {
+	p, err := goose.NewProvider(d, s.db, fsys)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil
 }
@@ -184,10 +240,19 @@ type queries struct {
 
 // stmts runs every query through a statement prepared once per pooled
 // connection: SQLite spends much of a short query parsing it.
+//
+// On PostgreSQL the query text is rewritten for the dialect once, and cached
+// in its place; pgx prepares and caches the statement per connection by
+// itself. (Preparing on the pool from inside a transaction, as database/sql's
+// *sql.Stmt does, would take a second connection per transaction: with many
+// transactions at once, the pool runs dry.)
+//
+// The cache is keyed by the query as written, with ? placeholders.
 type stmts struct {
-	db    *sql.DB
-	tx    *sql.Tx // nil outside a transaction
-	cache *sync.Map
+	db      *sql.DB
+	tx      *sql.Tx // nil outside a transaction
+	dialect dialect
+	cache   *sync.Map
 }
 
 // ctx returns the context a statement runs with. Inside a (grouped)
@@ -199,6 +264,25 @@ func (s stmts) ctx(ctx context.Context) context.Context {
 		return context.WithoutCancel(ctx)
 	}
 	return ctx
+}
+
+// ex returns what runs the query outside a prepared statement: the
+// transaction, or the pool.
+func (s stmts) ex() execer {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.db
+}
+
+// rebound returns the query in PostgreSQL's placeholders, rewritten once.
+func (s stmts) rebound(query string) string {
+	if v, ok := s.cache.Load(query); ok {
+		return v.(string)
+	}
+	q := s.dialect.rebind(query)
+	s.cache.Store(query, q)
+	return q
 }
 
 func (s stmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -225,6 +309,9 @@ func (s stmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 
 func (s stmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx = s.ctx(ctx)
+	if s.dialect == postgresDialect {
+		return s.ex().ExecContext(ctx, s.rebound(query), s.dialect.args(args)...)
+	}
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -234,6 +321,9 @@ func (s stmts) ExecContext(ctx context.Context, query string, args ...any) (sql.
 
 func (s stmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = s.ctx(ctx)
+	if s.dialect == postgresDialect {
+		return s.ex().QueryContext(ctx, s.rebound(query), s.dialect.args(args)...)
+	}
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -243,21 +333,20 @@ func (s stmts) QueryContext(ctx context.Context, query string, args ...any) (*sq
 
 func (s stmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	ctx = s.ctx(ctx)
+	if s.dialect == postgresDialect {
+		return s.ex().QueryRowContext(ctx, s.rebound(query), s.dialect.args(args)...)
+	}
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		// Let the error surface from Scan, as database/sql does.
-		var ex execer = s.db
-		if s.tx != nil {
-			ex = s.tx
-		}
-		return ex.QueryRowContext(ctx, query, args...)
+		return s.ex().QueryRowContext(ctx, query, args...)
 	}
 	return st.QueryRowContext(ctx, args...)
 }
 
 var _ followup.Store = (*DB)(nil)
 
-func (s *DB) q() *queries { return &queries{db: s, ex: s.db} }
+func (s *DB) q() *queries { return s.queries }
 
 // InTx runs fn in a transaction, committing when it returns nil.
 //
@@ -267,9 +356,15 @@ func (s *DB) q() *queries { return &queries{db: s, ex: s.db} }
 // SQLite transaction, each inside its own savepoint (a fn that fails is
 // rolled back alone), then commits once for all. A caller waiting in the
 // queue holds no pooled connection.
+//
+// On PostgreSQL, which has many writers, each InTx is its own transaction
+// instead (inTxPostgres).
 func (s *DB) InTx(ctx context.Context, fn func(q followup.Queries) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.dialect == postgresDialect {
+		return s.inTxPostgres(ctx, fn)
 	}
 	req := &txRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.txMu.Lock()
@@ -334,7 +429,7 @@ func (s *DB) runGroup(group []*txRequest) {
 		fail(fmt.Errorf("store: begin: %w", err))
 		return
 	}
-	ex := stmts{db: s.db, tx: tx, cache: &s.stmts}
+	ex := stmts{db: s.db, tx: tx, dialect: s.dialect, cache: &s.stmts}
 	single := len(group) == 1
 	for i, r := range group {
 		if err := r.ctx.Err(); err != nil {
@@ -488,9 +583,4 @@ func notFound(err error, what string) error {
 		return followup.Errorf(followup.ENOTFOUND, "", "%s not found.", what)
 	}
 	return err
-}
-
-// isUnique reports a UNIQUE constraint violation.
-func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }

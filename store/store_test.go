@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,15 +18,16 @@ import (
 
 var t0 = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
 
-// MustOpenDB opens and migrates a real SQLite file in a temp dir.
+// MustOpenDB opens and migrates a fresh real database: a SQLite file in a
+// temp dir, or a PostgreSQL database (see testDSN).
 func MustOpenDB(tb testing.TB) *store.DB {
 	tb.Helper()
-	return mustOpenAt(tb, filepath.Join(tb.TempDir(), "followup.db"))
+	return mustOpenAt(tb, testDSN(tb))
 }
 
-func mustOpenAt(tb testing.TB, path string) *store.DB {
+func mustOpenAt(tb testing.TB, dsn string) *store.DB {
 	tb.Helper()
-	db, err := store.Open("sqlite:"+path, store.Options{Now: func() time.Time { return t0 }})
+	db, err := store.Open(dsn, store.Options{Now: func() time.Time { return t0 }})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -72,19 +74,59 @@ func mustStep(tb testing.TB, q followup.Queries, c followup.Commitment, kind fol
 }
 
 func TestMigrateTwice(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "followup.db")
-	db := mustOpenAt(t, path)
+	dsn := emptyDSN(t)
+	db := mustOpenAt(t, dsn)
+	u := mustUser(t, db, "a@example.com")
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("second migrate: %v", err)
 	}
 	db.Close()
-	mustOpenAt(t, path) // reopen and migrate again
+	db = mustOpenAt(t, dsn) // reopen and migrate again
+	if got, err := db.UserByEmail(context.Background(), "a@example.com"); err != nil || got.ID != u.ID {
+		t.Errorf("after migrating again: %+v, %v; want the user kept", got, err)
+	}
+	if next := mustUser(t, db, "b@example.com"); next.ID <= u.ID {
+		t.Errorf("the next user got id %d, after %d", next.ID, u.ID)
+	}
 }
 
 func TestOpenRejectsBadDSN(t *testing.T) {
-	for _, dsn := range []string{"postgres://x", "sqlite:", "sqlite:a?b"} {
+	for _, dsn := range []string{"sqlite:", "sqlite:a?b", "postgres://alice@127.0.0.1:port/db"} {
 		if _, err := store.Open(dsn, store.Options{}); followup.ErrorCode(err) != followup.EINVALID {
 			t.Errorf("%q: %v", dsn, err)
+		}
+	}
+}
+
+// TestOpenPostgresHidesPassword: a PostgreSQL URL that is malformed, or
+// names a server that does not answer, fails Open with an error that says
+// so and never shows the password.
+func TestOpenPostgresHidesPassword(t *testing.T) {
+	const password = "Hunter2-s3cret"
+	for _, tc := range []struct {
+		dsn, says string
+	}{
+		{"postgres://alice:" + password + "@127.0.0.1:notaport/followup", "not a valid PostgreSQL URL"},
+		{"postgresql://alice:" + password + "@127.0.0.1:notaport/followup", "not a valid PostgreSQL URL"},
+		{"postgres://127.0.0.1:notaport/followup?user=alice&password=" + password, "not a valid PostgreSQL URL"},
+		// Port 1 on the loopback: nothing listens, the connection is refused at once.
+		{"postgres://alice:" + password + "@127.0.0.1:1/followup?connect_timeout=5", "Cannot connect to postgres://alice:xxxxx@127.0.0.1:1/followup"},
+		{"postgres://127.0.0.1:1/followup?user=alice&password=" + password, "Cannot connect to"},
+	} {
+		db, err := store.Open(tc.dsn, store.Options{})
+		if err == nil {
+			db.Close()
+			t.Errorf("Open(%q) succeeded", tc.dsn)
+			continue
+		}
+		if strings.Contains(err.Error(), password) || strings.Contains(followup.ErrorMessage(err), password) {
+			t.Errorf("Open's error shows the password: %v", err)
+		}
+		if code := followup.ErrorCode(err); code != followup.EINVALID && code != followup.EUNAVAILABLE {
+			t.Errorf("Open's error is %s, want invalid or unavailable: %v", code, err)
+		}
+		if !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("Open's error %q does not say %q", err, tc.says)
 		}
 	}
 }
@@ -442,6 +484,7 @@ func TestPlanningFacts(t *testing.T) {
 }
 
 func TestDatabaseFileMode(t *testing.T) {
+	sqliteOnly(t, "PostgreSQL keeps its files")
 	path := filepath.Join(t.TempDir(), "followup.db")
 	mustOpenAt(t, path)
 	for _, p := range []string{path, path + "-wal"} {

@@ -17,17 +17,16 @@ func (q *queries) CreateUser(ctx context.Context, u *followup.User, s followup.S
 	if err != nil {
 		return err
 	}
-	res, err := q.ex.ExecContext(ctx, `
+	err = q.ex.QueryRowContext(ctx, `
 		INSERT INTO users (email, password_hash, settings, feed_updated_at, created_at)
-		VALUES (?, ?, ?, ?, ?)`,
-		u.Email, u.PasswordHash, string(settings), ts(u.CreatedAt), ts(u.CreatedAt))
+		VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		u.Email, u.PasswordHash, string(settings), ts(u.CreatedAt), ts(u.CreatedAt)).Scan(&u.ID)
 	if isUnique(err) {
 		return followup.Errorf(followup.ECONFLICT, "email", "A user with email %q already exists.", u.Email)
 	} else if err != nil {
 		return fmt.Errorf("store: create user: %w", err)
 	}
-	u.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 const userColumns = `id, email, password_hash, created_at`

@@ -22,13 +22,12 @@ func (q *queries) CreateSession(ctx context.Context, s *followup.Session, tokenH
 	if _, err := q.ex.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ts(s.CreatedAt)); err != nil {
 		return fmt.Errorf("store: expire sessions: %w", err)
 	}
-	res, err := q.ex.ExecContext(ctx, `INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		s.UserID, tokenHash, ts(s.CreatedAt), ts(s.ExpiresAt))
+	err := q.ex.QueryRowContext(ctx, `INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?) RETURNING id`,
+		s.UserID, tokenHash, ts(s.CreatedAt), ts(s.ExpiresAt)).Scan(&s.ID)
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
-	s.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 // SessionByToken returns a session that has not expired at now.

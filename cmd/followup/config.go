@@ -22,8 +22,10 @@ type Config struct {
 	AllowPrivateHosts bool
 	SyncInterval      time.Duration
 	TickInterval      time.Duration
-	LogLevel          string
-	LogFormat         string
+	// JobTimeout bounds one background job's calendar work.
+	JobTimeout time.Duration
+	LogLevel   string
+	LogFormat  string
 	// Metrics serves /metrics; a MetricsToken turns it on as well.
 	Metrics      bool
 	MetricsToken string
@@ -42,12 +44,13 @@ type setting struct {
 
 var settings = []setting{
 	{"addr", "FOLLOWUP_ADDR", "127.0.0.1:8080", "address to listen on"},
-	{"database", "FOLLOWUP_DATABASE", "sqlite:data/followup.db", "database: sqlite:PATH (postgres:// is planned)"},
+	{"database", "FOLLOWUP_DATABASE", "sqlite:data/followup.db", "database: sqlite:PATH, or a PostgreSQL URL postgres://USER:PASSWORD@HOST:PORT/DB (see README, Operations)"},
 	{"base-url", "FOLLOWUP_BASE_URL", "", "public URL used in feed links and blocks (default http://ADDR)"},
 	{"secret-file", "FOLLOWUP_SECRET_FILE", "data/secret.key", "key that seals stored CalDAV passwords, busy_ics addresses and feed tokens; created (0600) when absent only while the database holds no sealed secret, else a missing or other key stops the start"},
 	{"allow-private-hosts", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "false", "let users connect CalDAV servers and ICS sources on loopback, private and link-local addresses (self-hosting on a LAN)"},
 	{"sync-interval", "FOLLOWUP_SYNC_INTERVAL", "5m", "how often connected calendars are synced; 0 turns the background sync off (changes are still written at once, and POST /api/v1/sync still syncs)"},
 	{"tick-interval", "FOLLOWUP_TICK_INTERVAL", "30s", "how often time-based transitions (let-go, close) are applied"},
+	{"job-timeout", "FOLLOWUP_JOB_TIMEOUT", "1m", "how long one background job's calendar work may take; the jobs a killed instance was running run again on another instance 25 s to 70 s after this"},
 	{"log-level", "FOLLOWUP_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "FOLLOWUP_LOG_FORMAT", "json", "json or text"},
 	{"metrics", "FOLLOWUP_METRICS", "false", "serve Prometheus metrics at /metrics (off by default: they name users' calendar servers)"},
@@ -84,6 +87,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		if c.TickInterval, err = time.ParseDuration(*values["tick-interval"]); err != nil {
 			return c, fmt.Errorf("tick-interval (FOLLOWUP_TICK_INTERVAL): %q is not a duration such as 30s", *values["tick-interval"])
 		}
+		if c.JobTimeout, err = time.ParseDuration(*values["job-timeout"]); err != nil {
+			return c, fmt.Errorf("job-timeout (FOLLOWUP_JOB_TIMEOUT): %q is not a duration such as 1m", *values["job-timeout"])
+		}
 		return c, c.Validate()
 	}
 }
@@ -95,9 +101,11 @@ func (c Config) Validate() error {
 	}
 	switch {
 	case strings.HasPrefix(c.Database, "postgres://"), strings.HasPrefix(c.Database, "postgresql://"):
-		return fmt.Errorf("database (FOLLOWUP_DATABASE): PostgreSQL is not supported by this version yet; use sqlite:PATH")
+		if _, err := url.Parse(c.Database); err != nil {
+			return fmt.Errorf("database (FOLLOWUP_DATABASE): %s is not a PostgreSQL URL", maskDSN(c.Database))
+		}
 	case !strings.HasPrefix(c.Database, "sqlite:") || len(c.Database) == len("sqlite:"):
-		return fmt.Errorf("database (FOLLOWUP_DATABASE): %q is not sqlite:PATH", c.Database)
+		return fmt.Errorf("database (FOLLOWUP_DATABASE): %s is not sqlite:PATH or postgres://…", maskDSN(c.Database))
 	}
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
@@ -114,6 +122,9 @@ func (c Config) Validate() error {
 	if c.TickInterval < time.Second {
 		return fmt.Errorf("tick-interval (FOLLOWUP_TICK_INTERVAL): %s is shorter than 1s", c.TickInterval)
 	}
+	if c.JobTimeout < time.Second || c.JobTimeout > time.Hour {
+		return fmt.Errorf("job-timeout (FOLLOWUP_JOB_TIMEOUT): %s is not between 1s and 1h", c.JobTimeout)
+	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
@@ -124,6 +135,26 @@ func (c Config) Validate() error {
 		return fmt.Errorf("metrics-token (FOLLOWUP_METRICS_TOKEN) is shorter than %d characters", minMetricsToken)
 	}
 	return nil
+}
+
+// maskDSN quotes a database setting for a message, its password (a URL's,
+// in the userinfo or a password= parameter) masked.
+func maskDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		if strings.Contains(dsn, "@") || strings.Contains(dsn, "password") {
+			return "the URL given (not shown: it may hold a password)"
+		}
+		return strconv.Quote(dsn)
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return strconv.Quote(u.String())
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -54,14 +55,26 @@ type process struct {
 // startProcess runs the built binary with serve and waits for its URL.
 func startProcess(tb testing.TB, bin, dir string) *process {
 	tb.Helper()
+	return startProcessEnv(tb, bin, dir, nil)
+}
+
+// startProcessEnv is startProcess with extra environment variables, which
+// win over its own.
+func startProcessEnv(tb testing.TB, bin, dir string, extra map[string]string) *process {
+	tb.Helper()
 	cmd := exec.Command(bin, "serve", "--tick-interval", "1s")
-	cmd.Env = append(os.Environ(),
-		"FOLLOWUP_ADDR=127.0.0.1:0",
-		"FOLLOWUP_DATABASE=sqlite:"+filepath.Join(dir, "followup.db"),
-		"FOLLOWUP_SECRET_FILE="+filepath.Join(dir, "secret.key"),
-		"FOLLOWUP_ALLOW_PRIVATE_HOSTS=true",
-		"FOLLOWUP_LOG_LEVEL=warn",
-	)
+	vars := map[string]string{
+		"FOLLOWUP_ADDR":                "127.0.0.1:0",
+		"FOLLOWUP_DATABASE":            "sqlite:" + filepath.Join(dir, "followup.db"),
+		"FOLLOWUP_SECRET_FILE":         filepath.Join(dir, "secret.key"),
+		"FOLLOWUP_ALLOW_PRIVATE_HOSTS": "true",
+		"FOLLOWUP_LOG_LEVEL":           "warn",
+	}
+	maps.Copy(vars, extra)
+	cmd.Env = os.Environ()
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)

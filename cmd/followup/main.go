@@ -407,7 +407,7 @@ func (c command) backup() error {
 	if err := c.m.DB.Backup(c.ctx, *c.f.to); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.out, "backed up %s to %s; back up the key (%s) too, and keep it apart\n", c.m.DB.Path(), *c.f.to, c.m.Config.SecretFile)
+	fmt.Fprintf(c.out, "backed up %s to %s; back up the key (%s) too, and keep it apart\n", c.m.DB.Name(), *c.f.to, c.m.Config.SecretFile)
 	return nil
 }
 
@@ -527,7 +527,11 @@ func NewMain(cfg Config, stdout, stderr io.Writer) *Main {
 // the secret key against the database first: a missing or wrong key stops
 // it before anything is written.
 func (m *Main) Open(ctx context.Context) error {
-	queue := store.QueueOptions{SyncInterval: syncInterval(m.Config.SyncInterval), TickInterval: m.Config.TickInterval}
+	queue := store.QueueOptions{
+		SyncInterval: syncInterval(m.Config.SyncInterval), TickInterval: m.Config.TickInterval,
+		// The queue's bound is a backstop behind the service's own.
+		JobTimeout: m.Config.JobTimeout + jobTimeoutMargin,
+	}
 	if m.Config.MetricsOn() {
 		m.Metrics = metrics.New(m.Now, m.Log)
 		queue.Jobs = m.Metrics
@@ -561,6 +565,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Service = &service.Service{
 		Store: db, Now: m.Now, BaseURL: m.Config.BaseURL, Sealer: box, Encoder: ics.FeedEncoder{},
 		Calendars: client, ICS: client, ParseDue: duetext.Parse, Cards: vcard.Decoder{}, Log: m.Log,
+		JobTimeout: m.Config.JobTimeout,
 	}
 	// busy_ics addresses stored in clear by older versions: SQL cannot seal them.
 	n, err := m.Service.SealStoredSecrets(ctx)
@@ -615,6 +620,10 @@ func (m *Main) checkKey(ctx context.Context, db *store.DB) (key []byte, recorded
 	}
 	return key, state.KeyID, nil
 }
+
+// jobTimeoutMargin is how much longer the queue lets a job run than the
+// service lets its calendar work take.
+const jobTimeoutMargin = 10 * time.Second
 
 // syncInterval maps the setting to the queue's option: 0 (off) is negative there.
 func syncInterval(d time.Duration) time.Duration {
@@ -682,7 +691,7 @@ func (m *Main) Serve(ctx context.Context) error {
 			m.Log.Warn("feed links and blocks point at an address nobody can open; set FOLLOWUP_BASE_URL to the public URL", "base_url", m.Config.BaseURL)
 		}
 	}
-	m.Log.Info("listening", "addr", m.ln.Addr().String(), "database", m.DB.Path())
+	m.Log.Info("listening", "addr", m.ln.Addr().String(), "database", m.DB.Name())
 	select {
 	case err := <-errc:
 		return err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/followup/followup/ics"
+	"github.com/followup/followup/internal/pgtest"
 	"github.com/followup/followup/internal/testenv"
 )
 
@@ -365,6 +366,8 @@ func TestConfigErrors(t *testing.T) {
 		{map[string]string{"FOLLOWUP_LOG_LEVEL": "loud"}, "FOLLOWUP_LOG_LEVEL"},
 		{map[string]string{"FOLLOWUP_METRICS": "maybe"}, "FOLLOWUP_METRICS"},
 		{map[string]string{"FOLLOWUP_METRICS_TOKEN": "short"}, "FOLLOWUP_METRICS_TOKEN"},
+		{map[string]string{"FOLLOWUP_JOB_TIMEOUT": "0s"}, "FOLLOWUP_JOB_TIMEOUT"},
+		{map[string]string{"FOLLOWUP_JOB_TIMEOUT": "soon"}, "FOLLOWUP_JOB_TIMEOUT"},
 	} {
 		dir := t.TempDir()
 		err := run(context.Background(), []string{"migrate"}, sys{stdout: io.Discard, stderr: io.Discard, getenv: env(dir, tc.env), now: clockFor(dir)})
@@ -423,6 +426,7 @@ func parseTestConfig(tb testing.TB, getenv func(string) string) (any, Config) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	pgtest.Stop()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}

@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/followup/followup"
+)
+
+// connectTimeout bounds how long Open waits for a PostgreSQL server.
+const connectTimeout = 10 * time.Second
+
+// maxConns bounds the connections of each of the two pools on PostgreSQL:
+// database/sql's for the store, pgx's for the job queue's workers.
+const maxConns = 16
+
+// openPostgres connects to the PostgreSQL server of dsn. The store's
+// queries go through database/sql (pgx's stdlib driver), so that both
+// dialects share them; the job queue's workers use a pgx pool, on which
+// River listens for new jobs and elects the leader among instances. Errors
+// never show the URL's password.
+func (s *DB) openPostgres(dsn string) error {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return followup.Errorf(followup.EINVALID, "database", "Database %s is not a valid PostgreSQL URL: %s",
+			redactedDSN(dsn), maskPassword(err, dsn).Error())
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	if cfg.MaxConns < maxConns {
+		cfg.MaxConns = maxConns
+	}
+	db := stdlib.OpenDB(*cfg.ConnConfig.Copy())
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return unreachable(dsn, err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		db.Close()
+		return unreachable(dsn, err)
+	}
+	s.db, s.pool, s.dialect, s.name = db, pool, postgresDialect, redactedDSN(dsn)
+	return nil
+}
+
+// unreachable is EUNAVAILABLE for a server that did not let us in, saying
+// why without the password.
+func unreachable(dsn string, err error) error {
+	return followup.Errorf(followup.EUNAVAILABLE, "database", "Cannot connect to %s: %s", redactedDSN(dsn), maskPassword(err, dsn).Error())
+}
+
+// migrateLock is the key of the advisory lock under which an instance
+// migrates, so that instances starting together migrate one at a time.
+const migrateLock = 0x666f6c6c6f7775 // "followu"
+
+// migratePostgres applies the PostgreSQL migrations and River's, holding
+// the migration lock.
+func (s *DB) migratePostgres(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrateLock)); err != nil {
+		return fmt.Errorf("store: migrate: lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrateLock))
+	fsys, err := fs.Sub(migrationsFS, "migrations/postgres")
+	if err != nil {
+		return err
+	}
+	if err := s.gooseUp(ctx, goose.DialectPostgres, fsys); err != nil {
+		return err
+	}
+	m, err := rivermigrate.New(riverpgxv5.New(s.pool), nil)
+	if err != nil {
+		return fmt.Errorf("store: queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("store: migrate queue: %w", err)
+	}
+	return nil
+}
+
+// maxTxAttempts bounds how often a transaction is run again after a
+// serialization failure or a deadlock.
+const maxTxAttempts = 30
+
+// inTxPostgres runs fn in its own SERIALIZABLE transaction, as SQLite's
+// single writer runs every transaction, so that code written for one holds
+// on the other: transactions run concurrently, and one that PostgreSQL
+// cannot order with the others (40001) or that deadlocked (40P01) is rolled
+// back and run again, after a short random wait. fn may thus run more than
+// once; its error rolls back, and a panic is an error.
+func (s *DB) inTxPostgres(ctx context.Context, fn func(q followup.Queries) error) error {
+	var err error
+	for attempt := range maxTxAttempts {
+		if attempt > 0 {
+			if werr := sleepCtx(ctx, retryWait(attempt)); werr != nil {
+				return werr
+			}
+		}
+		err = s.txOnce(ctx, fn)
+		if !isRetryable(err) {
+			return err
+		}
+	}
+	return fmt.Errorf("store: transaction gave up after %d attempts: %w", maxTxAttempts, err)
+}
+
+// txOnce runs fn in one transaction. As on SQLite, a caller's cancellation
+// does not interrupt a statement: fn sees ctx.Err() at its next check, and
+// what it returns decides, as for any caller. It never touches another
+// caller's transaction.
+func (s *DB) txOnce(ctx context.Context, fn func(q followup.Queries) error) error {
+	var begin interface {
+		BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+	} = s.db
+	isolation := sql.LevelSerializable
+	if user := followup.UserOf(ctx); user != 0 {
+		conn, unlock, err := s.lockUserTx(ctx, user)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		// The lock orders it with the user's other transactions; those of
+		// other users touch other rows. SERIALIZABLE's predicate locks
+		// would still make it conflict with them: they cover whole pages
+		// of steps once a transaction reads a few hundred, which a plan
+		// does, and under load a create was run again until it gave up.
+		begin, isolation = conn, sql.LevelRepeatableRead
+	}
+	tx, err := begin.BeginTx(context.WithoutCancel(ctx), &sql.TxOptions{Isolation: isolation})
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	q := &queries{db: s, ex: stmts{db: s.db, tx: tx, dialect: s.dialect, cache: &s.stmts}, tx: tx}
+	if err := call(fn, q); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// userTxLock is the first key of the advisory locks that make the
+// transactions of one user (followup.ForUser) run one at a time; the
+// second is the user's id.
+const userTxLock = 0x666f6c6c // "foll"
+
+// lockUserTx takes the user's transaction lock on a connection of its own,
+// waiting for the transaction of that user another caller or instance
+// runs, and returns the connection to begin the transaction on. The lock
+// is the session's, taken before the transaction begins, so that the
+// transaction's snapshot sees what the one before it committed. unlock
+// gives it back and the connection to the pool; a dead instance's locks go
+// with its connections.
+func (s *DB) lockUserTx(ctx context.Context, user int64) (conn *sql.Conn, unlock func(), err error) {
+	conn, err = s.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: lock user: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, int32(userTxLock), int32(user)); err != nil {
+		conn.Raw(func(any) error { return driver.ErrBadConn }) // the lock may be half taken: drop the session
+		conn.Close()
+		return nil, nil, fmt.Errorf("store: lock user: %w", err)
+	}
+	return conn, func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, int32(userTxLock), int32(user)); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}, nil
+}
+
+// retryWait is how long to wait before the attempt'th run of a
+// transaction: a few milliseconds, doubling, at random so that the
+// transactions that collided do not collide again.
+func retryWait(attempt int) time.Duration {
+	d := time.Millisecond << min(attempt, 7)
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
