@@ -69,10 +69,16 @@ type Service struct {
 	// users together (default DefaultPlanCacheSteps; negative keeps none).
 	PlanCacheSteps int
 
-	feedOnce  sync.Once
-	feedCache *feedCache
-	planOnce  sync.Once
-	planCache *planCache
+	// MaxFeedRenders bounds the feeds rendered at once (default
+	// GOMAXPROCS, the cores Go uses).
+	MaxFeedRenders int
+
+	feedOnce   sync.Once
+	feedCache  *feedCache
+	renderOnce sync.Once
+	renders    chan struct{} // a token per render running
+	planOnce   sync.Once
+	planCache  *planCache
 	// planLocks serialise the creates of one user in this process (user id
 	// modulo their number): a create plans outside the store's writer.
 	planLocks [64]sync.Mutex
