@@ -126,3 +126,52 @@ func drainStepJobs(t *testing.T, h *harness, userID int64, uids []string) {
 	}
 	t.Fatalf("%s: jobs still failing", fmt.Sprint(left))
 }
+
+// movingCalDAV is fakeCalDAV during each PUT of which, while moves are
+// left, the block moves (as a replan does), so that it needs writing again.
+type movingCalDAV struct {
+	*fakeCalDAV
+	h     *harness
+	moves int
+}
+
+func (m *movingCalDAV) PutEvent(ctx context.Context, acct followup.CalDAVAccount, cal string, ev followup.Event, ifMatch string) (string, error) {
+	etag, err := m.fakeCalDAV.PutEvent(ctx, acct, cal, ev, ifMatch)
+	if err == nil && m.moves > 0 {
+		m.moves--
+		s, serr := m.h.db.StepByUID(ctx, ev.UID)
+		if serr != nil {
+			m.h.t.Fatal(serr)
+		}
+		s.Start, s.End = s.Start.Add(time.Hour), s.End.Add(time.Hour)
+		s.Sequence++
+		if serr := m.h.db.UpdateStep(ctx, &s); serr != nil {
+			m.h.t.Fatal(serr)
+		}
+	}
+	return etag, err
+}
+
+// TestBlockChangingDuringEachWrite: a block that changes during each of
+// its writes is not left with its last change unwritten: the job asks the
+// queue to try again, and its retry writes the block as it is.
+func TestBlockChangingDuringEachWrite(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+	server := &movingCalDAV{fakeCalDAV: newFakeCalDAV(), h: h}
+	h.svc.Calendars = server
+	u, uids := connected(t, h, "ada@example.com")
+	server.moves = 3
+	err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: u.ID, UID: uids[0]})
+	if followup.ErrorCode(err) != followup.EUNAVAILABLE {
+		t.Fatalf("job for a block moved during each of its writes: %v, want unavailable (retried)", err)
+	}
+	drainStepJobs(t, h, u.ID, uids[:1])
+	s, err := h.db.StepByUID(h.ctx, uids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, ok := server.object(uids[0])
+	if !ok || ev.Sequence != s.Sequence || !ev.Start.Equal(s.Start) || s.RemoteSequence != s.Sequence {
+		t.Errorf("server holds %v (SEQUENCE %d, on it %v), want the block's last version: SEQUENCE %d at %v, recorded", ev.Start, ev.Sequence, ok, s.Sequence, s.Start)
+	}
+}
