@@ -2,8 +2,11 @@ package service_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,5 +186,65 @@ func TestFeedVersionChanges(t *testing.T) {
 	}
 	if uids := h.feedUIDs(u.ID); len(uids) != 0 {
 		t.Errorf("feed after let-go and delete holds %d events, want 0", len(uids))
+	}
+}
+
+// slowLiveBlocks is a store whose LiveBlocks, the read that starts a
+// feed's whole render, takes a while and counts how many run at once.
+type slowLiveBlocks struct {
+	followup.Store
+	mu            sync.Mutex
+	running, most int
+}
+
+func (s *slowLiveBlocks) LiveBlocks(ctx context.Context, userID int64, since time.Time) ([]followup.Step, error) {
+	s.mu.Lock()
+	s.running++
+	s.most = max(s.most, s.running)
+	s.mu.Unlock()
+	time.Sleep(30 * time.Millisecond)
+	defer func() {
+		s.mu.Lock()
+		s.running--
+		s.mu.Unlock()
+	}()
+	return s.Store.LiveBlocks(ctx, userID, since)
+}
+
+// TestFeedRendersAtOnce asks for six users' feeds at once: no more than
+// MaxFeedRenders are rendered at the same time, as each holds its blocks
+// in memory until it is written, and every feed is served.
+func TestFeedRendersAtOnce(t *testing.T) {
+	h := newHarness(t, utc(11, 23, 20, 0))
+	var versions []followup.FeedVersion
+	for i := range 6 {
+		u := h.user(fmt.Sprintf("render%d@example.com", i), "America/New_York")
+		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Ann"}, Promise: "Send the deck"})
+		versions = append(versions, h.feedVersion(u.ID))
+	}
+	store := &slowLiveBlocks{Store: h.db}
+	_, svc := h.instance()
+	svc.Store, svc.MaxFeedRenders = store, 2
+	var wg sync.WaitGroup
+	docs := make([][]byte, len(versions))
+	for i, v := range versions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			doc, err := svc.FeedDocument(h.ctx, v)
+			if err != nil {
+				t.Error(err)
+			}
+			docs[i] = doc
+		}()
+	}
+	wg.Wait()
+	if store.most > 2 {
+		t.Errorf("%d feeds were rendered at once, want at most MaxFeedRenders = 2", store.most)
+	}
+	for i, doc := range docs {
+		if !bytes.Contains(doc, []byte("BEGIN:VEVENT")) {
+			t.Errorf("feed %d has no event:\n%s", i, doc)
+		}
 	}
 }

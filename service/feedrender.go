@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"slices"
 	"time"
 
@@ -51,10 +52,23 @@ func (r *feedRender) size() int64 {
 // writing again only the blocks whose steps changed since its version
 // (as the store says, whichever process wrote them). A change of the
 // settings or of the base URL renders every block again.
+//
+// At most MaxFeedRenders renders run at once: a render holds its blocks'
+// rows and texts until it is assembled (about 10 MB for 2,000 blocks
+// rendered whole), and more renders than cores would only hold more of
+// them at once. A request that waited finds the render another one made.
 func (s *Service) FeedDocument(ctx context.Context, v followup.FeedVersion) ([]byte, error) {
 	cache := s.feeds()
 	prev := cache.get(v.UserID)
 	if prev != nil && prev.etag == v.ETag {
+		return prev.body, nil
+	}
+	release, err := s.renderSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if prev = cache.get(v.UserID); prev != nil && prev.etag == v.ETag {
 		return prev.body, nil
 	}
 	r, err := s.renderFeed(ctx, v, prev)
@@ -63,6 +77,24 @@ func (s *Service) FeedDocument(ctx context.Context, v followup.FeedVersion) ([]b
 	}
 	cache.put(v.UserID, r)
 	return r.body, nil
+}
+
+// renderSlot waits for one of the MaxFeedRenders render slots and returns
+// its release.
+func (s *Service) renderSlot(ctx context.Context) (func(), error) {
+	s.renderOnce.Do(func() {
+		n := s.MaxFeedRenders
+		if n <= 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		s.renders = make(chan struct{}, n)
+	})
+	select {
+	case s.renders <- struct{}{}:
+		return func() { <-s.renders }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // renderFeed renders version v, from prev when it can.

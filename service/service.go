@@ -66,8 +66,14 @@ type Service struct {
 	// together (default DefaultFeedCacheBytes; negative keeps none).
 	FeedCacheBytes int64
 
-	feedOnce  sync.Once
-	feedCache *feedCache
+	// MaxFeedRenders bounds the feeds rendered at once (default
+	// GOMAXPROCS, the cores Go uses).
+	MaxFeedRenders int
+
+	feedOnce   sync.Once
+	feedCache  *feedCache
+	renderOnce sync.Once
+	renders    chan struct{} // a token per render running
 	// planLocks serialise the creates of one user in this process (user id
 	// modulo their number): a create plans outside the store's writer.
 	planLocks [64]sync.Mutex

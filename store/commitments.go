@@ -191,11 +191,12 @@ func (q *queries) Commitments(ctx context.Context, userID int64, f followup.Comm
 	if len(out) == 0 {
 		return out, nil
 	}
-	ids := make([]any, 0, len(out))
+	ids := make([]int64, 0, len(out))
 	for _, c := range out {
 		ids = append(ids, c.ID)
 	}
-	steps, err := q.stepsWhere(ctx, `commitment_id IN (`+placeholders(len(ids))+`) ORDER BY start_at, id`, ids...)
+	in, args := inList(nil, ids)
+	steps, err := q.stepsWhere(ctx, `commitment_id IN (`+in+`) ORDER BY start_at, id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -220,12 +221,8 @@ func (q *queries) commitmentsIn(ctx context.Context, userID int64, ids []int64, 
 	scan func(interface{ Scan(...any) error }) (followup.Commitment, error)) (map[int64]followup.Commitment, error) {
 	out := make(map[int64]followup.Commitment, len(ids))
 	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		args := []any{userID}
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		rows, err := q.ex.QueryContext(ctx, `SELECT `+columns+` FROM commitments WHERE user_id = ? AND id IN (`+placeholders(len(chunk))+`)`, args...)
+		in, args := inList([]any{userID}, ids[start:min(start+500, len(ids))])
+		rows, err := q.ex.QueryContext(ctx, `SELECT `+columns+` FROM commitments WHERE user_id = ? AND id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: commitments by id: %w", err)
 		}
@@ -247,6 +244,28 @@ func (q *queries) commitmentsIn(ctx context.Context, userID int64, ids []int64, 
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// inList returns the placeholders of an IN list of ids (at most 500) and
+// args followed by the ids, the list padded by repeating its last id to a
+// length of 1, 2, 4, … 256 or 500. Each query text is prepared once per
+// pooled connection and kept (stmts): a list of its own length for every
+// count of ids would keep up to 500 statements of up to 500 parameters on
+// each connection, hundreds of MB over a server's life; padded, a query
+// has at most ten.
+func inList(args []any, ids []int64) (string, []any) {
+	if len(ids) == 0 {
+		return "NULL", args // IN (NULL) holds nothing
+	}
+	n := 1
+	for n < len(ids) {
+		n *= 2
+	}
+	n = min(n, max(len(ids), 500))
+	for i := range n {
+		args = append(args, ids[min(i, len(ids)-1)])
+	}
+	return placeholders(n), args
 }
 
 // PlanningFacts returns ID, Priority, MetAt and Meeting of the user's

@@ -27,9 +27,14 @@ var (
 	buildErr  error
 )
 
-// binary builds the command once per test run and returns its path.
+// binary builds the command once per test run and returns its path, or
+// returns $FOLLOWUP_TEST_BINARY when set (to measure a build of another
+// commit with this package's tests).
 func binary(tb testing.TB) string {
 	tb.Helper()
+	if bin := os.Getenv("FOLLOWUP_TEST_BINARY"); bin != "" {
+		return bin
+	}
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "followup-bin")
 		if buildErr != nil {
