@@ -245,7 +245,8 @@ type Queries interface {
 	// StepsInRange returns the user's block steps overlapping [from, to) that are pending or done.
 	StepsInRange(ctx context.Context, userID int64, from, to time.Time) ([]Step, error)
 	// SyncSteps returns the user's steps a calendar sync looks at: pending
-	// blocks, and any step with an object on the server (tombstones included).
+	// blocks, and any step with an object on the server or a write whose
+	// answer is not known (tombstones included).
 	SyncSteps(ctx context.Context, userID int64) ([]Step, error)
 	// ResetRemote forgets every calendar object of the user's steps (after
 	// the target calendar changed), so that they are written anew.
