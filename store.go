@@ -223,8 +223,10 @@ type Queries interface {
 	// Status, Start, End, NotBefore, Due, UID, Late, Unplaced, Sequence,
 	// Pinned and RemoteETag. Store changes with MoveStep.
 	PlanningSteps(ctx context.Context, userID int64, t time.Time) ([]Step, error)
-	// WantReplan records that the user's blocks need a full re-plan.
-	WantReplan(ctx context.Context, userID int64) error
+	// WantReplan records that the user's blocks need a full re-plan and
+	// reports whether that is new: false while a wish is recorded and not
+	// yet taken (its job is queued or running and re-plans after this).
+	WantReplan(ctx context.Context, userID int64) (bool, error)
 	// TakeReplan clears the wish WantReplan recorded and reports whether
 	// there was one.
 	TakeReplan(ctx context.Context, userID int64) (bool, error)
@@ -246,7 +248,8 @@ type Queries interface {
 	// StepsInRange returns the user's block steps overlapping [from, to) that are pending or done.
 	StepsInRange(ctx context.Context, userID int64, from, to time.Time) ([]Step, error)
 	// SyncSteps returns the user's steps a calendar sync looks at: pending
-	// blocks, and any step with an object on the server (tombstones included).
+	// blocks, and any step with an object on the server or a write whose
+	// answer is not known (tombstones included).
 	SyncSteps(ctx context.Context, userID int64) ([]Step, error)
 	// ResetRemote forgets every calendar object of the user's steps (after
 	// the target calendar changed), so that they are written anew.

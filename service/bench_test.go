@@ -1,7 +1,9 @@
 package service_test
 
 import (
+	"context"
 	"fmt"
+	"runtime/pprof"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -18,6 +20,21 @@ import (
 // includes the let-go) it reports the median create, the figure of issue
 // 13; open=0 is the reference measured in the same run.
 func BenchmarkCreate(b *testing.B) {
+	benchmarkCreate(b, true)
+}
+
+// BenchmarkCreateInARow is BenchmarkCreate with the timed creates one
+// after another, none let go, as a user logs them: with -benchtime 100x
+// the cases run from 0 to 100 and from 2,000 to 2,100 open. No other write
+// comes between two creates, so each finds the window the one before kept.
+func BenchmarkCreateInARow(b *testing.B) {
+	benchmarkCreate(b, false)
+}
+
+// benchmarkCreate times creates at 0 and 2,000 open, letting each go off
+// the clock if letGo. The timed creates carry the pprof label phase=timed
+// (go tool pprof -tagfocus phase=timed).
+func benchmarkCreate(b *testing.B, letGo bool) {
 	for _, open := range []int{0, 2000} {
 		b.Run(fmt.Sprintf("open=%d", open), func(b *testing.B) {
 			h := newHarness(b, time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
@@ -30,13 +47,19 @@ func BenchmarkCreate(b *testing.B) {
 			for b.Loop() {
 				// One contact in five is starred, as after an event.
 				in := followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "by Friday", Priority: i%5 == 0}
+				var c followup.Commitment
+				var err error
 				start := time.Now()
-				c, err := h.svc.Create(h.ctx, u.ID, in)
+				pprof.Do(h.ctx, pprof.Labels("phase", "timed"), func(ctx context.Context) {
+					c, err = h.svc.Create(ctx, u.ID, in)
+				})
 				took = append(took, time.Since(start))
 				if err != nil {
 					b.Fatal(err)
 				}
-				h.act(u.ID, c.ID, followup.ActionLetGo)
+				if letGo {
+					h.act(u.ID, c.ID, followup.ActionLetGo)
+				}
 				i++
 			}
 			slices.Sort(took)

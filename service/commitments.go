@@ -121,16 +121,20 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 		return followup.Commitment{}, err
 	}
 	var plan windowPlan
+	snap := s.plans().take(userID, version)
+	if snap == nil {
+		snap = &planSnapshot{}
+	}
 	if !d.ended {
 		pin := planInput{userID: userID, st: d.st, loc: d.loc, now: now, c: &d.c, fresh: d.steps, connKnown: true}
-		if plan, err = placeInWindow(ctx, s.Store, pin); err != nil {
+		if plan, err = placeInWindow(ctx, s.Store, pin, snap); err != nil {
 			return followup.Commitment{}, err
 		}
 	}
 	var out followup.Commitment
-	created := false
+	stored, created := false, false
 	err = s.Store.InTx(ctx, func(q followup.Queries) error {
-		created = false // the transaction may run again
+		stored, created = false, false // the transaction may run again
 		if c, done, err := hooks.replayIn(q); done || err != nil {
 			out = c
 			return err
@@ -140,8 +144,11 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 			out, err = s.createEnded(ctx, q, d.c, d.steps, d.endedBy, d.st, d.loc, now)
 		} else if ok, cerr := q.ClaimPlan(ctx, userID, version); cerr != nil || !ok {
 			return cmp.Or(cerr, errPlanStale)
-		} else {
-			out, err = s.storePlanned(ctx, q, d, plan, now)
+		} else if out, err = s.storePlanned(ctx, q, d, plan, now); err == nil {
+			// The version this transaction leaves, which the snapshot
+			// holds once it has this create's changes.
+			snap.version, err = q.PlanVersion(ctx, userID)
+			stored = err == nil
 		}
 		if err != nil {
 			return err
@@ -151,6 +158,10 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 	})
 	if err == nil && created {
 		s.logCreatedEnded(ctx, out)
+	}
+	if err == nil && stored && snap.rows != nil {
+		snap.apply(out, out.Steps, plan.changed)
+		s.plans().put(userID, snap)
 	}
 	return out, err
 }
@@ -246,11 +257,14 @@ func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft,
 		return followup.Commitment{}, err
 	}
 	if plan.replan {
-		if err := q.WantReplan(ctx, c.UserID); err != nil {
+		// One job for a run of creates: a wish not yet taken is seen to by
+		// the job queued with it, which re-plans after this commits.
+		if wanted, err := q.WantReplan(ctx, c.UserID); err != nil {
 			return followup.Commitment{}, err
-		}
-		if err := q.Enqueue(ctx, followup.Job{Kind: followup.JobReplanUser, UserID: c.UserID}); err != nil {
-			return followup.Commitment{}, err
+		} else if wanted {
+			if err := q.Enqueue(ctx, followup.Job{Kind: followup.JobReplanUser, UserID: c.UserID}); err != nil {
+				return followup.Commitment{}, err
+			}
 		}
 	}
 	c.Steps = placed

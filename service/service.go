@@ -65,6 +65,9 @@ type Service struct {
 	// FeedCacheBytes bounds the rendered feeds kept in memory, all users
 	// together (default DefaultFeedCacheBytes; negative keeps none).
 	FeedCacheBytes int64
+	// PlanCacheSteps bounds the planning rows kept between creates, all
+	// users together (default DefaultPlanCacheSteps; negative keeps none).
+	PlanCacheSteps int
 
 	// MaxFeedRenders bounds the feeds rendered at once (default
 	// GOMAXPROCS, the cores Go uses).
@@ -74,6 +77,8 @@ type Service struct {
 	feedCache  *feedCache
 	renderOnce sync.Once
 	renders    chan struct{} // a token per render running
+	planOnce   sync.Once
+	planCache  *planCache
 	// planLocks serialise the creates of one user in this process (user id
 	// modulo their number): a create plans outside the store's writer.
 	planLocks [64]sync.Mutex

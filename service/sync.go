@@ -514,7 +514,8 @@ func needsWrite(p followup.Step) bool {
 	if wantObject(p) {
 		return p.RemoteETag == "" || p.RemoteSequence != p.Sequence
 	}
-	return p.RemoteETag != ""
+	// An object may be there: recorded, or written with its answer lost.
+	return p.RemoteETag != "" || len(p.PendingWrites) > 0
 }
 
 // wantObject reports whether the step should have an object on the server:
@@ -752,13 +753,26 @@ func pin(p *followup.Step, start, end, now time.Time, rewrite bool) {
 	p.UpdatedAt = now
 }
 
+// maxWritesPerBlock bounds the writes of one block in one reconcile.
+const maxWritesPerBlock = 3
+
+// errBlockChanging is what reconcile gets when a block changed during each
+// of its writes: the queue tries again later, so that the last change (a
+// let-go, say) is not left unwritten.
+var errBlockChanging = followup.Errorf(followup.EUNAVAILABLE, "", "A block changed while it was written; it is written again shortly.")
+
+// errStepGone is what put gets when the step was deleted before the write
+// was sent: nothing is sent.
+var errStepGone = errors.New("service: the step was deleted before its write")
+
 // reconcile makes the server's object for uid match the step: create,
 // update, or delete, with preconditions so that a retry never duplicates
 // and a 412 never clobbers the user's edit. It repeats while the step
-// changed during the write.
+// changed during the write, and fails with errBlockChanging when it kept
+// changing.
 func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *followup.SyncReport) error {
 	cal := a.conn.CalendarURL
-	for range 3 {
+	for writes := 0; ; writes++ {
 		p, err := s.Store.StepByUID(ctx, uid)
 		if followup.ErrorCode(err) == followup.ENOTFOUND {
 			return nil
@@ -767,6 +781,9 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 		}
 		if !needsWrite(p) {
 			return nil
+		}
+		if writes == maxWritesPerBlock {
+			return errBlockChanging
 		}
 		if !wantObject(p) {
 			if err := s.deleteObject(ctx, a, p, rep); err != nil {
@@ -790,7 +807,9 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 				return err
 			}
 		}
-		if err != nil {
+		if errors.Is(err, errStepGone) {
+			return nil // the commitment was deleted before anything was sent
+		} else if err != nil {
 			return err
 		}
 		etag = learnETag(ctx, a, cal, uid, etag)
@@ -805,7 +824,6 @@ func (s *Service) reconcile(ctx context.Context, a account, uid string, rep *fol
 			return err
 		}
 	}
-	return nil
 }
 
 // deleteObject removes the object of a step that wants none.
@@ -849,21 +867,21 @@ func (s *Service) onConflict(ctx context.Context, a account, p followup.Step, ev
 // were lost one after another; the oldest is forgotten first.
 const maxPendingWrites = 8
 
-// put writes ev. When it fails otherwise than by a precondition, its
-// answer may be lost while the server took the write: put remembers it, so
-// that the object is known as ours when read back.
+// put writes ev. The write is noted as pending before it is sent, as its
+// answer may be lost while the server takes it (a timeout, a crash of this
+// process): then the next work on the block knows that its object may be
+// there, takes it over when read back, or deletes it when the block ended
+// meanwhile. A write recorded (recordWrite) is no longer pending.
 func (s *Service) put(ctx context.Context, a account, ev followup.Event, ifMatch string) (string, error) {
-	etag, err := a.cal.PutEvent(ctx, a.acct, a.conn.CalendarURL, ev, ifMatch)
-	if err != nil && followup.ErrorCode(err) != followup.ECONFLICT {
-		// Noted even when ctx ended: a timeout is the likeliest lost answer.
-		if nerr := s.notePending(context.WithoutCancel(ctx), ev); nerr != nil {
-			s.log().WarnContext(ctx, "pending write not noted", "uid", ev.UID, "error", nerr.Error())
-		}
+	if err := s.notePending(ctx, ev); followup.ErrorCode(err) == followup.ENOTFOUND {
+		return "", errStepGone
+	} else if err != nil {
+		return "", err
 	}
-	return etag, err
+	return a.cal.PutEvent(ctx, a.acct, a.conn.CalendarURL, ev, ifMatch)
 }
 
-// notePending remembers a write whose answer was lost.
+// notePending remembers a write about to be sent, whose answer may be lost.
 func (s *Service) notePending(ctx context.Context, ev followup.Event) error {
 	w := followup.PendingWrite{Sequence: max(ev.Sequence, 0), Start: ev.Start.UTC().Truncate(time.Second), End: ev.End.UTC().Truncate(time.Second)}
 	return s.Store.InTx(ctx, func(q followup.Queries) error {

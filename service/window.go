@@ -39,11 +39,11 @@ type windowPlan struct {
 type window struct {
 	ctx      context.Context
 	q        followup.Queries
+	rows     *snapshotReader
 	in       planInput
 	external []followup.Interval
 	stored   []followup.Step
 	seen     map[int64]bool
-	facts    map[int64]followup.Commitment
 	from     time.Time
 	end      time.Time
 }
@@ -56,14 +56,15 @@ type window struct {
 // chunk at a time; time not read is walled off. What is still not placed
 // after maxChunks is left to the background re-plan. It writes nothing; q
 // is read at one plan version, which the caller claims when it stores the
-// outcome.
-func placeInWindow(ctx context.Context, q followup.Queries, in planInput) (windowPlan, error) {
+// outcome; snap is the user's snapshot at that version (its rows are read
+// from q only where it holds none).
+func placeInWindow(ctx context.Context, q followup.Queries, in planInput, snap *planSnapshot) (windowPlan, error) {
 	external, err := externalBusy(ctx, q, in.userID, in.loc)
 	if err != nil {
 		return windowPlan{}, err
 	}
-	w := &window{ctx: ctx, q: q, in: in, external: external, seen: map[int64]bool{},
-		facts: map[int64]followup.Commitment{}, from: in.now, end: in.now}
+	w := &window{ctx: ctx, q: q, rows: &snapshotReader{q: q, snap: snap}, in: in, external: external, seen: map[int64]bool{},
+		from: in.now, end: in.now}
 	limit := in.now.AddDate(0, 0, scheduler.Horizon).Add(windowSlack)
 	if err := w.read(earliest(latestDeadline(in.fresh, in.now).Add(windowSlack), limit)); err != nil {
 		return windowPlan{}, err
@@ -85,12 +86,9 @@ func placeInWindow(ctx context.Context, q followup.Queries, in planInput) (windo
 
 // read extends the window to end at to, adding the blocks that overlap it.
 func (w *window) read(to time.Time) error {
-	rows, facts, err := w.q.PlanningWindow(w.ctx, w.in.userID, w.end.Add(-maxBlockLength), to)
+	rows, err := w.rows.window(w.ctx, w.in.userID, w.end.Add(-maxBlockLength), to)
 	if err != nil {
 		return err
-	}
-	for id, c := range facts {
-		w.facts[id] = c
 	}
 	for _, p := range rows {
 		if p.End.After(w.from) && !w.seen[p.ID] {
@@ -119,11 +117,13 @@ func (w *window) plan() (planOutcome, error) {
 	return computePlan(in, src)
 }
 
-// factsOf returns the planning facts of the commitments, reading each once.
+// factsOf returns the planning facts of the commitments, reading each once
+// (the snapshot keeps them).
 func (w *window) factsOf(ids []int64) (map[int64]followup.Commitment, error) {
+	facts := w.rows.snap.facts
 	var missing []int64
 	for _, id := range ids {
-		if _, ok := w.facts[id]; !ok {
+		if _, ok := facts[id]; !ok {
 			missing = append(missing, id)
 		}
 	}
@@ -133,12 +133,12 @@ func (w *window) factsOf(ids []int64) (map[int64]followup.Commitment, error) {
 			return nil, err
 		}
 		for id, c := range got {
-			w.facts[id] = c
+			facts[id] = c
 		}
 	}
 	out := make(map[int64]followup.Commitment, len(ids))
 	for _, id := range ids {
-		out[id] = w.facts[id]
+		out[id] = facts[id]
 	}
 	return out, nil
 }

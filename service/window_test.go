@@ -74,12 +74,13 @@ func windowedSequence(t *testing.T, seed uint64, zoneName string) (creates, repl
 		if _, err := h.svc.Create(h.ctx, u.ID, in); err != nil {
 			t.Fatalf("create %d (%+v): %v", i, in, err)
 		}
+		checkSnapshot(t, h, u.ID)
 		creates++
 		if wanted, err := h.db.TakeReplan(h.ctx, u.ID); err != nil {
 			t.Fatal(err)
 		} else if wanted {
 			replans++
-			if err := h.db.WantReplan(h.ctx, u.ID); err != nil {
+			if _, err := h.db.WantReplan(h.ctx, u.ID); err != nil {
 				t.Fatal(err)
 			}
 			if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID}); err != nil {
@@ -106,6 +107,51 @@ func windowedSequence(t *testing.T, seed uint64, zoneName string) (creates, repl
 		}
 	}
 	return creates, replans
+}
+
+// checkSnapshot fails the test unless the planning snapshot kept for the
+// user, if it is at the stored plan version, holds what the store holds:
+// the rows PlanningWindow reads over its range, field by field.
+func checkSnapshot(t *testing.T, h *harness, userID int64) {
+	t.Helper()
+	kept, version, from, to, ok := h.svc.PlanSnapshot(userID)
+	if !ok {
+		return
+	}
+	if v, err := h.db.PlanVersion(h.ctx, userID); err != nil {
+		t.Fatal(err)
+	} else if v != version {
+		return
+	}
+	stored, _, err := h.db.PlanningWindow(h.ctx, userID, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]followup.Step{}
+	for _, p := range kept {
+		byID[p.ID] = p
+	}
+	if len(kept) != len(stored) {
+		t.Errorf("the snapshot at version %d holds %d rows, the store %d", version, len(kept), len(stored))
+	}
+	for _, want := range stored {
+		got, ok := byID[want.ID]
+		if !ok {
+			t.Errorf("the snapshot lacks step %d (%s at %v)", want.ID, want.Kind, want.Start)
+			continue
+		}
+		if !samePlanningRow(got, want) {
+			t.Errorf("the snapshot holds step %d as %+v, the store as %+v", want.ID, got, want)
+		}
+	}
+}
+
+// samePlanningRow reports whether two rows of PlanningWindow are the same.
+func samePlanningRow(a, b followup.Step) bool {
+	return a.ID == b.ID && a.UserID == b.UserID && a.CommitmentID == b.CommitmentID && a.Kind == b.Kind &&
+		a.Status == b.Status && a.Start.Equal(b.Start) && a.End.Equal(b.End) && a.NotBefore.Equal(b.NotBefore) &&
+		a.Due.Equal(b.Due) && a.UID == b.UID && a.Late == b.Late && a.Sequence == b.Sequence &&
+		a.Pinned == b.Pinned && a.RemoteETag == b.RemoteETag && a.Unplaced == b.Unplaced
 }
 
 // lateOnlyInStored returns the tasks late in stored but in time in full for
@@ -285,7 +331,17 @@ func TestFullCalendarLeavesReplanToJob(t *testing.T) {
 		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(i)}, Promise: "Send the deck", DueText: "tomorrow"})
 		runReplan(t, h, u.ID)
 	}
+	queued := pendingJobs(t, h)
 	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "tomorrow"})
+	if n := pendingJobs(t, h) - queued; n != 1 {
+		t.Errorf("the create in a full calendar queued %d jobs, want the re-plan", n)
+	}
+	// A second create before the job ran queues no second one: the wish
+	// is recorded, and the job queued re-plans after both.
+	second := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Joe"}, Promise: "Send the deck", DueText: "tomorrow"})
+	if n := pendingJobs(t, h) - queued; n != 1 {
+		t.Errorf("two creates in a full calendar queued %d jobs, want one re-plan", n)
+	}
 	unplaced := 0
 	for _, s := range c.Steps {
 		if s.Unplaced {
@@ -301,7 +357,7 @@ func TestFullCalendarLeavesReplanToJob(t *testing.T) {
 	if !runReplan(t, h, u.ID) {
 		t.Fatal("no re-plan was wanted")
 	}
-	for _, s := range h.get(u.ID, c.ID).Steps {
+	for _, s := range append(h.get(u.ID, c.ID).Steps, h.get(u.ID, second.ID).Steps...) {
 		if s.Unplaced {
 			t.Errorf("%s still unplaced after the re-plan", s.Kind)
 		}
@@ -319,6 +375,16 @@ func TestFullCalendarLeavesReplanToJob(t *testing.T) {
 	}
 }
 
+// pendingJobs counts the jobs in the queue not yet done.
+func pendingJobs(t *testing.T, h *harness) int {
+	t.Helper()
+	n, err := h.db.PendingJobs(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // runReplan runs the re-plan job if one is wanted, as the queue would, and
 // reports whether one was.
 func runReplan(t *testing.T, h *harness, userID int64) bool {
@@ -327,7 +393,7 @@ func runReplan(t *testing.T, h *harness, userID int64) bool {
 	if err != nil || !wanted {
 		return false
 	}
-	if err := h.db.WantReplan(h.ctx, userID); err != nil {
+	if _, err := h.db.WantReplan(h.ctx, userID); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: userID}); err != nil {
@@ -370,6 +436,51 @@ func TestConcurrentCreatesKeepTheRules(t *testing.T) {
 	if len(pls) != 60 {
 		t.Errorf("%d blocks, want 60", len(pls))
 	}
+	for _, v := range plancheck.Check(req, pls) {
+		t.Error(v)
+	}
+}
+
+// TestCreateKeepsItsWindowInMemory: a create keeps the window it read, so
+// the user's next create in this process reads none of its rows again
+// while the plan version holds; a write by another process, or a let-go
+// here, moves the version and the next create reads the window again. The
+// kept rows are those of the store and the plan keeps the rules throughout.
+func TestCreateKeepsItsWindowInMemory(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 11, 24, 8, 0, 0, 0, ny) // Tuesday
+	h := newHarness(t, now)
+	u := h.user("kept@example.com", "America/New_York")
+	var last followup.Commitment
+	for i := range 30 {
+		last = h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(i)}, Promise: "Send the deck", DueText: "in 3 days"})
+	}
+	_, other := h.instance()
+	counting := &countingStore{Store: h.db}
+	h.svc.Store = counting
+	create := func(name string, wantRead bool) {
+		t.Helper()
+		before := counting.windowRows.Load()
+		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: name}, Promise: "Send the deck", DueText: "in 2 days"})
+		switch read := counting.windowRows.Load() - before; {
+		case wantRead && read == 0:
+			t.Errorf("%s: the create read no rows after the plan version moved", name)
+		case !wantRead && read != 0:
+			t.Errorf("%s: the create read %d rows again at an unchanged plan version", name, read)
+		}
+		checkSnapshot(t, h, u.ID)
+	}
+	create("kept", false)
+	create("kept again", false)
+	if _, err := other.Create(h.ctx, u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Other"},
+		Promise: "Send the deck", DueText: "tomorrow", Priority: true}); err != nil {
+		t.Fatal(err)
+	}
+	create("after the other process", true)
+	create("kept after reading again", false)
+	h.act(u.ID, last.ID, followup.ActionLetGo)
+	create("after a let-go", true)
+	req, pls, _ := planState(t, h, u.ID, ny, now)
 	for _, v := range plancheck.Check(req, pls) {
 		t.Error(v)
 	}

@@ -98,8 +98,9 @@ func (q *queries) DeleteCommitment(ctx context.Context, userID, id int64) error 
 		if err := q.execOne(ctx, "Commitment", `DELETE FROM commitments WHERE id = ? AND user_id = ?`, id, userID); err != nil {
 			return err
 		}
-		// Tombstones with nothing on a server are not needed.
-		return q.deleteTombstones(ctx, userID, `DELETE FROM steps WHERE commitment_id IS NULL AND user_id = ? AND remote_etag = ''`)
+		// Tombstones with nothing on a server are not needed; one with a
+		// write whose answer is not known yet waits for its deletion.
+		return q.deleteTombstones(ctx, userID, `DELETE FROM steps WHERE commitment_id IS NULL AND user_id = ? AND remote_etag = '' AND pending_writes = ''`)
 	})
 }
 

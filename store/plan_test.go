@@ -130,16 +130,22 @@ func TestReplanWanted(t *testing.T) {
 	if ok, err := db.TakeReplan(ctx, a.ID); err != nil || ok {
 		t.Fatalf("TakeReplan before any wish = %v, %v", ok, err)
 	}
-	for range 2 {
-		if err := db.WantReplan(ctx, a.ID); err != nil {
-			t.Fatal(err)
+	for i := range 2 {
+		if isNew, err := db.WantReplan(ctx, a.ID); err != nil || isNew != (i == 0) {
+			t.Fatalf("WantReplan #%d = %v, %v; want new only the first time", i, isNew, err)
 		}
 	}
 	if ok, err := db.TakeReplan(ctx, a.ID); err != nil || !ok {
 		t.Errorf("TakeReplan = %v, %v; want the wish", ok, err)
 	}
+	if _, err := db.WantReplan(ctx, a.ID+1000); followup.ErrorCode(err) != followup.ENOTFOUND {
+		t.Errorf("WantReplan of no user: %v, want ENOTFOUND", err)
+	}
 	if ok, err := db.TakeReplan(ctx, a.ID); err != nil || ok {
 		t.Errorf("TakeReplan again = %v, %v; want none left", ok, err)
+	}
+	if isNew, err := db.WantReplan(ctx, a.ID); err != nil || !isNew {
+		t.Errorf("WantReplan after the wish was taken = %v, %v; want new", isNew, err)
 	}
 }
 

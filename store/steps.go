@@ -395,10 +395,11 @@ func (q *queries) DueSteps(ctx context.Context, kinds []followup.StepKind, t tim
 		AND commitment_id IS NOT NULL ORDER BY start_at, id LIMIT ?`, args...)
 }
 
-// SyncSteps returns pending blocks and every step with an object on the server.
+// SyncSteps returns pending blocks and every step with an object on the
+// server, or with a write whose answer is not known.
 func (q *queries) SyncSteps(ctx context.Context, userID int64) ([]followup.Step, error) {
 	return q.stepsWhere(ctx, `user_id = ? AND kind NOT IN ('close', 'let_go')
-		AND (remote_etag != '' OR status IN ('planned', 'synced')) ORDER BY start_at, id`, userID)
+		AND (remote_etag != '' OR pending_writes != '' OR status IN ('planned', 'synced')) ORDER BY start_at, id`, userID)
 }
 
 // ResetRemote forgets the user's calendar objects. The tombstones it

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -178,8 +180,22 @@ func (q *queries) ClaimPlan(ctx context.Context, userID, seen int64) (bool, erro
 }
 
 // WantReplan records that the user's blocks need a full re-plan.
-func (q *queries) WantReplan(ctx context.Context, userID int64) error {
-	return q.execOne(ctx, "User", `UPDATE users SET replan_wanted = 1 WHERE id = ?`, userID)
+func (q *queries) WantReplan(ctx context.Context, userID int64) (bool, error) {
+	res, err := q.ex.ExecContext(ctx, `UPDATE users SET replan_wanted = 1 WHERE id = ? AND replan_wanted = 0`, userID)
+	if err != nil {
+		return false, fmt.Errorf("store: want replan: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return n == 1, err
+	}
+	// Not new, or no such user.
+	var one int
+	if err := q.ex.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, userID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return false, followup.Errorf(followup.ENOTFOUND, "", "User not found.")
+	} else if err != nil {
+		return false, fmt.Errorf("store: want replan: %w", err)
+	}
+	return false, nil
 }
 
 // TakeReplan clears the re-plan wish and reports whether there was one.

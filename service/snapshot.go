@@ -1,0 +1,204 @@
+package service
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/followup/followup"
+)
+
+// DefaultPlanCacheSteps bounds the planning rows (and commitments' facts)
+// kept in memory between creates, all users together.
+const DefaultPlanCacheSteps = 50_000
+
+// planSnapshot is what a user's creates read of their calendar (issue 13):
+// the rows of PlanningWindow whose start lies in [from, to), and their
+// commitments' planning facts, as stored at plan version version. A create
+// that reads the same plan version uses it instead of reading the rows
+// again; one whose commit moves the version applies its own changes and
+// tags it with the version its transaction ended at. A write by any other
+// path, here or in another process, raises the version in the store, so
+// the snapshot is no longer used.
+type planSnapshot struct {
+	version  int64
+	from, to time.Time
+	rows     map[int64]followup.Step
+	facts    map[int64]followup.Commitment
+	used     uint64
+}
+
+// size is what the snapshot counts against the cache's bound: its rows
+// and facts.
+func (sn *planSnapshot) size() int { return len(sn.rows) + len(sn.facts) }
+
+// planCache holds the snapshots of the users who created lately, at most
+// max rows and facts in all; the least lately used go first.
+type planCache struct {
+	mu    sync.Mutex
+	max   int
+	size  int
+	clock uint64
+	users map[int64]*planSnapshot
+}
+
+// plans returns the service's snapshot cache.
+func (s *Service) plans() *planCache {
+	s.planOnce.Do(func() {
+		max := s.PlanCacheSteps
+		if max == 0 {
+			max = DefaultPlanCacheSteps
+		}
+		s.planCache = &planCache{max: max, users: map[int64]*planSnapshot{}}
+	})
+	return s.planCache
+}
+
+// take removes and returns the user's snapshot if it is at version; the
+// caller, holding the user's plan lock, puts it back with put.
+func (pc *planCache) take(userID, version int64) *planSnapshot {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	snap := pc.users[userID]
+	if snap == nil {
+		return nil
+	}
+	delete(pc.users, userID)
+	pc.size -= snap.size()
+	if snap.version != version {
+		return nil
+	}
+	return snap
+}
+
+// put keeps the user's snapshot, dropping the least lately used ones
+// while the rows exceed the bound.
+func (pc *planCache) put(userID int64, snap *planSnapshot) {
+	if pc.max < 0 || snap.size() > pc.max {
+		return
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if old := pc.users[userID]; old != nil {
+		pc.size -= old.size()
+	}
+	pc.clock++
+	snap.used = pc.clock
+	pc.users[userID] = snap
+	pc.size += snap.size()
+	for pc.size > pc.max {
+		var oldest int64
+		var at uint64
+		for id, o := range pc.users {
+			if id != userID && (at == 0 || o.used < at) {
+				oldest, at = id, o.used
+			}
+		}
+		pc.size -= pc.users[oldest].size()
+		delete(pc.users, oldest)
+	}
+}
+
+// snapshotReader serves PlanningWindow from a snapshot, reading from the
+// store only the part of the range it does not hold.
+type snapshotReader struct {
+	q    followup.Queries
+	snap *planSnapshot
+}
+
+// window returns the rows whose start lies in [from, to), as
+// PlanningWindow does; the snapshot then holds their facts.
+func (r *snapshotReader) window(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, error) {
+	sn := r.snap
+	switch {
+	case sn.rows == nil || to.Before(sn.from) || from.After(sn.to):
+		rows, facts, err := r.q.PlanningWindow(ctx, userID, from, to)
+		if err != nil {
+			return nil, err
+		}
+		sn.rows, sn.facts, sn.from, sn.to = map[int64]followup.Step{}, facts, from, to
+		for _, p := range rows {
+			sn.rows[p.ID] = p
+		}
+	default:
+		if from.Before(sn.from) {
+			if err := r.extend(ctx, userID, from, sn.from); err != nil {
+				return nil, err
+			}
+			sn.from = from
+		}
+		if to.After(sn.to) {
+			if err := r.extend(ctx, userID, sn.to, to); err != nil {
+				return nil, err
+			}
+			sn.to = to
+		}
+	}
+	var out []followup.Step
+	for _, p := range sn.rows {
+		if !p.Start.Before(from) && p.Start.Before(to) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b followup.Step) int {
+		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// extend adds the rows whose start lies in [from, to).
+func (r *snapshotReader) extend(ctx context.Context, userID int64, from, to time.Time) error {
+	rows, facts, err := r.q.PlanningWindow(ctx, userID, from, to)
+	if err != nil {
+		return err
+	}
+	for _, p := range rows {
+		r.snap.rows[p.ID] = p
+	}
+	for id, c := range facts {
+		r.snap.facts[id] = c
+	}
+	return nil
+}
+
+// apply brings the snapshot to what a create stored: its commitment c,
+// its steps placed and the stored steps it moved.
+func (sn *planSnapshot) apply(c followup.Commitment, placed, moved []followup.Step) {
+	sn.facts[c.ID] = planningFacts(c)
+	for _, p := range append(append([]followup.Step(nil), placed...), moved...) {
+		delete(sn.rows, p.ID)
+		if row, ok := planningRow(p); ok && !row.Start.Before(sn.from) && row.Start.Before(sn.to) {
+			sn.rows[row.ID] = row
+		}
+	}
+}
+
+// planningRow returns a step as PlanningWindow reads it, and whether that
+// reads it at all (a placed pending block).
+func planningRow(p followup.Step) (followup.Step, bool) {
+	if p.Unplaced || !(p.Status == followup.StepPlanned || p.Status == followup.StepSynced) ||
+		p.Kind == followup.KindLetGo || p.Kind == followup.KindClose {
+		return followup.Step{}, false
+	}
+	return followup.Step{
+		ID: p.ID, UserID: p.UserID, CommitmentID: p.CommitmentID, Kind: p.Kind, Status: p.Status,
+		Start: storedTime(p.Start), End: storedTime(p.End), NotBefore: storedTime(p.NotBefore), Due: storedTime(p.Due),
+		UID: p.UID, Late: p.Late, Sequence: p.Sequence, Pinned: p.Pinned, RemoteETag: p.RemoteETag,
+	}, true
+}
+
+// planningFacts returns a commitment's facts as PlanningWindow reads them.
+func planningFacts(c followup.Commitment) followup.Commitment {
+	out := followup.Commitment{ID: c.ID, UserID: c.UserID, Priority: c.Priority, MetAt: storedTime(c.MetAt)}
+	if c.Meeting != nil {
+		out.Meeting = &followup.Meeting{Start: storedTime(c.Meeting.Start), Minutes: c.Meeting.Minutes}
+	}
+	return out
+}
+
+// storedTime is t as the store gives it back: UTC, to the microsecond.
+func storedTime(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}
