@@ -93,20 +93,7 @@ func (q *queries) DeleteCalDAV(ctx context.Context, userID int64) error {
 
 // CalDAVUsers lists the users with a CalDAV connection.
 func (q *queries) CalDAVUsers(ctx context.Context) ([]int64, error) {
-	rows, err := q.ex.QueryContext(ctx, `SELECT user_id FROM caldav_accounts ORDER BY user_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return q.ids(ctx, `SELECT user_id FROM caldav_accounts ORDER BY user_id`)
 }
 
 // busyState is the stored JSON of a busy source.
