@@ -19,11 +19,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Dialects(m, &dialect)) }
 // dir, or a PostgreSQL database copied from the migrated template.
 func testDSN(tb testing.TB) string {
 	tb.Helper()
-	tb.Logf("on %s", dialect) // says which run a failure is from
-	if dialect == "postgres" {
-		return pgtest.DatabaseFrom(tb, pgtest.Template(tb, "followup_service", migrateTemplate))
-	}
-	return "sqlite:" + tb.TempDir() + "/db.sqlite"
+	return pgtest.DSN(tb, dialect, "followup_service", migrateTemplate)
 }
 
 // migrateTemplate migrates the template database the tests' PostgreSQL

@@ -21,11 +21,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Dialects(m, &dialect)) }
 // is migrated already; Migrate on it does nothing).
 func testDSN(tb testing.TB) string {
 	tb.Helper()
-	tb.Logf("on %s", dialect) // says which run a failure is from
-	if dialect == "postgres" {
-		return pgtest.DatabaseFrom(tb, pgtest.Template(tb, "followup_store", migrateTemplate))
-	}
-	return "sqlite:" + filepath.Join(tb.TempDir(), "followup.db")
+	return pgtest.DSN(tb, dialect, "followup_store", migrateTemplate)
 }
 
 // emptyDSN names a fresh database never migrated.

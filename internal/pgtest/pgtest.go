@@ -535,3 +535,17 @@ func Dialects(m *testing.M, dialect *string) int {
 	Stop()
 	return code
 }
+
+// DSN names a fresh database for a test on dialect ("sqlite" or
+// "postgres", as Dialects sets it): a SQLite file in the test's temp dir,
+// or a PostgreSQL database copied from the template database template,
+// made once by setup. It logs the dialect, so that a failure says which
+// run of the suite it is from.
+func DSN(tb testing.TB, dialect, template string, setup func(dsn string) error) string {
+	tb.Helper()
+	tb.Logf("on %s", dialect)
+	if dialect == "postgres" {
+		return DatabaseFrom(tb, Template(tb, template, setup))
+	}
+	return "sqlite:" + filepath.Join(tb.TempDir(), "followup.db")
+}
