@@ -163,6 +163,7 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 		s.logCreatedEnded(ctx, out)
 	}
 	if err == nil && stored {
+		s.lastCreates.Store(userID, now)
 		snap.apply(out, plan.fresh, plan.keys, plan.changed)
 		if plan.rebuild {
 			snap.rebuild(d.st, d.loc)

@@ -28,6 +28,8 @@ const (
 	// again: the habits' occurrences are read for the search horizon from
 	// when it was read.
 	calendarRebuild = 24 * time.Hour
+	// DefaultReplanQuiet is the ReplanQuiet of the service that cmd wires.
+	DefaultReplanQuiet = 10 * time.Second
 	// freshKey numbers the new steps in a calendar until they are stored:
 	// above every id, as they come after every stored step in Plan's order.
 	freshKey = 1 << 62
@@ -264,7 +266,17 @@ func followMovedNudges(ctx context.Context, q followup.Queries, in planInput, ou
 // user's blocks, which no request waits for, if one is still wanted (the
 // jobs queued by a burst of creates re-plan once). A user deleted
 // meanwhile has nothing to re-plan.
+//
+// While the user is logging commitments here (the last one less than
+// ReplanQuiet ago), it is put off: a burst of creates is re-planned once,
+// after it. Another instance does not know of the creates here and
+// re-plans at once.
 func (s *Service) replanInBackground(ctx context.Context, userID int64) error {
+	if last, ok := s.lastCreates.Load(userID); ok && s.ReplanQuiet > 0 {
+		if wait := last.(time.Time).Add(s.ReplanQuiet).Sub(s.now()); wait > 0 {
+			return followup.RetryLater(wait, errors.New("service: the user is logging commitments; re-planning after"))
+		}
+	}
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
 		if wanted, err := q.TakeReplan(ctx, userID); err != nil || !wanted {
 			return err

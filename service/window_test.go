@@ -492,3 +492,29 @@ func TestCreateKeepsItsWindowInMemory(t *testing.T) {
 		t.Error(v)
 	}
 }
+
+// TestReplanWaitsForQuiet puts the background re-plan off while the user
+// is logging commitments here (ReplanQuiet), and runs it once they stop.
+func TestReplanWaitsForQuiet(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, ny)
+	h := newHarness(t, now)
+	h.svc.ReplanQuiet = 10 * time.Second
+	u := h.user("quiet@example.com", "America/New_York")
+	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Ada"}, Promise: "Send the deck", DueText: "tomorrow"})
+	if _, err := h.db.WantReplan(h.ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Set(now.Add(4 * time.Second))
+	err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID})
+	if after, ok := followup.RetryAfter(err); !ok || after != 6*time.Second {
+		t.Fatalf("re-plan 4 s after a create: %v, want it put off by 6 s", err)
+	}
+	h.clock.Set(now.Add(10 * time.Second))
+	if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID}); err != nil {
+		t.Fatalf("re-plan 10 s after the last create: %v", err)
+	}
+	if wanted, err := h.db.TakeReplan(h.ctx, u.ID); err != nil || wanted {
+		t.Errorf("the re-plan left the wish (%v, %v), want it taken", wanted, err)
+	}
+}
