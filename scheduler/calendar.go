@@ -76,8 +76,14 @@ type calBlock struct {
 }
 
 // maxReleases bounds how many blocks one Place releases: past it, a
-// released block goes to free time only.
-const maxReleases = 32
+// released block goes to free time only. maxShift bounds how many blocks
+// a late block moves to take its place in priority order.
+// A calendar of at most smallCalendar blocks is not held to maxShift.
+const (
+	maxReleases   = 32
+	maxShift      = 12
+	smallCalendar = 256
+)
 
 // NewCalendar returns the calendar of settings st in loc with busy time
 // busy (widened by the buffer), other fixed time blocks (habits, no
@@ -176,7 +182,7 @@ func (c *Calendar) Place(now time.Time, busy []followup.Interval, tasks []Task) 
 		}
 	}
 	pl.settle()
-	return pl.out, pl.moves, pl.releases >= maxReleases
+	return pl.out, pl.moves, pl.capped
 }
 
 // placing is one Place call: the blocks released and not yet placed again,
@@ -190,6 +196,9 @@ type placing struct {
 	moved    map[int64]int // index in moves by block id
 	// pulled is set when pull moved a block into the slot found.
 	pulled bool
+	// capped is set when a block went to free time without the releases
+	// that would have put it in its place (see Place).
+	capped bool
 }
 
 // addBusy adds busy time (an agreed meeting) and releases the blocks it
@@ -328,7 +337,20 @@ func (pl *placing) earliestOf(t Task, key sortKey, kind windowKind, earliest, un
 		if ok {
 			before = start
 		}
-		i := pl.victim(t, key, kind, earliest, before, until, dur)
+		// In its place t would move a block of each priority it
+		// outranks between there and the free slot. When that is more
+		// than maxShift in a calendar that is not small: on time, t takes
+		// the slot of the least urgent one; late, t goes to the free slot
+		// and a full plan (in the background) orders them.
+		vs := pl.victims(t, key, kind, earliest, before, until, dur, until != p.noBound)
+		i := vs.first
+		if vs.n > maxShift && len(pl.c.blocks) > smallCalendar {
+			if until == p.noBound {
+				i, pl.capped = -1, true
+			} else {
+				i = vs.lowest
+			}
+		}
 		if i >= 0 || ok && pl.pull(t, key, kind, start) {
 			if known {
 				p.memo[mk] = m
@@ -349,42 +371,69 @@ func (pl *placing) earliestOf(t Task, key sortKey, kind windowKind, earliest, un
 	}
 }
 
-// victim returns the index of the earliest block starting before before
-// whose slot t may take, or -1: a block that may move, starts after now
-// and at or after earliest, leaves t room to end by until inside a window
-// of kind, and that t outranks. In a follow-up hour a refresher or nudge
-// also takes the slot of a block of another kind; outside one, a block of
-// another kind does not take that of a refresher or nudge in its hour.
-func (pl *placing) victim(t Task, key sortKey, kind windowKind, earliest, before, until, dur int64) int {
+// victims are the blocks whose slot a task may take: the earliest, the
+// least urgent (when asked for), and how many priorities they have, in
+// runs of one priority (counted up to maxShift+1 when the least urgent is
+// not asked for): taking the first slot moves one block of each run, as
+// blocks of one priority do not take each other's slots.
+type victims struct {
+	first, lowest, n int
+}
+
+// victims returns the blocks starting before before whose slot t may
+// take: blocks that may move, start after now and at or after earliest,
+// leave t room to end by until inside a window of kind, and that t
+// outranks. In a follow-up hour a refresher or nudge also takes the slot
+// of a block of another kind; outside one, a block of another kind does
+// not take that of a refresher or nudge in its hour.
+func (pl *placing) victims(t Task, key sortKey, kind windowKind, earliest, before, until, dur int64, lowest bool) victims {
+	v := victims{first: -1, lowest: -1}
 	if pl.releases >= maxReleases {
-		return -1
+		pl.capped = true
+		return v
 	}
 	c := pl.c
+	var lowKey, prevKey sortKey
 	for i := firstStartAtOrAfter(c.p.placed, max(earliest, c.p.now+1)); i < len(c.blocks); i++ {
 		b := &c.blocks[i]
 		if b.s >= before || b.s+dur > until {
-			return -1
+			break
 		}
 		if b.written || b.pinned || b.e-b.s < dur || !b.inWork {
 			continue
 		}
+		bk := c.key(b)
 		switch {
 		case kind == followWindows && b.s+dur > b.hourEnd:
+			continue
 		case kind == followWindows && !prefersHour(b.task.Kind):
-			return i
-		case !key.outranks(c.key(b)):
+		case !key.outranks(bk):
+			continue
 		case kind == workWindows && !prefersHour(t.Kind) && prefersHour(b.task.Kind) && b.e <= b.hourEnd:
-		default:
-			return i
+			continue
+		}
+		if v.first < 0 || prevKey.outranks(bk) || bk.outranks(prevKey) {
+			v.n++
+		}
+		prevKey = bk
+		if v.first < 0 {
+			v.first = i
+		}
+		if lowest && (v.lowest < 0 || lowKey.outranks(bk)) {
+			v.lowest, lowKey = i, bk
+		}
+		if !lowest && v.n > maxShift {
+			break
 		}
 	}
-	return -1
+	return v
 }
 
 // pull moves into the free slot at s the most urgent late block after it
 // that outranks t and fits there, and reports whether it did.
 func (pl *placing) pull(t Task, key sortKey, kind windowKind, s int64) bool {
 	if pl.releases >= maxReleases {
+		pl.capped = true
 		return false
 	}
 	c, p := pl.c, pl.c.p
