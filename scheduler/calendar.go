@@ -81,7 +81,7 @@ type calBlock struct {
 // A calendar of at most smallCalendar blocks is not held to maxShift.
 const (
 	maxReleases   = 32
-	maxShift      = 12
+	maxShift      = 4
 	smallCalendar = 256
 )
 

@@ -118,8 +118,13 @@ func placeInCalendar(ctx context.Context, q followup.Queries, in planInput, sn *
 	return plan, followMovedNudges(ctx, q, in, &plan.planOutcome)
 }
 
-// maxExactWindow bounds the blocks of a window planned exactly.
-const maxExactWindow = 64
+// maxExactWindow bounds the blocks of a window planned exactly, and
+// maxExactCalendar the blocks of a calendar whose windows are (so that
+// finding the window does not cost a create more than placing its steps).
+const (
+	maxExactWindow   = 64
+	maxExactCalendar = 256
+)
 
 // windowSlack leaves room past the new steps' deadlines in a window
 // planned exactly, for a block placed late.
@@ -131,6 +136,9 @@ const windowSlack = 24 * time.Hour
 // late too, which placing it locally does not promise. ok is false when
 // the window holds more than maxExactWindow blocks.
 func planWindowExactly(in planInput, sn *planSnapshot) (windowPlan, bool, error) {
+	if sn.cal.Len() > maxExactCalendar {
+		return windowPlan{}, false, nil
+	}
 	end := latestDeadline(in.fresh, in.now).Add(windowSlack)
 	var stored []followup.Step
 	for _, p := range sn.rows {
