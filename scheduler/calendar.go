@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 
@@ -39,7 +40,8 @@ type Calendar struct {
 	stale []int64
 }
 
-// Entry is a placed block a Calendar starts with.
+// Entry is a placed block a Calendar starts with. One that does not end
+// after it starts (a step not placed yet) is left out.
 type Entry struct {
 	ID         int64
 	Task       Task
@@ -92,6 +94,9 @@ func NewCalendar(st followup.Settings, loc *time.Location, busy, blocks []follow
 	c := &Calendar{p: newPlanner(Request{Settings: st, Loc: loc, Busy: busy, Blocks: blocks})}
 	c.blocks = make([]calBlock, 0, len(entries))
 	for _, e := range entries {
+		if !e.End.After(e.Start) {
+			continue // a step not placed yet holds no time
+		}
 		e.Task.Key = int(e.ID)
 		c.blocks = append(c.blocks, c.block(e.ID, e.Task, floorUnix(e.Start), ceilUnix(e.End), e.Late))
 		b := &c.blocks[len(c.blocks)-1]
@@ -121,6 +126,37 @@ func (c *Calendar) block(id int64, t Task, s, e int64, late bool) calBlock {
 	b.hourEnd = c.p.windowEnd(c.p.follow, st)
 	return b
 }
+
+// Remove takes block id out of the calendar, if it is there: its time is
+// free.
+func (c *Calendar) Remove(id int64) {
+	for i := range c.blocks {
+		if c.blocks[i].id == id {
+			c.blocks = slices.Delete(c.blocks, i, i+1)
+			c.p.placed = slices.Delete(c.p.placed, i, i+1)
+			clear(c.p.memo)
+			return
+		}
+	}
+}
+
+// Put records a placed block, replacing the one with its id.
+func (c *Calendar) Put(e Entry) {
+	c.Remove(e.ID)
+	if !e.End.After(e.Start) {
+		return // a step not placed yet holds no time
+	}
+	e.Task.Key = int(e.ID)
+	b := c.block(e.ID, e.Task, floorUnix(e.Start), ceilUnix(e.End), e.Late)
+	b.written, b.pinned = e.Written, e.Pinned
+	i := firstStartAtOrAfter(c.p.placed, b.s)
+	c.blocks = slices.Insert(c.blocks, i, b)
+	c.p.placed = slices.Insert(c.p.placed, i, span{b.s, b.e})
+}
+
+// Small reports whether the calendar holds at most smallCalendar blocks:
+// few enough that planning them all again is cheap.
+func (c *Calendar) Small() bool { return len(c.blocks) <= smallCalendar }
 
 // Rename gives the block id the id to, once its step is stored.
 func (c *Calendar) Rename(id, to int64) {
@@ -351,7 +387,7 @@ func (pl *placing) earliestOf(t Task, key sortKey, kind windowKind, earliest, un
 				i = vs.lowest
 			}
 		}
-		if i >= 0 || ok && pl.pull(t, key, kind, start) {
+		if i >= 0 || ok && pl.pull(key, start) >= 0 {
 			if known {
 				p.memo[mk] = m
 			} else {
@@ -430,11 +466,12 @@ func (pl *placing) victims(t Task, key sortKey, kind windowKind, earliest, befor
 }
 
 // pull moves into the free slot at s the most urgent late block after it
-// that outranks t and fits there, and reports whether it did.
-func (pl *placing) pull(t Task, key sortKey, kind windowKind, s int64) bool {
+// that outranks key and fits there, and returns where that block was (-1:
+// none moved).
+func (pl *placing) pull(key sortKey, s int64) int64 {
 	if pl.releases >= maxReleases {
 		pl.capped = true
-		return false
+		return -1
 	}
 	c, p := pl.c, pl.c.p
 	best, bestDur := -1, int64(0)
@@ -461,7 +498,7 @@ func (pl *placing) pull(t Task, key sortKey, kind windowKind, s int64) bool {
 		best, bestDur, bestKey = i, dur, bk
 	}
 	if best < 0 {
-		return false
+		return -1
 	}
 	b := c.blocks[best]
 	pl.release(best)
@@ -470,7 +507,42 @@ func (pl *placing) pull(t Task, key sortKey, kind windowKind, s int64) bool {
 	at := pl.record(b.task, s, bestDur, !b.task.Due.IsZero() && s+bestDur > floorUnix(b.task.Due))
 	pl.note(b.id, at)
 	pl.pulled = true
-	return true
+	return b.s
+}
+
+// Free takes blocks ids out of the calendar (a commitment ended or was
+// deleted). The time of each that had not started goes to the most urgent
+// late block after it that fits there, whose own slot is then filled the
+// same way, a few times at most; it returns those moves. capped is set
+// when it stopped early: a full plan may fill more.
+func (c *Calendar) Free(now time.Time, ids []int64) (moved []Released, capped bool) {
+	c.p.now = ceilUnix(now)
+	pl := &placing{c: c, moved: map[int64]int{}}
+	var freed []int64
+	for _, id := range ids {
+		for i := range c.blocks {
+			if c.blocks[i].id != id {
+				continue
+			}
+			if c.blocks[i].s > c.p.now {
+				freed = append(freed, c.blocks[i].s)
+			}
+			pl.release(i)
+			pl.released = nil
+			break
+		}
+	}
+	// Every block outranks a task without a deadline: the lowest priority.
+	lowest := sortKey{date: math.MaxInt}
+	for len(freed) > 0 && !pl.capped {
+		s := freed[0]
+		freed = freed[1:]
+		if from := pl.pull(lowest, s); from >= 0 {
+			// What is left at s, and the slot the block left.
+			freed = append(freed, s, from)
+		}
+	}
+	return pl.moves, pl.capped
 }
 
 // take gives t the slot of block i, which is released.

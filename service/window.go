@@ -78,6 +78,7 @@ func loadCalendar(ctx context.Context, q followup.Queries, userID int64, st foll
 // rebuild makes the snapshot's calendar from its rows, busy time and
 // habits.
 func (sn *planSnapshot) rebuild(st followup.Settings, loc *time.Location) {
+	sn.st, sn.loc = st, loc
 	busy := append([]followup.Interval(nil), sn.external...)
 	var entries []scheduler.Entry
 	for _, p := range sn.rows {
@@ -85,13 +86,18 @@ func (sn *planSnapshot) rebuild(st followup.Settings, loc *time.Location) {
 			busy = append(busy, followup.Interval{Start: p.Start, End: p.End, Source: "meeting"})
 			continue
 		}
-		entries = append(entries, scheduler.Entry{
-			ID: p.ID, Task: scheduler.NewTask(int(p.ID), p, sn.facts[p.CommitmentID], st),
-			Start: p.Start, End: p.End, Late: p.Late,
-			Written: p.Status == followup.StepSynced, Pinned: p.Pinned,
-		})
+		entries = append(entries, sn.entry(p))
 	}
 	sn.cal = scheduler.NewCalendar(st, loc, busy, sn.habits, entries)
+}
+
+// entry is a placed block row as the calendar keeps it.
+func (sn *planSnapshot) entry(p followup.Step) scheduler.Entry {
+	return scheduler.Entry{
+		ID: p.ID, Task: scheduler.NewTask(int(p.ID), p, sn.facts[p.CommitmentID], sn.st),
+		Start: p.Start, End: p.End, Late: p.Late,
+		Written: p.Status == followup.StepSynced, Pinned: p.Pinned,
+	}
 }
 
 // placeInCalendar places in.fresh in the user's calendar sn: in free time,
