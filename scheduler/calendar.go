@@ -342,7 +342,7 @@ func (pl *placing) rest(t Task, key sortKey) Placement {
 		lateUntil := floorUnix(t.LateUntil)
 		y, m, d := t.LateUntil.In(p.loc).Date()
 		dayStart := wall(y, m, d, followup.Clock{}, p.loc).Unix()
-		if start, ok := p.first(workWindows, max(earliest, dayStart), lateUntil, dur, horizon); ok {
+		if start, ok := pl.free(key, max(earliest, dayStart), lateUntil, dur, horizon); ok {
 			return pl.record(t, start, dur, true)
 		}
 		if start, ok := p.last(earliest, lateUntil-p.buffer, dur); ok {
@@ -404,6 +404,27 @@ func (pl *placing) earliestOf(t Task, key sortKey, kind windowKind, earliest, un
 			continue
 		}
 		return pl.record(t, start, dur, late), true
+	}
+}
+
+// free returns the first free working slot of dur seconds starting at or
+// after from and ending by until, after giving each such slot first to a
+// late block after it that outranks key (pull).
+func (pl *placing) free(key sortKey, from, until, dur, horizon int64) (int64, bool) {
+	p := pl.c.p
+	for {
+		mk := memoKey{workWindows, dur}
+		m, known := p.memo[mk]
+		start, ok := p.first(workWindows, from, until, dur, horizon)
+		if !ok || pl.pull(key, start) < 0 {
+			return start, ok
+		}
+		pl.pulled = false
+		if known {
+			p.memo[mk] = m
+		} else {
+			delete(p.memo, mk)
+		}
 	}
 }
 
@@ -476,17 +497,34 @@ func (pl *placing) pull(key sortKey, s int64) int64 {
 	c, p := pl.c, pl.c.p
 	best, bestDur := -1, int64(0)
 	var bestKey sortKey
-	for i := firstStartAtOrAfter(p.placed, s+1); i < len(c.blocks); i++ {
+	// A late block after s, or a refresher or nudge outside a follow-up
+	// hour anywhere when s is in one.
+	hourEnd := p.windowEnd(p.follow, time.Unix(s, 0))
+	from := s + 1
+	if hourEnd > 0 {
+		from = p.now + 1
+	}
+	for i := firstStartAtOrAfter(p.placed, from); i < len(c.blocks); i++ {
 		b := &c.blocks[i]
-		if !b.late || b.written || b.pinned || prefersHour(b.task.Kind) && b.e <= b.hourEnd {
+		outOfHour := hourEnd > 0 && prefersHour(b.task.Kind) && b.e > b.hourEnd
+		if !(b.late && b.s > s) && !outOfHour || b.written || b.pinned {
 			continue
 		}
+		// Into the hour it claims, a refresher or nudge moves on time,
+		// from anywhere; a late one only forward.
+		hourOnly := !(b.late && b.s > s)
 		bk := c.key(b)
 		if !bk.outranks(key) || best >= 0 && !bk.outranks(bestKey) {
 			continue
 		}
 		dur, earliest, _ := p.bounds(b.task)
 		if earliest > s || !b.task.LateUntil.IsZero() && s+dur > floorUnix(b.task.LateUntil) {
+			continue
+		}
+		// A refresher or nudge late in a follow-up hour keeps it unless
+		// the slot puts it on time; one on time moves only into an hour.
+		onTime := !b.task.Due.IsZero() && s+dur <= floorUnix(b.task.Due)
+		if prefersHour(b.task.Kind) && b.e <= b.hourEnd && !onTime || hourOnly && (!onTime || s+dur > hourEnd) {
 			continue
 		}
 		if ws, we, ok := p.work.on(time.Unix(s, 0), p.loc); !ok || s < ws.Unix() || s+dur > we.Unix() {
@@ -514,7 +552,7 @@ func (pl *placing) pull(key sortKey, s int64) int64 {
 // deleted). The time of each that had not started goes to the most urgent
 // late block after it that fits there, whose own slot is then filled the
 // same way, a few times at most; it returns those moves. capped is set
-// when it stopped early: a full plan may fill more.
+// when it moved any: a full plan (the background re-plan) orders them.
 func (c *Calendar) Free(now time.Time, ids []int64) (moved []Released, capped bool) {
 	c.p.now = ceilUnix(now)
 	pl := &placing{c: c, moved: map[int64]int{}}
@@ -542,7 +580,9 @@ func (c *Calendar) Free(now time.Time, ids []int64) (moved []Released, capped bo
 			freed = append(freed, s, from)
 		}
 	}
-	return pl.moves, pl.capped
+	// Filling freed time slot by slot keeps no order between the blocks
+	// it moves and the rest: a full plan orders them.
+	return pl.moves, len(pl.moves) > 0 || pl.capped
 }
 
 // take gives t the slot of block i, which is released.
