@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/followup/followup/internal/plancheck"
 	"github.com/followup/followup/scheduler"
@@ -16,13 +15,9 @@ import (
 // or another block; working hours; Late flags), and while no step was
 // capped every rule of plancheck holds too.
 func FuzzCalendar(f *testing.F) {
-	for seed := range uint64(60) {
-		f.Add(seed)
-	}
-	ny := zone(f, "America/New_York")
-	berlin := zone(f, "Europe/Berlin")
+	zones := seedScenarios(f)
 	f.Fuzz(func(t *testing.T, seed uint64) {
-		req := randomRequest(seed, []*time.Location{ny, berlin})
+		req := randomRequest(seed, zones)
 		r := rand.New(rand.NewPCG(seed, 7))
 		cal := scheduler.NewCalendar(req.Settings, req.Loc, req.Busy, req.Blocks, nil)
 		placed := map[int]scheduler.Placement{}
