@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -589,4 +590,46 @@ func TestActInLargeCalendarStaysLocal(t *testing.T) {
 		t.Errorf("the let-go, the delete and the create read %d rows, want the calendar kept", read)
 	}
 	ordered("a let-go, a delete and a create")
+}
+
+// TestReplanPlansOutsideTheWriter runs the background re-plan of a user
+// without habits: it plans outside the store's writer, and when a create
+// of another process commits between its reads and its write, it plans
+// again inside the writer, so that the create's blocks are not lost and
+// every rule holds.
+func TestReplanPlansOutsideTheWriter(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 11, 24, 8, 0, 0, 0, ny)
+	h := newHarness(t, now)
+	u := h.user("outside@example.com", "America/New_York")
+	for i := range 12 {
+		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(i)}, Promise: "Send the deck", DueText: "tomorrow"})
+	}
+	_, other := h.instance()
+	counting := &countingStore{Store: h.db, beforeTx: func() {
+		if _, err := other.Create(h.ctx, u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Meanwhile"},
+			Promise: "Send the deck", DueText: "tomorrow", Priority: true}); err != nil {
+			t.Errorf("the other process's create: %v", err)
+		}
+	}}
+	h.svc.Store = counting
+	if _, err := h.db.WantReplan(h.ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if n := counting.full.Load(); n != 2 {
+		t.Errorf("the re-plan read every block %d times, want 2: outside the writer, then inside after the other's create", n)
+	}
+	if wanted, err := h.db.TakeReplan(h.ctx, u.ID); err != nil || wanted {
+		t.Errorf("the re-plan left its wish (%v, %v)", wanted, err)
+	}
+	req, pls, names := planState(t, h, u.ID, ny, now)
+	for _, v := range plancheck.Check(req, pls) {
+		t.Error(v)
+	}
+	if !slices.Contains(names, "Meanwhile") {
+		t.Error("the other process's commitment has no blocks")
+	}
 }
