@@ -445,6 +445,8 @@ func (s *DB) runGroup(group []*txRequest) {
 		return
 	}
 	ex := stmts{db: s.db, tx: tx, dialect: s.dialect, cache: &s.stmts}
+	// The savepoints too run as statements kept prepared.
+	bg := context.Background()
 	single := len(group) == 1
 	for i, r := range group {
 		if err := r.ctx.Err(); err != nil {
@@ -452,7 +454,7 @@ func (s *DB) runGroup(group []*txRequest) {
 			continue
 		}
 		if !single {
-			if _, err := tx.Exec(`SAVEPOINT grouped`); err != nil {
+			if _, err := ex.ExecContext(bg, `SAVEPOINT grouped`); err != nil {
 				tx.Rollback()
 				fail(fmt.Errorf("store: savepoint: %w", err))
 				return
@@ -468,13 +470,13 @@ func (s *DB) runGroup(group []*txRequest) {
 			break
 		}
 		if results[i] != nil {
-			if _, err := tx.Exec(`ROLLBACK TO grouped`); err != nil {
+			if _, err := ex.ExecContext(bg, `ROLLBACK TO grouped`); err != nil {
 				tx.Rollback()
 				fail(fmt.Errorf("store: rollback to savepoint: %w", err))
 				return
 			}
 		}
-		if _, err := tx.Exec(`RELEASE grouped`); err != nil {
+		if _, err := ex.ExecContext(bg, `RELEASE grouped`); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("store: release savepoint: %w", err))
 			return
