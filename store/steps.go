@@ -315,6 +315,12 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 			ts(s.UpdatedAt), feedStatus(s.Status))
 	}
 	args = append(args, userID)
+	// The user id is compared through a CAST: SQLite marks a bare "col = ?"
+	// that no index serves to re-prepare the statement when a rebind
+	// changes whether a value is 0 or 1, and all parameters past the 31st
+	// share one mark, so the rows' late and unplaced flags (0 or 1) made
+	// every execution parse the statement again (modernc keeps integer
+	// bindings between executions).
 	res, err := q.ex.QueryContext(ctx, `
 		UPDATE steps SET status = v.column2, start_at = v.column3, end_at = v.column4, late = v.column5,
 			unplaced = v.column6, sequence = v.column7, updated_at = v.column8,
@@ -322,7 +328,7 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 				AND steps.start_at = v.column3 AND steps.end_at = v.column4 AND steps.sequence = v.column7
 				AND steps.updated_at = v.column8 THEN steps.feed_rev ELSE ? END
 		FROM (VALUES `+strings.Join(rows, ", ")+`) AS v
-		WHERE steps.id = v.column1 AND steps.user_id = ?
+		WHERE steps.id = v.column1 AND steps.user_id = CAST(? AS BIGINT)
 		RETURNING steps.id, steps.feed_rev`, args...)
 	if err != nil {
 		return fmt.Errorf("store: move steps: %w", err)
