@@ -14,24 +14,30 @@ import (
 // came from, so that a new commitment's steps are placed among them without
 // planning the blocks already there again. Finding a slot walks the
 // occupied spans from the task's earliest start (binary search, then one
-// span per turn); releasing a block walks the blocks of the task's window.
-// Neither reads more than the window a step may go in, and neither moves
-// more than the blocks the new steps displace.
+// span per turn); finding a block to release walks the blocks of the
+// task's window. Only blocks the new steps displace move.
 //
 // The rules are those of Plan, applied to one step at a time:
-//   - a refresher or nudge takes a free follow-up hour it may claim, else
-//     the hour of a block of another kind or of a less urgent refresher or
-//     nudge, which is released;
-//   - any step takes the first free working slot ending by its Due, else
-//     the slot of the least urgent block (starred first, earliest deadline
-//     first) that it could take on time, which is released;
-//   - else the first free slot after its Due, late, and none within the
-//     horizon: not placed (OK false).
+//   - a refresher or nudge goes to the follow-up hour it may claim (by its
+//     Due, or on its first working day when overdue): the first free one,
+//     or, if earlier, the slot of a block of another kind or of a less
+//     urgent refresher or nudge there;
+//   - any other step, or one that found no hour, goes by its Due: to the
+//     first free working slot or, if earlier, the slot of a less urgent
+//     block (starred first, earliest deadline first); blocks of one
+//     priority never take each other's slots;
+//   - else after its Due, late, the same way; none within the horizon: not
+//     placed (OK false).
 //
-// A released block is placed again by the same rules; it may release a
-// block less urgent than itself, a few times at most (maxReleases).
-// Blocks written to a calendar, pinned or started are never released.
-// A Calendar is not safe for concurrent use.
+// A block whose slot is taken is released and placed again by the same
+// rules, after the new steps' follow-up hours are settled, a few times at
+// most (maxReleases). Before a step takes a free slot, a late block after
+// it that outranks the step, or a refresher or nudge that claims the slot's
+// follow-up hour, moves there (pull). In a calendar of more than
+// smallCalendar blocks a late step moves at most maxShift priorities of
+// blocks; past that it goes to the free slot and Place reports capped, for
+// a full plan to order them. Blocks written to a calendar, pinned or
+// started are never released. A Calendar is not safe for concurrent use.
 type Calendar struct {
 	p      *planner
 	blocks []calBlock // sorted by start; p.placed holds their spans, in the same order
