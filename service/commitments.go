@@ -117,14 +117,23 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 	if err != nil {
 		return followup.Commitment{}, err
 	}
-	d, err := s.draft(ctx, s.Store, userID, in, now)
+	snap := s.plans().take(userID, version)
+	if snap != nil && (now.Sub(snap.built) > calendarRebuild || now.Before(snap.built)) {
+		snap = nil
+	}
+	var d draft
+	if snap != nil {
+		// The settings are those of the plan version: a change raises it.
+		d, err = s.draftWith(userID, snap.st, snap.loc, in, now)
+	} else {
+		d, err = s.draft(ctx, s.Store, userID, in, now)
+	}
 	if err != nil {
 		return followup.Commitment{}, err
 	}
 	var plan windowPlan
-	snap := s.plans().take(userID, version)
 	if !d.ended {
-		if snap == nil || now.Sub(snap.built) > calendarRebuild || now.Before(snap.built) {
+		if snap == nil {
 			if snap, err = loadCalendar(ctx, s.Store, userID, d.st, d.loc, now); err != nil {
 				return followup.Commitment{}, err
 			}
@@ -192,6 +201,11 @@ func (s *Service) draft(ctx context.Context, q followup.Queries, userID int64, i
 	if err != nil {
 		return draft{}, err
 	}
+	return s.draftWith(userID, st, loc, in, now)
+}
+
+// draftWith is draft with the user's settings st and zone loc known.
+func (s *Service) draftWith(userID int64, st followup.Settings, loc *time.Location, in followup.NewCommitment, now time.Time) (draft, error) {
 	c := followup.Commitment{
 		UserID: userID, Contact: in.Contact, MetAt: in.MetAt.UTC(), MetWhere: in.MetWhere, Promise: in.Promise,
 		Direction: in.Direction, DueText: in.DueText, Priority: in.Priority, Notes: in.Notes,
