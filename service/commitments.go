@@ -49,7 +49,8 @@ type createHooks struct {
 // the transaction then stores the outcome only if the user's plan version
 // is the one read (another process, or a tick or sync here, may have
 // changed the blocks), else the create plans again. The new steps are
-// placed in their window (placeInWindow), not among all the user's blocks.
+// placed in the user's calendar kept in memory (placeInCalendar), not
+// planned again with all the user's blocks.
 func (s *Service) createPlanned(ctx context.Context, userID int64, in followup.NewCommitment, now time.Time, hooks createHooks) (followup.Commitment, error) {
 	unlock := s.lockPlan(userID)
 	defer unlock()
@@ -122,12 +123,14 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 	}
 	var plan windowPlan
 	snap := s.plans().take(userID, version)
-	if snap == nil {
-		snap = &planSnapshot{}
-	}
 	if !d.ended {
+		if snap == nil || now.Sub(snap.built) > calendarRebuild || now.Before(snap.built) {
+			if snap, err = loadCalendar(ctx, s.Store, userID, d.st, d.loc, now); err != nil {
+				return followup.Commitment{}, err
+			}
+		}
 		pin := planInput{userID: userID, st: d.st, loc: d.loc, now: now, c: &d.c, fresh: d.steps, connKnown: true}
-		if plan, err = placeInWindow(ctx, s.Store, pin, snap); err != nil {
+		if plan, err = placeInCalendar(ctx, s.Store, pin, snap); err != nil {
 			return followup.Commitment{}, err
 		}
 	}
@@ -159,8 +162,12 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 	if err == nil && created {
 		s.logCreatedEnded(ctx, out)
 	}
-	if err == nil && stored && snap.rows != nil {
-		snap.apply(out, out.Steps, plan.changed)
+	if err == nil && stored {
+		s.lastCreates.Store(userID, now)
+		snap.apply(out, plan.fresh, plan.keys, plan.changed)
+		if plan.rebuild {
+			snap.rebuild(d.st, d.loc)
+		}
 		s.plans().put(userID, snap)
 	}
 	return out, err
@@ -267,7 +274,8 @@ func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft,
 			}
 		}
 	}
-	c.Steps = placed
+	// Sorted apart: plan.fresh keeps the order of the calendar's keys.
+	c.Steps = slices.Clone(placed)
 	slices.SortStableFunc(c.Steps, func(a, b followup.Step) int { return a.Start.Compare(b.Start) })
 	return c, nil
 }

@@ -72,6 +72,11 @@ type Service struct {
 	// MaxFeedRenders bounds the feeds rendered at once (default
 	// GOMAXPROCS, the cores Go uses).
 	MaxFeedRenders int
+	// ReplanQuiet puts off a user's background full re-plan while the
+	// user logged a commitment here less than this long ago (zero: never
+	// put off; see DefaultReplanQuiet).
+	ReplanQuiet time.Duration
+	lastCreates sync.Map // user id → time of the user's last create here
 
 	feedOnce   sync.Once
 	feedCache  *feedCache

@@ -1,13 +1,11 @@
 package service
 
 import (
-	"cmp"
-	"context"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/followup/followup"
+	"github.com/followup/followup/scheduler"
 )
 
 // DefaultPlanCacheSteps bounds the planning rows (and commitments' facts)
@@ -15,19 +13,25 @@ import (
 const DefaultPlanCacheSteps = 50_000
 
 // planSnapshot is what a user's creates read of their calendar (issue 13):
-// the rows of PlanningWindow whose start lies in [from, to), and their
-// commitments' planning facts, as stored at plan version version. A create
-// that reads the same plan version uses it instead of reading the rows
-// again; one whose commit moves the version applies its own changes and
-// tags it with the version its transaction ended at. A write by any other
-// path, here or in another process, raises the version in the store, so
-// the snapshot is no longer used.
+// the rows of PlanningWindow whose start lies in [from, to), their
+// commitments' planning facts and the calendar made of them (cal), as
+// stored at plan version version. A create that reads the same plan
+// version uses it instead of reading the rows again; one whose commit
+// moves the version applies its own changes and tags it with the version
+// its transaction ended at. A write by any other path, here or in another
+// process, raises the version in the store, so the snapshot is no longer
+// used.
 type planSnapshot struct {
 	version  int64
+	built    time.Time
 	from, to time.Time
 	rows     map[int64]followup.Step
 	facts    map[int64]followup.Commitment
-	used     uint64
+	cal      *scheduler.Calendar
+	// external and habits are the busy time and habit occurrences the
+	// calendar was made with.
+	external, habits []followup.Interval
+	used             uint64
 }
 
 // size is what the snapshot counts against the cache's bound: its rows
@@ -101,72 +105,16 @@ func (pc *planCache) put(userID int64, snap *planSnapshot) {
 	}
 }
 
-// snapshotReader serves PlanningWindow from a snapshot, reading from the
-// store only the part of the range it does not hold.
-type snapshotReader struct {
-	q    followup.Queries
-	snap *planSnapshot
-}
-
-// window returns the rows whose start lies in [from, to), as
-// PlanningWindow does; the snapshot then holds their facts.
-func (r *snapshotReader) window(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, error) {
-	sn := r.snap
-	switch {
-	case sn.rows == nil || to.Before(sn.from) || from.After(sn.to):
-		rows, facts, err := r.q.PlanningWindow(ctx, userID, from, to)
-		if err != nil {
-			return nil, err
-		}
-		sn.rows, sn.facts, sn.from, sn.to = map[int64]followup.Step{}, facts, from, to
-		for _, p := range rows {
-			sn.rows[p.ID] = p
-		}
-	default:
-		if from.Before(sn.from) {
-			if err := r.extend(ctx, userID, from, sn.from); err != nil {
-				return nil, err
-			}
-			sn.from = from
-		}
-		if to.After(sn.to) {
-			if err := r.extend(ctx, userID, sn.to, to); err != nil {
-				return nil, err
-			}
-			sn.to = to
-		}
-	}
-	var out []followup.Step
-	for _, p := range sn.rows {
-		if !p.Start.Before(from) && p.Start.Before(to) {
-			out = append(out, p)
-		}
-	}
-	slices.SortFunc(out, func(a, b followup.Step) int {
-		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.ID, b.ID))
-	})
-	return out, nil
-}
-
-// extend adds the rows whose start lies in [from, to).
-func (r *snapshotReader) extend(ctx context.Context, userID int64, from, to time.Time) error {
-	rows, facts, err := r.q.PlanningWindow(ctx, userID, from, to)
-	if err != nil {
-		return err
-	}
-	for _, p := range rows {
-		r.snap.rows[p.ID] = p
-	}
-	for id, c := range facts {
-		r.snap.facts[id] = c
-	}
-	return nil
-}
-
 // apply brings the snapshot to what a create stored: its commitment c,
-// its steps placed and the stored steps it moved.
-func (sn *planSnapshot) apply(c followup.Commitment, placed, moved []followup.Step) {
+// its steps placed (whose calendar keys were keys, by index) and the
+// stored steps it moved.
+func (sn *planSnapshot) apply(c followup.Commitment, placed []followup.Step, keys []int, moved []followup.Step) {
 	sn.facts[c.ID] = planningFacts(c)
+	for i, k := range keys {
+		if k != 0 {
+			sn.cal.Rename(int64(k), placed[i].ID)
+		}
+	}
 	for _, p := range append(append([]followup.Step(nil), placed...), moved...) {
 		delete(sn.rows, p.ID)
 		if row, ok := planningRow(p); ok && !row.Start.Before(sn.from) && row.Start.Before(sn.to) {

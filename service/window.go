@@ -1,189 +1,183 @@
 package service
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"slices"
 	"time"
 
 	"github.com/followup/followup"
 	"github.com/followup/followup/scheduler"
 )
 
-// How far placing a new commitment's steps looks (issue 13, flat create
-// cost): from now to the latest deadline of its steps plus windowSlack.
-// A step that finds no slot there (late, in a full calendar) looks further
-// in chunks.
+// A create places its steps in the user's calendar kept in memory
+// (scheduler.Calendar, issue 13, flat create cost): read once per plan
+// version, it is brought up to date by each create that stores at that
+// version, and read again only after another write.
 const (
-	// windowSlack leaves room past the deadlines for a block placed late.
-	windowSlack = 24 * time.Hour
 	// maxBlockLength is the longest a pending step lasts (an agreed meeting
-	// is at most 10 hours): a block overlapping the window starts at most
-	// this long before it.
+	// is at most 10 hours): a block overlapping now starts at most this
+	// long before it.
 	maxBlockLength = 24 * time.Hour
-	// firstChunkDays is the first look past the window, doubled each
-	// time, at most maxChunks times; what is still not placed then is left
-	// to the background re-plan (JobReplanUser).
-	firstChunkDays = 7
-	maxChunks      = 1
+	// calendarYears is how far ahead the calendar reads placed blocks: all
+	// of them (a confirm may be placed a search horizon after a meeting
+	// months ahead).
+	calendarYears = 5
+	// calendarRebuild is how long a calendar serves before it is read
+	// again: the habits' occurrences are read for the search horizon from
+	// when it was read.
+	calendarRebuild = 24 * time.Hour
+	// DefaultReplanQuiet is the ReplanQuiet of the service that cmd wires.
+	DefaultReplanQuiet = 10 * time.Second
+	// freshKey numbers the new steps in a calendar until they are stored:
+	// above every id, as they come after every stored step in Plan's order.
+	freshKey = 1 << 62
 )
 
-// windowPlan is a new commitment's steps placed in their window.
+// windowPlan is a new commitment's steps placed in the user's calendar.
 type windowPlan struct {
 	planOutcome
-	// replan is set when the window could not keep every rule: the full
+	// keys are the calendar keys of the placed steps (by index in fresh);
+	// zero for a step not in the calendar.
+	keys []int
+	// replan is set when the placement could not keep every rule: the full
 	// re-plan runs as a background job.
 	replan bool
+	// rebuild is set when the plan is not the calendar's: the calendar is
+	// made again from the rows once it is stored.
+	rebuild bool
 }
 
-// window is the part of a user's calendar that placeInWindow read: the
-// blocks overlapping [from, end).
-type window struct {
-	ctx      context.Context
-	q        followup.Queries
-	rows     *snapshotReader
-	in       planInput
-	external []followup.Interval
-	stored   []followup.Step
-	seen     map[int64]bool
-	from     time.Time
-	end      time.Time
-}
-
-// placeInWindow places in.fresh among the user's blocks between now and
-// the latest deadline of the new steps, reading only that window: the
-// blocks there stay put unless a new step needs the slot of a less urgent
-// one (incremental), and the full plan of the window is used when that does
-// not do. A step that finds no free slot in the window looks past it, a
-// chunk at a time; time not read is walled off. What is still not placed
-// after maxChunks is left to the background re-plan. It writes nothing; q
-// is read at one plan version, which the caller claims when it stores the
-// outcome; snap is the user's snapshot at that version (its rows are read
-// from q only where it holds none).
-func placeInWindow(ctx context.Context, q followup.Queries, in planInput, snap *planSnapshot) (windowPlan, error) {
-	external, err := externalBusy(ctx, q, in.userID, in.loc)
+// loadCalendar reads the user's calendar: the busy time, the habits'
+// occurrences and every placed pending block, with the facts their
+// priority needs.
+func loadCalendar(ctx context.Context, q followup.Queries, userID int64, st followup.Settings, loc *time.Location, now time.Time) (*planSnapshot, error) {
+	external, err := externalBusy(ctx, q, userID, loc)
 	if err != nil {
-		return windowPlan{}, err
+		return nil, err
 	}
-	w := &window{ctx: ctx, q: q, rows: &snapshotReader{q: q, snap: snap}, in: in, external: external, seen: map[int64]bool{},
-		from: in.now, end: in.now}
-	limit := in.now.AddDate(0, 0, scheduler.Horizon).Add(windowSlack)
-	if err := w.read(earliest(latestDeadline(in.fresh, in.now).Add(windowSlack), limit)); err != nil {
-		return windowPlan{}, err
-	}
-	for chunk := 0; ; chunk++ {
-		out, err := w.plan()
-		if err != nil {
-			return windowPlan{}, err
-		}
-		if !out.unplaced || !w.end.Before(limit) || chunk == maxChunks {
-			plan := windowPlan{planOutcome: out, replan: out.unplaced && w.end.Before(limit)}
-			return plan, w.followMovedNudges(&plan.planOutcome)
-		}
-		if err := w.read(earliest(w.end.AddDate(0, 0, firstChunkDays<<chunk), limit)); err != nil {
-			return windowPlan{}, err
-		}
-	}
-}
-
-// read extends the window to end at to, adding the blocks that overlap it.
-func (w *window) read(to time.Time) error {
-	rows, err := w.rows.window(w.ctx, w.in.userID, w.end.Add(-maxBlockLength), to)
+	from, to := now.Add(-maxBlockLength), now.AddDate(calendarYears, 0, 0)
+	rows, facts, err := q.PlanningWindow(ctx, userID, from, to)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	habits, err := habitIntervals(ctx, q, userID, loc, now, now.AddDate(0, 0, scheduler.Horizon+30))
+	if err != nil {
+		return nil, err
+	}
+	sn := &planSnapshot{built: now, from: from, to: to, rows: make(map[int64]followup.Step, len(rows)), facts: facts,
+		external: external, habits: habits}
 	for _, p := range rows {
-		if p.End.After(w.from) && !w.seen[p.ID] {
-			w.seen[p.ID] = true
-			w.stored = append(w.stored, p)
-		}
+		sn.rows[p.ID] = p
 	}
-	w.end = to
-	return nil
+	sn.rebuild(st, loc)
+	return sn, nil
 }
 
-// plan places the new steps among the blocks read, walling off the gaps
-// and the time after the window.
-func (w *window) plan() (planOutcome, error) {
-	in := w.in
-	walls := []followup.Interval{{Start: w.end, End: w.end.AddDate(0, 0, scheduler.Horizon+30)}}
-	src := planSource{
-		stored:   w.stored,
-		external: overlapping(w.external, w.from.Add(-maxBlockLength), w.end.Add(maxBlockLength)),
-		habits: func() ([]followup.Interval, error) {
-			return habitIntervals(w.ctx, w.q, in.userID, in.loc, w.from, w.end)
-		},
-		facts: w.factsOf,
-		walls: walls,
-	}
-	return computePlan(in, src)
-}
-
-// factsOf returns the planning facts of the commitments, reading each once
-// (the snapshot keeps them).
-func (w *window) factsOf(ids []int64) (map[int64]followup.Commitment, error) {
-	facts := w.rows.snap.facts
-	var missing []int64
-	for _, id := range ids {
-		if _, ok := facts[id]; !ok {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		got, err := w.q.PlanningFacts(w.ctx, w.in.userID, missing)
-		if err != nil {
-			return nil, err
-		}
-		for id, c := range got {
-			facts[id] = c
-		}
-	}
-	out := make(map[int64]followup.Commitment, len(ids))
-	for _, id := range ids {
-		out[id] = facts[id]
-	}
-	return out, nil
-}
-
-// followMovedNudges adds to out.changed the close of each commitment whose
-// nudge moved: the window holds no close steps, which come CloseAfterDays
-// after their nudge.
-func (w *window) followMovedNudges(out *planOutcome) error {
-	in := w.in
-	for _, moved := range out.changed {
-		if moved.Kind != followup.KindNudge {
+// rebuild makes the snapshot's calendar from its rows, busy time and
+// habits.
+func (sn *planSnapshot) rebuild(st followup.Settings, loc *time.Location) {
+	busy := append([]followup.Interval(nil), sn.external...)
+	var entries []scheduler.Entry
+	for _, p := range sn.rows {
+		if p.Kind == followup.KindMeeting {
+			busy = append(busy, followup.Interval{Start: p.Start, End: p.End, Source: "meeting"})
 			continue
 		}
-		c, err := w.q.Commitment(w.ctx, in.userID, moved.CommitmentID)
-		if err != nil {
-			return err
-		}
-		for _, p := range c.Steps {
-			if p.Kind != followup.KindClose || !p.Status.Pending() {
-				continue
-			}
-			if at := scheduler.CloseAt(moved.End, in.st, in.loc).UTC(); !p.Start.Equal(at) {
-				p.Start, p.End, p.UpdatedAt = at, at, in.now
-				out.changed = append(out.changed, p)
-			}
-		}
+		entries = append(entries, scheduler.Entry{
+			ID: p.ID, Task: scheduler.NewTask(int(p.ID), p, sn.facts[p.CommitmentID], st),
+			Start: p.Start, End: p.End, Late: p.Late,
+			Written: p.Status == followup.StepSynced, Pinned: p.Pinned,
+		})
 	}
-	return nil
+	sn.cal = scheduler.NewCalendar(st, loc, busy, sn.habits, entries)
 }
 
-// replanInBackground is the JobReplanUser job: the full re-plan of one
-// user's blocks, which no request waits for, if one is still wanted (the
-// jobs queued by a burst of creates re-plan once). A user deleted
-// meanwhile has nothing to re-plan.
-func (s *Service) replanInBackground(ctx context.Context, userID int64) error {
-	err := s.Store.InTx(ctx, func(q followup.Queries) error {
-		if wanted, err := q.TakeReplan(ctx, userID); err != nil || !wanted {
-			return err
-		}
-		return s.replan(ctx, q, userID, s.now())
-	})
-	if followup.ErrorCode(err) == followup.ENOTFOUND {
-		return nil
+// placeInCalendar places in.fresh in the user's calendar sn: in free time,
+// or in the slot of a less urgent block, which moves (see
+// scheduler.Calendar). It changes sn.cal, and writes nothing; the caller
+// stores the outcome only if the plan version sn was read at still holds.
+func placeInCalendar(ctx context.Context, q followup.Queries, in planInput, sn *planSnapshot) (windowPlan, error) {
+	fresh := append([]followup.Step(nil), in.fresh...)
+	plan, err := placeLocally(in, sn)
+	if err != nil || lateSteps(plan.fresh) == 0 {
+		return plan, errors.Join(err, followMovedNudges(ctx, q, in, &plan.planOutcome))
 	}
-	return err
+	in.fresh = fresh
+	exact, ok, err := planWindowExactly(in, sn)
+	if err != nil {
+		return windowPlan{}, err
+	}
+	if ok && !exact.unplaced && lateSteps(exact.fresh) < lateSteps(plan.fresh) {
+		// The calendar has the local placement: it is made again from
+		// the rows once this plan is stored.
+		exact.rebuild = true
+		plan = exact
+	}
+	return plan, followMovedNudges(ctx, q, in, &plan.planOutcome)
+}
+
+// maxExactWindow bounds the blocks of a window planned exactly, and
+// maxExactCalendar the blocks of a calendar whose windows are (so that
+// finding the window does not cost a create more than placing its steps).
+const (
+	maxExactWindow   = 64
+	maxExactCalendar = 256
+)
+
+// windowSlack leaves room past the new steps' deadlines in a window
+// planned exactly, for a block placed late.
+const windowSlack = 24 * time.Hour
+
+// planWindowExactly plans the new steps with every movable block between
+// now and their latest deadline (plus windowSlack) again, with computePlan:
+// in a small window, a new step is then late only if the full plan has it
+// late too, which placing it locally does not promise. ok is false when
+// the window holds more than maxExactWindow blocks.
+func planWindowExactly(in planInput, sn *planSnapshot) (windowPlan, bool, error) {
+	if sn.cal.Len() > maxExactCalendar {
+		return windowPlan{}, false, nil
+	}
+	end := latestDeadline(in.fresh, in.now).Add(windowSlack)
+	var stored []followup.Step
+	for _, p := range sn.rows {
+		if p.End.After(in.now) && p.Start.Before(end) {
+			stored = append(stored, p)
+		}
+	}
+	if len(stored) > maxExactWindow {
+		return windowPlan{}, false, nil
+	}
+	slices.SortFunc(stored, func(a, b followup.Step) int {
+		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.ID, b.ID))
+	})
+	src := planSource{
+		stored:   stored,
+		external: sn.external,
+		habits:   func() ([]followup.Interval, error) { return sn.habits, nil },
+		facts: func(ids []int64) (map[int64]followup.Commitment, error) {
+			out := make(map[int64]followup.Commitment, len(ids))
+			for _, id := range ids {
+				out[id] = sn.facts[id]
+			}
+			return out, nil
+		},
+		walls: []followup.Interval{{Start: end, End: end.AddDate(0, 0, scheduler.Horizon+30)}},
+	}
+	out, err := computePlan(in, src)
+	return windowPlan{planOutcome: out}, true, err
+}
+
+// lateSteps counts the late block steps of steps.
+func lateSteps(steps []followup.Step) int {
+	n := 0
+	for _, p := range steps {
+		if p.Kind.IsBlock() && p.Late {
+			n++
+		}
+	}
+	return n
 }
 
 // latestDeadline returns the latest moment a new step must be placed by:
@@ -204,30 +198,101 @@ func latestDeadline(fresh []followup.Step, now time.Time) time.Time {
 	return last
 }
 
-// overlapping returns the intervals of ivs that overlap [from, to); an
-// all-day one is kept if its dates may (it becomes whole local days later).
-func overlapping(ivs []followup.Interval, from, to time.Time) []followup.Interval {
-	var out []followup.Interval
-	for _, iv := range ivs {
-		if iv.Start.Before(to) && iv.End.After(from) {
-			out = append(out, iv)
+// placeLocally places in.fresh in the calendar of sn (see
+// placeInCalendar).
+func placeLocally(in planInput, sn *planSnapshot) (windowPlan, error) {
+	plan := windowPlan{planOutcome: planOutcome{fresh: in.fresh, grown: true}, keys: make([]int, len(in.fresh))}
+	var busy []followup.Interval
+	var tasks []scheduler.Task
+	var idx []int
+	for i, p := range in.fresh {
+		switch {
+		case p.Kind == followup.KindMeeting:
+			busy = append(busy, followup.Interval{Start: p.Start, End: p.End, Source: "meeting"})
+		case p.Kind.IsBlock():
+			plan.keys[i] = freshKey + i
+			tasks = append(tasks, scheduler.NewTask(plan.keys[i], p, *in.c, in.st))
+			idx = append(idx, i)
 		}
 	}
-	return out
+	placements, moves, capped := sn.cal.Place(in.now, busy, tasks)
+	plan.replan = capped
+	for j, pl := range placements {
+		i := idx[j]
+		applyPlacement(&plan.fresh[i], pl, true, in.st, in.now)
+		if !pl.OK {
+			plan.keys[i] = 0
+		}
+	}
+	for _, m := range moves {
+		if m.ID >= freshKey {
+			// A new step that a more urgent new step released.
+			i := int(m.ID - freshKey)
+			applyPlacement(&plan.fresh[i], m.Placement, true, in.st, in.now)
+			if !m.OK {
+				plan.keys[i] = 0
+			}
+			continue
+		}
+		p, ok := sn.rows[m.ID]
+		if !ok {
+			continue
+		}
+		if applyPlacement(&p, m.Placement, false, in.st, in.now) {
+			plan.changed = append(plan.changed, p)
+		}
+	}
+	return plan, nil
 }
 
-// later returns the later of a and b.
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
+// followMovedNudges adds to out.changed the close of each commitment whose
+// nudge moved: the calendar holds no close steps, which come
+// CloseAfterDays after their nudge.
+func followMovedNudges(ctx context.Context, q followup.Queries, in planInput, out *planOutcome) error {
+	for _, moved := range out.changed {
+		if moved.Kind != followup.KindNudge {
+			continue
+		}
+		c, err := q.Commitment(ctx, in.userID, moved.CommitmentID)
+		if err != nil {
+			return err
+		}
+		for _, p := range c.Steps {
+			if p.Kind != followup.KindClose || !p.Status.Pending() {
+				continue
+			}
+			if at := scheduler.CloseAt(moved.End, in.st, in.loc).UTC(); !p.Start.Equal(at) {
+				p.Start, p.End, p.UpdatedAt = at, at, in.now
+				out.changed = append(out.changed, p)
+			}
+		}
 	}
-	return a
+	return nil
 }
 
-// earliest returns the earlier of a and b.
-func earliest(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
+// replanInBackground is the JobReplanUser job: the full re-plan of one
+// user's blocks, which no request waits for, if one is still wanted (the
+// jobs queued by a burst of creates re-plan once). A user deleted
+// meanwhile has nothing to re-plan.
+//
+// While the user is logging commitments here (the last one less than
+// ReplanQuiet ago), it is put off: a burst of creates is re-planned once,
+// after it. Another instance does not know of the creates here and
+// re-plans at once.
+func (s *Service) replanInBackground(ctx context.Context, userID int64) error {
+	if last, ok := s.lastCreates.Load(userID); ok && s.ReplanQuiet > 0 {
+		if wait := last.(time.Time).Add(s.ReplanQuiet).Sub(s.now()); wait > 0 {
+			return followup.RetryLater(wait, errors.New("service: the user is logging commitments; re-planning after"))
+		}
 	}
-	return a
+	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+		if wanted, err := q.TakeReplan(ctx, userID); err != nil || !wanted {
+			return err
+		}
+		return s.replan(ctx, q, userID, s.now())
+	})
+	if followup.ErrorCode(err) == followup.ENOTFOUND {
+		return nil
+	}
+	return err
 }
