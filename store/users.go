@@ -209,6 +209,9 @@ func (q *queries) WantReplan(ctx context.Context, userID int64) (bool, error) {
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return n == 1, err
 	}
+	if _, ok := q.plans[userID]; ok {
+		return false, nil // not new: this transaction wrote the user's row
+	}
 	// Not new, or no such user.
 	var one int
 	if err := q.ex.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, userID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
