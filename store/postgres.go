@@ -140,7 +140,9 @@ func (s *DB) inTxPostgres(ctx context.Context, fn func(q followup.Queries) error
 // transaction lock (lockUserTx) and then runs READ COMMITTED: every
 // statement after the lock sees what the user's transaction before it
 // committed, and the user's other transactions, in this instance or
-// another, wait for its end. SERIALIZABLE's predicate locks would make it
+// another, wait for its end. (A transaction that reads and writes a
+// user's rows without the mark is not ordered with them: mark it.)
+// SERIALIZABLE's predicate locks would make it
 // conflict with other users' transactions as well: they cover whole pages
 // of steps once a transaction reads a few hundred, which a plan does, and
 // under load a create was run again until it gave up.
