@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 
@@ -39,7 +40,8 @@ type Calendar struct {
 	stale []int64
 }
 
-// Entry is a placed block a Calendar starts with.
+// Entry is a placed block a Calendar starts with. One that does not end
+// after it starts (a step not placed yet) is left out.
 type Entry struct {
 	ID         int64
 	Task       Task
@@ -92,6 +94,9 @@ func NewCalendar(st followup.Settings, loc *time.Location, busy, blocks []follow
 	c := &Calendar{p: newPlanner(Request{Settings: st, Loc: loc, Busy: busy, Blocks: blocks})}
 	c.blocks = make([]calBlock, 0, len(entries))
 	for _, e := range entries {
+		if !e.End.After(e.Start) {
+			continue // a step not placed yet holds no time
+		}
 		e.Task.Key = int(e.ID)
 		c.blocks = append(c.blocks, c.block(e.ID, e.Task, floorUnix(e.Start), ceilUnix(e.End), e.Late))
 		b := &c.blocks[len(c.blocks)-1]
@@ -121,6 +126,37 @@ func (c *Calendar) block(id int64, t Task, s, e int64, late bool) calBlock {
 	b.hourEnd = c.p.windowEnd(c.p.follow, st)
 	return b
 }
+
+// Remove takes block id out of the calendar, if it is there: its time is
+// free.
+func (c *Calendar) Remove(id int64) {
+	for i := range c.blocks {
+		if c.blocks[i].id == id {
+			c.blocks = slices.Delete(c.blocks, i, i+1)
+			c.p.placed = slices.Delete(c.p.placed, i, i+1)
+			clear(c.p.memo)
+			return
+		}
+	}
+}
+
+// Put records a placed block, replacing the one with its id.
+func (c *Calendar) Put(e Entry) {
+	c.Remove(e.ID)
+	if !e.End.After(e.Start) {
+		return // a step not placed yet holds no time
+	}
+	e.Task.Key = int(e.ID)
+	b := c.block(e.ID, e.Task, floorUnix(e.Start), ceilUnix(e.End), e.Late)
+	b.written, b.pinned = e.Written, e.Pinned
+	i := firstStartAtOrAfter(c.p.placed, b.s)
+	c.blocks = slices.Insert(c.blocks, i, b)
+	c.p.placed = slices.Insert(c.p.placed, i, span{b.s, b.e})
+}
+
+// Small reports whether the calendar holds at most smallCalendar blocks:
+// few enough that planning them all again is cheap.
+func (c *Calendar) Small() bool { return len(c.blocks) <= smallCalendar }
 
 // Rename gives the block id the id to, once its step is stored.
 func (c *Calendar) Rename(id, to int64) {
@@ -306,7 +342,7 @@ func (pl *placing) rest(t Task, key sortKey) Placement {
 		lateUntil := floorUnix(t.LateUntil)
 		y, m, d := t.LateUntil.In(p.loc).Date()
 		dayStart := wall(y, m, d, followup.Clock{}, p.loc).Unix()
-		if start, ok := p.first(workWindows, max(earliest, dayStart), lateUntil, dur, horizon); ok {
+		if start, ok := pl.free(key, max(earliest, dayStart), lateUntil, dur, horizon); ok {
 			return pl.record(t, start, dur, true)
 		}
 		if start, ok := p.last(earliest, lateUntil-p.buffer, dur); ok {
@@ -351,7 +387,7 @@ func (pl *placing) earliestOf(t Task, key sortKey, kind windowKind, earliest, un
 				i = vs.lowest
 			}
 		}
-		if i >= 0 || ok && pl.pull(t, key, kind, start) {
+		if i >= 0 || ok && pl.pull(key, start) >= 0 {
 			if known {
 				p.memo[mk] = m
 			} else {
@@ -368,6 +404,27 @@ func (pl *placing) earliestOf(t Task, key sortKey, kind windowKind, earliest, un
 			continue
 		}
 		return pl.record(t, start, dur, late), true
+	}
+}
+
+// free returns the first free working slot of dur seconds starting at or
+// after from and ending by until, after giving each such slot first to a
+// late block after it that outranks key (pull).
+func (pl *placing) free(key sortKey, from, until, dur, horizon int64) (int64, bool) {
+	p := pl.c.p
+	for {
+		mk := memoKey{workWindows, dur}
+		m, known := p.memo[mk]
+		start, ok := p.first(workWindows, from, until, dur, horizon)
+		if !ok || pl.pull(key, start) < 0 {
+			return start, ok
+		}
+		pl.pulled = false
+		if known {
+			p.memo[mk] = m
+		} else {
+			delete(p.memo, mk)
+		}
 	}
 }
 
@@ -430,26 +487,44 @@ func (pl *placing) victims(t Task, key sortKey, kind windowKind, earliest, befor
 }
 
 // pull moves into the free slot at s the most urgent late block after it
-// that outranks t and fits there, and reports whether it did.
-func (pl *placing) pull(t Task, key sortKey, kind windowKind, s int64) bool {
+// that outranks key and fits there, and returns where that block was (-1:
+// none moved).
+func (pl *placing) pull(key sortKey, s int64) int64 {
 	if pl.releases >= maxReleases {
 		pl.capped = true
-		return false
+		return -1
 	}
 	c, p := pl.c, pl.c.p
 	best, bestDur := -1, int64(0)
 	var bestKey sortKey
-	for i := firstStartAtOrAfter(p.placed, s+1); i < len(c.blocks); i++ {
+	// A late block after s, or a refresher or nudge outside a follow-up
+	// hour anywhere when s is in one.
+	hourEnd := p.windowEnd(p.follow, time.Unix(s, 0))
+	from := s + 1
+	if hourEnd > 0 {
+		from = p.now + 1
+	}
+	for i := firstStartAtOrAfter(p.placed, from); i < len(c.blocks); i++ {
 		b := &c.blocks[i]
-		if !b.late || b.written || b.pinned || prefersHour(b.task.Kind) && b.e <= b.hourEnd {
+		outOfHour := hourEnd > 0 && prefersHour(b.task.Kind) && b.e > b.hourEnd
+		if !(b.late && b.s > s) && !outOfHour || b.written || b.pinned {
 			continue
 		}
+		// Into the hour it claims, a refresher or nudge moves on time,
+		// from anywhere; a late one only forward.
+		hourOnly := !(b.late && b.s > s)
 		bk := c.key(b)
 		if !bk.outranks(key) || best >= 0 && !bk.outranks(bestKey) {
 			continue
 		}
 		dur, earliest, _ := p.bounds(b.task)
 		if earliest > s || !b.task.LateUntil.IsZero() && s+dur > floorUnix(b.task.LateUntil) {
+			continue
+		}
+		// A refresher or nudge late in a follow-up hour keeps it unless
+		// the slot puts it on time; one on time moves only into an hour.
+		onTime := !b.task.Due.IsZero() && s+dur <= floorUnix(b.task.Due)
+		if prefersHour(b.task.Kind) && b.e <= b.hourEnd && !onTime || hourOnly && (!onTime || s+dur > hourEnd) {
 			continue
 		}
 		if ws, we, ok := p.work.on(time.Unix(s, 0), p.loc); !ok || s < ws.Unix() || s+dur > we.Unix() {
@@ -461,7 +536,7 @@ func (pl *placing) pull(t Task, key sortKey, kind windowKind, s int64) bool {
 		best, bestDur, bestKey = i, dur, bk
 	}
 	if best < 0 {
-		return false
+		return -1
 	}
 	b := c.blocks[best]
 	pl.release(best)
@@ -470,7 +545,44 @@ func (pl *placing) pull(t Task, key sortKey, kind windowKind, s int64) bool {
 	at := pl.record(b.task, s, bestDur, !b.task.Due.IsZero() && s+bestDur > floorUnix(b.task.Due))
 	pl.note(b.id, at)
 	pl.pulled = true
-	return true
+	return b.s
+}
+
+// Free takes blocks ids out of the calendar (a commitment ended or was
+// deleted). The time of each that had not started goes to the most urgent
+// late block after it that fits there, whose own slot is then filled the
+// same way, a few times at most; it returns those moves. capped is set
+// when it moved any: a full plan (the background re-plan) orders them.
+func (c *Calendar) Free(now time.Time, ids []int64) (moved []Released, capped bool) {
+	c.p.now = ceilUnix(now)
+	pl := &placing{c: c, moved: map[int64]int{}}
+	var freed []int64
+	for _, id := range ids {
+		for i := range c.blocks {
+			if c.blocks[i].id != id {
+				continue
+			}
+			if c.blocks[i].s > c.p.now {
+				freed = append(freed, c.blocks[i].s)
+			}
+			pl.release(i)
+			pl.released = nil
+			break
+		}
+	}
+	// Every block outranks a task without a deadline: the lowest priority.
+	lowest := sortKey{date: math.MaxInt}
+	for len(freed) > 0 && !pl.capped {
+		s := freed[0]
+		freed = freed[1:]
+		if from := pl.pull(lowest, s); from >= 0 {
+			// What is left at s, and the slot the block left.
+			freed = append(freed, s, from)
+		}
+	}
+	// Filling freed time slot by slot keeps no order between the blocks
+	// it moves and the rest: a full plan orders them.
+	return pl.moves, len(pl.moves) > 0 || pl.capped
 }
 
 // take gives t the slot of block i, which is released.

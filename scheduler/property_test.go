@@ -19,13 +19,9 @@ import (
 // placement; every placement is inside working hours except a late confirm;
 // Late means the block ends after its Due.
 func FuzzPlan(f *testing.F) {
-	for seed := range uint64(60) {
-		f.Add(seed)
-	}
-	ny := zone(f, "America/New_York")
-	berlin := zone(f, "Europe/Berlin")
+	zones := seedScenarios(f)
 	f.Fuzz(func(t *testing.T, seed uint64) {
-		req := randomRequest(seed, []*time.Location{ny, berlin})
+		req := randomRequest(seed, zones)
 		got := scheduler.Plan(req)
 		want := referencePlan(req)
 		if diff := gocmp.Diff(want, got); diff != "" {
@@ -39,6 +35,15 @@ func FuzzPlan(f *testing.F) {
 			t.Errorf("seed %d: Inversion finds task %d worse placed than task %d in Plan's own plan", seed, a, b)
 		}
 	})
+}
+
+// seedScenarios adds the seeds 0–59 of randomRequest to f's corpus and
+// returns the zones the scenarios are in.
+func seedScenarios(f *testing.F) []*time.Location {
+	for seed := range uint64(60) {
+		f.Add(seed)
+	}
+	return []*time.Location{zone(f, "America/New_York"), zone(f, "Europe/Berlin")}
 }
 
 // randomRequest builds a small random scenario over two weeks around a DST

@@ -76,49 +76,21 @@ func benchmarkCreate(b *testing.B, letGo bool) {
 // wall time per create, the inverse of the throughput.
 func BenchmarkCreateParallel(b *testing.B) {
 	h := newHarness(b, time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
-	users := make([]followup.User, 20)
-	for i := range users {
-		users[i] = h.user(fmt.Sprintf("u%d@example.com", i), "America/New_York")
-	}
-	var next atomic.Int64
-	b.SetParallelism(4)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := next.Add(1)
-			in := followup.NewCommitment{Contact: followup.Contact{Name: "Jane"}, Promise: "Send the deck", DueText: "in 5 days", Priority: i%5 == 0}
-			if _, err := h.svc.Create(h.ctx, users[i%int64(len(users))].ID, in); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	createInParallel(b, h, benchUsers(h), []string{"in 5 days"})
 }
 
-// BenchmarkCreateParallelFull is BenchmarkCreateParallel with each of the
-// 20 users holding 500 open commitments first (more than their working
-// hours hold before the deadlines), as at the end of scripts/load.sh.
-func BenchmarkCreateParallelFull(b *testing.B) {
-	h := newHarness(b, time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
+// benchUsers makes the 20 users of the parallel benchmarks.
+func benchUsers(h *harness) []followup.User {
 	users := make([]followup.User, 20)
 	for i := range users {
 		users[i] = h.user(fmt.Sprintf("u%d@example.com", i), "America/New_York")
 	}
-	dues := []string{"in 3 days", "tomorrow", "in 2 days", "next week", "in 5 days", "in 4 days", ""}
-	var wg sync.WaitGroup
-	for u := range users {
-		wg.Go(func() {
-			for j := range 500 {
-				h.clock.Set(time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
-				in := followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(j)}, Promise: "Send the deck", DueText: dues[j%len(dues)], Priority: j%5 == 0}
-				if _, err := h.svc.Create(h.ctx, users[u].ID, in); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	return users
+}
+
+// createInParallel times creates for users in turn, with deadlines dues
+// in turn, one in five starred.
+func createInParallel(b *testing.B, h *harness, users []followup.User, dues []string) {
 	var next atomic.Int64
 	b.SetParallelism(4)
 	b.ResetTimer()
@@ -132,4 +104,27 @@ func BenchmarkCreateParallelFull(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCreateParallelFull is BenchmarkCreateParallel with each of the
+// 20 users holding 500 open commitments first (more than their working
+// hours hold before the deadlines), as at the end of scripts/load.sh.
+func BenchmarkCreateParallelFull(b *testing.B) {
+	h := newHarness(b, time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
+	users := benchUsers(h)
+	dues := []string{"in 3 days", "tomorrow", "in 2 days", "next week", "in 5 days", "in 4 days", ""}
+	var wg sync.WaitGroup
+	for u := range users {
+		wg.Go(func() {
+			for j := range 500 {
+				in := followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(j)}, Promise: "Send the deck", DueText: dues[j%len(dues)], Priority: j%5 == 0}
+				if _, err := h.svc.Create(h.ctx, users[u].ID, in); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	createInParallel(b, h, users, dues)
 }

@@ -444,7 +444,8 @@ func (s *Service) List(ctx context.Context, userID int64, f followup.CommitmentF
 func (s *Service) Delete(ctx context.Context, userID, id int64) error {
 	now := s.now()
 	ctx = followup.ForUser(ctx, userID)
-	return s.Store.InTx(ctx, func(q followup.Queries) error {
+	return s.changeLocally(ctx, userID, now, func(lc *localChange) error {
+		q := lc.q
 		c, err := q.Commitment(ctx, userID, id)
 		if err != nil {
 			return err
@@ -455,7 +456,18 @@ func (s *Service) Delete(ctx context.Context, userID, id int64) error {
 		if err := s.enqueueSteps(ctx, q, userID, c.Steps); err != nil {
 			return err
 		}
-		return s.replan(ctx, q, userID, now)
+		st, loc, err := settings(ctx, q, userID)
+		if err != nil {
+			return err
+		}
+		if all, err := lc.planAll(st, loc); err != nil || all {
+			return cmp.Or(err, s.replan(ctx, q, userID, now))
+		}
+		gone := slices.Clone(c.Steps)
+		for i := range gone {
+			gone[i].Status = followup.StepCancelled
+		}
+		return lc.ended(gone, st, loc)
 	})
 }
 
@@ -471,11 +483,13 @@ func (s *Service) Act(ctx context.Context, userID, id int64, action followup.Act
 	now := s.now()
 	ctx = followup.ForUser(ctx, userID)
 	var out followup.Commitment
-	err := s.Store.InTx(ctx, func(q followup.Queries) error {
+	err := s.changeLocally(ctx, userID, now, func(lc *localChange) error {
+		q := lc.q
 		a, err := s.newActor(ctx, q, userID, id, now)
 		if err != nil {
 			return err
 		}
+		a.lc = lc
 		c := a.c
 		if c.Status != followup.StatusOpen {
 			return followup.Errorf(followup.ECONFLICT, "action", "This commitment is already %s.", c.Status)
@@ -536,9 +550,15 @@ type actor struct {
 	loc     *time.Location
 	now     time.Time
 	changed []followup.Step
+	// fresh are the steps added (a nudge and its close), placed by finish.
+	fresh []followup.Step
 	// applied are the transitions applied, the one that caused the others
 	// first; finish records them.
 	applied []followup.Transition
+	// lc places the fresh steps in the user's calendar kept in memory; nil
+	// for transitions the tick or a sync applies, which plan every block
+	// again.
+	lc *localChange
 }
 
 // record notes a transition applied to the commitment, completing the
@@ -589,6 +609,7 @@ func (a *actor) contacted() error {
 			return err
 		}
 		a.c.Steps = append(a.c.Steps, step)
+		a.fresh = append(a.fresh, step)
 	}
 	return nil
 }
@@ -666,7 +687,19 @@ func (a *actor) finish() error {
 	if err := a.s.enqueueSteps(ctx, a.q, a.c.UserID, a.changed); err != nil {
 		return err
 	}
-	return a.s.replan(ctx, a.q, a.c.UserID, a.now)
+	if a.lc == nil {
+		return a.s.replan(ctx, a.q, a.c.UserID, a.now)
+	}
+	if all, err := a.lc.planAll(a.st, a.loc); err != nil || all {
+		return cmp.Or(err, a.s.replan(ctx, a.q, a.c.UserID, a.now))
+	}
+	if err := a.lc.ended(a.c.Steps, a.st, a.loc); err != nil {
+		return err
+	}
+	if len(a.fresh) == 0 {
+		return nil
+	}
+	return a.lc.place(*a.c, a.fresh, a.st, a.loc)
 }
 
 // recordApplied records the transitions applied, in the transaction that

@@ -100,21 +100,35 @@ type planInput struct {
 // plan is replan's core. It stores the stored steps it changed and returns
 // them, and returns the fresh steps placed.
 func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (changed, fresh []followup.Step, err error) {
-	stored, err := q.PlanningSteps(ctx, in.userID, in.now)
+	out, err := s.planOf(ctx, q, &in)
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := s.storeMoves(ctx, q, in, out.changed); err != nil {
+		return nil, nil, err
+	}
+	return out.changed, out.fresh, nil
+}
+
+// planOf is plan without storing: it reads through q and decides. It
+// looks up in.conn unless in.connKnown.
+func (s *Service) planOf(ctx context.Context, q followup.Queries, in *planInput) (planOutcome, error) {
+	stored, err := q.PlanningSteps(ctx, in.userID, in.now)
+	if err != nil {
+		return planOutcome{}, err
+	}
 	if len(stored)+len(in.fresh) == 0 {
-		return nil, nil, nil
+		return planOutcome{}, nil
 	}
 	if !in.connKnown {
 		if in.conn, err = calendarOf(ctx, q, in.userID); err != nil {
-			return nil, nil, err
+			return planOutcome{}, err
 		}
+		in.connKnown = true
 	}
 	external, err := externalBusy(ctx, q, in.userID, in.loc)
 	if err != nil {
-		return nil, nil, err
+		return planOutcome{}, err
 	}
 	src := planSource{
 		stored: stored, external: external,
@@ -123,14 +137,7 @@ func (s *Service) plan(ctx context.Context, q followup.Queries, in planInput) (c
 		},
 		facts: func(ids []int64) (map[int64]followup.Commitment, error) { return q.PlanningFacts(ctx, in.userID, ids) },
 	}
-	out, err := computePlan(in, src)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.storeMoves(ctx, q, in, out.changed); err != nil {
-		return nil, nil, err
-	}
-	return out.changed, out.fresh, nil
+	return computePlan(*in, src)
 }
 
 // planSource is what a plan reads: the stored pending steps it places or

@@ -29,8 +29,10 @@ type planSnapshot struct {
 	facts    map[int64]followup.Commitment
 	cal      *scheduler.Calendar
 	// external and habits are the busy time and habit occurrences the
-	// calendar was made with.
+	// calendar was made with, in the settings st and zone loc.
 	external, habits []followup.Interval
+	st               followup.Settings
+	loc              *time.Location
 	used             uint64
 }
 
@@ -149,4 +151,27 @@ func planningFacts(c followup.Commitment) followup.Commitment {
 // storedTime is t as the store gives it back: UTC, to the microsecond.
 func storedTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
+}
+
+// follow brings the snapshot's rows and calendar to steps as stored: a
+// step no longer placed and pending leaves both, one that is enters them.
+// A meeting that changed makes the calendar again, with its busy time.
+func (sn *planSnapshot) follow(steps []followup.Step) {
+	meeting := false
+	for _, p := range steps {
+		delete(sn.rows, p.ID)
+		sn.cal.Remove(p.ID)
+		meeting = meeting || p.Kind == followup.KindMeeting
+		row, ok := planningRow(p)
+		if !ok || row.Start.Before(sn.from) || !row.Start.Before(sn.to) {
+			continue
+		}
+		sn.rows[row.ID] = row
+		if row.Kind != followup.KindMeeting {
+			sn.cal.Put(sn.entry(row))
+		}
+	}
+	if meeting {
+		sn.rebuild(sn.st, sn.loc)
+	}
 }

@@ -78,6 +78,7 @@ func loadCalendar(ctx context.Context, q followup.Queries, userID int64, st foll
 // rebuild makes the snapshot's calendar from its rows, busy time and
 // habits.
 func (sn *planSnapshot) rebuild(st followup.Settings, loc *time.Location) {
+	sn.st, sn.loc = st, loc
 	busy := append([]followup.Interval(nil), sn.external...)
 	var entries []scheduler.Entry
 	for _, p := range sn.rows {
@@ -85,13 +86,18 @@ func (sn *planSnapshot) rebuild(st followup.Settings, loc *time.Location) {
 			busy = append(busy, followup.Interval{Start: p.Start, End: p.End, Source: "meeting"})
 			continue
 		}
-		entries = append(entries, scheduler.Entry{
-			ID: p.ID, Task: scheduler.NewTask(int(p.ID), p, sn.facts[p.CommitmentID], st),
-			Start: p.Start, End: p.End, Late: p.Late,
-			Written: p.Status == followup.StepSynced, Pinned: p.Pinned,
-		})
+		entries = append(entries, sn.entry(p))
 	}
 	sn.cal = scheduler.NewCalendar(st, loc, busy, sn.habits, entries)
+}
+
+// entry is a placed block row as the calendar keeps it.
+func (sn *planSnapshot) entry(p followup.Step) scheduler.Entry {
+	return scheduler.Entry{
+		ID: p.ID, Task: scheduler.NewTask(int(p.ID), p, sn.facts[p.CommitmentID], sn.st),
+		Start: p.Start, End: p.End, Late: p.Late,
+		Written: p.Status == followup.StepSynced, Pinned: p.Pinned,
+	}
 }
 
 // placeInCalendar places in.fresh in the user's calendar sn: in free time,
@@ -285,14 +291,65 @@ func (s *Service) replanInBackground(ctx context.Context, userID int64) error {
 			return followup.RetryLater(wait, errors.New("service: the user is logging commitments; re-planning after"))
 		}
 	}
-	err := s.Store.InTx(ctx, func(q followup.Queries) error {
-		if wanted, err := q.TakeReplan(ctx, userID); err != nil || !wanted {
-			return err
-		}
-		return s.replan(ctx, q, userID, s.now())
-	})
+	unlock := s.lockPlan(userID)
+	defer unlock()
+	err := s.replanOutsideWriter(ctx, userID)
+	if errors.Is(err, errPlanStale) || errors.Is(err, errHabitsInWriter) {
+		err = s.Store.InTx(ctx, func(q followup.Queries) error {
+			if wanted, err := q.TakeReplan(ctx, userID); err != nil || !wanted {
+				return err
+			}
+			return s.replan(ctx, q, userID, s.now())
+		})
+	}
 	if followup.ErrorCode(err) == followup.ENOTFOUND {
 		return nil
 	}
 	return err
+}
+
+// errHabitsInWriter says that a re-plan places habits too, which it does
+// inside the store's writer.
+var errHabitsInWriter = errors.New("service: habits are re-planned in the writer")
+
+// replanOutsideWriter is the background re-plan of a user without habits:
+// it reads and plans outside the store's single writer, so that creates
+// of other users are not held up while a large calendar is planned, and
+// stores the moves only if the user's plan version is still the one read
+// (errPlanStale otherwise).
+func (s *Service) replanOutsideWriter(ctx context.Context, userID int64) error {
+	now := s.now()
+	version, err := s.Store.PlanVersion(ctx, userID)
+	if err != nil {
+		return err
+	}
+	st, loc, err := settings(ctx, s.Store, userID)
+	if err != nil {
+		return err
+	}
+	if anyHabitOn(st.Habits) {
+		return errHabitsInWriter
+	}
+	if series, err := s.Store.HabitSeries(ctx, userID); err != nil || len(series) > 0 {
+		return cmp.Or(err, errHabitsInWriter)
+	}
+	in := planInput{userID: userID, st: st, loc: loc, now: now}
+	out, err := s.planOf(ctx, s.Store, &in)
+	if err != nil {
+		return err
+	}
+	return s.Store.InTx(ctx, func(q followup.Queries) error {
+		if wanted, err := q.TakeReplan(ctx, userID); err != nil || !wanted {
+			return err
+		}
+		if ok, err := q.ClaimPlan(ctx, userID, version); err != nil || !ok {
+			return cmp.Or(err, errPlanStale)
+		}
+		conn, err := calendarOf(ctx, q, userID)
+		if err != nil {
+			return err
+		}
+		in.conn = conn
+		return s.storeMoves(ctx, q, in, out.changed)
+	})
 }

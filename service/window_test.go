@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -516,5 +518,118 @@ func TestReplanWaitsForQuiet(t *testing.T) {
 	}
 	if wanted, err := h.db.TakeReplan(h.ctx, u.ID); err != nil || wanted {
 		t.Errorf("the re-plan left the wish (%v, %v), want it taken", wanted, err)
+	}
+}
+
+// TestActInLargeCalendarStaysLocal acts on commitments of a user whose
+// calendar holds more than 256 blocks: a contact, a let-go and a delete
+// each change the blocks of their commitment only (the nudge is placed in
+// the calendar kept in memory, freed time goes to late blocks), not every
+// block of the user, and the next create finds the calendar kept. What the
+// requests leave out of order (a bound on the blocks one moves) the
+// background re-plan orders: after it every rule holds.
+func TestActInLargeCalendarStaysLocal(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 11, 24, 8, 0, 0, 0, ny) // Tuesday
+	h := newHarness(t, now)
+	u := h.user("large@example.com", "America/New_York")
+	var cs []followup.Commitment
+	for i := range 170 {
+		h.clock.Set(now.Add(time.Duration(i) * time.Minute))
+		cs = append(cs, h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(i)},
+			Promise: "Send the deck", DueText: []string{"in 3 days", "tomorrow", "next week"}[i%3], Priority: i%7 == 0}))
+	}
+	now = now.Add(3 * time.Hour)
+	h.clock.Set(now)
+	counting := &countingStore{Store: h.db}
+	h.svc.Store = counting
+	local := func(what string) {
+		t.Helper()
+		if n := counting.full.Swap(0); n != 0 {
+			t.Errorf("%s planned every block again (%d reads)", what, n)
+		}
+		checkSnapshot(t, h, u.ID)
+		// Before the re-plan the layout holds: no overlap, working
+		// hours, Late flags.
+		req, pls, _ := planState(t, h, u.ID, ny, now)
+		for _, v := range plancheck.Check(req, pls) {
+			if strings.Contains(v, "overlaps") || strings.Contains(v, "outside working hours") || strings.Contains(v, "but Late is") {
+				t.Errorf("after %s: %s", what, v)
+			}
+		}
+	}
+	ordered := func(what string) {
+		t.Helper()
+		runReplan(t, h, u.ID)
+		counting.full.Store(0)
+		req, pls, _ := planState(t, h, u.ID, ny, now)
+		for _, v := range plancheck.Check(req, pls) {
+			t.Errorf("after %s and the background re-plan: %s", what, v)
+		}
+
+	}
+	ordered("the creates")
+	c := h.act(u.ID, cs[40].ID, followup.ActionContacted)
+	local("contacted")
+	nudge := step(t, c, followup.KindNudge)
+	if nudge.Unplaced || nudge.End.Sub(nudge.Start) != 15*time.Minute || !nudge.Start.After(c.ContactedAt.AddDate(0, 0, 6)) {
+		t.Errorf("nudge at %v–%v (unplaced %v), want a placed 15-minute block a week after the contact", nudge.Start.In(ny), nudge.End.In(ny), nudge.Unplaced)
+	}
+	ordered("contacted")
+	h.act(u.ID, cs[41].ID, followup.ActionContacted) // reads the calendar the re-plan changed
+	rows := counting.windowRows.Load()
+	h.act(u.ID, cs[1].ID, followup.ActionLetGo)
+	local("a let-go")
+	if err := h.svc.Delete(h.ctx, u.ID, cs[4].ID); err != nil {
+		t.Fatal(err)
+	}
+	local("a delete")
+	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "After"}, Promise: "Send the deck", DueText: "tomorrow"})
+	local("the create after them")
+	if read := counting.windowRows.Load() - rows; read != 0 {
+		t.Errorf("the let-go, the delete and the create read %d rows, want the calendar kept", read)
+	}
+	ordered("a let-go, a delete and a create")
+}
+
+// TestReplanPlansOutsideTheWriter runs the background re-plan of a user
+// without habits: it plans outside the store's writer, and when a create
+// of another process commits between its reads and its write, it plans
+// again inside the writer, so that the create's blocks are not lost and
+// every rule holds.
+func TestReplanPlansOutsideTheWriter(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 11, 24, 8, 0, 0, 0, ny)
+	h := newHarness(t, now)
+	u := h.user("outside@example.com", "America/New_York")
+	for i := range 12 {
+		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(i)}, Promise: "Send the deck", DueText: "tomorrow"})
+	}
+	_, other := h.instance()
+	counting := &countingStore{Store: h.db, beforeTx: func() {
+		if _, err := other.Create(h.ctx, u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Meanwhile"},
+			Promise: "Send the deck", DueText: "tomorrow", Priority: true}); err != nil {
+			t.Errorf("the other process's create: %v", err)
+		}
+	}}
+	h.svc.Store = counting
+	if _, err := h.db.WantReplan(h.ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if n := counting.full.Load(); n != 2 {
+		t.Errorf("the re-plan read every block %d times, want 2: outside the writer, then inside after the other's create", n)
+	}
+	if wanted, err := h.db.TakeReplan(h.ctx, u.ID); err != nil || wanted {
+		t.Errorf("the re-plan left its wish (%v, %v)", wanted, err)
+	}
+	req, pls, names := planState(t, h, u.ID, ny, now)
+	for _, v := range plancheck.Check(req, pls) {
+		t.Error(v)
+	}
+	if !slices.Contains(names, "Meanwhile") {
+		t.Error("the other process's commitment has no blocks")
 	}
 }
