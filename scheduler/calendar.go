@@ -212,6 +212,9 @@ func (c *Calendar) Place(now time.Time, busy []followup.Interval, tasks []Task) 
 			pl.out[i], done[i] = p, true
 		}
 	}
+	// What they released goes next, so that a refresher or nudge moved
+	// out of its slot finds the hours before other kinds use them.
+	pl.settle()
 	for _, i := range order {
 		if !done[i] {
 			pl.out[i] = pl.rest(tasks[i], keys[i])
@@ -510,8 +513,8 @@ func (pl *placing) pull(key sortKey, s int64) int64 {
 		if !(b.late && b.s > s) && !outOfHour || b.written || b.pinned {
 			continue
 		}
-		// Into the hour it claims, a refresher or nudge moves on time,
-		// from anywhere; a late one only forward.
+		// Into an hour it claims, a refresher or nudge moves from
+		// anywhere; a late block otherwise only forward.
 		hourOnly := !(b.late && b.s > s)
 		bk := c.key(b)
 		if !bk.outranks(key) || best >= 0 && !bk.outranks(bestKey) {
@@ -524,7 +527,7 @@ func (pl *placing) pull(key sortKey, s int64) int64 {
 		// A refresher or nudge late in a follow-up hour keeps it unless
 		// the slot puts it on time; one on time moves only into an hour.
 		onTime := !b.task.Due.IsZero() && s+dur <= floorUnix(b.task.Due)
-		if prefersHour(b.task.Kind) && b.e <= b.hourEnd && !onTime || hourOnly && (!onTime || s+dur > hourEnd) {
+		if prefersHour(b.task.Kind) && b.e <= b.hourEnd && !onTime || hourOnly && (!pl.claims(b.task, earliest, s+dur) || s+dur > hourEnd) {
 			continue
 		}
 		if ws, we, ok := p.work.on(time.Unix(s, 0), p.loc); !ok || s < ws.Unix() || s+dur > we.Unix() {
@@ -546,6 +549,20 @@ func (pl *placing) pull(key sortKey, s int64) int64 {
 	pl.note(b.id, at)
 	pl.pulled = true
 	return b.s
+}
+
+// claims reports whether a refresher or nudge t with earliest start
+// earliest may claim a follow-up hour ending at end: by its Due, or, when
+// it is overdue, on its first working day.
+func (pl *placing) claims(t Task, earliest, end int64) bool {
+	if t.Due.IsZero() {
+		return false
+	}
+	until := floorUnix(t.Due)
+	if at, dayEnd, ok := pl.c.p.firstWork(earliest); ok && until <= at {
+		until = dayEnd
+	}
+	return end <= until
 }
 
 // Free takes blocks ids out of the calendar (a commitment ended or was

@@ -305,12 +305,18 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 			return err
 		}
 	}
+	// The user id is compared through a CAST: SQLite marks a bare "col = ?"
+	// that no index serves to re-prepare the statement when a rebind
+	// changes whether a value is 0 or 1, and all parameters past the 31st
+	// share one mark, so the rows' late and unplaced flags (0 or 1) made
+	// every execution parse the statement again (modernc keeps integer
+	// bindings between executions).
 	res, err := q.ex.QueryContext(ctx, `
 		UPDATE steps SET status = v.column2, start_at = v.column3, end_at = v.column4, late = v.column5,
 			unplaced = v.column6, sequence = v.column7, updated_at = v.column8,
 			feed_rev = CASE WHEN `+sameLook+` THEN steps.feed_rev ELSE ? END
 		FROM (VALUES `+values+`) AS v
-		WHERE steps.id = v.column1 AND steps.user_id = ?
+		WHERE steps.id = v.column1 AND steps.user_id = CAST(? AS BIGINT)
 		RETURNING steps.id, steps.feed_rev`, append(append([]any{rev}, args...), userID)...)
 	if err != nil {
 		return fmt.Errorf("store: move steps: %w", err)
@@ -397,7 +403,7 @@ func (q *queries) feedChanges(ctx context.Context, values string, args []any, us
 	var changes bool
 	err := q.ex.QueryRowContext(ctx, `
 		SELECT EXISTS (SELECT 1 FROM steps JOIN (VALUES `+values+`) AS v ON steps.id = v.column1
-			WHERE steps.user_id = ? AND NOT (`+sameLook+`))`, append(args, userID)...).Scan(&changes)
+			WHERE steps.user_id = CAST(? AS BIGINT) AND NOT (`+sameLook+`))`, append(args, userID)...).Scan(&changes)
 	if err != nil {
 		return false, fmt.Errorf("store: move steps: %w", err)
 	}

@@ -54,6 +54,14 @@ type DB struct {
 	txMu      sync.Mutex
 	txQueue   []*txRequest // transactions waiting for the commit loop
 	txLeading bool         // a commit loop is running
+	// writer is the connection the commit loop runs its groups on (SQLite),
+	// kept for it alone: a connection's page cache holds until another
+	// connection writes, so the one that does all the writing finds the
+	// pages of the last group still cached, where a pooled connection
+	// would read them again after every other group's commit. Only the
+	// running commit loop touches it.
+	writer *sql.Conn
+	ckpt   checkpointer // SQLite: the WAL's checkpoints, off the commit loop
 }
 
 // Options configure Open.
@@ -127,8 +135,9 @@ func (s *DB) openSQLite(dsn string) error {
 	if err != nil {
 		return fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
+	// Eight for reads and the queue, and the commit loop's own (writer).
+	db.SetMaxOpenConns(9)
+	db.SetMaxIdleConns(9)
 	db.SetConnMaxIdleTime(0)
 	s.db, s.path, s.name, s.dialect = db, path, path, sqliteDialect
 	return nil
@@ -166,6 +175,13 @@ func (s *DB) Rebind(query string) string { return s.dialect.rebind(query) }
 
 // Close closes the database.
 func (s *DB) Close() error {
+	s.stopCheckpoints()
+	s.txMu.Lock()
+	if s.writer != nil {
+		s.writer.Close()
+		s.writer = nil
+	}
+	s.txMu.Unlock()
 	s.stmts.Range(func(_, v any) bool {
 		if st, ok := v.(*sql.Stmt); ok {
 			st.Close()
@@ -430,13 +446,14 @@ func (s *DB) runGroup(group []*txRequest) {
 		}
 		answer()
 	}
-	// The transaction outlives any one caller's context.
-	tx, err := s.db.BeginTx(context.Background(), nil)
+	tx, err := s.beginGroup()
 	if err != nil {
 		fail(fmt.Errorf("store: begin: %w", err))
 		return
 	}
 	ex := stmts{db: s.db, tx: tx, dialect: s.dialect, cache: &s.stmts}
+	// The savepoints too run as statements kept prepared.
+	bg := context.Background()
 	single := len(group) == 1
 	for i, r := range group {
 		if err := r.ctx.Err(); err != nil {
@@ -444,7 +461,7 @@ func (s *DB) runGroup(group []*txRequest) {
 			continue
 		}
 		if !single {
-			if _, err := tx.Exec(`SAVEPOINT grouped`); err != nil {
+			if _, err := ex.ExecContext(bg, `SAVEPOINT grouped`); err != nil {
 				tx.Rollback()
 				fail(fmt.Errorf("store: savepoint: %w", err))
 				return
@@ -460,13 +477,13 @@ func (s *DB) runGroup(group []*txRequest) {
 			break
 		}
 		if results[i] != nil {
-			if _, err := tx.Exec(`ROLLBACK TO grouped`); err != nil {
+			if _, err := ex.ExecContext(bg, `ROLLBACK TO grouped`); err != nil {
 				tx.Rollback()
 				fail(fmt.Errorf("store: rollback to savepoint: %w", err))
 				return
 			}
 		}
-		if _, err := tx.Exec(`RELEASE grouped`); err != nil {
+		if _, err := ex.ExecContext(bg, `RELEASE grouped`); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("store: release savepoint: %w", err))
 			return
@@ -477,6 +494,49 @@ func (s *DB) runGroup(group []*txRequest) {
 		return
 	}
 	answer()
+}
+
+// beginGroup begins a group's transaction on the writer connection,
+// taking a new one from the pool when there is none or it went bad. The
+// transaction outlives any one caller's context.
+func (s *DB) beginGroup() (*sql.Tx, error) {
+	ctx := context.Background()
+	s.txMu.Lock() // against Close
+	w := s.writer
+	s.txMu.Unlock()
+	if w != nil {
+		tx, err := w.BeginTx(ctx, nil)
+		if err == nil {
+			return tx, nil
+		}
+		w.Close()
+		s.setWriter(nil)
+	}
+	w, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Its commits do not copy the WAL back into the database file: the
+	// checkpoints run beside it (checkpointLoop).
+	if _, err := w.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
+		w.Close()
+		return nil, err
+	}
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	s.setWriter(w)
+	s.startCheckpoints()
+	return tx, nil
+}
+
+// setWriter keeps w as the commit loop's connection.
+func (s *DB) setWriter(w *sql.Conn) {
+	s.txMu.Lock()
+	s.writer = w
+	s.txMu.Unlock()
 }
 
 // call runs fn, turning a panic into an error so that one caller's bug

@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// checkpointEvery is how often checkpointLoop copies the WAL back into the
+// database file.
+const checkpointEvery = 100 * time.Millisecond
+
+// checkpointer runs the SQLite WAL's checkpoints beside the commit loop.
+//
+// A checkpoint copies the pages the WAL holds into the database file and,
+// with synchronous=NORMAL, syncs both files. SQLite runs one by itself at
+// the commit that takes the WAL past 1,000 pages, on the connection that
+// committed: that was the commit loop's, the single writer that every
+// transaction of this process waits for, which then spent milliseconds
+// copying and syncing while the queue of creates grew. The commit loop's
+// connection has those automatic checkpoints off; this loop runs a
+// PASSIVE checkpoint (it never waits for, or blocks, the writer or a
+// reader) on a pooled connection every checkpointEvery instead, on the
+// other core. Durability is the same as before: a commit is in the WAL
+// when InTx returns, and the WAL is synced at each checkpoint, now at most
+// checkpointEvery after the commit instead of at the 1,000th page.
+// Other connections (the queue's) keep their automatic checkpoints.
+type checkpointer struct {
+	mu    sync.Mutex
+	every time.Duration // checkpointEvery; tests set it
+	stop  chan struct{} // nil until started
+	done  chan struct{}
+}
+
+// startCheckpoints starts checkpointLoop once.
+func (s *DB) startCheckpoints() {
+	s.ckpt.mu.Lock()
+	defer s.ckpt.mu.Unlock()
+	if s.ckpt.stop != nil {
+		return
+	}
+	every := s.ckpt.every
+	if every == 0 {
+		every = checkpointEvery
+	}
+	s.ckpt.stop, s.ckpt.done = make(chan struct{}), make(chan struct{})
+	go s.checkpointLoop(every, s.ckpt.stop, s.ckpt.done)
+}
+
+// stopCheckpoints ends checkpointLoop, if it runs, and waits for it.
+func (s *DB) stopCheckpoints() {
+	s.ckpt.mu.Lock()
+	stop, done := s.ckpt.stop, s.ckpt.done
+	s.ckpt.stop, s.ckpt.done = nil, nil
+	s.ckpt.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+}
+
+// checkpointLoop checkpoints the WAL every interval until stop closes.
+func (s *DB) checkpointLoop(every time.Duration, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		if _, err := s.db.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+			s.log.Warn("wal checkpoint", "error", err.Error())
+		}
+	}
+}
