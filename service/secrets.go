@@ -169,6 +169,7 @@ func (s *Service) SealStoredSecrets(ctx context.Context) (int, error) {
 // re-keys their busy state, in one transaction; a busy state keyed by a
 // plain address it no longer holds is dropped.
 func (s *Service) sealStoredBusyICS(ctx context.Context, userID int64) (bool, error) {
+	ctx = followup.ForUser(ctx, userID) // ordered with the user's other writes
 	changed := false
 	err := s.Store.InTx(ctx, func(q followup.Queries) error {
 		changed = false // fn may run again

@@ -12,21 +12,31 @@ import (
 
 // InsertCommitment stores a new commitment (without its steps) and sets
 // c.ID. The feed version rises when a habit is on: the habits' texts name
-// commitments.
+// commitments. Whether one is comes back with the insert, in the same
+// round trip; the commitment is then stamped with the raised version.
 func (q *queries) InsertCommitment(ctx context.Context, c *followup.Commitment) error {
 	return q.atomic(ctx, func(q *queries) error {
-		if err := q.raiseIfHabits(ctx, c.UserID); err != nil {
-			return err
-		}
 		args := commitmentArgs(c)
+		rev, raised := q.revs[c.UserID]
+		var habits bool
 		err := q.ex.QueryRowContext(ctx, `
 			INSERT INTO commitments (user_id, contact_name, contact_email, contact_phone, contact_company, contact_url,
 				met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes,
 				meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at,
 				feed_rev)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			append([]any{c.UserID}, append(args, ts(c.CreatedAt), ts(c.UpdatedAt), q.revs[c.UserID])...)...).Scan(&c.ID)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			RETURNING id, EXISTS (SELECT 1 FROM habit_series WHERE user_id = ? AND active = 1)`,
+			append([]any{c.UserID}, append(args, ts(c.CreatedAt), ts(c.UpdatedAt), rev, c.UserID)...)...).Scan(&c.ID, &habits)
 		if err != nil {
+			return fmt.Errorf("store: insert commitment: %w", err)
+		}
+		if raised || !habits {
+			return nil
+		}
+		if rev, err = q.feedRev(ctx, c.UserID); err != nil {
+			return err
+		}
+		if _, err := q.ex.ExecContext(ctx, `UPDATE commitments SET feed_rev = ? WHERE id = ?`, rev, c.ID); err != nil {
 			return fmt.Errorf("store: insert commitment: %w", err)
 		}
 		return nil

@@ -19,7 +19,14 @@ import (
 // commitment is stored. On PostgreSQL the transactions run concurrently,
 // and SERIALIZABLE with retries keeps the count exact (READ COMMITTED would
 // lose increments).
-func TestConcurrentTransactions(t *testing.T) {
+func TestConcurrentTransactions(t *testing.T) { concurrentTransactions(t, false) }
+
+// TestConcurrentUserTransactions: the same, each transaction marked as one
+// user's (followup.ForUser). On PostgreSQL these run READ COMMITTED after
+// taking the user's lock, which alone keeps the count exact.
+func TestConcurrentUserTransactions(t *testing.T) { concurrentTransactions(t, true) }
+
+func concurrentTransactions(t *testing.T, perUser bool) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	users := []followup.User{mustUser(t, db, "a@example.com"), mustUser(t, db, "b@example.com"), mustUser(t, db, "c@example.com")}
@@ -34,8 +41,12 @@ func TestConcurrentTransactions(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			txCtx := ctx
+			if perUser {
+				txCtx = followup.ForUser(ctx, u.ID)
+			}
 			for i := range each {
-				errs <- db.InTx(ctx, func(q followup.Queries) error {
+				errs <- db.InTx(txCtx, func(q followup.Queries) error {
 					st, err := q.Settings(ctx, u.ID)
 					if err != nil {
 						return err

@@ -44,12 +44,13 @@ func (q *queries) feedRevAt(ctx context.Context, userID int64, now time.Time) (i
 	if rev, ok := q.revs[userID]; ok {
 		return rev, nil
 	}
-	var rev int64
+	var rev, plan int64
 	err := q.ex.QueryRowContext(ctx, `UPDATE users SET feed_version = feed_version + 1, feed_updated_at = ?,
-		plan_version = plan_version + 1 WHERE id = ? RETURNING feed_version`, ts(now), userID).Scan(&rev)
+		plan_version = plan_version + 1 WHERE id = ? RETURNING feed_version, plan_version`, ts(now), userID).Scan(&rev, &plan)
 	if err != nil {
 		return 0, notFound(err, "User")
 	}
+	q.planWritten(userID, plan)
 	if q.tx != nil {
 		if q.revs == nil {
 			q.revs = map[int64]int64{}
@@ -68,21 +69,6 @@ func (q *queries) stepRev(ctx context.Context, s *followup.Step) (int64, error) 
 		return q.feedRev(ctx, s.UserID)
 	}
 	return q.revs[s.UserID], nil
-}
-
-// raiseIfHabits raises the feed version when the user has a habit series
-// switched on: the habits' texts may name any recent commitment.
-func (q *queries) raiseIfHabits(ctx context.Context, userID int64) error {
-	if _, ok := q.revs[userID]; ok {
-		return nil
-	}
-	var on bool
-	err := q.ex.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM habit_series WHERE user_id = ? AND active = 1)`, userID).Scan(&on)
-	if err != nil || !on {
-		return err
-	}
-	_, err = q.feedRev(ctx, userID)
-	return err
 }
 
 // atomic runs fn in a transaction: q's own, or a new one outside InTx, so
@@ -149,7 +135,7 @@ func (q *queries) lockUser(ctx context.Context, userID int64) error {
 	if userID == 0 {
 		return nil
 	}
-	if _, err := q.ex.ExecContext(ctx, `UPDATE users SET plan_version = plan_version + 1 WHERE id = ?`, userID); err != nil {
+	if err := q.raisePlan(ctx, userID); err != nil {
 		return fmt.Errorf("store: lock user: %w", err)
 	}
 	return nil

@@ -222,3 +222,61 @@ func TestCommitmentsChangedSince(t *testing.T) {
 		t.Errorf("changed since the update's own version: %v", ids)
 	}
 }
+
+// TestInsertCommitmentHabitOn: with a habit series on, a new commitment
+// raises the feed version once and is stamped with it, whether the
+// transaction raised it before or not; with none on, neither.
+func TestInsertCommitmentHabitOn(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	u := mustUser(t, db, "habits@example.com")
+	if err := db.SetFeedToken(ctx, u.ID, []byte("tok"), "sealed"); err != nil {
+		t.Fatal(err)
+	}
+	version := func() int64 {
+		t.Helper()
+		f, err := db.FeedByToken(ctx, []byte("tok"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.Version
+	}
+	before := version()
+	plain := mustCommitment(t, db, u.ID, "Ann")
+	if got := version(); got != before {
+		t.Errorf("no habit on: the feed version moved from %d to %d", before, got)
+	}
+	if ids, _ := db.CommitmentsChangedSince(ctx, u.ID, before); len(ids) != 0 {
+		t.Errorf("no habit on: changed since %d: %v, want none", before, ids)
+	}
+	if err := db.PutHabitSeries(ctx, habitSeries(u.ID, "")); err != nil {
+		t.Fatal(err)
+	}
+	before = version()
+	on := mustCommitment(t, db, u.ID, "Bob")
+	if got := version(); got != before+1 {
+		t.Errorf("a habit on: feed version %d, want %d", got, before+1)
+	}
+	if ids, err := db.CommitmentsChangedSince(ctx, u.ID, before); err != nil || len(ids) != 1 || ids[0] != on.ID {
+		t.Errorf("a habit on: changed since %d: %v, %v; want [%d] (not %d)", before, ids, err, on.ID, plain.ID)
+	}
+	before = version()
+	var raised followup.Commitment
+	err := db.InTx(followup.ForUser(ctx, u.ID), func(q followup.Queries) error {
+		if err := q.TouchFeed(ctx, u.ID, t0); err != nil {
+			return err
+		}
+		raised = followup.Commitment{UserID: u.ID, Contact: followup.Contact{Name: "Cleo"}, MetAt: t0, Promise: "p",
+			Direction: followup.Mine, Due: t0.Add(48 * time.Hour), Status: followup.StatusOpen, CreatedAt: t0, UpdatedAt: t0}
+		return q.InsertCommitment(ctx, &raised)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := version(); got != before+1 {
+		t.Errorf("raised before the insert: feed version %d, want %d", got, before+1)
+	}
+	if ids, err := db.CommitmentsChangedSince(ctx, u.ID, before); err != nil || len(ids) != 1 || ids[0] != raised.ID {
+		t.Errorf("raised before the insert: changed since %d: %v, %v; want [%d]", before, ids, err, raised.ID)
+	}
+}

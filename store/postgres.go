@@ -3,12 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -29,8 +29,9 @@ const maxConns = 16
 // queries go through database/sql (pgx's stdlib driver), so that both
 // dialects share them; the job queue's workers use a pgx pool, on which
 // River listens for new jobs and elects the leader among instances. Errors
-// never show the URL's password.
-func (s *DB) openPostgres(dsn string) error {
+// never show the URL's password. tracer, if not nil, sees the store's
+// statements.
+func (s *DB) openPostgres(dsn string, tracer pgx.QueryTracer) error {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return followup.Errorf(followup.EINVALID, "database", "Database %s is not a valid PostgreSQL URL: %s",
@@ -42,7 +43,11 @@ func (s *DB) openPostgres(dsn string) error {
 	if cfg.MaxConns < maxConns {
 		cfg.MaxConns = maxConns
 	}
-	db := stdlib.OpenDB(*cfg.ConnConfig.Copy())
+	conf := cfg.ConnConfig.Copy()
+	if tracer != nil {
+		conf.Tracer = tracer
+	}
+	db := stdlib.OpenDB(*conf)
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -130,27 +135,32 @@ func (s *DB) inTxPostgres(ctx context.Context, fn func(q followup.Queries) error
 // does not interrupt a statement: fn sees ctx.Err() at its next check, and
 // what it returns decides, as for any caller. It never touches another
 // caller's transaction.
+//
+// A transaction of one user (followup.ForUser) first takes the user's
+// transaction lock (lockUserTx) and then runs READ COMMITTED: every
+// statement after the lock sees what the user's transaction before it
+// committed, and the user's other transactions, in this instance or
+// another, wait for its end. (A transaction that reads and writes a
+// user's rows without the mark is not ordered with them: mark it.)
+// SERIALIZABLE's predicate locks would make it
+// conflict with other users' transactions as well: they cover whole pages
+// of steps once a transaction reads a few hundred, which a plan does, and
+// under load a create was run again until it gave up.
 func (s *DB) txOnce(ctx context.Context, fn func(q followup.Queries) error) error {
-	var begin interface {
-		BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
-	} = s.db
 	isolation := sql.LevelSerializable
-	if user := followup.UserOf(ctx); user != 0 {
-		conn, unlock, err := s.lockUserTx(ctx, user)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		// The lock orders it with the user's other transactions; those of
-		// other users touch other rows. SERIALIZABLE's predicate locks
-		// would still make it conflict with them: they cover whole pages
-		// of steps once a transaction reads a few hundred, which a plan
-		// does, and under load a create was run again until it gave up.
-		begin, isolation = conn, sql.LevelRepeatableRead
+	user := followup.UserOf(ctx)
+	if user != 0 {
+		isolation = sql.LevelReadCommitted
 	}
-	tx, err := begin.BeginTx(context.WithoutCancel(ctx), &sql.TxOptions{Isolation: isolation})
+	tx, err := s.db.BeginTx(context.WithoutCancel(ctx), &sql.TxOptions{Isolation: isolation})
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
+	}
+	if user != 0 {
+		if err := lockUserTx(ctx, tx, user); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	q := &queries{db: s, ex: stmts{db: s.db, tx: tx, dialect: s.dialect, cache: &s.stmts}, tx: tx}
 	if err := call(fn, q); err != nil {
@@ -168,29 +178,17 @@ func (s *DB) txOnce(ctx context.Context, fn func(q followup.Queries) error) erro
 // second is the user's id.
 const userTxLock = 0x666f6c6c // "foll"
 
-// lockUserTx takes the user's transaction lock on a connection of its own,
-// waiting for the transaction of that user another caller or instance
-// runs, and returns the connection to begin the transaction on. The lock
-// is the session's, taken before the transaction begins, so that the
-// transaction's snapshot sees what the one before it committed. unlock
-// gives it back and the connection to the pool; a dead instance's locks go
-// with its connections.
-func (s *DB) lockUserTx(ctx context.Context, user int64) (conn *sql.Conn, unlock func(), err error) {
-	conn, err = s.db.Conn(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: lock user: %w", err)
+// lockUserTx takes the user's transaction lock in tx, waiting for the
+// transaction of that user another caller or instance runs. The lock is
+// the transaction's: PostgreSQL gives it back when the transaction ends,
+// after its commit is visible, so that the waiter's next statement sees
+// it; a dead instance's locks go with its connections. Waiting ends with
+// ctx.
+func lockUserTx(ctx context.Context, tx *sql.Tx, user int64) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(userTxLock), int32(user)); err != nil {
+		return fmt.Errorf("store: lock user: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, int32(userTxLock), int32(user)); err != nil {
-		conn.Raw(func(any) error { return driver.ErrBadConn }) // the lock may be half taken: drop the session
-		conn.Close()
-		return nil, nil, fmt.Errorf("store: lock user: %w", err)
-	}
-	return conn, func() {
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, int32(userTxLock), int32(user)); err != nil {
-			conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-		conn.Close()
-	}, nil
+	return nil
 }
 
 // retryWait is how long to wait before the attempt'th run of a

@@ -282,39 +282,29 @@ func (q *queries) MoveSteps(ctx context.Context, steps []followup.Step) error {
 
 // moveSteps is MoveSteps for steps of one user, in one statement. Like
 // updateStep it stamps the steps whose look in the feed changed with the
-// transaction's feed version, raising it only if one did.
+// transaction's feed version, raising it only if one did. When this
+// transaction has not raised it yet, a read first tells whether one will
+// change (feedChanges), so that the version is raised before the write and
+// each step is written once, not written and then stamped.
 func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 	userID := steps[0].UserID
+	values, args := moveValues(steps)
 	rev, ok := q.revs[userID]
 	if !ok || userID == 0 {
 		rev = revPending
-		if err := q.lockUser(ctx, userID); err != nil {
+		changes, err := q.feedChanges(ctx, values, args, userID)
+		if err != nil {
+			return err
+		}
+		if changes {
+			rev, err = q.feedRev(ctx, userID)
+		} else {
+			err = q.lockUser(ctx, userID)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	// The first row's casts type the VALUES columns on PostgreSQL, whose
-	// columns are named column1… there as in SQLite.
-	row := `(CAST(? AS BIGINT), ?, ?, ?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?)`
-	// The rows are padded by repeating the last step, as inList pads, so
-	// that few statement texts are kept prepared; a step matched twice is
-	// written and returned once.
-	n := 1
-	for n < len(steps) {
-		n *= 2
-	}
-	n = min(n, max(len(steps), moveChunk))
-	rows := make([]string, n)
-	args := []any{rev}
-	for i := range n {
-		rows[i] = row
-		if i > 0 {
-			rows[i] = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
-		}
-		s := steps[min(i, len(steps)-1)]
-		args = append(args, s.ID, string(s.Status), ts(s.Start), ts(s.End), s.Late, s.Unplaced, s.Sequence,
-			ts(s.UpdatedAt), feedStatus(s.Status))
-	}
-	args = append(args, userID)
 	// The user id is compared through a CAST: SQLite marks a bare "col = ?"
 	// that no index serves to re-prepare the statement when a rebind
 	// changes whether a value is 0 or 1, and all parameters past the 31st
@@ -324,12 +314,10 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 	res, err := q.ex.QueryContext(ctx, `
 		UPDATE steps SET status = v.column2, start_at = v.column3, end_at = v.column4, late = v.column5,
 			unplaced = v.column6, sequence = v.column7, updated_at = v.column8,
-			feed_rev = CASE WHEN (CASE steps.status WHEN 'synced' THEN 'planned' ELSE steps.status END) = v.column9
-				AND steps.start_at = v.column3 AND steps.end_at = v.column4 AND steps.sequence = v.column7
-				AND steps.updated_at = v.column8 THEN steps.feed_rev ELSE ? END
-		FROM (VALUES `+strings.Join(rows, ", ")+`) AS v
+			feed_rev = CASE WHEN `+sameLook+` THEN steps.feed_rev ELSE ? END
+		FROM (VALUES `+values+`) AS v
 		WHERE steps.id = v.column1 AND steps.user_id = CAST(? AS BIGINT)
-		RETURNING steps.id, steps.feed_rev`, args...)
+		RETURNING steps.id, steps.feed_rev`, append(append([]any{rev}, args...), userID)...)
 	if err != nil {
 		return fmt.Errorf("store: move steps: %w", err)
 	}
@@ -362,15 +350,64 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 	if len(pending) == 0 {
 		return nil
 	}
+	// A step changed in the feed after all (a writer not holding the
+	// user's lock came between the read and the write): stamp it now.
 	if rev, err = q.feedRev(ctx, userID); err != nil {
 		return err
 	}
-	in, args := inList([]any{rev}, pending)
-	_, err = q.ex.ExecContext(ctx, `UPDATE steps SET feed_rev = ? WHERE id IN (`+in+`)`, args...)
+	in, inArgs := inList([]any{rev}, pending)
+	_, err = q.ex.ExecContext(ctx, `UPDATE steps SET feed_rev = ? WHERE id IN (`+in+`)`, inArgs...)
 	if err != nil {
 		return fmt.Errorf("store: move steps: %w", err)
 	}
 	return nil
+}
+
+// sameLook holds when a stored step (steps) looks in the feed as the row v
+// of moveValues would leave it.
+const sameLook = `(CASE steps.status WHEN 'synced' THEN 'planned' ELSE steps.status END) = v.column9
+	AND steps.start_at = v.column3 AND steps.end_at = v.column4 AND steps.sequence = v.column7
+	AND steps.updated_at = v.column8`
+
+// moveValues returns the rows of a VALUES list of the steps' placements
+// (id, status, start, end, late, unplaced, sequence, updated_at, the
+// status as the feed tells them apart) and their arguments. The first
+// row's casts type the columns on PostgreSQL, whose columns are named
+// column1… there as in SQLite. The rows are padded by repeating the last
+// step, as inList pads, so that few statement texts are kept prepared; a
+// step matched twice is written and returned once.
+func moveValues(steps []followup.Step) (string, []any) {
+	row := `(CAST(? AS BIGINT), ?, ?, ?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?)`
+	n := 1
+	for n < len(steps) {
+		n *= 2
+	}
+	n = min(n, max(len(steps), moveChunk))
+	rows := make([]string, n)
+	args := make([]any, 0, 9*n)
+	for i := range n {
+		rows[i] = row
+		if i > 0 {
+			rows[i] = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		}
+		s := steps[min(i, len(steps)-1)]
+		args = append(args, s.ID, string(s.Status), ts(s.Start), ts(s.End), s.Late, s.Unplaced, s.Sequence,
+			ts(s.UpdatedAt), feedStatus(s.Status))
+	}
+	return strings.Join(rows, ", "), args
+}
+
+// feedChanges reports whether writing the rows of moveValues would change
+// how one of the user's steps looks in the feed.
+func (q *queries) feedChanges(ctx context.Context, values string, args []any, userID int64) (bool, error) {
+	var changes bool
+	err := q.ex.QueryRowContext(ctx, `
+		SELECT EXISTS (SELECT 1 FROM steps JOIN (VALUES `+values+`) AS v ON steps.id = v.column1
+			WHERE steps.user_id = CAST(? AS BIGINT) AND NOT (`+sameLook+`))`, append(args, userID)...).Scan(&changes)
+	if err != nil {
+		return false, fmt.Errorf("store: move steps: %w", err)
+	}
+	return changes, nil
 }
 
 // LiveBlocks returns the steps that calendars show.

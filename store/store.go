@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -70,6 +71,9 @@ type Options struct {
 	Queue QueueOptions
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// tracer, when set, sees every statement the store's pool sends to
+	// PostgreSQL (for tests that count round trips).
+	tracer pgx.QueryTracer
 }
 
 // Open opens the database named by dsn ("sqlite:PATH", a bare path, or a
@@ -86,7 +90,7 @@ func Open(dsn string, o Options) (*DB, error) {
 	s := &DB{log: o.Logger, now: o.Now}
 	var err error
 	if isPostgresDSN(dsn) {
-		err = s.openPostgres(dsn)
+		err = s.openPostgres(dsn, o.tracer)
 	} else {
 		err = s.openSQLite(dsn)
 	}
@@ -252,6 +256,9 @@ type queries struct {
 	// revs are the feed versions this transaction raised, by user (see
 	// feedRev); each transaction of a group has its own.
 	revs map[int64]int64
+	// plans are the plan versions this transaction left, by user, known
+	// from its own writes of them (see PlanVersion).
+	plans map[int64]int64
 }
 
 // stmts runs every query through a statement prepared once per pooled

@@ -162,11 +162,29 @@ func (q *queries) TouchFeed(ctx context.Context, userID int64, now time.Time) er
 	})
 }
 
-// PlanVersion returns the user's plan version.
+// PlanVersion returns the user's plan version. In a transaction that
+// wrote it already, the version is known without reading: the write holds
+// the users row to the end of the transaction, so that nobody else can
+// change it meanwhile.
 func (q *queries) PlanVersion(ctx context.Context, userID int64) (int64, error) {
+	if v, ok := q.plans[userID]; ok {
+		return v, nil
+	}
 	var v int64
 	err := q.ex.QueryRowContext(ctx, `SELECT plan_version FROM users WHERE id = ?`, userID).Scan(&v)
 	return v, notFound(err, "User")
+}
+
+// planWritten records the plan version a write of this transaction left
+// the user at, for PlanVersion. Outside a transaction nothing holds it.
+func (q *queries) planWritten(userID, v int64) {
+	if q.tx == nil {
+		return
+	}
+	if q.plans == nil {
+		q.plans = map[int64]int64{}
+	}
+	q.plans[userID] = v
 }
 
 // ClaimPlan raises the plan version from seen (compare and swap).
@@ -176,6 +194,9 @@ func (q *queries) ClaimPlan(ctx context.Context, userID, seen int64) (bool, erro
 		return false, fmt.Errorf("store: claim plan: %w", err)
 	}
 	n, err := res.RowsAffected()
+	if err == nil && n == 1 {
+		q.planWritten(userID, seen+1)
+	}
 	return n == 1, err
 }
 
@@ -187,6 +208,9 @@ func (q *queries) WantReplan(ctx context.Context, userID int64) (bool, error) {
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return n == 1, err
+	}
+	if _, ok := q.plans[userID]; ok {
+		return false, nil // not new: this transaction wrote the user's row
 	}
 	// Not new, or no such user.
 	var one int
@@ -210,9 +234,23 @@ func (q *queries) TakeReplan(ctx context.Context, userID int64) (bool, error) {
 
 // bumpPlan raises the plan version of the user a write concerns.
 func (q *queries) bumpPlan(ctx context.Context, userID int64) error {
-	if _, err := q.ex.ExecContext(ctx, `UPDATE users SET plan_version = plan_version + 1 WHERE id = ?`, userID); err != nil {
+	if err := q.raisePlan(ctx, userID); err != nil {
 		return fmt.Errorf("store: plan version: %w", err)
 	}
+	return nil
+}
+
+// raisePlan raises the user's plan version, keeping the new one for
+// PlanVersion. An unknown user is no error: nothing changes.
+func (q *queries) raisePlan(ctx context.Context, userID int64) error {
+	var v int64
+	err := q.ex.QueryRowContext(ctx, `UPDATE users SET plan_version = plan_version + 1 WHERE id = ? RETURNING plan_version`, userID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	q.planWritten(userID, v)
 	return nil
 }
 

@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/followup/followup"
+	"github.com/followup/followup/internal/pgtest"
+)
+
+// statementLog records the statements a store sends to PostgreSQL.
+type statementLog struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (l *statementLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	l.mu.Lock()
+	l.sent = append(l.sent, strings.Join(strings.Fields(d.SQL), " "))
+	l.mu.Unlock()
+	return ctx
+}
+
+func (*statementLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// take returns the statements recorded since the last take.
+func (l *statementLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	sent := l.sent
+	l.sent = nil
+	return sent
+}
+
+// openTraced opens a fresh migrated PostgreSQL database with a user, its
+// statements recorded.
+func openTraced(t *testing.T) (*DB, *statementLog, followup.User, time.Time) {
+	t.Helper()
+	if !pgtest.Available() {
+		t.Skip("PostgreSQL is not installed")
+	}
+	dsn := pgtest.DatabaseFrom(t, pgtest.Template(t, "followup_store", func(dsn string) error {
+		db, err := Open(dsn, Options{})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return db.Migrate(context.Background())
+	}))
+	log := &statementLog{}
+	t0 := time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
+	db, err := Open(dsn, Options{Now: func() time.Time { return t0 }, tracer: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	u := followup.User{Email: "a@example.com", PasswordHash: "x", CreatedAt: t0}
+	if err := db.CreateUser(context.Background(), &u, followup.DefaultSettings("UTC")); err != nil {
+		t.Fatal(err)
+	}
+	return db, log, u, t0
+}
+
+// TestCreateRoundTrips counts the statements (each a round trip) of a
+// create's transaction on PostgreSQL, as the service commits one: the
+// user's lock, the compare and swap of the plan version, the commitment,
+// its steps and the plan version it leaves. The lock is taken inside the
+// transaction and given back by its commit, and the plan version this
+// transaction wrote is known without reading it again.
+func TestCreateRoundTrips(t *testing.T) {
+	db, log, u, t0 := openTraced(t)
+	ctx := context.Background()
+	seen, err := db.PlanVersion(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.take()
+	var left int64
+	err = db.InTx(followup.ForUser(ctx, u.ID), func(q followup.Queries) error {
+		if ok, err := q.ClaimPlan(ctx, u.ID, seen); err != nil || !ok {
+			t.Fatalf("ClaimPlan = %v, %v", ok, err)
+		}
+		c := followup.Commitment{UserID: u.ID, Contact: followup.Contact{Name: "Jane"}, MetAt: t0, Promise: "p",
+			Direction: followup.Mine, Due: t0.Add(48 * time.Hour), Status: followup.StatusOpen, CreatedAt: t0, UpdatedAt: t0}
+		if err := q.InsertCommitment(ctx, &c); err != nil {
+			return err
+		}
+		step := followup.Step{CommitmentID: c.ID, UserID: u.ID, Kind: followup.KindDeliver, Status: followup.StepPlanned,
+			Start: t0.Add(time.Hour), End: t0.Add(75 * time.Minute), NotBefore: t0, Due: t0.Add(24 * time.Hour),
+			UID: "rt-1@followup", RemoteSequence: -1, CreatedAt: t0, UpdatedAt: t0}
+		if err := q.InsertSteps(ctx, []followup.Step{step}); err != nil {
+			return err
+		}
+		left, err = q.PlanVersion(ctx, u.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := log.take()
+	if after, err := db.PlanVersion(ctx, u.ID); err != nil || after != left {
+		t.Errorf("PlanVersion in the transaction %d, after its commit %d (%v)", left, after, err)
+	}
+	// begin, lock, claim, commitment (and whether a habit is on), feed
+	// version, steps, commit
+	const want = 7
+	if len(sent) > want {
+		t.Errorf("%d statements for a create's transaction, want at most %d:\n%s", len(sent), want, strings.Join(sent, "\n"))
+	}
+}
+
+// TestMoveStepsWritesOnce: moves that change the feed, outside any
+// transaction that raised the feed version, write each step once: the
+// version is raised before the write, not stamped on the steps after it.
+func TestMoveStepsWritesOnce(t *testing.T) {
+	db, log, u, t0 := openTraced(t)
+	ctx := context.Background()
+	c := followup.Commitment{UserID: u.ID, Contact: followup.Contact{Name: "Jane"}, MetAt: t0, Promise: "p",
+		Direction: followup.Mine, Due: t0.Add(48 * time.Hour), Status: followup.StatusOpen, CreatedAt: t0, UpdatedAt: t0}
+	if err := db.InsertCommitment(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	var steps []followup.Step
+	for i := range 3 {
+		start := t0.Add(time.Duration(i+1) * time.Hour)
+		steps = append(steps, followup.Step{CommitmentID: c.ID, UserID: u.ID, Kind: followup.KindDeliver, Status: followup.StepPlanned,
+			Start: start, End: start.Add(15 * time.Minute), NotBefore: t0, Due: t0.Add(24 * time.Hour),
+			UID: fmt.Sprintf("once-%d@followup", i), RemoteSequence: -1, CreatedAt: t0, UpdatedAt: t0})
+	}
+	if err := db.InsertSteps(ctx, steps); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := db.PendingSteps(ctx, u.ID)
+	if err != nil || len(stored) != len(steps) {
+		t.Fatalf("PendingSteps = %d steps, %v", len(stored), err)
+	}
+	for i := range stored {
+		stored[i].Start = stored[i].Start.Add(24 * time.Hour)
+		stored[i].End = stored[i].End.Add(24 * time.Hour)
+	}
+	log.take()
+	if err := db.MoveSteps(followup.ForUser(ctx, u.ID), stored); err != nil {
+		t.Fatal(err)
+	}
+	writes := 0
+	for _, s := range log.take() {
+		if strings.HasPrefix(s, "UPDATE steps") {
+			writes++
+		}
+	}
+	if writes != 1 {
+		t.Errorf("%d UPDATEs of steps for one MoveSteps, want 1", writes)
+	}
+	after, err := db.PendingSteps(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := db.StepsChangedSince(ctx, u.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(stored) || len(f) != len(stored) {
+		t.Fatalf("%d steps after the move, %d changed in the feed; want %d", len(after), len(f), len(stored))
+	}
+	for i := range after {
+		if !after[i].Start.Equal(stored[i].Start) {
+			t.Errorf("step %s starts %s, want %s", after[i].UID, after[i].Start, stored[i].Start)
+		}
+	}
+}
+
+// TestWantReplanInCreate: a create that wishes a re-plan already there
+// does not read the user again (its transaction wrote the user's row).
+func TestWantReplanInCreate(t *testing.T) {
+	db, log, u, _ := openTraced(t)
+	ctx := followup.ForUser(context.Background(), u.ID)
+	if wanted, err := db.WantReplan(ctx, u.ID); err != nil || !wanted {
+		t.Fatalf("WantReplan = %v, %v; want a new wish", wanted, err)
+	}
+	seen, err := db.PlanVersion(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.take()
+	err = db.InTx(ctx, func(q followup.Queries) error {
+		if ok, err := q.ClaimPlan(ctx, u.ID, seen); err != nil || !ok {
+			t.Fatalf("ClaimPlan = %v, %v", ok, err)
+		}
+		wanted, err := q.WantReplan(ctx, u.ID)
+		if wanted {
+			t.Error("WantReplan: a new wish, want the one there")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range log.take() {
+		if strings.HasPrefix(s, "SELECT 1 FROM users") {
+			t.Errorf("the transaction read the user again: %s", s)
+		}
+	}
+	if _, err := db.WantReplan(ctx, 999); followup.ErrorCode(err) != followup.ENOTFOUND {
+		t.Errorf("WantReplan of no user: %v, want ENOTFOUND", err)
+	}
+}
