@@ -23,18 +23,7 @@ import (
 // 4 rows or more compile again (a 256-row UPDATE parsed once a create).
 func TestMoveStepsIsNotPreparedAgain(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open("sqlite:"+t.TempDir()+"/db.sqlite", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	u := followup.User{Email: "move@example.com", PasswordHash: "x"}
-	if err := db.CreateUser(ctx, &u, followup.DefaultSettings("UTC")); err != nil {
-		t.Fatal(err)
-	}
+	db, u := migratedWithUser(t, "move@example.com")
 	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
 	c := followup.Commitment{UserID: u.ID, Contact: followup.Contact{Name: "C"}, Promise: "P", MetAt: now, Due: now.AddDate(0, 0, 1),
 		Direction: followup.Mine, Status: followup.StatusOpen, CreatedAt: now, UpdatedAt: now}

@@ -18,18 +18,7 @@ import (
 // padded lists still answer exactly the commitments asked for.
 func TestInListKeepsFewStatements(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open("sqlite:"+t.TempDir()+"/db.sqlite", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	u := followup.User{Email: "in@example.com", PasswordHash: "x"}
-	if err := db.CreateUser(ctx, &u, followup.DefaultSettings("UTC")); err != nil {
-		t.Fatal(err)
-	}
+	db, u := migratedWithUser(t, "in@example.com")
 	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
 	var ids []int64
 	for i := range 7 {
@@ -89,4 +78,24 @@ func TestInListKeepsFewStatements(t *testing.T) {
 	if in > 2*10+4 {
 		t.Errorf("%d statements with an IN list are kept prepared, want at most %d", in, 2*10+4)
 	}
+}
+
+// migratedWithUser opens a migrated SQLite database in a temp dir, closed
+// when the test ends, with one user of the given email.
+func migratedWithUser(t *testing.T, email string) (*DB, followup.User) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open("sqlite:"+t.TempDir()+"/db.sqlite", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u := followup.User{Email: email, PasswordHash: "x"}
+	if err := db.CreateUser(ctx, &u, followup.DefaultSettings("UTC")); err != nil {
+		t.Fatal(err)
+	}
+	return db, u
 }
