@@ -90,7 +90,7 @@ type calBlock struct {
 const (
 	maxReleases   = 32
 	maxShift      = 4
-	smallCalendar = 256
+	smallCalendar = 160
 )
 
 // NewCalendar returns the calendar of settings st in loc with busy time

@@ -522,7 +522,7 @@ func TestReplanWaitsForQuiet(t *testing.T) {
 }
 
 // TestActInLargeCalendarStaysLocal acts on commitments of a user whose
-// calendar holds more than 256 blocks: a contact, a let-go and a delete
+// calendar holds more than 160 blocks: a contact, a let-go and a delete
 // each change the blocks of their commitment only (the nudge is placed in
 // the calendar kept in memory, freed time goes to late blocks), not every
 // block of the user, and the next create finds the calendar kept. What the
