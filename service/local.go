@@ -36,6 +36,22 @@ type localChange struct {
 	steps []followup.Step
 	// replan is set when the blocks want the background re-plan.
 	replan bool
+	// conn is the user's CalDAV connection once read (connRead).
+	conn     *followup.CalDAVConnection
+	connRead bool
+}
+
+// calendar returns the user's CalDAV connection (nil: none), read once
+// per transaction.
+func (lc *localChange) calendar() (*followup.CalDAVConnection, error) {
+	if !lc.connRead {
+		conn, err := calendarOf(lc.ctx, lc.q, lc.userID)
+		if err != nil {
+			return nil, err
+		}
+		lc.conn, lc.connRead = conn, true
+	}
+	return lc.conn, nil
 }
 
 // changeLocally runs fn, a transaction of the user's that changes blocks,
@@ -162,7 +178,7 @@ func (lc *localChange) place(c followup.Commitment, steps []followup.Step, st fo
 	if err := lc.storeMoves(moves, st, loc); err != nil {
 		return err
 	}
-	conn, err := calendarOf(lc.ctx, lc.q, lc.userID)
+	conn, err := lc.calendar()
 	if err != nil {
 		return err
 	}
@@ -186,7 +202,7 @@ func (lc *localChange) storeMoves(moves []scheduler.Released, st followup.Settin
 		return err
 	}
 	lc.steps = append(lc.steps, out.changed...)
-	conn, err := calendarOf(lc.ctx, lc.q, lc.userID)
+	conn, err := lc.calendar()
 	if err != nil {
 		return err
 	}

@@ -157,9 +157,6 @@ type planSource struct {
 type planOutcome struct {
 	changed []followup.Step // stored steps moved, their placement set
 	fresh   []followup.Step // the new steps, placed
-	// grown is false when the blocks already placed could not all stay
-	// and the full plan of what was read was used.
-	grown bool
 	// unplaced is true when a step found no free slot (within the horizon,
 	// or before a wall) and sits late at its earliest moment.
 	unplaced bool
@@ -179,7 +176,7 @@ func computePlan(in planInput, src planSource) (planOutcome, error) {
 		}
 	}
 	blocks, movable, ids := classify(pending, isFresh, busy, st, now)
-	out := planOutcome{fresh: pending[len(stored):], grown: true}
+	out := planOutcome{fresh: pending[len(stored):]}
 	if len(movable) == 0 {
 		return out, nil
 	}
@@ -205,11 +202,9 @@ func computePlan(in planInput, src planSource) (planOutcome, error) {
 	req := scheduler.Request{Settings: st, Loc: loc, Now: now, Busy: busy, Blocks: blocks, Tasks: tasks}
 	placements := scheduler.Plan(req)
 	if len(in.fresh) > 0 {
-		inc, ok := incremental(req, placements, pending, isFresh)
-		if ok {
+		if inc, ok := incremental(req, placements, pending, isFresh); ok {
 			placements = inc
 		}
-		out.grown = ok
 	}
 	touched := map[int]bool{}
 	for _, pl := range placements {

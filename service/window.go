@@ -207,7 +207,7 @@ func latestDeadline(fresh []followup.Step, now time.Time) time.Time {
 // placeLocally places in.fresh in the calendar of sn (see
 // placeInCalendar).
 func placeLocally(in planInput, sn *planSnapshot) (windowPlan, error) {
-	plan := windowPlan{planOutcome: planOutcome{fresh: in.fresh, grown: true}, keys: make([]int, len(in.fresh))}
+	plan := windowPlan{planOutcome: planOutcome{fresh: in.fresh}, keys: make([]int, len(in.fresh))}
 	var busy []followup.Interval
 	var tasks []scheduler.Task
 	var idx []int
