@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -182,18 +183,21 @@ func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) 
 	return scanPlanning(rows, userID)
 }
 
+// planningWindow is PlanningWindow's query: steps_user_status serves its
+// range of start times, once for each of the two statuses.
+const planningWindow = `SELECT s.id, s.commitment_id, s.kind, s.status, s.start_at, s.end_at, s.not_before,
+		s.due, s.uid, s.late, s.sequence, s.pinned, s.remote_etag, c.priority, c.met_at, c.meeting_start, c.meeting_minutes
+	FROM steps s JOIN commitments c ON c.id = s.commitment_id
+	WHERE s.user_id = ? AND s.unplaced = 0 AND s.start_at >= ? AND s.start_at < ? AND s.status IN ('planned', 'synced')
+		AND s.kind NOT IN ('let_go', 'close')
+	ORDER BY s.start_at, s.id`
+
 // PlanningWindow returns the user's placed pending steps starting in
 // [from, to), let_go, close and unplaced blocks aside, with the columns
 // PlanningSteps reads, and the planning facts of their commitments in the
-// same read. The range on start_at is the partial index steps_user_start
-// of placed pending steps.
+// same read.
 func (q *queries) PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, map[int64]followup.Commitment, error) {
-	rows, err := q.ex.QueryContext(ctx, `SELECT s.id, s.commitment_id, s.kind, s.status, s.start_at, s.end_at, s.not_before,
-			s.due, s.uid, s.late, s.sequence, s.pinned, s.remote_etag, c.priority, c.met_at, c.meeting_start, c.meeting_minutes
-		FROM steps s JOIN commitments c ON c.id = s.commitment_id
-		WHERE s.user_id = ? AND s.unplaced = 0 AND s.start_at >= ? AND s.start_at < ? AND s.status IN ('planned', 'synced')
-			AND s.kind NOT IN ('let_go', 'close')
-		ORDER BY s.start_at, s.id`, userID, ts(from), ts(to))
+	rows, err := q.ex.QueryContext(ctx, planningWindow, userID, ts(from), ts(to))
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: planning window: %w", err)
 	}
@@ -429,13 +433,42 @@ func (q *queries) StepsInRange(ctx context.Context, userID int64, from, to time.
 
 // DueSteps returns pending steps of the given kinds starting at or before t.
 func (q *queries) DueSteps(ctx context.Context, kinds []followup.StepKind, t time.Time, limit int) ([]followup.Step, error) {
-	args := []any{}
-	for _, k := range kinds {
-		args = append(args, string(k))
+	where, args := dueWhere(kinds, t, limit)
+	return q.stepsWhere(ctx, where, args...)
+}
+
+// dueWhere is DueSteps's condition, with its arguments.
+func dueWhere(kinds []followup.StepKind, t time.Time, limit int) (string, []any) {
+	kindTerm, args := dueKinds(kinds)
+	return `status IN ('planned', 'synced') AND ` + kindTerm + ` AND start_at <= ?
+		AND commitment_id IS NOT NULL ORDER BY start_at, id LIMIT ?`, append(args, ts(t), limit)
+}
+
+// dueIndexes are the kinds of the tick's partial indexes (migration
+// 00050), spelled as their WHERE clauses spell them: a query uses one
+// only if it names the same kinds in the same words.
+var dueIndexes = [][]followup.StepKind{
+	{followup.KindLetGo, followup.KindClose},
+	{followup.KindMeeting, followup.KindConfirm},
+}
+
+// dueKinds is DueSteps's term on kind: the literal list of a partial
+// index that holds exactly these kinds, else placeholders with args.
+func dueKinds(kinds []followup.StepKind) (string, []any) {
+	for _, indexed := range dueIndexes {
+		if len(kinds) == len(indexed) && !slices.ContainsFunc(kinds, func(k followup.StepKind) bool { return !slices.Contains(indexed, k) }) {
+			quoted := make([]string, len(indexed))
+			for i, k := range indexed {
+				quoted[i] = "'" + string(k) + "'"
+			}
+			return "kind IN (" + strings.Join(quoted, ", ") + ")", nil
+		}
 	}
-	args = append(args, ts(t), limit)
-	return q.stepsWhere(ctx, `status IN ('planned', 'synced') AND kind IN (`+placeholders(len(kinds))+`) AND start_at <= ?
-		AND commitment_id IS NOT NULL ORDER BY start_at, id LIMIT ?`, args...)
+	args := make([]any, len(kinds))
+	for i, k := range kinds {
+		args[i] = string(k)
+	}
+	return "kind IN (" + placeholders(len(kinds)) + ")", args
 }
 
 // SyncSteps returns pending blocks and every step with an object on the
