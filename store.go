@@ -182,8 +182,9 @@ type Queries interface {
 	StepIDs(ctx context.Context, userID int64) ([]int64, error)
 	// PlanVersion returns the user's plan version, which every write of
 	// the user's rows raises (the store raises it where it takes the
-	// user's row, see TouchFeed): their steps, commitments, settings and
-	// busy sources. ENOTFOUND for no user.
+	// user's row, see TouchFeed): their steps, commitments, settings, busy
+	// sources and CalDAV connection, and the taking of a re-plan wish
+	// (TakeReplan). ENOTFOUND for no user.
 	PlanVersion(ctx context.Context, userID int64) (int64, error)
 	// ClaimPlan raises the user's plan version if it is still seen, and
 	// reports whether it was: a plan made from reads at version seen may
@@ -228,7 +229,7 @@ type Queries interface {
 	// yet taken (its job is queued or running and re-plans after this).
 	WantReplan(ctx context.Context, userID int64) (bool, error)
 	// TakeReplan clears the wish WantReplan recorded and reports whether
-	// there was one.
+	// there was one; taking it raises the plan version.
 	TakeReplan(ctx context.Context, userID int64) (bool, error)
 	// PlanningWindow returns what PlanningSteps does, for the user's steps
 	// starting in [from, to) only, close steps and Unplaced blocks aside

@@ -156,7 +156,7 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 			out, err = s.createEnded(ctx, q, d.c, d.steps, d.endedBy, d.st, d.loc, now)
 		} else if ok, cerr := q.ClaimPlan(ctx, userID, version); cerr != nil || !ok {
 			return cmp.Or(cerr, errPlanStale)
-		} else if out, err = s.storePlanned(ctx, q, d, plan, now); err == nil {
+		} else if out, err = s.storePlanned(ctx, q, d, plan, snap, now); err == nil {
 			// The version this transaction leaves, which the snapshot
 			// holds once it has this create's changes.
 			snap.version, err = q.PlanVersion(ctx, userID)
@@ -174,6 +174,7 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 	if err == nil && stored {
 		s.lastCreates.Store(userID, now)
 		snap.apply(out, plan.fresh, plan.keys, plan.changed)
+		snap.replanWanted = snap.replanWanted || plan.replan
 		if plan.rebuild {
 			snap.rebuild(d.st, d.loc)
 		}
@@ -253,8 +254,9 @@ func (s *Service) draftWith(userID int64, st followup.Settings, loc *time.Locati
 
 // storePlanned stores a drafted commitment with its steps where plan put
 // them, the blocks plan moved, their calendar writes and, when the window
-// could not keep every rule, a background re-plan.
-func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft, plan windowPlan, now time.Time) (followup.Commitment, error) {
+// could not keep every rule, a background re-plan; sn is the calendar the
+// plan was made in, at the plan version this transaction claimed.
+func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft, plan windowPlan, sn *planSnapshot, now time.Time) (followup.Commitment, error) {
 	c, placed := d.c, plan.fresh
 	c.Warnings = append(c.Warnings, lateWarnings(placed, d.loc)...)
 	if err := q.InsertCommitment(ctx, &c); err != nil {
@@ -266,10 +268,7 @@ func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft,
 	if err := q.InsertSteps(ctx, placed); err != nil {
 		return followup.Commitment{}, err
 	}
-	conn, err := calendarOf(ctx, q, c.UserID)
-	if err != nil {
-		return followup.Commitment{}, err
-	}
+	conn := sn.calendar
 	in := planInput{userID: c.UserID, now: now, conn: conn, connKnown: true}
 	if err := s.storeMoves(ctx, q, in, plan.changed); err != nil {
 		return followup.Commitment{}, err
@@ -277,9 +276,10 @@ func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft,
 	if err := s.enqueueTo(ctx, q, c.UserID, conn, placed); err != nil {
 		return followup.Commitment{}, err
 	}
-	if plan.replan {
+	if plan.replan && !sn.replanWanted {
 		// One job for a run of creates: a wish not yet taken is seen to by
-		// the job queued with it, which re-plans after this commits.
+		// the job queued with it, which re-plans after this commits. The
+		// snapshot knows of a wish its creates recorded.
 		if wanted, err := q.WantReplan(ctx, c.UserID); err != nil {
 			return followup.Commitment{}, err
 		} else if wanted {

@@ -44,6 +44,9 @@ type localChange struct {
 // calendar returns the user's CalDAV connection (nil: none), read once
 // per transaction.
 func (lc *localChange) calendar() (*followup.CalDAVConnection, error) {
+	if !lc.connRead && lc.snap != nil {
+		lc.conn, lc.connRead = lc.snap.calendar, true
+	}
 	if !lc.connRead {
 		conn, err := calendarOf(lc.ctx, lc.q, lc.userID)
 		if err != nil {

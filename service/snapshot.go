@@ -33,7 +33,15 @@ type planSnapshot struct {
 	external, habits []followup.Interval
 	st               followup.Settings
 	loc              *time.Location
-	used             uint64
+	// calendar is the user's CalDAV calendar to write blocks to, as
+	// enqueueing reads it (UserID and CalendarURL only; nil: none): read
+	// with the rows, as connecting and disconnecting raise the plan version.
+	calendar *followup.CalDAVConnection
+	// replanWanted is set once a write at this plan version recorded the
+	// wish for the background re-plan. Only TakeReplan clears the wish, and
+	// it raises the plan version: while the snapshot holds, the wish stands.
+	replanWanted bool
+	used         uint64
 }
 
 // size is what the snapshot counts against the cache's bound: its rows

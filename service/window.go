@@ -51,7 +51,7 @@ type windowPlan struct {
 
 // loadCalendar reads the user's calendar: the busy time, the habits'
 // occurrences and every placed pending block, with the facts their
-// priority needs.
+// priority needs, and the CalDAV calendar blocks are written to.
 func loadCalendar(ctx context.Context, q followup.Queries, userID int64, st followup.Settings, loc *time.Location, now time.Time) (*planSnapshot, error) {
 	external, err := externalBusy(ctx, q, userID, loc)
 	if err != nil {
@@ -66,8 +66,15 @@ func loadCalendar(ctx context.Context, q followup.Queries, userID int64, st foll
 	if err != nil {
 		return nil, err
 	}
+	conn, err := calendarOf(ctx, q, userID)
+	if err != nil {
+		return nil, err
+	}
 	sn := &planSnapshot{built: now, from: from, to: to, rows: make(map[int64]followup.Step, len(rows)), facts: facts,
 		external: external, habits: habits}
+	if conn != nil {
+		sn.calendar = &followup.CalDAVConnection{UserID: conn.UserID, CalendarURL: conn.CalendarURL}
+	}
 	for _, p := range rows {
 		sn.rows[p.ID] = p
 	}
@@ -339,11 +346,12 @@ func (s *Service) replanOutsideWriter(ctx context.Context, userID int64) error {
 		return err
 	}
 	return s.Store.InTx(ctx, func(q followup.Queries) error {
-		if wanted, err := q.TakeReplan(ctx, userID); err != nil || !wanted {
-			return err
-		}
+		// Claimed first: taking the wish raises the plan version too.
 		if ok, err := q.ClaimPlan(ctx, userID, version); err != nil || !ok {
 			return cmp.Or(err, errPlanStale)
+		}
+		if wanted, err := q.TakeReplan(ctx, userID); err != nil || !wanted {
+			return err
 		}
 		conn, err := calendarOf(ctx, q, userID)
 		if err != nil {

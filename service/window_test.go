@@ -633,3 +633,74 @@ func TestReplanPlansOutsideTheWriter(t *testing.T) {
 		t.Error("the other process's commitment has no blocks")
 	}
 }
+
+// TestKeptCalendarFollowsCalDAVAndTheWish: a create that finds the user's
+// calendar kept in memory takes from it the CalDAV calendar blocks go to
+// and whether the background re-plan is wanted already, instead of reading
+// them in the writer. Connecting CalDAV, and the re-plan job taking the
+// wish, make the kept calendar read again: blocks logged after a connect
+// are written to the calendar, and a create after the wish was taken
+// queues the re-plan again.
+func TestKeptCalendarFollowsCalDAVAndTheWish(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, ny)
+	h := newHarness(t, now)
+	h.svc.Calendars = newFakeCalDAV()
+	u := h.user("kept@example.com", "America/New_York")
+	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Before"}, Promise: "Send the deck", DueText: "tomorrow"})
+	if n := caldavJobs(t, h); n != 0 {
+		t.Fatalf("%d calendar writes queued with no calendar connected", n)
+	}
+	if _, err := h.svc.ConnectCalDAV(h.ctx, u.ID, followup.CalDAVInput{URL: "dav.example.com", Username: "ada", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "After"}, Promise: "Send the deck", DueText: "tomorrow"})
+	for _, s := range c.Steps {
+		if s.Kind.IsBlock() && jobsLike(t, h, followup.JobCalDAVStep, s.UID) != 1 {
+			t.Errorf("the %s block of a create after connecting CalDAV has no calendar write queued", s.Kind)
+		}
+	}
+
+	// A full calendar: each create leaves the re-plan to the job.
+	st := followup.DefaultSettings("America/New_York")
+	st.WorkHours.End = followup.Clock{Hour: 10}
+	if _, err := h.svc.PutSettings(h.ctx, u.ID, st); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 170 {
+		h.clock.Set(now.Add(time.Duration(i) * time.Minute))
+		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(i)}, Promise: "Send the deck",
+			DueText: []string{"in 3 days", "tomorrow", "next week"}[i%3], Priority: i%5 == 0})
+	}
+	runReplan(t, h, u.ID)
+	wish := func(what string, want bool) {
+		t.Helper()
+		queued := jobsLike(t, h, followup.JobReplanUser, "")
+		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: what}, Promise: "Send the deck", DueText: "tomorrow", Priority: true})
+		if wanted, err := h.db.WantReplan(h.ctx, u.ID); err != nil || wanted {
+			t.Errorf("%s: no re-plan wish recorded (%v)", what, err)
+		}
+		if got := jobsLike(t, h, followup.JobReplanUser, "") - queued; (got > 0) != want {
+			t.Errorf("%s queued %d re-plans, want one queued: %v", what, got, want)
+		}
+	}
+	wish("the first create after the re-plan", true)
+	wish("a second create", false)
+	// The job takes the wish and finds nothing to move.
+	if wanted, err := h.db.TakeReplan(h.ctx, u.ID); err != nil || !wanted {
+		t.Fatalf("TakeReplan = %v, %v; want the wish", wanted, err)
+	}
+	wish("a create after the wish was taken", true)
+}
+
+// jobsLike counts the queued jobs of a kind whose arguments hold text.
+func jobsLike(t *testing.T, h *harness, kind, text string) int {
+	t.Helper()
+	var n int
+	err := h.db.SQL().QueryRowContext(h.ctx, h.db.Rebind(`SELECT count(*) FROM river_job WHERE kind = ? AND CAST(args AS TEXT) LIKE ?`),
+		kind, "%"+text+"%").Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

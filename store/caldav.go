@@ -73,7 +73,8 @@ func (q *queries) PutCalDAV(ctx context.Context, c followup.CalDAVConnection) er
 	if err != nil {
 		return fmt.Errorf("store: put caldav: %w", err)
 	}
-	return nil
+	// The calendar blocks are written to is part of what planning read.
+	return q.bumpPlan(ctx, c.UserID)
 }
 
 func orEmpty[T any](s []T) []T {
@@ -88,7 +89,10 @@ func (q *queries) DeleteCalDAV(ctx context.Context, userID int64) error {
 	if _, err := q.ex.ExecContext(ctx, `DELETE FROM busy_sources WHERE user_id = ?`, userID); err != nil {
 		return err
 	}
-	return q.execOne(ctx, "CalDAV connection", `DELETE FROM caldav_accounts WHERE user_id = ?`, userID)
+	if err := q.execOne(ctx, "CalDAV connection", `DELETE FROM caldav_accounts WHERE user_id = ?`, userID); err != nil {
+		return err
+	}
+	return q.bumpPlan(ctx, userID)
 }
 
 // CalDAVUsers lists the users with a CalDAV connection.

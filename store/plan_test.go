@@ -122,11 +122,21 @@ func TestPlanningWindow(t *testing.T) {
 }
 
 // TestReplanWanted is the wish a create leaves for the background re-plan:
-// taken once.
+// taken once. Taking it raises the plan version (a calendar kept at the
+// version before knows the wish may be gone); finding none does not.
 func TestReplanWanted(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	a := mustUser(t, db, "a@example.com")
+	version := func() int64 {
+		t.Helper()
+		v, err := db.PlanVersion(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	v0 := version()
 	if ok, err := db.TakeReplan(ctx, a.ID); err != nil || ok {
 		t.Fatalf("TakeReplan before any wish = %v, %v", ok, err)
 	}
@@ -135,8 +145,32 @@ func TestReplanWanted(t *testing.T) {
 			t.Fatalf("WantReplan #%d = %v, %v; want new only the first time", i, isNew, err)
 		}
 	}
+	if v := version(); v != v0 {
+		t.Errorf("plan version %d after finding no wish and recording one, want %d", v, v0)
+	}
 	if ok, err := db.TakeReplan(ctx, a.ID); err != nil || !ok {
 		t.Errorf("TakeReplan = %v, %v; want the wish", ok, err)
+	}
+	if v := version(); v <= v0 {
+		t.Errorf("plan version %d after the wish was taken, want above %d", v, v0)
+	}
+	var left int64
+	err := db.InTx(ctx, func(q followup.Queries) error {
+		if _, err := q.WantReplan(ctx, a.ID); err != nil {
+			return err
+		}
+		if ok, err := q.TakeReplan(ctx, a.ID); err != nil || !ok {
+			t.Errorf("TakeReplan in a transaction = %v, %v; want the wish", ok, err)
+		}
+		var err error
+		left, err = q.PlanVersion(ctx, a.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != left {
+		t.Errorf("PlanVersion in the transaction that took the wish %d, after it %d", left, v)
 	}
 	if _, err := db.WantReplan(ctx, a.ID+1000); followup.ErrorCode(err) != followup.ENOTFOUND {
 		t.Errorf("WantReplan of no user: %v, want ENOTFOUND", err)
@@ -146,6 +180,42 @@ func TestReplanWanted(t *testing.T) {
 	}
 	if isNew, err := db.WantReplan(ctx, a.ID); err != nil || !isNew {
 		t.Errorf("WantReplan after the wish was taken = %v, %v; want new", isNew, err)
+	}
+}
+
+// TestCalDAVRaisesPlanVersion: connecting, changing and removing the CalDAV
+// connection raise the user's plan version, as the calendar blocks are
+// written to is read with the user's kept calendar.
+func TestCalDAVRaisesPlanVersion(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a := mustUser(t, db, "a@example.com")
+	t0 := time.Date(2026, 3, 29, 0, 30, 0, 0, time.UTC)
+	conn := followup.CalDAVConnection{UserID: a.ID, URL: "https://dav.example.com/", Username: "ada", SealedPassword: "sealed",
+		CalendarURL: "https://dav.example.com/cal/", CreatedAt: t0, UpdatedAt: t0}
+	last, err := db.PlanVersion(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		what string
+		do   func() error
+	}{
+		{"connect", func() error { return db.PutCalDAV(ctx, conn) }},
+		{"another calendar", func() error { conn.CalendarURL = "https://dav.example.com/other/"; return db.PutCalDAV(ctx, conn) }},
+		{"disconnect", func() error { return db.DeleteCalDAV(ctx, a.ID) }},
+	} {
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.what, err)
+		}
+		v, err := db.PlanVersion(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v <= last {
+			t.Errorf("%s: plan version %d, want above %d", step.what, v, last)
+		}
+		last = v
 	}
 }
 

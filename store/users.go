@@ -223,13 +223,19 @@ func (q *queries) WantReplan(ctx context.Context, userID int64) (bool, error) {
 }
 
 // TakeReplan clears the re-plan wish and reports whether there was one.
+// Taking it raises the plan version, so that a plan read before knows the
+// wish may be gone.
 func (q *queries) TakeReplan(ctx context.Context, userID int64) (bool, error) {
-	res, err := q.ex.ExecContext(ctx, `UPDATE users SET replan_wanted = 0 WHERE id = ? AND replan_wanted = 1`, userID)
-	if err != nil {
+	var v int64
+	err := q.ex.QueryRowContext(ctx, `UPDATE users SET replan_wanted = 0, plan_version = plan_version + 1
+		WHERE id = ? AND replan_wanted = 1 RETURNING plan_version`, userID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
 		return false, fmt.Errorf("store: take replan: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	q.planWritten(userID, v)
+	return true, nil
 }
 
 // bumpPlan raises the plan version of the user a write concerns.
