@@ -190,6 +190,10 @@ type Queries interface {
 	// reports whether it was: a plan made from reads at version seen may
 	// then be stored.
 	ClaimPlan(ctx context.Context, userID, seen int64) (bool, error)
+	// ClaimPlanAndFeed is ClaimPlan for a transaction that stores blocks
+	// the feed shows (a create): the claim raises the feed version too, in
+	// one write of the user's row.
+	ClaimPlanAndFeed(ctx context.Context, userID, seen int64) (bool, error)
 
 	InsertCommitment(ctx context.Context, c *Commitment) error
 	UpdateCommitment(ctx context.Context, c *Commitment) error

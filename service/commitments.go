@@ -154,7 +154,7 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 		var err error
 		if d.ended {
 			out, err = s.createEnded(ctx, q, d.c, d.steps, d.endedBy, d.st, d.loc, now)
-		} else if ok, cerr := q.ClaimPlan(ctx, userID, version); cerr != nil || !ok {
+		} else if ok, cerr := q.ClaimPlanAndFeed(ctx, userID, version); cerr != nil || !ok {
 			return cmp.Or(cerr, errPlanStale)
 		} else if out, err = s.storePlanned(ctx, q, d, plan, snap, now); err == nil {
 			// The version this transaction leaves, which the snapshot

@@ -50,6 +50,14 @@ func (q *queries) feedRevAt(ctx context.Context, userID int64, now time.Time) (i
 	if err != nil {
 		return 0, notFound(err, "User")
 	}
+	q.feedRaised(userID, rev, plan)
+	return rev, nil
+}
+
+// feedRaised records the feed and plan versions a write of this
+// transaction raised the user to: the transaction's later writes stamp
+// that feed version.
+func (q *queries) feedRaised(userID, rev, plan int64) {
 	q.planWritten(userID, plan)
 	if q.tx != nil {
 		if q.revs == nil {
@@ -57,7 +65,6 @@ func (q *queries) feedRevAt(ctx context.Context, userID int64, now time.Time) (i
 		}
 		q.revs[userID] = rev
 	}
-	return rev, nil
 }
 
 // stepRev is the feed version a new step is stored with: the raised one

@@ -65,6 +65,55 @@ func TestPlanVersion(t *testing.T) {
 	}
 }
 
+// TestClaimPlanAndFeed: a create's claim raises the plan and feed versions
+// in one write; the steps the transaction then stores carry that feed
+// version (a feed rendered before sees them) without raising it again; a
+// stale claim changes nothing.
+func TestClaimPlanAndFeed(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a := mustUser(t, db, "a@example.com")
+	c := mustCommitment(t, db, a.ID, "Jane")
+	versions := func() (feed, plan int64) {
+		t.Helper()
+		if err := db.SQL().QueryRowContext(ctx, db.Rebind(`SELECT feed_version, plan_version FROM users WHERE id = ?`), a.ID).
+			Scan(&feed, &plan); err != nil {
+			t.Fatal(err)
+		}
+		return feed, plan
+	}
+	feed0, plan0 := versions()
+	t0 := time.Date(2026, 3, 29, 0, 30, 0, 0, time.UTC)
+	err := db.InTx(ctx, func(q followup.Queries) error {
+		if ok, err := q.ClaimPlanAndFeed(ctx, a.ID, plan0); err != nil || !ok {
+			t.Fatalf("ClaimPlanAndFeed(%d) = %v, %v; want it claimed", plan0, ok, err)
+		}
+		return q.InsertSteps(ctx, []followup.Step{{CommitmentID: c.ID, UserID: a.ID, Kind: followup.KindDeliver,
+			Status: followup.StepPlanned, Start: t0.Add(time.Hour), End: t0.Add(75 * time.Minute), NotBefore: t0,
+			Due: t0.Add(24 * time.Hour), UID: "claimed@followup", RemoteSequence: -1, CreatedAt: t0, UpdatedAt: t0}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed1, plan1 := versions()
+	if feed1 != feed0+1 || plan1 <= plan0 {
+		t.Errorf("after the claim and a step: feed version %d → %d (want +1), plan version %d → %d (want above)", feed0, feed1, plan0, plan1)
+	}
+	changed, err := db.StepsChangedSince(ctx, a.ID, feed0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changed) != 1 || changed[0].UID != "claimed@followup" {
+		t.Errorf("steps changed since feed version %d: %+v, want the stored step", feed0, changed)
+	}
+	if ok, err := db.ClaimPlanAndFeed(ctx, a.ID, plan0); err != nil || ok {
+		t.Errorf("ClaimPlanAndFeed(%d) again = %v, %v; want it refused", plan0, ok, err)
+	}
+	if feed, plan := versions(); feed != feed1 || plan != plan1 {
+		t.Errorf("a refused claim moved the versions to %d, %d from %d, %d", feed, plan, feed1, plan1)
+	}
+}
+
 // TestPlanningWindow reads the pending steps that start in a window with
 // their commitments' planning facts, and leaves out closes, let-gos,
 // finished and unplaced steps and other users' steps.

@@ -200,6 +200,26 @@ func (q *queries) ClaimPlan(ctx context.Context, userID, seen int64) (bool, erro
 	return n == 1, err
 }
 
+// ClaimPlanAndFeed raises the plan version from seen and the feed version
+// in one statement; the transaction's later writes stamp the raised feed
+// version (feedRev) without another.
+func (q *queries) ClaimPlanAndFeed(ctx context.Context, userID, seen int64) (bool, error) {
+	if _, ok := q.revs[userID]; ok {
+		return q.ClaimPlan(ctx, userID, seen) // the feed version rose in this transaction already
+	}
+	var rev, plan int64
+	err := q.ex.QueryRowContext(ctx, `UPDATE users SET feed_version = feed_version + 1, feed_updated_at = ?,
+		plan_version = plan_version + 1 WHERE id = ? AND plan_version = ? RETURNING feed_version, plan_version`,
+		ts(q.db.now()), userID, seen).Scan(&rev, &plan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("store: claim plan: %w", err)
+	}
+	q.feedRaised(userID, rev, plan)
+	return true, nil
+}
+
 // WantReplan records that the user's blocks need a full re-plan.
 func (q *queries) WantReplan(ctx context.Context, userID int64) (bool, error) {
 	res, err := q.ex.ExecContext(ctx, `UPDATE users SET replan_wanted = 1 WHERE id = ? AND replan_wanted = 0`, userID)
