@@ -156,11 +156,14 @@ func planWindowExactly(in planInput, sn *planSnapshot) (windowPlan, bool, error)
 	var stored []followup.Step
 	for _, p := range sn.rows {
 		if p.End.After(in.now) && p.Start.Before(end) {
+			if len(stored) == maxExactWindow {
+				return windowPlan{}, false, nil
+			}
+			if stored == nil {
+				stored = make([]followup.Step, 0, maxExactWindow)
+			}
 			stored = append(stored, p)
 		}
-	}
-	if len(stored) > maxExactWindow {
-		return windowPlan{}, false, nil
 	}
 	slices.SortFunc(stored, func(a, b followup.Step) int {
 		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.ID, b.ID))
