@@ -125,7 +125,14 @@ func (sn *planSnapshot) apply(c followup.Commitment, placed []followup.Step, key
 			sn.cal.Rename(int64(k), placed[i].ID)
 		}
 	}
-	for _, p := range append(append([]followup.Step(nil), placed...), moved...) {
+	sn.keep(placed)
+	sn.keep(moved)
+}
+
+// keep puts steps as stored in the snapshot's rows: those PlanningWindow
+// reads, and no others.
+func (sn *planSnapshot) keep(steps []followup.Step) {
+	for _, p := range steps {
 		delete(sn.rows, p.ID)
 		if row, ok := planningRow(p); ok && !row.Start.Before(sn.from) && row.Start.Before(sn.to) {
 			sn.rows[row.ID] = row

@@ -153,15 +153,19 @@ func planWindowExactly(in planInput, sn *planSnapshot) (windowPlan, bool, error)
 		return windowPlan{}, false, nil
 	}
 	end := latestDeadline(in.fresh, in.now).Add(windowSlack)
-	var stored []followup.Step
+	inWindow := func(p followup.Step) bool { return p.End.After(in.now) && p.Start.Before(end) }
+	// Counted before copied: most calendars this far hold too many.
+	n := 0
 	for _, p := range sn.rows {
-		if p.End.After(in.now) && p.Start.Before(end) {
-			if len(stored) == maxExactWindow {
+		if inWindow(p) {
+			if n++; n > maxExactWindow {
 				return windowPlan{}, false, nil
 			}
-			if stored == nil {
-				stored = make([]followup.Step, 0, maxExactWindow)
-			}
+		}
+	}
+	stored := make([]followup.Step, 0, n)
+	for _, p := range sn.rows {
+		if inWindow(p) {
 			stored = append(stored, p)
 		}
 	}
