@@ -167,7 +167,12 @@ func newQueue(s *DB, o QueueOptions, log *slog.Logger) (*queue, error) {
 		return q.run(ctx, followup.Job{Kind: followup.JobSyncUser, UserID: j.Args.UserID, Snoozes: snoozes(j.JobRow)})
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[replanArgs]) error {
-		return q.run(ctx, followup.Job{Kind: followup.JobReplanUser, UserID: j.Args.UserID})
+		err := q.run(ctx, followup.Job{Kind: followup.JobReplanUser, UserID: j.Args.UserID})
+		var snooze *river.JobSnoozeError
+		if err != nil && !errors.As(err, &snooze) && j.Attempt >= j.MaxAttempts {
+			s.dropReplanWish(ctx, j.Args.UserID, err)
+		}
+		return err
 	}))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[syncAllArgs]) error {
 		return q.observe(syncAllArgs{}.Kind(), func() error { return s.enqueueSyncs(ctx) })
@@ -244,6 +249,17 @@ func snoozes(row *rivertype.JobRow) int {
 		return 0
 	}
 	return m.Snoozes
+}
+
+// dropReplanWish clears the re-plan wish of a user whose re-plan job failed
+// its last attempt and is discarded: while a wish stands, creates queue no
+// job (WantReplan), so a wish left behind would stop the user's re-plans
+// for good. The next write that wants one records it again.
+func (s *DB) dropReplanWish(ctx context.Context, userID int64, cause error) {
+	s.log.WarnContext(ctx, "re-plan job discarded after its last attempt", "user_id", userID, "err", cause)
+	if _, err := s.TakeReplan(context.WithoutCancel(ctx), userID); err != nil {
+		s.log.ErrorContext(ctx, "clear the re-plan wish of a discarded job", "user_id", userID, "err", err)
+	}
 }
 
 // enqueueSyncs queues a sync of every user with a CalDAV account.

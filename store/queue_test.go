@@ -411,3 +411,66 @@ func TestTickBesideStuckTick(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// failingReplans fails every re-plan job and counts them.
+type failingReplans struct{ runs atomic.Int64 }
+
+func (h *failingReplans) HandleJob(_ context.Context, j followup.Job) error {
+	if j.Kind == followup.JobReplanUser {
+		h.runs.Add(1)
+		return errors.New("the re-plan failed")
+	}
+	return nil
+}
+
+func (*failingReplans) Tick(context.Context) error { return nil }
+
+// TestDiscardedReplanDropsItsWish: a re-plan job that fails its last
+// attempt is discarded and takes the user's wish with it, so that the next
+// write wanting a re-plan records a new wish (and so queues a job) instead
+// of finding one that no job will ever take.
+func TestDiscardedReplanDropsItsWish(t *testing.T) {
+	db, err := store.Open(testDSN(t), store.Options{
+		Now:   func() time.Time { return t0 },
+		Queue: store.QueueOptions{PollInterval: 20 * time.Millisecond, MaxAttempts: 1, SyncInterval: -1, TickInterval: time.Hour},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u := mustUser(t, db, "wish@example.com")
+	if isNew, err := db.WantReplan(ctx, u.ID); err != nil || !isNew {
+		t.Fatalf("WantReplan = %v, %v", isNew, err)
+	}
+	if err := db.Enqueue(ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	h := &failingReplans{}
+	if err := db.StartQueue(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	defer db.StopQueue(context.Background())
+	discarded := 0
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && discarded == 0; time.Sleep(50 * time.Millisecond) {
+		counts, err := db.JobCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range counts {
+			if c.Kind == followup.JobReplanUser && c.State == "discarded" {
+				discarded = c.Jobs
+			}
+		}
+	}
+	if discarded != 1 || h.runs.Load() != 1 {
+		t.Fatalf("%d re-plan jobs discarded after %d runs, want 1 after 1", discarded, h.runs.Load())
+	}
+	if isNew, err := db.WantReplan(ctx, u.ID); err != nil || !isNew {
+		t.Errorf("WantReplan after the job was discarded = %v, %v; want a new wish", isNew, err)
+	}
+}
