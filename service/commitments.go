@@ -54,8 +54,8 @@ type createHooks struct {
 func (s *Service) createPlanned(ctx context.Context, userID int64, in followup.NewCommitment, now time.Time, hooks createHooks) (followup.Commitment, error) {
 	unlock := s.lockPlan(userID)
 	defer unlock()
-	for range maxPlanAttempts {
-		c, err := s.createWindowed(ctx, userID, in, now, hooks)
+	for attempt := range maxPlanAttempts {
+		c, err := s.createWindowed(ctx, userID, in, now, hooks, attempt == 0)
 		if !errors.Is(err, errPlanStale) {
 			return c, err
 		}
@@ -79,6 +79,25 @@ func (s *Service) createPlanned(ctx context.Context, userID int64, in followup.N
 		s.logCreatedEnded(ctx, out)
 	}
 	return out, err
+}
+
+// contendedFor is how long a user's creates read the plan version before
+// using the calendar kept here, once one found it made stale by another
+// process (several instances on one database serving the user).
+const contendedFor = time.Minute
+
+// contendedAt reports whether a create of the user found the kept calendar
+// stale within contendedFor before now.
+func (s *Service) contendedAt(userID int64, now time.Time) bool {
+	at, ok := s.contended.Load(userID)
+	if !ok {
+		return false
+	}
+	if d := now.Sub(at.(time.Time)); d >= 0 && d < contendedFor {
+		return true
+	}
+	s.contended.Delete(userID)
+	return false
 }
 
 // logCreatedEnded logs the let-go of a commitment that create stored let go
@@ -111,16 +130,30 @@ func (h createHooks) storedIn(q followup.Queries, c followup.Commitment) error {
 }
 
 // createWindowed is one attempt of createPlanned: errPlanStale when the
-// plan version moved.
-func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.NewCommitment, now time.Time, hooks createHooks) (followup.Commitment, error) {
-	version, err := s.Store.PlanVersion(ctx, userID)
-	if err != nil {
-		return followup.Commitment{}, err
+// plan version moved. A first attempt trusts the calendar kept here
+// (trustKept) without reading the plan version: the transaction's compare
+// and swap finds out if another process wrote meanwhile, and the user's
+// creates then read the version first for a while (contendedFor).
+func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.NewCommitment, now time.Time, hooks createHooks, trustKept bool) (followup.Commitment, error) {
+	var snap *planSnapshot
+	var version int64
+	if trustKept && !s.contendedAt(userID, now) {
+		if snap = s.plans().takeKept(userID); snap != nil {
+			version = snap.version
+		}
 	}
-	snap := s.plans().take(userID, version)
+	trusted := snap != nil
+	if !trusted {
+		var err error
+		if version, err = s.Store.PlanVersion(ctx, userID); err != nil {
+			return followup.Commitment{}, err
+		}
+		snap = s.plans().take(userID, version)
+	}
 	if snap != nil && (now.Sub(snap.built) > calendarRebuild || now.Before(snap.built)) {
 		snap = nil
 	}
+	var err error
 	var d draft
 	if snap != nil {
 		// The settings are those of the plan version: a change raises it.
@@ -170,6 +203,9 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 	})
 	if err == nil && created {
 		s.logCreatedEnded(ctx, out)
+	}
+	if trusted && errors.Is(err, errPlanStale) {
+		s.contended.Store(userID, now)
 	}
 	if err == nil && stored {
 		s.lastCreates.Store(userID, now)

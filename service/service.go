@@ -78,6 +78,9 @@ type Service struct {
 	// put off; see DefaultReplanQuiet).
 	ReplanQuiet time.Duration
 	lastCreates sync.Map // user id → time of the user's last create here
+	// contended holds the users whose kept calendar another process's
+	// writes made stale lately: user id → time a create here found it so.
+	contended sync.Map
 
 	feedOnce   sync.Once
 	feedCache  *feedCache

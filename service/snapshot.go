@@ -87,6 +87,18 @@ func (pc *planCache) take(userID, version int64) *planSnapshot {
 	return snap
 }
 
+// takeKept removes and returns the user's snapshot, whatever its version.
+func (pc *planCache) takeKept(userID int64) *planSnapshot {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	snap := pc.users[userID]
+	if snap != nil {
+		delete(pc.users, userID)
+		pc.size -= snap.size()
+	}
+	return snap
+}
+
 // put keeps the user's snapshot, dropping the least lately used ones
 // while the rows exceed the bound.
 func (pc *planCache) put(userID int64, snap *planSnapshot) {

@@ -704,3 +704,57 @@ func jobsLike(t *testing.T, h *harness, kind, text string) int {
 	}
 	return n
 }
+
+// TestCreateTrustsItsKeptCalendar: a create after a create here uses the
+// calendar kept in memory without reading the plan version first (the
+// transaction's compare and swap checks it). When another process wrote
+// the user's blocks meanwhile, the create finds out in its transaction,
+// plans again with what the other stored, and the user's creates read the
+// version first for a minute; then they trust the kept calendar again.
+func TestCreateTrustsItsKeptCalendar(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 3, 6, 8, 0, 0, 0, ny) // Friday before the DST change
+	h := newHarness(t, now)
+	u := h.user("trust@example.com", "America/New_York")
+	_, other := h.instance()
+	counting := &countingStore{Store: h.db}
+	h.svc.Store = counting
+	create := func(name string, at time.Time) {
+		t.Helper()
+		h.clock.Set(at)
+		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: name}, Promise: "Send the deck", DueText: "by Monday"})
+	}
+	reads := func(what string, want int64) {
+		t.Helper()
+		if n := counting.attempts.Swap(0); n != want {
+			t.Errorf("%s read the plan version %d times, want %d", what, n, want)
+		}
+	}
+	create("first", now)
+	reads("the first create (no calendar kept)", 1)
+	create("second", now.Add(time.Minute))
+	reads("a create after a create here", 0)
+	checkSnapshot(t, h, u.ID)
+
+	if _, err := other.Create(h.ctx, u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "elsewhere"},
+		Promise: "Send the deck", DueText: "by Monday", Priority: true}); err != nil {
+		t.Fatal(err)
+	}
+	create("after the other's", now.Add(2*time.Minute))
+	reads("the create after another process's", 1)
+	checkSnapshot(t, h, u.ID)
+	create("a minute later", now.Add(2*time.Minute+30*time.Second))
+	reads("a create within a minute of finding the calendar stale", 1)
+	create("later still", now.Add(4*time.Minute))
+	reads("a create minutes after", 0)
+
+	req, pls, names := planState(t, h, u.ID, ny, now.Add(4*time.Minute))
+	for _, v := range plancheck.Check(req, pls) {
+		t.Error(v)
+	}
+	for _, name := range []string{"first", "second", "elsewhere", "after the other's", "a minute later", "later still"} {
+		if !slices.Contains(names, name) {
+			t.Errorf("%s has no blocks", name)
+		}
+	}
+}
