@@ -39,6 +39,7 @@ func (s *Service) PutSettings(ctx context.Context, userID int64, st followup.Set
 		}
 		return s.replan(ctx, q, userID, now)
 	})
+	s.plans().drop(userID)
 	return st, err
 }
 

@@ -99,6 +99,11 @@ func (pc *planCache) takeKept(userID int64) *planSnapshot {
 	return snap
 }
 
+// drop forgets the user's snapshot: a write here changed the user's blocks
+// or settings without bringing it up to date, and the next create is to
+// read the calendar, not find the kept one stale in its transaction.
+func (pc *planCache) drop(userID int64) { pc.takeKept(userID) }
+
 // put keeps the user's snapshot, dropping the least lately used ones
 // while the rows exceed the bound.
 func (pc *planCache) put(userID int64, snap *planSnapshot) {

@@ -307,6 +307,7 @@ func (s *Service) replanInBackground(ctx context.Context, userID int64) error {
 	}
 	unlock := s.lockPlan(userID)
 	defer unlock()
+	defer s.plans().drop(userID)
 	err := s.replanOutsideWriter(ctx, userID)
 	if errors.Is(err, errPlanStale) || errors.Is(err, errHabitsInWriter) {
 		err = s.Store.InTx(ctx, func(q followup.Queries) error {

@@ -747,12 +747,26 @@ func TestCreateTrustsItsKeptCalendar(t *testing.T) {
 	reads("a create within a minute of finding the calendar stale", 1)
 	create("later still", now.Add(4*time.Minute))
 	reads("a create minutes after", 0)
+	// The background re-plan here forgets the kept calendar: the next
+	// create reads it (and the version) instead of finding it stale.
+	if _, err := h.db.WantReplan(h.ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Set(now.Add(5 * time.Minute))
+	if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	counting.attempts.Store(0)
+	create("after the re-plan", now.Add(5*time.Minute))
+	reads("the create after a re-plan here", 1)
+	create("after that", now.Add(5*time.Minute+time.Second))
+	reads("the create after it", 0)
 
-	req, pls, names := planState(t, h, u.ID, ny, now.Add(4*time.Minute))
+	req, pls, names := planState(t, h, u.ID, ny, now.Add(5*time.Minute))
 	for _, v := range plancheck.Check(req, pls) {
 		t.Error(v)
 	}
-	for _, name := range []string{"first", "second", "elsewhere", "after the other's", "a minute later", "later still"} {
+	for _, name := range []string{"first", "second", "elsewhere", "after the other's", "a minute later", "later still", "after the re-plan", "after that"} {
 		if !slices.Contains(names, name) {
 			t.Errorf("%s has no blocks", name)
 		}
