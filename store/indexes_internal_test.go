@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/followup/followup"
-	"github.com/followup/followup/internal/pgtest"
 )
 
 // TestQueriesUseTheirIndexes asks each database how it runs the queries
@@ -79,18 +78,7 @@ func indexedDB(t *testing.T, dialect string) *DB {
 		db, _ := migratedWithUser(t, "plans@example.com")
 		return db
 	}
-	if !pgtest.Available() {
-		t.Skip("PostgreSQL is not installed")
-	}
-	dsn := pgtest.DatabaseFrom(t, pgtest.Template(t, "followup_store", func(dsn string) error {
-		db, err := Open(dsn, Options{})
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		return db.Migrate(context.Background())
-	}))
-	db, err := Open(dsn, Options{})
+	db, err := Open(migratedPostgres(t), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,19 +61,7 @@ func (stepHandler) Tick(context.Context) error { return nil }
 // state (completed, discarded after its one attempt, scheduled for later).
 func TestJobOutcomes(t *testing.T) {
 	obs := &outcomes{n: map[string]int{}}
-	db, err := store.Open(testDSN(t), store.Options{
-		Now:   func() time.Time { return t0 },
-		Queue: store.QueueOptions{PollInterval: 20 * time.Millisecond, MaxAttempts: 1, SyncInterval: -1, TickInterval: time.Hour, Jobs: obs},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, ctx := openOneAttempt(t, obs)
 	for _, uid := range []string{"ok", "fail", "later"} {
 		if err := db.Enqueue(ctx, followup.Job{Kind: followup.JobCalDAVStep, UserID: 1, UID: uid}); err != nil {
 			t.Fatal(err)
@@ -430,19 +418,7 @@ func (*failingReplans) Tick(context.Context) error { return nil }
 // write wanting a re-plan records a new wish (and so queues a job) instead
 // of finding one that no job will ever take.
 func TestDiscardedReplanDropsItsWish(t *testing.T) {
-	db, err := store.Open(testDSN(t), store.Options{
-		Now:   func() time.Time { return t0 },
-		Queue: store.QueueOptions{PollInterval: 20 * time.Millisecond, MaxAttempts: 1, SyncInterval: -1, TickInterval: time.Hour},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, ctx := openOneAttempt(t, nil)
 	u := mustUser(t, db, "wish@example.com")
 	if isNew, err := db.WantReplan(ctx, u.ID); err != nil || !isNew {
 		t.Fatalf("WantReplan = %v, %v", isNew, err)
@@ -473,4 +449,25 @@ func TestDiscardedReplanDropsItsWish(t *testing.T) {
 	if isNew, err := db.WantReplan(ctx, u.ID); err != nil || !isNew {
 		t.Errorf("WantReplan after the job was discarded = %v, %v; want a new wish", isNew, err)
 	}
+}
+
+// openOneAttempt opens a migrated database whose queue polls every 20 ms
+// and discards a job after one failed attempt, telling obs (if any) each
+// outcome; both close when the test ends.
+func openOneAttempt(t *testing.T, obs followup.JobObserver) (*store.DB, context.Context) {
+	t.Helper()
+	db, err := store.Open(testDSN(t), store.Options{
+		Now:   func() time.Time { return t0 },
+		Queue: store.QueueOptions{PollInterval: 20 * time.Millisecond, MaxAttempts: 1, SyncInterval: -1, TickInterval: time.Hour, Jobs: obs},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db, ctx
 }

@@ -38,14 +38,14 @@ func (l *statementLog) take() []string {
 	return sent
 }
 
-// openTraced opens a fresh migrated PostgreSQL database with a user, its
-// statements recorded.
-func openTraced(t *testing.T) (*DB, *statementLog, followup.User, time.Time) {
+// migratedPostgres names a fresh migrated PostgreSQL database, copied from
+// the template; the test is skipped when PostgreSQL is not installed.
+func migratedPostgres(t *testing.T) string {
 	t.Helper()
 	if !pgtest.Available() {
 		t.Skip("PostgreSQL is not installed")
 	}
-	dsn := pgtest.DatabaseFrom(t, pgtest.Template(t, "followup_store", func(dsn string) error {
+	return pgtest.DatabaseFrom(t, pgtest.Template(t, "followup_store", func(dsn string) error {
 		db, err := Open(dsn, Options{})
 		if err != nil {
 			return err
@@ -53,6 +53,13 @@ func openTraced(t *testing.T) (*DB, *statementLog, followup.User, time.Time) {
 		defer db.Close()
 		return db.Migrate(context.Background())
 	}))
+}
+
+// openTraced opens a fresh migrated PostgreSQL database with a user, its
+// statements recorded.
+func openTraced(t *testing.T) (*DB, *statementLog, followup.User, time.Time) {
+	t.Helper()
+	dsn := migratedPostgres(t)
 	log := &statementLog{}
 	t0 := time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
 	db, err := Open(dsn, Options{Now: func() time.Time { return t0 }, tracer: log})
