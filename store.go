@@ -196,6 +196,10 @@ type Queries interface {
 	ClaimPlanAndFeed(ctx context.Context, userID, seen int64) (bool, error)
 
 	InsertCommitment(ctx context.Context, c *Commitment) error
+	// InsertCommitmentWithSteps is InsertCommitment and then InsertSteps
+	// with the steps' CommitmentID set to the new commitment's (in one
+	// statement where the database can).
+	InsertCommitmentWithSteps(ctx context.Context, c *Commitment, steps []Step) error
 	UpdateCommitment(ctx context.Context, c *Commitment) error
 	DeleteCommitment(ctx context.Context, userID, id int64) error
 	// Commitment returns one of the user's commitments with its steps.

@@ -295,13 +295,7 @@ func (s *Service) draftWith(userID int64, st followup.Settings, loc *time.Locati
 func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft, plan windowPlan, sn *planSnapshot, now time.Time) (followup.Commitment, error) {
 	c, placed := d.c, plan.fresh
 	c.Warnings = append(c.Warnings, lateWarnings(placed, d.loc)...)
-	if err := q.InsertCommitment(ctx, &c); err != nil {
-		return followup.Commitment{}, err
-	}
-	for i := range placed {
-		placed[i].CommitmentID = c.ID
-	}
-	if err := q.InsertSteps(ctx, placed); err != nil {
+	if err := q.InsertCommitmentWithSteps(ctx, &c, placed); err != nil {
 		return followup.Commitment{}, err
 	}
 	conn := sn.calendar

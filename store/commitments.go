@@ -43,6 +43,59 @@ func (q *queries) InsertCommitment(ctx context.Context, c *followup.Commitment) 
 	})
 }
 
+// InsertCommitmentWithSteps stores a new commitment and its steps, setting
+// their IDs and the steps' CommitmentID. On PostgreSQL, in a transaction
+// that raised the user's feed version already (a create's
+// ClaimPlanAndFeed), it is one statement: one round trip instead of two.
+func (q *queries) InsertCommitmentWithSteps(ctx context.Context, c *followup.Commitment, steps []followup.Step) error {
+	rev, raised := q.revs[c.UserID]
+	if q.db.dialect != postgresDialect || !raised || len(steps) == 0 {
+		if err := q.InsertCommitment(ctx, c); err != nil {
+			return err
+		}
+		for i := range steps {
+			steps[i].CommitmentID = c.ID
+		}
+		return q.InsertSteps(ctx, steps)
+	}
+	args := append(append([]any{c.UserID}, commitmentArgs(c)...), ts(c.CreatedAt), ts(c.UpdatedAt), rev)
+	rows := make([]string, len(steps))
+	for i := range steps {
+		var err error
+		n := len(args)
+		if args, err = q.stepRow(ctx, args, &steps[i]); err != nil {
+			return err
+		}
+		args = append(args[:n], args[n+1:]...) // the commitment's id comes from its row
+		rows[i] = "(" + placeholders(18) + ")"
+	}
+	// The first row's types type the VALUES list's columns.
+	rows[0] = `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
+		CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS TEXT),
+		CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS INTEGER))`
+	res, err := q.ex.QueryContext(ctx, `
+		WITH c AS (
+			INSERT INTO commitments (user_id, contact_name, contact_email, contact_phone, contact_company, contact_url,
+				met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes,
+				meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at,
+				feed_rev)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			RETURNING id)
+		INSERT INTO steps (`+stepInsertColumns+`)
+		SELECT c.id, v.* FROM c CROSS JOIN (VALUES `+strings.Join(rows, ", ")+`) AS v
+		RETURNING id, uid, commitment_id`, args...)
+	if err != nil {
+		return insertStepsError(err)
+	}
+	if c.ID, err = scanInserted(res, steps); err != nil {
+		return err
+	}
+	for i := range steps {
+		steps[i].CommitmentID = c.ID
+	}
+	return nil
+}
+
 // commitmentArgs are the mutable columns, in INSERT/UPDATE order.
 func commitmentArgs(c *followup.Commitment) []any {
 	var mStart any

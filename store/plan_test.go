@@ -371,3 +371,94 @@ func BenchmarkMoveSteps(b *testing.B) {
 	b.ReportMetric(float64(took["steps"].Microseconds())/float64(n)/1000, "ms/steps")
 	b.ReportMetric(float64(took["steps"])/float64(took["loop"]), "steps/loop")
 }
+
+// TestInsertCommitmentWithSteps stores a commitment with its steps as a
+// create does (after ClaimPlanAndFeed, one statement on PostgreSQL) and
+// outside such a transaction: both read back whole, with the steps linked
+// to the commitment and carrying the raised feed version. A step whose
+// UID is taken fails the whole create with ECONFLICT and stores nothing.
+func TestInsertCommitmentWithSteps(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a := mustUser(t, db, "a@example.com")
+	newCommitment := func(name string) followup.Commitment {
+		return followup.Commitment{UserID: a.ID, Contact: followup.Contact{Name: name, Email: "x@example.com"}, MetAt: t0,
+			MetWhere: "Booth; 12", Promise: "Send the deck", Direction: followup.Mine, Due: t0.Add(48 * time.Hour), Priority: true,
+			Meeting: &followup.Meeting{Start: t0.Add(72 * time.Hour), Minutes: 30, Location: "Café"},
+			Status:  followup.StatusOpen, CreatedAt: t0, UpdatedAt: t0, Warnings: []string{"clamped"}}
+	}
+	newSteps := func(prefix string) []followup.Step {
+		var steps []followup.Step
+		for i, kind := range []followup.StepKind{followup.KindRefresher, followup.KindDeliver, followup.KindLetGo} {
+			start := t0.Add(time.Duration(i+1) * time.Hour)
+			steps = append(steps, followup.Step{UserID: a.ID, Kind: kind, Status: followup.StepPlanned, Start: start,
+				End: start.Add(15 * time.Minute), NotBefore: t0, Due: t0.Add(24 * time.Hour), UID: prefix + fmt.Sprint(i) + "@followup",
+				Late: i == 1, RemoteSequence: -1, CreatedAt: t0, UpdatedAt: t0})
+		}
+		return steps
+	}
+	check := func(what string, c followup.Commitment, steps []followup.Step) {
+		t.Helper()
+		got, err := db.Commitment(ctx, a.ID, c.ID)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if got.Contact != c.Contact || got.Meeting == nil || *got.Meeting != *c.Meeting || !got.Priority || got.MetWhere != c.MetWhere {
+			t.Errorf("%s: commitment read back as %+v", what, got)
+		}
+		if len(got.Steps) != len(steps) {
+			t.Fatalf("%s: %d steps read back, want %d", what, len(got.Steps), len(steps))
+		}
+		for i, s := range got.Steps {
+			want := steps[i]
+			if s.ID != want.ID || s.ID == 0 || s.CommitmentID != c.ID || want.CommitmentID != c.ID || s.UID != want.UID ||
+				s.Kind != want.Kind || !s.Start.Equal(want.Start) || s.Late != want.Late {
+				t.Errorf("%s: step %d read back as %+v, stored %+v", what, i, s, want)
+			}
+		}
+	}
+
+	version, err := db.PlanVersion(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, steps := newCommitment("Created"), newSteps("created-")
+	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
+		if ok, err := q.ClaimPlanAndFeed(ctx, a.ID, version); err != nil || !ok {
+			t.Fatalf("ClaimPlanAndFeed = %v, %v", ok, err)
+		}
+		return q.InsertCommitmentWithSteps(ctx, &c, steps)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("in a create's transaction", c, steps)
+
+	plain, plainSteps := newCommitment("Plain"), newSteps("plain-")
+	if err := db.InsertCommitmentWithSteps(ctx, &plain, plainSteps); err != nil {
+		t.Fatal(err)
+	}
+	check("on its own", plain, plainSteps)
+
+	version, err = db.PlanVersion(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken, takenSteps := newCommitment("Taken"), newSteps("created-") // the UIDs of the first
+	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
+		if ok, err := q.ClaimPlanAndFeed(ctx, a.ID, version); err != nil || !ok {
+			t.Fatalf("ClaimPlanAndFeed = %v, %v", ok, err)
+		}
+		return q.InsertCommitmentWithSteps(ctx, &taken, takenSteps)
+	})
+	if followup.ErrorCode(err) != followup.ECONFLICT {
+		t.Errorf("a create with taken UIDs: %v, want ECONFLICT", err)
+	}
+	all, err := db.Commitments(ctx, a.ID, followup.CommitmentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 {
+		t.Errorf("%d commitments stored, want the 2 created: the failed one left nothing", len(all))
+	}
+}

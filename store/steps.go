@@ -90,51 +90,73 @@ func (q *queries) InsertSteps(ctx context.Context, steps []followup.Step) error 
 	return q.atomic(ctx, func(q *queries) error { return q.insertSteps(ctx, steps) })
 }
 
+// stepInsertColumns are the columns a new step is stored with, in the
+// order of stepRow.
+const stepInsertColumns = `commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
+	sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at, feed_rev, unplaced`
+
+// stepRow appends a new step's values to args, in stepInsertColumns
+// order, with the feed version it is stored at.
+func (q *queries) stepRow(ctx context.Context, args []any, s *followup.Step) ([]any, error) {
+	rev, err := q.stepRev(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return append(args, s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore),
+		ts(s.Due), s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt),
+		ts(s.UpdatedAt), rev, s.Unplaced), nil
+}
+
 // insertSteps is InsertSteps inside a transaction.
 func (q *queries) insertSteps(ctx context.Context, steps []followup.Step) error {
 	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	values := strings.TrimSuffix(strings.Repeat(row+",", len(steps)), ",")
 	args := make([]any, 0, 19*len(steps))
 	for i := range steps {
-		s := &steps[i]
-		rev, err := q.stepRev(ctx, s)
-		if err != nil {
+		var err error
+		if args, err = q.stepRow(ctx, args, &steps[i]); err != nil {
 			return err
 		}
-		args = append(args, s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore),
-			ts(s.Due), s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt),
-			ts(s.UpdatedAt), rev, s.Unplaced)
 	}
-	rows, err := q.ex.QueryContext(ctx, `
-		INSERT INTO steps (commitment_id, user_id, kind, status, start_at, end_at, not_before, due, uid, late,
-			sequence, pinned, remote_etag, remote_sequence, completed_at, created_at, updated_at, feed_rev, unplaced)
-		VALUES `+values+` RETURNING id, uid`, args...)
+	rows, err := q.ex.QueryContext(ctx, `INSERT INTO steps (`+stepInsertColumns+`) VALUES `+values+` RETURNING id, uid, commitment_id`, args...)
 	if err != nil {
-		if isUnique(err) {
-			return followup.Errorf(followup.ECONFLICT, "", "A step exists already.")
-		}
-		return fmt.Errorf("store: insert steps: %w", err)
+		return insertStepsError(err)
 	}
+	_, err = scanInserted(rows, steps)
+	return err
+}
+
+// insertStepsError is the error of a failed insert of steps: ECONFLICT
+// for a UID stored already.
+func insertStepsError(err error) error {
+	if isUnique(err) {
+		return followup.Errorf(followup.ECONFLICT, "", "A step exists already.")
+	}
+	return fmt.Errorf("store: insert steps: %w", err)
+}
+
+// scanInserted sets the IDs of steps from the rows of their INSERT
+// (id, uid, commitment_id) and returns the commitment id of the last.
+func scanInserted(rows *sql.Rows, steps []followup.Step) (int64, error) {
 	defer rows.Close()
 	ids := make(map[string]int64, len(steps))
+	var commitment int64
 	for rows.Next() {
 		var id int64
 		var uid string
-		if err := rows.Scan(&id, &uid); err != nil {
-			return err
+		var cid sql.NullInt64
+		if err := rows.Scan(&id, &uid, &cid); err != nil {
+			return 0, err
 		}
-		ids[uid] = id
+		ids[uid], commitment = id, cid.Int64
 	}
 	if err := rows.Err(); err != nil {
-		if isUnique(err) {
-			return followup.Errorf(followup.ECONFLICT, "", "A step exists already.")
-		}
-		return fmt.Errorf("store: insert steps: %w", err)
+		return 0, insertStepsError(err)
 	}
 	for i := range steps {
 		steps[i].ID = ids[steps[i].UID]
 	}
-	return nil
+	return commitment, nil
 }
 
 // UpdateStep writes every mutable field of s. The feed version rises
