@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/followup/followup/service"
 )
 
 // Config is the service's configuration: flags, with FOLLOWUP_* environment
@@ -29,10 +31,44 @@ type Config struct {
 	// Metrics serves /metrics; a MetricsToken turns it on as well.
 	Metrics      bool
 	MetricsToken string
+	// FeedCacheBytes bounds the rendered feeds kept in memory and
+	// PlanCacheRows the planning rows of users' calendars, all users
+	// together, as the service takes them: 0 for its default, negative to
+	// keep none (the settings' 0).
+	FeedCacheBytes int64
+	PlanCacheRows  int
 }
 
 // MetricsOn reports whether /metrics is served.
 func (c Config) MetricsOn() bool { return c.Metrics || c.MetricsToken != "" }
+
+// maxCacheBytes and maxPlanCacheRows bound the cache settings: past them
+// a setting is a typo, not a plan.
+const (
+	maxCacheBytes    = 64 << 30
+	maxPlanCacheRows = 100_000_000
+)
+
+// parseBytes reads a size: a number of bytes, or a number with KiB, MiB or
+// GiB after it.
+func parseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	unit := int64(1)
+	for suffix, u := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if rest, ok := strings.CutSuffix(s, suffix); ok {
+			s, unit = strings.TrimSpace(rest), u
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("not a size: %q", s)
+	}
+	if n > maxCacheBytes/unit {
+		return maxCacheBytes + 1, nil // Validate names the bound
+	}
+	return n * unit, nil
+}
 
 // minMetricsToken is the shortest metrics token accepted.
 const minMetricsToken = 16
@@ -55,6 +91,8 @@ var settings = []setting{
 	{"log-format", "FOLLOWUP_LOG_FORMAT", "json", "json or text"},
 	{"metrics", "FOLLOWUP_METRICS", "false", "serve Prometheus metrics at /metrics (off by default: they name users' calendar servers)"},
 	{"metrics-token", "FOLLOWUP_METRICS_TOKEN", "", "bearer token that /metrics requires (at least 16 characters); setting it turns metrics on; prefer the variable, as ps shows flags"},
+	{"feed-cache", "FOLLOWUP_FEED_CACHE", fmt.Sprintf("%dMiB", service.DefaultFeedCacheBytes>>20), "memory for rendered feeds kept between requests, all users together, in bytes or with KiB, MiB or GiB (0 keeps none)"},
+	{"plan-cache", "FOLLOWUP_PLAN_CACHE", strconv.Itoa(service.DefaultPlanCacheSteps), "planning rows (blocks and commitments) of users' calendars kept in memory between creates, all users together, about 0.5 KB each (0 keeps none: every create reads its user's calendar)"},
 }
 
 // configFlags registers the settings on fs; the returned function reads
@@ -90,7 +128,22 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		if c.JobTimeout, err = time.ParseDuration(*values["job-timeout"]); err != nil {
 			return c, fmt.Errorf("job-timeout (FOLLOWUP_JOB_TIMEOUT): %q is not a duration such as 1m", *values["job-timeout"])
 		}
-		return c, c.Validate()
+		if c.FeedCacheBytes, err = parseBytes(*values["feed-cache"]); err != nil {
+			return c, fmt.Errorf("feed-cache (FOLLOWUP_FEED_CACHE): %q is not a size such as 32MiB", *values["feed-cache"])
+		}
+		if c.PlanCacheRows, err = strconv.Atoi(strings.TrimSpace(*values["plan-cache"])); err != nil || c.PlanCacheRows < 0 {
+			return c, fmt.Errorf("plan-cache (FOLLOWUP_PLAN_CACHE): %q is not a number of rows such as 50000", *values["plan-cache"])
+		}
+		if err := c.Validate(); err != nil {
+			return c, err
+		}
+		if c.FeedCacheBytes == 0 {
+			c.FeedCacheBytes = -1
+		}
+		if c.PlanCacheRows == 0 {
+			c.PlanCacheRows = -1
+		}
+		return c, nil
 	}
 }
 
@@ -130,6 +183,12 @@ func (c Config) Validate() error {
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return fmt.Errorf("log-format (FOLLOWUP_LOG_FORMAT): %q is not json or text", c.LogFormat)
+	}
+	if c.FeedCacheBytes < -1 || c.FeedCacheBytes > maxCacheBytes {
+		return fmt.Errorf("feed-cache (FOLLOWUP_FEED_CACHE): %d bytes is not between 0 and 64GiB", c.FeedCacheBytes)
+	}
+	if c.PlanCacheRows < -1 || c.PlanCacheRows > maxPlanCacheRows {
+		return fmt.Errorf("plan-cache (FOLLOWUP_PLAN_CACHE): %d is not between 0 and %d rows", c.PlanCacheRows, maxPlanCacheRows)
 	}
 	if c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
 		return fmt.Errorf("metrics-token (FOLLOWUP_METRICS_TOKEN) is shorter than %d characters", minMetricsToken)

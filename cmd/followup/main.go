@@ -577,6 +577,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Store: db, Now: m.Now, BaseURL: m.Config.BaseURL, Sealer: box, Encoder: ics.FeedEncoder{},
 		Calendars: client, ICS: client, ParseDue: duetext.Parse, Cards: vcard.Decoder{}, Log: m.Log,
 		JobTimeout: m.Config.JobTimeout, ReplanQuiet: service.DefaultReplanQuiet,
+		FeedCacheBytes: m.Config.FeedCacheBytes, PlanCacheSteps: m.Config.PlanCacheRows,
 	}
 	// busy_ics addresses stored in clear by older versions: SQL cannot seal them.
 	n, err := m.Service.SealStoredSecrets(ctx)

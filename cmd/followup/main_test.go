@@ -16,6 +16,7 @@ import (
 	"github.com/followup/followup/ics"
 	"github.com/followup/followup/internal/pgtest"
 	"github.com/followup/followup/internal/testenv"
+	"github.com/followup/followup/service"
 )
 
 // testApp is the real program from this package, serving on 127.0.0.1:0
@@ -368,6 +369,13 @@ func TestConfigErrors(t *testing.T) {
 		{map[string]string{"FOLLOWUP_METRICS_TOKEN": "short"}, "FOLLOWUP_METRICS_TOKEN"},
 		{map[string]string{"FOLLOWUP_JOB_TIMEOUT": "0s"}, "FOLLOWUP_JOB_TIMEOUT"},
 		{map[string]string{"FOLLOWUP_JOB_TIMEOUT": "soon"}, "FOLLOWUP_JOB_TIMEOUT"},
+		{map[string]string{"FOLLOWUP_FEED_CACHE": "lots"}, "FOLLOWUP_FEED_CACHE"},
+		{map[string]string{"FOLLOWUP_FEED_CACHE": "-1MiB"}, "FOLLOWUP_FEED_CACHE"},
+		{map[string]string{"FOLLOWUP_FEED_CACHE": "32MB"}, "FOLLOWUP_FEED_CACHE"},
+		{map[string]string{"FOLLOWUP_FEED_CACHE": "65GiB"}, "FOLLOWUP_FEED_CACHE"},
+		{map[string]string{"FOLLOWUP_PLAN_CACHE": "many"}, "FOLLOWUP_PLAN_CACHE"},
+		{map[string]string{"FOLLOWUP_PLAN_CACHE": "-1"}, "FOLLOWUP_PLAN_CACHE"},
+		{map[string]string{"FOLLOWUP_PLAN_CACHE": "1000000000"}, "FOLLOWUP_PLAN_CACHE"},
 	} {
 		dir := t.TempDir()
 		err := run(context.Background(), []string{"migrate"}, sys{stdout: io.Discard, stderr: io.Discard, getenv: env(dir, tc.env), now: clockFor(dir)})
@@ -377,7 +385,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	var out bytes.Buffer
 	run(context.Background(), []string{"--help"}, sys{stdout: &out, stderr: io.Discard, getenv: env(t.TempDir(), nil), now: clockFor("")})
-	for _, name := range []string{"FOLLOWUP_ADDR", "FOLLOWUP_DATABASE", "FOLLOWUP_BASE_URL", "FOLLOWUP_SECRET_FILE", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "FOLLOWUP_METRICS_TOKEN", "backup --to", "user add", "token create", "token list", "token revoke", "key rotate", "--password-stdin", "--password-file", "FOLLOWUP_PASSWORD"} {
+	for _, name := range []string{"FOLLOWUP_ADDR", "FOLLOWUP_DATABASE", "FOLLOWUP_BASE_URL", "FOLLOWUP_SECRET_FILE", "FOLLOWUP_ALLOW_PRIVATE_HOSTS", "FOLLOWUP_METRICS_TOKEN", "FOLLOWUP_FEED_CACHE", "FOLLOWUP_PLAN_CACHE", "backup --to", "user add", "token create", "token list", "token revoke", "key rotate", "--password-stdin", "--password-file", "FOLLOWUP_PASSWORD"} {
 		if !strings.Contains(out.String(), name) {
 			t.Errorf("--help lacks %s", name)
 		}
@@ -385,6 +393,39 @@ func TestConfigErrors(t *testing.T) {
 	// The secret file is made only while nothing is sealed (see TestKeyMissingOrWrong).
 	if help := strings.Join(strings.Fields(out.String()), " "); !strings.Contains(help, "when absent only while the database holds no sealed secret") {
 		t.Errorf("--help does not say when the secret file is created:\n%s", out.String())
+	}
+}
+
+// TestCacheSettings reads the memory bounds of the feed and plan caches:
+// the service's defaults unless set, sizes with units, and 0 keeping none,
+// as the service it wires takes them.
+func TestCacheSettings(t *testing.T) {
+	for _, tc := range []struct {
+		env        map[string]string
+		feed       int64
+		plan       int
+		feedServed int64
+	}{
+		{nil, service.DefaultFeedCacheBytes, service.DefaultPlanCacheSteps, service.DefaultFeedCacheBytes},
+		{map[string]string{"FOLLOWUP_FEED_CACHE": "64MiB", "FOLLOWUP_PLAN_CACHE": "200000"}, 64 << 20, 200_000, 64 << 20},
+		{map[string]string{"FOLLOWUP_FEED_CACHE": " 512 KiB ", "FOLLOWUP_PLAN_CACHE": "10"}, 512 << 10, 10, 512 << 10},
+		{map[string]string{"FOLLOWUP_FEED_CACHE": "1048576"}, 1 << 20, service.DefaultPlanCacheSteps, 1 << 20},
+		{map[string]string{"FOLLOWUP_FEED_CACHE": "0", "FOLLOWUP_PLAN_CACHE": "0"}, -1, -1, -1},
+	} {
+		dir := t.TempDir()
+		_, cfg := parseTestConfig(t, env(dir, tc.env))
+		if cfg.FeedCacheBytes != tc.feed || cfg.PlanCacheRows != tc.plan {
+			t.Errorf("%v: feed cache %d, plan cache %d; want %d, %d", tc.env, cfg.FeedCacheBytes, cfg.PlanCacheRows, tc.feed, tc.plan)
+		}
+		m := NewMain(cfg, io.Discard, io.Discard)
+		m.Now = clockFor(dir)
+		if err := m.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if m.Service.FeedCacheBytes != tc.feedServed || m.Service.PlanCacheSteps != tc.plan {
+			t.Errorf("%v: the service got feed cache %d, plan cache %d", tc.env, m.Service.FeedCacheBytes, m.Service.PlanCacheSteps)
+		}
+		m.Close()
 	}
 }
 
