@@ -161,6 +161,11 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 	} else {
 		d, err = s.draft(ctx, s.Store, userID, in, now)
 	}
+	if err == nil && d.ended && trusted {
+		// A commitment stored let go claims no plan version: the settings
+		// it is resolved with are read, not trusted.
+		d, err = s.draft(ctx, s.Store, userID, in, now)
+	}
 	if err != nil {
 		return followup.Commitment{}, err
 	}

@@ -772,3 +772,29 @@ func TestCreateTrustsItsKeptCalendar(t *testing.T) {
 		}
 	}
 }
+
+// TestTrustedCalendarEndedCreateReadsSettings: a commitment too late
+// already is stored let go without claiming the plan version, so a create
+// that trusted its kept calendar reads the settings it resolves it with:
+// after another process gave the user 20 days before a let-go, a
+// commitment met 15 days ago is planned, not let go under the kept 10.
+func TestTrustedCalendarEndedCreateReadsSettings(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 3, 9, 10, 0, 0, 0, ny) // the Monday after the DST change
+	h := newHarness(t, now)
+	u := h.user("ended@example.com", "America/New_York")
+	_, other := h.instance()
+	for i := range 2 {
+		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint(i)}, Promise: "Send the deck", DueText: "tomorrow"})
+	}
+	st := followup.DefaultSettings("America/New_York")
+	st.LetGoAfterDays = 20
+	if _, err := other.PutSettings(h.ctx, u.ID, st); err != nil {
+		t.Fatal(err)
+	}
+	met := now.AddDate(0, 0, -15)
+	c := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Long ago"}, Promise: "Send the deck", MetAt: &met})
+	if c.Status != followup.StatusOpen {
+		t.Errorf("a commitment met 15 days ago with 20 days before a let-go is %s, want open", c.Status)
+	}
+}
