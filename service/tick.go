@@ -103,6 +103,9 @@ func (s *Service) applyTransition(ctx context.Context, due followup.Step) error 
 	if err != nil {
 		return fmt.Errorf("service: apply %s of commitment %d: %w", due.Kind, due.CommitmentID, err)
 	}
+	// The let-go freed its blocks' time and re-planned them: the user's
+	// next create reads the calendar.
+	s.plans().drop(due.UserID)
 	return nil
 }
 

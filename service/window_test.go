@@ -711,6 +711,8 @@ func jobsLike(t *testing.T, h *harness, kind, text string) int {
 // the user's blocks meanwhile, the create finds out in its transaction,
 // plans again with what the other stored, and the user's creates read the
 // version first for a minute; then they trust the kept calendar again.
+// The tick's let-go and the background re-plan forget the kept calendar,
+// so the create after them reads it instead of finding it stale.
 func TestCreateTrustsItsKeptCalendar(t *testing.T) {
 	ny := zone(t, "America/New_York")
 	now := time.Date(2026, 3, 6, 8, 0, 0, 0, ny) // Friday before the DST change
@@ -747,26 +749,39 @@ func TestCreateTrustsItsKeptCalendar(t *testing.T) {
 	reads("a create within a minute of finding the calendar stale", 1)
 	create("later still", now.Add(4*time.Minute))
 	reads("a create minutes after", 0)
-	// The background re-plan here forgets the kept calendar: the next
-	// create reads it (and the version) instead of finding it stale.
+	// The tick's let-go of a commitment met 10 days before, and the
+	// background re-plan here, forget the kept calendar: the next create
+	// reads it (and the version) instead of finding it stale.
+	met := now.Add(4*time.Minute).AddDate(0, 0, -10).Add(30 * time.Second)
+	old := h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "long ago"}, Promise: "Send the deck", MetAt: &met})
+	counting.attempts.Store(0)
+	h.clock.Set(now.Add(4*time.Minute + time.Hour))
+	h.tick()
+	if got := h.get(u.ID, old.ID); got.Status != followup.StatusLetGo {
+		t.Fatalf("the tick left the commitment met 10 days ago %s", got.Status)
+	}
+	create("after the tick", now.Add(4*time.Minute+time.Hour))
+	reads("the create after the tick's let-go", 1)
+	create("after it", now.Add(4*time.Minute+time.Hour+time.Second))
+	reads("the create after that", 0)
 	if _, err := h.db.WantReplan(h.ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	h.clock.Set(now.Add(5 * time.Minute))
+	h.clock.Set(now.Add(2 * time.Hour))
 	if err := h.svc.HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID}); err != nil {
 		t.Fatal(err)
 	}
 	counting.attempts.Store(0)
-	create("after the re-plan", now.Add(5*time.Minute))
+	create("after the re-plan", now.Add(2*time.Hour))
 	reads("the create after a re-plan here", 1)
-	create("after that", now.Add(5*time.Minute+time.Second))
+	create("after that", now.Add(2*time.Hour+time.Second))
 	reads("the create after it", 0)
 
-	req, pls, names := planState(t, h, u.ID, ny, now.Add(5*time.Minute))
+	req, pls, names := planState(t, h, u.ID, ny, now.Add(2*time.Hour))
 	for _, v := range plancheck.Check(req, pls) {
 		t.Error(v)
 	}
-	for _, name := range []string{"first", "second", "elsewhere", "after the other's", "a minute later", "later still", "after the re-plan", "after that"} {
+	for _, name := range []string{"first", "second", "elsewhere", "after the other's", "a minute later", "later still", "after the tick", "after it", "after the re-plan", "after that"} {
 		if !slices.Contains(names, name) {
 			t.Errorf("%s has no blocks", name)
 		}
