@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,11 +30,23 @@ const checkpointEvery = 300 * time.Millisecond
 // when InTx returns, and the WAL is synced at each checkpoint, now at most
 // checkpointEvery after the commit instead of at the 1,000th page.
 // Other connections (the queue's) keep their automatic checkpoints.
+//
+// SQLite starts the WAL over from its first frame only at a write whose
+// transaction began when every frame was in the database file already.
+// Under steady writes the commit loop has always committed again since
+// this loop's checkpoint began, so the WAL never started over and grew by
+// every page written: 590 MB for 10,000 creates into a database of 20 MB,
+// and SQLite looks a page up in more of the WAL's index the longer it is.
+// So after each of its checkpoints the loop sets caughtUp, and the commit
+// loop checkpoints what is left (what readers held back, and the few
+// frames committed since) on its own connection before its next
+// transaction (tail), which can then start the WAL over.
 type checkpointer struct {
-	mu    sync.Mutex
-	every time.Duration // checkpointEvery; tests set it
-	stop  chan struct{} // nil until started
-	done  chan struct{}
+	mu       sync.Mutex
+	every    time.Duration // checkpointEvery; tests set it
+	stop     chan struct{} // nil until started
+	done     chan struct{}
+	caughtUp atomic.Bool
 }
 
 // startCheckpoints starts checkpointLoop once.
@@ -73,8 +87,35 @@ func (s *DB) checkpointLoop(every time.Duration, stop <-chan struct{}, done chan
 			return
 		case <-t.C:
 		}
-		if _, err := s.db.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		var busy, frames, copied int64
+		err := s.db.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
+		if err != nil {
 			s.log.Warn("wal checkpoint", "error", err.Error())
+			continue
 		}
+		if busy == 0 && frames > 0 {
+			s.ckpt.caughtUp.Store(true)
+		}
+	}
+}
+
+// tail checkpoints, on the commit loop's connection w and before its next
+// transaction, the frames left after checkpointLoop's last checkpoint, if
+// one ran since the last tail: that transaction then starts the WAL over
+// unless a reader still reads from it. Only a few groups' pages are left
+// to copy.
+func (s *DB) tail(ctx context.Context, w *sql.Conn) {
+	if !s.ckpt.caughtUp.CompareAndSwap(true, false) {
+		return
+	}
+	var busy, frames, copied int64
+	if err := w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+		s.log.Warn("wal checkpoint", "error", err.Error())
+		return
+	}
+	if busy != 0 {
+		// checkpointLoop's next checkpoint runs: try again after the next
+		// group rather than wait for its next one to finish.
+		s.ckpt.caughtUp.Store(true)
 	}
 }

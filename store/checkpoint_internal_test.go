@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,4 +93,79 @@ func setEvery(db *DB, every time.Duration) {
 	db.ckpt.mu.Lock()
 	db.ckpt.every = every
 	db.ckpt.mu.Unlock()
+}
+
+// TestWALRestartsUnderSteadyWrites keeps the commit loop busy from four
+// writers while two readers read without pause, as under scripts/load.sh,
+// and checks that the WAL file stays a fraction of what went through it.
+// SQLite starts the WAL over from its beginning only at a write whose
+// transaction began when every frame had been checkpointed, and under
+// steady writes the commit loop always had a commit newer than the last
+// checkpoint: the WAL grew by every page written, to 590 MB in one run
+// of 10,000 creates on a database of 20 MB.
+func TestWALRestartsUnderSteadyWrites(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/db.sqlite"
+	db, err := Open("sqlite:"+path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.stopCheckpoints()
+	setEvery(db, 5*time.Millisecond)
+	u := followup.User{Email: "wal@example.com", PasswordHash: "x"}
+	if err := db.CreateUser(ctx, &u, followup.DefaultSettings("UTC")); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	notes := strings.Repeat("n", 3000) // about a page a commitment
+	const writers, each = 4, 1500
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 2 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := db.Settings(ctx, u.ID); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for range each {
+				err := db.InTx(ctx, func(q followup.Queries) error {
+					c := followup.Commitment{UserID: u.ID, Contact: followup.Contact{Name: "C"}, Promise: "P", Notes: notes, MetAt: now,
+						Due: now.AddDate(0, 0, 1), Direction: followup.Mine, Status: followup.StatusOpen, CreatedAt: now, UpdatedAt: now}
+					return q.InsertCommitment(ctx, &c)
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := int64(writers * each * len(notes))
+	t.Logf("WAL file: %d bytes after %d bytes of notes", fi.Size(), written)
+	if fi.Size() > written/3 {
+		t.Errorf("the WAL file holds %d bytes after %d commits of about a page each (%d bytes of notes): it was not started over", fi.Size(), writers*each, written)
+	}
 }

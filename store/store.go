@@ -129,8 +129,11 @@ func (s *DB) openSQLite(dsn string) error {
 	// Pragmas go in the DSN so that every pooled connection gets them.
 	// _txlock=immediate makes BEGIN take the write lock at once, so that two
 	// writers wait on busy_timeout instead of failing to upgrade a read lock.
+	// journal_size_limit cuts the WAL file back to 64 MiB when it starts
+	// over after a burst that took it further.
 	conn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(2)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(2)" +
+		"&_pragma=journal_size_limit(67108864)&_txlock=immediate"
 	db, err := sql.Open("sqlite", conn)
 	if err != nil {
 		return fmt.Errorf("store: open %s: %w", path, err)
@@ -505,6 +508,7 @@ func (s *DB) beginGroup() (*sql.Tx, error) {
 	w := s.writer
 	s.txMu.Unlock()
 	if w != nil {
+		s.tail(ctx, w)
 		tx, err := w.BeginTx(ctx, nil)
 		if err == nil {
 			return tx, nil
