@@ -11,13 +11,14 @@ import (
 )
 
 // TestQueriesUseTheirIndexes asks each database how it runs the queries
-// whose indexes migration 00050 changed: the tick's two DueSteps queries
-// must use their partial indexes (a query uses one only if it names the
-// same kinds in the same words), and the planning window must find its
-// rows through steps_user_status (on PostgreSQL: through an index), not by
-// reading every step. PostgreSQL
-// is asked with sequential scans off, so that a small table still shows
-// whether an index can serve.
+// whose indexes migrations 00050 and 00051 changed: the tick's two
+// DueSteps queries must use their partial indexes (a query uses one only
+// if it names the same kinds in the same words); the planning window, the
+// pending steps, the live blocks and the agenda's range must find their
+// rows through steps_user_pending and steps_user_done (on PostgreSQL:
+// through an index), not by reading every step. PostgreSQL is asked with
+// sequential scans off, so that a small table still shows whether an
+// index can serve.
 func TestQueriesUseTheirIndexes(t *testing.T) {
 	t0 := time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC)
 	due := func(kinds ...followup.StepKind) (string, []any) {
@@ -32,7 +33,12 @@ func TestQueriesUseTheirIndexes(t *testing.T) {
 	}{
 		{"due moments", moments, "steps_due_moments", momentArgs},
 		{"due meetings", meetings, "steps_due_meetings", meetingArgs},
-		{"planning window", planningWindow, "steps_user_status", []any{int64(1), ts(t0), ts(t0.AddDate(1, 0, 0))}},
+		{"planning window", planningWindow, "steps_user_pending", []any{int64(1), ts(t0), ts(t0.AddDate(1, 0, 0))}},
+		{"pending steps", `SELECT ` + stepColumns + ` FROM steps WHERE ` + pendingSteps, "steps_user_pending", []any{int64(1)}},
+		{"live blocks", liveBlocks, "steps_user_pending", []any{int64(1), ts(t0), int64(1), ts(t0)}},
+		{"live blocks done", liveBlocks, "steps_user_done", []any{int64(1), ts(t0), int64(1), ts(t0)}},
+		{"steps in range", stepsInRange, "steps_user_pending", []any{int64(1), ts(t0), ts(t0), int64(1), ts(t0), ts(t0)}},
+		{"steps in range done", stepsInRange, "steps_user_done", []any{int64(1), ts(t0), ts(t0), int64(1), ts(t0), ts(t0)}},
 	}
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {

@@ -42,8 +42,14 @@ func pendingWrites(ws []followup.PendingWrite) string {
 	return string(b)
 }
 
+// stepsWhere returns the steps that where selects.
 func (q *queries) stepsWhere(ctx context.Context, where string, args ...any) ([]followup.Step, error) {
-	rows, err := q.ex.QueryContext(ctx, `SELECT `+stepColumns+` FROM steps WHERE `+where, args...)
+	return q.steps(ctx, `SELECT `+stepColumns+` FROM steps WHERE `+where, args...)
+}
+
+// steps returns the steps of query, which selects stepColumns.
+func (q *queries) steps(ctx context.Context, query string, args ...any) ([]followup.Step, error) {
+	rows, err := q.ex.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: steps: %w", err)
 	}
@@ -186,9 +192,12 @@ func (q *queries) StepByUID(ctx context.Context, uid string) (followup.Step, err
 	return s, notFound(err, "Step")
 }
 
+// pendingSteps is PendingSteps's condition (user).
+const pendingSteps = `user_id = ? AND status IN ('planned', 'synced') AND commitment_id IS NOT NULL ORDER BY start_at, id`
+
 // PendingSteps returns the user's planned and synced steps.
 func (q *queries) PendingSteps(ctx context.Context, userID int64) ([]followup.Step, error) {
-	return q.stepsWhere(ctx, `user_id = ? AND status IN ('planned', 'synced') AND commitment_id IS NOT NULL ORDER BY start_at, id`, userID)
+	return q.stepsWhere(ctx, pendingSteps, userID)
 }
 
 // PlanningSteps returns the user's pending steps that end after t, but
@@ -205,8 +214,9 @@ func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) 
 	return scanPlanning(rows, userID)
 }
 
-// planningWindow is PlanningWindow's query: steps_user_status serves its
-// range of start times, once for each of the two statuses.
+// planningWindow is PlanningWindow's query: steps_user_pending finds the
+// user's pending steps, of which the window (from now to years ahead)
+// holds nearly all.
 const planningWindow = `SELECT s.id, s.commitment_id, s.kind, s.status, s.start_at, s.end_at, s.not_before,
 		s.due, s.uid, s.late, s.sequence, s.pinned, s.remote_etag, c.priority, c.met_at, c.meeting_start, c.meeting_minutes
 	FROM steps s JOIN commitments c ON c.id = s.commitment_id
@@ -436,21 +446,33 @@ func (q *queries) feedChanges(ctx context.Context, values string, args []any, us
 	return changes, nil
 }
 
+// The pending blocks and the done ones are read through an index each
+// (steps_user_pending, steps_user_done): a query that asked for either
+// status in one WHERE would read the user's every step, cancelled ones
+// included, as no index holds both.
+const (
+	// liveBlocks is LiveBlocks's query (user, since; twice).
+	liveBlocks = `SELECT ` + stepColumns + ` FROM steps WHERE user_id = ? AND status IN ('planned', 'synced')
+			AND commitment_id IS NOT NULL AND kind NOT IN ('close', 'let_go') AND end_at > ?
+		UNION ALL SELECT ` + stepColumns + ` FROM steps WHERE user_id = ? AND status = 'done' AND completed_at >= start_at
+			AND commitment_id IS NOT NULL AND kind NOT IN ('close', 'let_go') AND end_at > ?
+		ORDER BY start_at, id`
+	// stepsInRange is StepsInRange's query (user, to, from; twice).
+	stepsInRange = `SELECT ` + stepColumns + ` FROM steps WHERE user_id = ? AND status IN ('planned', 'synced')
+			AND commitment_id IS NOT NULL AND kind NOT IN ('close', 'let_go') AND start_at < ? AND end_at > ?
+		UNION ALL SELECT ` + stepColumns + ` FROM steps WHERE user_id = ? AND status = 'done'
+			AND commitment_id IS NOT NULL AND kind NOT IN ('close', 'let_go') AND start_at < ? AND end_at > ?
+		ORDER BY start_at, id`
+)
+
 // LiveBlocks returns the steps that calendars show.
 func (q *queries) LiveBlocks(ctx context.Context, userID int64, since time.Time) ([]followup.Step, error) {
-	steps, err := q.stepsWhere(ctx, `user_id = ? AND commitment_id IS NOT NULL AND kind NOT IN ('close', 'let_go')
-		AND (status IN ('planned', 'synced') OR (status = 'done' AND completed_at >= start_at)) AND end_at > ?
-		ORDER BY start_at, id`, userID, ts(since))
-	if err != nil {
-		return nil, err
-	}
-	return steps, nil
+	return q.steps(ctx, liveBlocks, userID, ts(since), userID, ts(since))
 }
 
 // StepsInRange returns the user's block steps overlapping [from, to) that are pending or done.
 func (q *queries) StepsInRange(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, error) {
-	return q.stepsWhere(ctx, `user_id = ? AND commitment_id IS NOT NULL AND kind NOT IN ('close', 'let_go')
-		AND status IN ('planned', 'synced', 'done') AND start_at < ? AND end_at > ? ORDER BY start_at, id`, userID, ts(to), ts(from))
+	return q.steps(ctx, stepsInRange, userID, ts(to), ts(from), userID, ts(to), ts(from))
 }
 
 // DueSteps returns pending steps of the given kinds starting at or before t.
