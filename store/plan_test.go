@@ -310,6 +310,17 @@ func TestMoveSteps(t *testing.T) {
 	if err := db.MoveSteps(ctx, []followup.Step{foreign}); followup.ErrorCode(err) != followup.ENOTFOUND {
 		t.Errorf("MoveSteps of another user's step: %v, want ENOTFOUND", err)
 	}
+	// In a transaction that raised the feed version (a create's), the
+	// moves are written without reading them back: the count tells.
+	err = db.InTx(followup.ForUser(ctx, b.ID), func(q followup.Queries) error {
+		if err := q.TouchFeed(ctx, b.ID, t0); err != nil {
+			return err
+		}
+		return q.MoveSteps(ctx, []followup.Step{foreign})
+	})
+	if followup.ErrorCode(err) != followup.ENOTFOUND {
+		t.Errorf("MoveSteps of another user's step after TouchFeed: %v, want ENOTFOUND", err)
+	}
 }
 
 // BenchmarkMoveSteps stores the moves of 200 steps of one user in one

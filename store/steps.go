@@ -347,12 +347,33 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 	// share one mark, so the rows' late and unplaced flags (0 or 1) made
 	// every execution parse the statement again (modernc keeps integer
 	// bindings between executions).
-	res, err := q.ex.QueryContext(ctx, `
+	update := `
 		UPDATE steps SET status = v.column2, start_at = v.column3, end_at = v.column4, late = v.column5,
 			unplaced = v.column6, sequence = v.column7, updated_at = v.column8,
-			feed_rev = CASE WHEN `+sameLook+` THEN steps.feed_rev ELSE ? END
-		FROM (VALUES `+values+`) AS v
-		WHERE steps.id = v.column1 AND steps.user_id = CAST(? AS BIGINT)
+			feed_rev = CASE WHEN ` + sameLook + ` THEN steps.feed_rev ELSE ? END
+		FROM (VALUES ` + values + `) AS v
+		WHERE steps.id = v.column1 AND steps.user_id = CAST(? AS BIGINT)`
+	ids := map[int64]bool{}
+	for _, s := range steps {
+		ids[s.ID] = true
+	}
+	if ok && userID != 0 {
+		// The version is this transaction's: every step is stamped as it
+		// is written, and only the count is wanted back.
+		res, err := q.ex.ExecContext(ctx, update, append(append([]any{rev}, args...), userID)...)
+		if err != nil {
+			return fmt.Errorf("store: move steps: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("store: move steps: %w", err)
+		}
+		if n != int64(len(ids)) {
+			return followup.Errorf(followup.ENOTFOUND, "", "Step not found.")
+		}
+		return nil
+	}
+	res, err := q.ex.QueryContext(ctx, update+`
 		RETURNING steps.id, steps.feed_rev`, append(append([]any{rev}, args...), userID)...)
 	if err != nil {
 		return fmt.Errorf("store: move steps: %w", err)
@@ -375,10 +396,6 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 	}
 	if err := res.Err(); err != nil {
 		return fmt.Errorf("store: move steps: %w", err)
-	}
-	ids := map[int64]bool{}
-	for _, s := range steps {
-		ids[s.ID] = true
 	}
 	if moved != len(ids) {
 		return followup.Errorf(followup.ENOTFOUND, "", "Step not found.")
@@ -409,9 +426,10 @@ const sameLook = `(CASE steps.status WHEN 'synced' THEN 'planned' ELSE steps.sta
 // (id, status, start, end, late, unplaced, sequence, updated_at, the
 // status as the feed tells them apart) and their arguments. The first
 // row's casts type the columns on PostgreSQL, whose columns are named
-// column1… there as in SQLite. The rows are padded by repeating the last
-// step, as inList pads, so that few statement texts are kept prepared; a
-// step matched twice is written and returned once.
+// column1… there as in SQLite. The rows are padded to a power of two, so
+// that few statement texts are kept prepared, with rows for id 0, which
+// no step has: they match nothing, and cost neither a write nor the
+// formatting of their times.
 func moveValues(steps []followup.Step) (string, []any) {
 	row := `(CAST(? AS BIGINT), ?, ?, ?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?)`
 	n := 1
@@ -426,7 +444,13 @@ func moveValues(steps []followup.Step) (string, []any) {
 		if i > 0 {
 			rows[i] = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
 		}
-		s := steps[min(i, len(steps)-1)]
+		if i >= len(steps) {
+			// Padding: the last row again, for no step (ids start at 1).
+			args = append(args, int64(0))
+			args = append(args, args[len(args)-9:len(args)-1]...)
+			continue
+		}
+		s := steps[i]
 		args = append(args, s.ID, string(s.Status), ts(s.Start), ts(s.End), s.Late, s.Unplaced, s.Sequence,
 			ts(s.UpdatedAt), feedStatus(s.Status))
 	}
