@@ -21,15 +21,7 @@ import (
 // itself, holding up every transaction queued behind it.
 func TestCommitLoopLeavesCheckpointsToTheirLoop(t *testing.T) {
 	ctx := context.Background()
-	path := t.TempDir() + "/db.sqlite"
-	db, err := Open("sqlite:"+path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, path := migratedSQLite(t)
 	if _, err := db.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		t.Fatal(err)
 	}
@@ -108,15 +100,7 @@ func setEvery(db *DB, every time.Duration) {
 // most of checkpointLoop's checkpoints.
 func TestWALRestartsUnderSteadyWrites(t *testing.T) {
 	ctx := context.Background()
-	path := t.TempDir() + "/db.sqlite"
-	db, err := Open("sqlite:"+path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, path := migratedSQLite(t)
 	db.stopCheckpoints()
 	setEvery(db, 20*time.Millisecond)
 	db.startCheckpoints()

@@ -85,17 +85,26 @@ func TestInListKeepsFewStatements(t *testing.T) {
 func migratedWithUser(t *testing.T, email string) (*DB, followup.User) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := Open("sqlite:"+t.TempDir()+"/db.sqlite", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := migratedSQLite(t)
 	u := followup.User{Email: email, PasswordHash: "x"}
 	if err := db.CreateUser(ctx, &u, followup.DefaultSettings("UTC")); err != nil {
 		t.Fatal(err)
 	}
 	return db, u
+}
+
+// migratedSQLite opens and migrates a SQLite file in a temp dir, closed
+// when the test ends, and returns it with the file's path.
+func migratedSQLite(t *testing.T) (*DB, string) {
+	t.Helper()
+	path := t.TempDir() + "/db.sqlite"
+	db, err := Open("sqlite:"+path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db, path
 }
