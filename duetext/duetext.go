@@ -314,11 +314,16 @@ func on(d date, c clock, loc *time.Location) time.Time {
 	return time.Date(d.y, d.m, d.d, c.h, c.min, 0, 0, loc)
 }
 
+// meridiem spells "a.m." and "p.m." (with or without the last dot) as
+// "am" and "pm". Made once: a Replacer builds its lookup table at its
+// first use, which cost each parse more than the rest of it allocated.
+var meridiem = strings.NewReplacer("a.m.", "am", "p.m.", "pm", "a.m", "am", "p.m", "pm")
+
 // tokens lowercases s, spells out "a.m."/"p.m.", splits it at spaces and
 // commas, trims dots off each word and drops the word "the".
 func tokens(s string) []string {
 	s = strings.ToLower(s)
-	s = strings.NewReplacer("a.m.", "am", "p.m.", "pm", "a.m", "am", "p.m", "pm").Replace(s)
+	s = meridiem.Replace(s)
 	var out []string
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool {
 		return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r'

@@ -9,6 +9,10 @@ import (
 	"github.com/followup/followup"
 )
 
+// fieldIDs makes a form field's name an element id ("contact.name" is
+// "contact-name").
+var fieldIDs = strings.NewReplacer(".", "-", "_", "-")
+
 // funcs are the template functions. Times are shown in the zone passed.
 var funcs = template.FuncMap{
 	"day":      func(t time.Time, loc *time.Location) string { return t.In(loc).Format("Mon 2 Jan") },
@@ -22,7 +26,7 @@ var funcs = template.FuncMap{
 	"field": func(errs map[string]string, name string) string {
 		return errs[name]
 	},
-	"fieldID": func(name string) string { return strings.NewReplacer(".", "-", "_", "-").Replace(name) },
+	"fieldID": func(name string) string { return fieldIDs.Replace(name) },
 	"has": func(list []string, v string) bool {
 		for _, x := range list {
 			if strings.EqualFold(x, v) {
