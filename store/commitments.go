@@ -24,9 +24,9 @@ func (q *queries) InsertCommitment(ctx context.Context, c *followup.Commitment) 
 				met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes,
 				meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at,
 				feed_rev)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+revIfHabits+`)
 			RETURNING id, EXISTS (SELECT 1 FROM habit_series WHERE user_id = ? AND active = 1)`,
-			append([]any{c.UserID}, append(args, ts(c.CreatedAt), ts(c.UpdatedAt), rev, c.UserID)...)...).Scan(&c.ID, &habits)
+			append([]any{c.UserID}, append(args, ts(c.CreatedAt), ts(c.UpdatedAt), c.UserID, rev, c.UserID)...)...).Scan(&c.ID, &habits)
 		if err != nil {
 			return fmt.Errorf("store: insert commitment: %w", err)
 		}
@@ -43,6 +43,12 @@ func (q *queries) InsertCommitment(ctx context.Context, c *followup.Commitment) 
 	})
 }
 
+// revIfHabits is a new commitment's feed version (user, version): the
+// version only while a habit series of the user is on, whose texts name
+// commitments; else 0, which keeps the commitment out of
+// commitments_feed_rev (migration 00052).
+const revIfHabits = `CASE WHEN EXISTS (SELECT 1 FROM habit_series WHERE user_id = ? AND active = 1) THEN CAST(? AS BIGINT) ELSE 0 END`
+
 // InsertCommitmentWithSteps stores a new commitment and its steps, setting
 // their IDs and the steps' CommitmentID. On PostgreSQL, in a transaction
 // that raised the user's feed version already (a create's
@@ -58,7 +64,7 @@ func (q *queries) InsertCommitmentWithSteps(ctx context.Context, c *followup.Com
 		}
 		return q.InsertSteps(ctx, steps)
 	}
-	args := append(append([]any{c.UserID}, commitmentArgs(c)...), ts(c.CreatedAt), ts(c.UpdatedAt), rev)
+	args := append(append([]any{c.UserID}, commitmentArgs(c)...), ts(c.CreatedAt), ts(c.UpdatedAt), c.UserID, rev)
 	rows := make([]string, len(steps))
 	for i := range steps {
 		var err error
@@ -79,7 +85,7 @@ func (q *queries) InsertCommitmentWithSteps(ctx context.Context, c *followup.Com
 				met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes,
 				meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at,
 				feed_rev)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+revIfHabits+`)
 			RETURNING id)
 		INSERT INTO steps (`+stepInsertColumns+`)
 		SELECT c.id, v.* FROM c CROSS JOIN (VALUES `+strings.Join(rows, ", ")+`) AS v

@@ -179,10 +179,15 @@ func (q *queries) StepsChangedSince(ctx context.Context, userID, rev int64) ([]f
 	return q.stepsWhere(ctx, `user_id = ? AND feed_rev > ? ORDER BY start_at, id`, userID, rev)
 }
 
+// commitmentsChanged is CommitmentsChangedSince's query (user, version):
+// "feed_rev > 0" lets it use the partial commitments_feed_rev.
+const commitmentsChanged = `SELECT id FROM commitments WHERE user_id = ? AND feed_rev > 0 AND feed_rev > ?`
+
 // CommitmentsChangedSince returns the ids of the user's commitments
-// updated at a feed version past rev.
+// updated at a feed version past rev, and of those stored past it while a
+// habit series of the user was on (the habits' texts name commitments).
 func (q *queries) CommitmentsChangedSince(ctx context.Context, userID, rev int64) ([]int64, error) {
-	return q.ids(ctx, `SELECT id FROM commitments WHERE user_id = ? AND feed_rev > ?`, userID, rev)
+	return q.ids(ctx, commitmentsChanged, userID, rev)
 }
 
 // StepIDs returns the ids of every step of the user, from an index alone.

@@ -280,3 +280,48 @@ func TestInsertCommitmentHabitOn(t *testing.T) {
 		t.Errorf("raised before the insert: changed since %d: %v, %v; want [%d]", before, ids, err, raised.ID)
 	}
 }
+
+// TestCreateStampsCommitmentOnlyWithHabits: a create's commitment (in a
+// transaction that raised the feed version, through
+// InsertCommitmentWithSteps, one statement on PostgreSQL) carries the
+// version only while a habit series of its user is on, the only time a
+// feed asks which commitments changed; without one it stays out of
+// commitments_feed_rev.
+func TestCreateStampsCommitmentOnlyWithHabits(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	u := mustUser(t, db, "stamps@example.com")
+	create := func(name string) followup.Commitment {
+		t.Helper()
+		seen, err := db.PlanVersion(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := followup.Commitment{UserID: u.ID, Contact: followup.Contact{Name: name}, MetAt: t0, Promise: "p",
+			Direction: followup.Mine, Due: t0.Add(48 * time.Hour), Status: followup.StatusOpen, CreatedAt: t0, UpdatedAt: t0}
+		err = db.InTx(followup.ForUser(ctx, u.ID), func(q followup.Queries) error {
+			if ok, err := q.ClaimPlanAndFeed(ctx, u.ID, seen); err != nil || !ok {
+				t.Fatalf("ClaimPlanAndFeed = %v, %v", ok, err)
+			}
+			step := followup.Step{UserID: u.ID, Kind: followup.KindDeliver, Status: followup.StepPlanned,
+				Start: t0.Add(time.Hour), End: t0.Add(75 * time.Minute), NotBefore: t0, Due: t0.Add(24 * time.Hour),
+				UID: name + "@followup", RemoteSequence: -1, CreatedAt: t0, UpdatedAt: t0}
+			return q.InsertCommitmentWithSteps(ctx, &c, []followup.Step{step})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	create("plain")
+	if ids, err := db.CommitmentsChangedSince(ctx, u.ID, 0); err != nil || len(ids) != 0 {
+		t.Errorf("no habit on: CommitmentsChangedSince(0) = %v, %v; want none", ids, err)
+	}
+	if err := db.PutHabitSeries(ctx, habitSeries(u.ID, "")); err != nil {
+		t.Fatal(err)
+	}
+	named := create("named")
+	if ids, err := db.CommitmentsChangedSince(ctx, u.ID, 0); err != nil || len(ids) != 1 || ids[0] != named.ID {
+		t.Errorf("a habit on: CommitmentsChangedSince(0) = %v, %v; want [%d]", ids, err, named.ID)
+	}
+}
