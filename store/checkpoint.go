@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"sync"
@@ -37,17 +38,24 @@ const checkpointEvery = 300 * time.Millisecond
 // this loop's checkpoint began, so the WAL never started over and grew by
 // every page written: 590 MB for 10,000 creates into a database of 20 MB,
 // and SQLite looks a page up in more of the WAL's index the longer it is.
-// So after each of its checkpoints the loop sets caughtUp, and the commit
-// loop checkpoints what is left (what readers held back, and the few
-// frames committed since) on its own connection before its next
-// transaction (tail), which can then start the WAL over.
+// So after a checkpoint of a WAL of restartFrames or more the loop sets
+// caughtUp, and the commit loop checkpoints what is left (what readers held
+// back, and the few frames committed since) on its own connection before
+// its next transaction (tail), which can then start the WAL over. That
+// checkpoint holds the commit loop up for its two syncs, about 6 ms under
+// load: hence only once the WAL is that long, a few times a second at most.
 type checkpointer struct {
 	mu       sync.Mutex
 	every    time.Duration // checkpointEvery; tests set it
+	restart  int64         // restartFrames; tests set it
 	stop     chan struct{} // nil until started
 	done     chan struct{}
 	caughtUp atomic.Bool
 }
+
+// restartFrames is the length of the WAL, in frames of a page (4 KiB),
+// past which the commit loop has it start over (about 32 MiB).
+const restartFrames = 8192
 
 // startCheckpoints starts checkpointLoop once.
 func (s *DB) startCheckpoints() {
@@ -56,12 +64,9 @@ func (s *DB) startCheckpoints() {
 	if s.ckpt.stop != nil {
 		return
 	}
-	every := s.ckpt.every
-	if every == 0 {
-		every = checkpointEvery
-	}
+	every, restart := cmp.Or(s.ckpt.every, checkpointEvery), cmp.Or(s.ckpt.restart, restartFrames)
 	s.ckpt.stop, s.ckpt.done = make(chan struct{}), make(chan struct{})
-	go s.checkpointLoop(every, s.ckpt.stop, s.ckpt.done)
+	go s.checkpointLoop(every, restart, s.ckpt.stop, s.ckpt.done)
 }
 
 // stopCheckpoints ends checkpointLoop, if it runs, and waits for it.
@@ -76,8 +81,9 @@ func (s *DB) stopCheckpoints() {
 	}
 }
 
-// checkpointLoop checkpoints the WAL every interval until stop closes.
-func (s *DB) checkpointLoop(every time.Duration, stop <-chan struct{}, done chan<- struct{}) {
+// checkpointLoop checkpoints the WAL every interval until stop closes, and
+// has the commit loop start it over once it holds restart frames.
+func (s *DB) checkpointLoop(every time.Duration, restart int64, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -93,7 +99,7 @@ func (s *DB) checkpointLoop(every time.Duration, stop <-chan struct{}, done chan
 			s.log.Warn("wal checkpoint", "error", err.Error())
 			continue
 		}
-		if busy == 0 && frames > 0 {
+		if busy == 0 && frames >= restart {
 			s.ckpt.caughtUp.Store(true)
 		}
 	}
@@ -101,9 +107,9 @@ func (s *DB) checkpointLoop(every time.Duration, stop <-chan struct{}, done chan
 
 // tail checkpoints, on the commit loop's connection w and before its next
 // transaction, the frames left after checkpointLoop's last checkpoint, if
-// one ran since the last tail: that transaction then starts the WAL over
-// unless a reader still reads from it. Only a few groups' pages are left
-// to copy.
+// the loop asked for it (caughtUp): that transaction then starts the WAL
+// over unless a reader still reads from it. Only a few groups' pages are
+// left to copy.
 func (s *DB) tail(ctx context.Context, w *sql.Conn) {
 	if !s.ckpt.caughtUp.CompareAndSwap(true, false) {
 		return

@@ -103,6 +103,9 @@ func TestWALRestartsUnderSteadyWrites(t *testing.T) {
 	db, path := migratedSQLite(t)
 	db.stopCheckpoints()
 	setEvery(db, 20*time.Millisecond)
+	db.ckpt.mu.Lock()
+	db.ckpt.restart = 1 // at every checkpoint
+	db.ckpt.mu.Unlock()
 	db.startCheckpoints()
 	u := followup.User{Email: "wal@example.com", PasswordHash: "x"}
 	if err := db.CreateUser(ctx, &u, followup.DefaultSettings("UTC")); err != nil {
