@@ -127,9 +127,8 @@ type Queries interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByID(ctx context.Context, id int64) (User, error)
 	CreateAPIToken(ctx context.Context, userID int64, tokenHash []byte, name string) error
-	// APITokenByHash returns the token with a hash, which names its user
-	// (UserID): a token goes with its user.
-	APITokenByHash(ctx context.Context, tokenHash []byte) (APIToken, error)
+	// UserByAPIToken returns the user owning a token hash, and the token.
+	UserByAPIToken(ctx context.Context, tokenHash []byte) (User, APIToken, error)
 	// APITokens lists the user's tokens, oldest first.
 	APITokens(ctx context.Context, userID int64) ([]APIToken, error)
 	// DeleteAPIToken removes one of the user's tokens; ENOTFOUND for another's.

@@ -100,22 +100,21 @@ func (s *Service) CreateToken(ctx context.Context, email, name string) (string, 
 	return token, nil
 }
 
-// Authenticate returns the user owning an API token (its ID only: what the
-// API's handlers need), else EUNAUTHORIZED. It records the token's use when
-// the recorded one is older than followup.APITokenTouchEvery, so most
-// requests write nothing.
+// Authenticate returns the user owning an API token, else EUNAUTHORIZED. It
+// records the token's use when the recorded one is older than
+// followup.APITokenTouchEvery, so most requests write nothing.
 func (s *Service) Authenticate(ctx context.Context, token string) (followup.User, error) {
 	if !strings.HasPrefix(token, apiTokenPrefix) || len(token) > 200 {
 		return followup.User{}, followup.Errorf(followup.EUNAUTHORIZED, "", "The API token is not valid.")
 	}
-	tok, err := s.Store.APITokenByHash(ctx, hashToken(token))
+	u, tok, err := s.Store.UserByAPIToken(ctx, hashToken(token))
 	if followup.ErrorCode(err) == followup.ENOTFOUND {
 		return followup.User{}, followup.Errorf(followup.EUNAUTHORIZED, "", "The API token is not valid.")
 	} else if err != nil {
 		return followup.User{}, err
 	}
 	s.touchAPIToken(ctx, tok)
-	return followup.User{ID: tok.UserID}, nil
+	return u, nil
 }
 
 // touchAPIToken records a use of tok now, unless a recent one is recorded;

@@ -108,22 +108,3 @@ func migratedSQLite(t *testing.T) (*DB, string) {
 	}
 	return db, path
 }
-
-// TestTokenGoesWithItsUser: APITokenByHash does not read the users table,
-// which holds because a user's tokens are deleted with the user.
-func TestTokenGoesWithItsUser(t *testing.T) {
-	ctx := context.Background()
-	db, u := migratedWithUser(t, "gone@example.com")
-	if err := db.CreateAPIToken(ctx, u.ID, []byte("hash-gone"), "cli"); err != nil {
-		t.Fatal(err)
-	}
-	if tok, err := db.APITokenByHash(ctx, []byte("hash-gone")); err != nil || tok.UserID != u.ID {
-		t.Fatalf("APITokenByHash = %+v, %v", tok, err)
-	}
-	if _, err := db.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, u.ID); err != nil {
-		t.Fatal(err)
-	}
-	if tok, err := db.APITokenByHash(ctx, []byte("hash-gone")); followup.ErrorCode(err) != followup.ENOTFOUND {
-		t.Errorf("the token of a deleted user: %+v, %v; want ENOTFOUND", tok, err)
-	}
-}

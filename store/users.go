@@ -59,15 +59,16 @@ func (q *queries) CreateAPIToken(ctx context.Context, userID int64, tokenHash []
 	return nil
 }
 
-// APITokenByHash finds the token with a hash. Its user is not read: the
-// token is deleted with the user (ON DELETE CASCADE), and every API request
-// authenticates, where the users row, rewritten by each create, was two
-// more pages to read.
-func (q *queries) APITokenByHash(ctx context.Context, tokenHash []byte) (followup.APIToken, error) {
+// UserByAPIToken finds the user owning a token hash, and the token.
+func (q *queries) UserByAPIToken(ctx context.Context, tokenHash []byte) (followup.User, followup.APIToken, error) {
+	var u followup.User
 	var t followup.APIToken
-	err := q.ex.QueryRowContext(ctx, `SELECT id, user_id, name, created_at, last_used_at FROM api_tokens WHERE token_hash = ?`, tokenHash).
-		Scan(&t.ID, &t.UserID, &t.Name, scanTime(&t.CreatedAt), scanTimePtr(&t.LastUsedAt))
-	return t, notFound(err, "Token")
+	err := q.ex.QueryRowContext(ctx, `
+		SELECT u.id, u.email, u.password_hash, u.created_at, t.id, t.name, t.created_at, t.last_used_at
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, tokenHash).
+		Scan(&u.ID, &u.Email, &u.PasswordHash, scanTime(&u.CreatedAt), &t.ID, &t.Name, scanTime(&t.CreatedAt), scanTimePtr(&t.LastUsedAt))
+	t.UserID = u.ID
+	return u, t, notFound(err, "Token")
 }
 
 // APITokens lists the user's tokens, oldest first.
