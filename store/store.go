@@ -554,8 +554,39 @@ func call(fn func(q followup.Queries) error, q followup.Queries) (err error) {
 	return fn(q)
 }
 
-// ts formats a time for storage.
-func ts(t time.Time) string { return t.UTC().Format(tsFormat) }
+// ts formats a time for storage, as t.UTC().Format(tsFormat) does: a
+// create formats a dozen times inside the single writer, where
+// time.Format's generality cost about 3 % of its time.
+func ts(t time.Time) string {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format(tsFormat)
+	}
+	h, mi, sec := t.Clock()
+	var b [len(tsFormat)]byte
+	digits := func(at, n, v int) {
+		for i := at + n - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	digits(0, 4, y)
+	b[4] = '-'
+	digits(5, 2, int(mo))
+	b[7] = '-'
+	digits(8, 2, d)
+	b[10] = 'T'
+	digits(11, 2, h)
+	b[13] = ':'
+	digits(14, 2, mi)
+	b[16] = ':'
+	digits(17, 2, sec)
+	b[19] = '.'
+	digits(20, 6, t.Nanosecond()/1000)
+	b[26] = 'Z'
+	return string(b[:])
+}
 
 // nullTS formats an optional time.
 func nullTS(t *time.Time) any {
