@@ -173,10 +173,15 @@ func (q *queries) purged(ctx context.Context, userID int64) error {
 	return err
 }
 
+// stepsChanged is StepsChangedSince's condition (user, version): naming
+// every status lets steps_user_status_rev (user, status, feed version)
+// read only the changed steps of each status.
+const stepsChanged = `user_id = ? AND status IN ('planned', 'synced', 'done', 'cancelled') AND feed_rev > ? ORDER BY start_at, id`
+
 // StepsChangedSince returns the user's steps stamped with a feed version
 // past rev, whatever their status, tombstones included.
 func (q *queries) StepsChangedSince(ctx context.Context, userID, rev int64) ([]followup.Step, error) {
-	return q.stepsWhere(ctx, `user_id = ? AND feed_rev > ? ORDER BY start_at, id`, userID, rev)
+	return q.stepsWhere(ctx, stepsChanged, userID, rev)
 }
 
 // commitmentsChanged is CommitmentsChangedSince's query (user, version):

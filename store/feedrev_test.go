@@ -325,3 +325,58 @@ func TestCreateStampsCommitmentOnlyWithHabits(t *testing.T) {
 		t.Errorf("a habit on: CommitmentsChangedSince(0) = %v, %v; want [%d]", ids, err, named.ID)
 	}
 }
+
+// TestStepsChangedSinceEveryStatus: the steps changed since a version
+// come back whatever their status (the query names each status, so that
+// its index reads only the changed ones), and the unchanged do not.
+func TestStepsChangedSinceEveryStatus(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	u := mustUser(t, db, "statuses@example.com")
+	if err := db.SetFeedToken(ctx, u.ID, []byte("tok"), "sealed"); err != nil {
+		t.Fatal(err)
+	}
+	c := mustCommitment(t, db, u.ID, "Ann")
+	for _, status := range []followup.StepStatus{followup.StepPlanned, followup.StepSynced, followup.StepDone, followup.StepCancelled} {
+		mustStep(t, db, c, followup.KindDeliver, "old-"+string(status)+"@followup", t0)
+	}
+	f, err := db.FeedByToken(ctx, []byte("tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In one transaction, which the planned step's insert stamps with a
+	// new version: a step stored cancelled alone changes no feed.
+	var want []string
+	err = db.InTx(ctx, func(q followup.Queries) error {
+		for _, status := range []followup.StepStatus{followup.StepPlanned, followup.StepSynced, followup.StepDone, followup.StepCancelled} {
+			s := followup.Step{
+				CommitmentID: c.ID, UserID: u.ID, Kind: followup.KindDeliver, Status: status, Start: t0, End: t0.Add(15 * time.Minute),
+				NotBefore: t0, Due: t0.Add(24 * time.Hour), UID: "new-" + string(status) + "@followup", RemoteSequence: -1, CreatedAt: t0, UpdatedAt: t0,
+			}
+			if status == followup.StepDone {
+				s.CompletedAt = &s.End
+			}
+			if err := q.InsertStep(ctx, &s); err != nil {
+				return err
+			}
+			want = append(want, s.UID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, err := db.StepsChangedSince(ctx, u.ID, f.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range changed {
+		got = append(got, s.UID)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("steps changed since version %d: %v, want %v", f.Version, got, want)
+	}
+}

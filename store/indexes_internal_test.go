@@ -11,11 +11,12 @@ import (
 )
 
 // TestQueriesUseTheirIndexes asks each database how it runs the queries
-// whose indexes migrations 00050 to 00052 changed: the tick's two
+// whose indexes migrations 00050 to 00053 changed: the tick's two
 // DueSteps queries must use their partial indexes (a query uses one only
 // if it names the same kinds in the same words); the planning window, the
 // pending steps, the live blocks and the agenda's range must find their
-// rows through steps_user_pending and steps_user_done, and the commitments
+// rows through steps_user_status_rev and steps_user_done, the steps
+// changed since a feed version through steps_user_status_rev, and the commitments
 // changed for the habits through commitments_feed_rev (on PostgreSQL:
 // through an index), not by reading every row. PostgreSQL is asked with
 // sequential scans off, so that a small table still shows whether an
@@ -34,12 +35,13 @@ func TestQueriesUseTheirIndexes(t *testing.T) {
 	}{
 		{"due moments", moments, "steps_due_moments", momentArgs},
 		{"due meetings", meetings, "steps_due_meetings", meetingArgs},
-		{"planning window", planningWindow, "steps_user_pending", []any{int64(1), ts(t0), ts(t0.AddDate(1, 0, 0))}},
-		{"pending steps", `SELECT ` + stepColumns + ` FROM steps WHERE ` + pendingSteps, "steps_user_pending", []any{int64(1)}},
-		{"live blocks", liveBlocks, "steps_user_pending", []any{int64(1), ts(t0), int64(1), ts(t0)}},
+		{"planning window", planningWindow, "steps_user_status_rev", []any{int64(1), ts(t0), ts(t0.AddDate(1, 0, 0))}},
+		{"pending steps", `SELECT ` + stepColumns + ` FROM steps WHERE ` + pendingSteps, "steps_user_status_rev", []any{int64(1)}},
+		{"live blocks", liveBlocks, "steps_user_status_rev", []any{int64(1), ts(t0), int64(1), ts(t0)}},
 		{"live blocks done", liveBlocks, "steps_user_done", []any{int64(1), ts(t0), int64(1), ts(t0)}},
-		{"steps in range", stepsInRange, "steps_user_pending", []any{int64(1), ts(t0), ts(t0), int64(1), ts(t0), ts(t0)}},
+		{"steps in range", stepsInRange, "steps_user_status_rev", []any{int64(1), ts(t0), ts(t0), int64(1), ts(t0), ts(t0)}},
 		{"steps in range done", stepsInRange, "steps_user_done", []any{int64(1), ts(t0), ts(t0), int64(1), ts(t0), ts(t0)}},
+		{"steps changed", `SELECT ` + stepColumns + ` FROM steps WHERE ` + stepsChanged, "steps_user_status_rev", []any{int64(1), int64(0)}},
 		{"commitments changed", commitmentsChanged, "commitments_feed_rev", []any{int64(1), int64(0)}},
 	}
 	for _, dialect := range []string{"sqlite", "postgres"} {

@@ -89,7 +89,7 @@ func TestMigrateIDsKeepsData(t *testing.T) {
 	rows.Close()
 	var indexes int
 	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN
-		('commitments_user_status', 'steps_commitment', 'steps_user_pending', 'steps_user_done', 'steps_due_moments', 'steps_due_meetings')`).Scan(&indexes); err != nil || indexes != 6 {
+		('commitments_user_status', 'steps_commitment', 'steps_user_status_rev', 'steps_user_done', 'steps_due_moments', 'steps_due_meetings')`).Scan(&indexes); err != nil || indexes != 6 {
 		t.Errorf("%d of 6 indexes (%v)", indexes, err)
 	}
 

@@ -214,7 +214,7 @@ func (q *queries) PlanningSteps(ctx context.Context, userID int64, t time.Time) 
 	return scanPlanning(rows, userID)
 }
 
-// planningWindow is PlanningWindow's query: steps_user_pending finds the
+// planningWindow is PlanningWindow's query: steps_user_status_rev finds the
 // user's pending steps, of which the window (from now to years ahead)
 // holds nearly all.
 const planningWindow = `SELECT s.id, s.commitment_id, s.kind, s.status, s.start_at, s.end_at, s.not_before,
@@ -471,7 +471,7 @@ func (q *queries) feedChanges(ctx context.Context, values string, args []any, us
 }
 
 // The pending blocks and the done ones are read through an index each
-// (steps_user_pending, steps_user_done): a query that asked for either
+// (steps_user_status_rev, steps_user_done): a query that asked for either
 // status in one WHERE would read the user's every step, cancelled ones
 // included, as no index holds both.
 const (
