@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -47,7 +48,7 @@ func (s *DB) openPostgres(dsn string, tracer pgx.QueryTracer) error {
 	if tracer != nil {
 		conf.Tracer = tracer
 	}
-	db := stdlib.OpenDB(*conf)
+	db := sql.OpenDB(lockingConnector{stdlib.GetConnector(*conf)})
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -137,7 +138,7 @@ func (s *DB) inTxPostgres(ctx context.Context, fn func(q followup.Queries) error
 // caller's transaction.
 //
 // A transaction of one user (followup.ForUser) first takes the user's
-// transaction lock (lockUserTx) and then runs READ COMMITTED: every
+// transaction lock (with its BEGIN, lockingConn) and then runs READ COMMITTED: every
 // statement after the lock sees what the user's transaction before it
 // committed, and the user's other transactions, in this instance or
 // another, wait for its end. (A transaction that reads and writes a
@@ -152,15 +153,15 @@ func (s *DB) txOnce(ctx context.Context, fn func(q followup.Queries) error) erro
 	if user != 0 {
 		isolation = sql.LevelReadCommitted
 	}
-	tx, err := s.db.BeginTx(context.WithoutCancel(ctx), &sql.TxOptions{Isolation: isolation})
+	// The transaction outlives the caller's context; the wait for the
+	// user's lock, sent with BEGIN (lockingConn), does not.
+	beginCtx := context.WithoutCancel(ctx)
+	if user != 0 {
+		beginCtx = context.WithValue(beginCtx, userTxLockKey{}, userTxLockReq{user: user, wait: ctx})
+	}
+	tx, err := s.db.BeginTx(beginCtx, &sql.TxOptions{Isolation: isolation})
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
-	}
-	if user != 0 {
-		if err := lockUserTx(ctx, tx, user); err != nil {
-			tx.Rollback()
-			return err
-		}
 	}
 	q := &queries{db: s, ex: stmts{db: s.db, tx: tx, dialect: s.dialect, cache: &s.stmts}, tx: tx}
 	if err := call(fn, q); err != nil {
@@ -178,18 +179,71 @@ func (s *DB) txOnce(ctx context.Context, fn func(q followup.Queries) error) erro
 // second is the user's id.
 const userTxLock = 0x666f6c6c // "foll"
 
-// lockUserTx takes the user's transaction lock in tx, waiting for the
-// transaction of that user another caller or instance runs. The lock is
-// the transaction's: PostgreSQL gives it back when the transaction ends,
-// after its commit is visible, so that the waiter's next statement sees
-// it; a dead instance's locks go with its connections. Waiting ends with
-// ctx.
-func lockUserTx(ctx context.Context, tx *sql.Tx, user int64) error {
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(userTxLock), int32(user)); err != nil {
-		return fmt.Errorf("store: lock user: %w", err)
-	}
-	return nil
+// userTxLockKey marks the context of a BeginTx that takes the user's
+// transaction lock as it begins (a userTxLockReq).
+type userTxLockKey struct{}
+
+// userTxLockReq is the user whose lock a BeginTx takes, and the context
+// that ends the wait for it.
+type userTxLockReq struct {
+	user int64
+	wait context.Context
 }
+
+// lockingConnector makes the store's connections lockingConns.
+type lockingConnector struct{ driver.Connector }
+
+func (c lockingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return lockingConn{conn.(*stdlib.Conn)}, nil
+}
+
+// lockingConn is pgx's database/sql connection, whose BeginTx takes the
+// user's transaction lock when the context asks for it (userTxLockKey),
+// sent with BEGIN as one simple query: one round trip less a transaction
+// of a user. The lock is the transaction's: PostgreSQL gives it back when
+// the transaction ends, after its commit is visible, so that the waiter's
+// next statement sees it; a dead instance's locks go with its
+// connections. Waiting ends with the context.
+type lockingConn struct{ *stdlib.Conn }
+
+func (c lockingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	req, ok := ctx.Value(userTxLockKey{}).(userTxLockReq)
+	if !ok || sql.IsolationLevel(opts.Isolation) != sql.LevelReadCommitted || opts.ReadOnly {
+		return c.Conn.BeginTx(ctx, opts)
+	}
+	conn := c.Conn.Conn()
+	if conn.IsClosed() {
+		return nil, driver.ErrBadConn
+	}
+	// Integers only: nothing to quote in the simple query.
+	begin := fmt.Sprintf("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(%d, %d)", int32(userTxLock), int32(req.user))
+	tx, err := conn.BeginTx(req.wait, pgx.TxOptions{BeginQuery: begin})
+	if err != nil {
+		// BEGIN ran and the lock failed (a deadlock, say): the
+		// connection is inside an aborted transaction.
+		if !conn.IsClosed() && conn.PgConn().TxStatus() != 'I' {
+			if _, rerr := conn.Exec(ctx, "ROLLBACK"); rerr != nil {
+				conn.Close(ctx)
+				return nil, driver.ErrBadConn
+			}
+		}
+		return nil, fmt.Errorf("store: lock user: %w", err)
+	}
+	return lockedTx{ctx: ctx, tx: tx}, nil
+}
+
+// lockedTx is a transaction lockingConn began.
+type lockedTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+func (t lockedTx) Commit() error   { return t.tx.Commit(t.ctx) }
+func (t lockedTx) Rollback() error { return t.tx.Rollback(t.ctx) }
 
 // retryWait is how long to wait before the attempt'th run of a
 // transaction: a few milliseconds, doubling, at random so that the

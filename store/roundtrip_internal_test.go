@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/followup/followup"
 	"github.com/followup/followup/internal/pgtest"
@@ -77,8 +79,9 @@ func openTraced(t *testing.T) (*DB, *statementLog, followup.User, time.Time) {
 // TestCreateRoundTrips counts the statements (each a round trip) of a
 // create's transaction on PostgreSQL, as the service commits one: the
 // user's lock, the compare and swap of the plan version, the commitment,
-// its steps and the plan version it leaves. The lock is taken inside the
-// transaction and given back by its commit, and the plan version this
+// its steps and the plan version it leaves. The lock is taken with the
+// transaction's BEGIN, in the same round trip, and given back by its
+// commit, and the plan version this
 // transaction wrote is known without reading it again.
 func TestCreateRoundTrips(t *testing.T) {
 	db, log, u, t0 := openTraced(t)
@@ -111,9 +114,9 @@ func TestCreateRoundTrips(t *testing.T) {
 	if after, err := db.PlanVersion(ctx, u.ID); err != nil || after != left {
 		t.Errorf("PlanVersion in the transaction %d, after its commit %d (%v)", left, after, err)
 	}
-	// begin, lock, claim (raising the feed version), the commitment with
-	// its steps, commit
-	const want = 5
+	// begin with the lock, claim (raising the feed version), the
+	// commitment with its steps, commit
+	const want = 4
 	if len(sent) > want {
 		t.Errorf("%d statements for a create's transaction, want at most %d:\n%s", len(sent), want, strings.Join(sent, "\n"))
 	}
@@ -212,5 +215,83 @@ func TestWantReplanInCreate(t *testing.T) {
 	}
 	if _, err := db.WantReplan(ctx, 999); followup.ErrorCode(err) != followup.ENOTFOUND {
 		t.Errorf("WantReplan of no user: %v, want ENOTFOUND", err)
+	}
+}
+
+// TestUserLockFailureLeavesNoTransaction: when the user's lock, sent with
+// BEGIN, fails (here PostgreSQL's lock_timeout while another transaction
+// of the user holds it), the caller gets the error and the connection
+// goes back to the pool outside any transaction, kept (the same server
+// process) rather than dropped: the next transactions on it, the only
+// one, run. A wait the caller's context ends fails too.
+func TestUserLockFailureLeavesNoTransaction(t *testing.T) {
+	dsn := migratedPostgres(t)
+	holder, err := Open(dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	impatient, err := Open(dsn+sep+"lock_timeout=100", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer impatient.Close()
+	impatient.db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	u := followup.User{Email: "lock@example.com", PasswordHash: "x", CreatedAt: time.Now()}
+	if err := holder.CreateUser(ctx, &u, followup.DefaultSettings("UTC")); err != nil {
+		t.Fatal(err)
+	}
+	userCtx := followup.ForUser(ctx, u.ID)
+	backend := func() int {
+		var pid int
+		err := impatient.InTx(userCtx, func(q followup.Queries) error {
+			return q.(*queries).ex.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	before := backend()
+
+	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- holder.InTx(userCtx, func(followup.Queries) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	ran := false
+	err = impatient.InTx(userCtx, func(followup.Queries) error { ran = true; return nil })
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "55P03" || ran {
+		t.Errorf("a transaction of the user while another holds the lock: ran %v, error %v; want lock_not_available", ran, err)
+	}
+	waitCtx, cancel := context.WithTimeout(userCtx, 50*time.Millisecond)
+	defer cancel()
+	if err := holder.InTx(waitCtx, func(followup.Queries) error { ran = true; return nil }); err == nil || ran {
+		t.Errorf("a wait for the lock past the caller's deadline: ran %v, error %v; want an error", ran, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if after := backend(); after != before {
+		t.Errorf("the connection of the failed lock was dropped (server process %d, then %d)", before, after)
+	}
+	for i := range 3 {
+		var n int
+		err := impatient.InTx(userCtx, func(q followup.Queries) error {
+			return q.(*queries).ex.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE id = ?`, u.ID).Scan(&n)
+		})
+		if err != nil || n != 1 {
+			t.Fatalf("transaction %d after the failed lock: %d, %v", i, n, err)
+		}
 	}
 }
