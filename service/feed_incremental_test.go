@@ -228,7 +228,7 @@ func TestIncrementalFeedMatchesFull(t *testing.T) {
 		}, true, false},
 		{"a day passes", at(12, 5, 9, 0), func() {}, false, false},
 		{"a backup restored: the version went back", at(12, 5, 9, 5), func() {
-			if _, err := h.db.SQL().Exec(h.db.Rebind(`UPDATE users SET feed_version = 1 WHERE id = ?`), u.ID); err != nil {
+			if _, err := h.db.SQL().Exec(h.db.Rebind(`UPDATE user_versions SET feed_version = 1 WHERE user_id = ?`), u.ID); err != nil {
 				t.Fatal(err)
 			}
 		}, true, false},

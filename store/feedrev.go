@@ -11,19 +11,19 @@ import (
 )
 
 // The feed's revision. Every write that changes what a user's feed shows
-// raises users.feed_version in its own transaction, once per transaction,
+// raises user_versions.feed_version in its own transaction, once per transaction,
 // and stamps the steps it wrote with the new version (steps.feed_rev): a
 // feed rendered at version V is brought up to date by re-rendering the
 // steps with feed_rev > V. The version is raised by the store, so that
 // every writer is covered without remembering to.
 //
-// The rise also raises users.plan_version, which a create compares and
+// The rise also raises user_versions.plan_version, which a create compares and
 // swaps (ClaimPlan) to store a plan made outside the writer.
 //
-// The rise takes the users row (an UPDATE), which orders the versions of
+// The rise takes the user's row of user_versions (an UPDATE), which orders the versions of
 // one user's transactions as they commit, in SQLite and in PostgreSQL
 // alike: a reader that sees version V sees every step stamped V or lower.
-// Every write takes the users row before the rows it changes (see
+// Every write takes that row before the rows it changes (see
 // lockUser), so that two transactions of one user never wait for each
 // other's rows in opposite orders.
 
@@ -45,8 +45,8 @@ func (q *queries) feedRevAt(ctx context.Context, userID int64, now time.Time) (i
 		return rev, nil
 	}
 	var rev, plan int64
-	err := q.ex.QueryRowContext(ctx, `UPDATE users SET feed_version = feed_version + 1, feed_updated_at = ?,
-		plan_version = plan_version + 1 WHERE id = ? RETURNING feed_version, plan_version`, ts(now), userID).Scan(&rev, &plan)
+	err := q.ex.QueryRowContext(ctx, `UPDATE user_versions SET feed_version = feed_version + 1, feed_updated_at = ?,
+		plan_version = plan_version + 1 WHERE user_id = ? RETURNING feed_version, plan_version`, ts(now), userID).Scan(&rev, &plan)
 	if err != nil {
 		return 0, notFound(err, "User")
 	}
@@ -132,7 +132,7 @@ func (q *queries) updateStep(ctx context.Context, userID, id int64, query string
 	return nil
 }
 
-// lockUser takes the users row of a transaction's user before a write
+// lockUser takes the user_versions row of a transaction's user before a write
 // that may or may not raise the feed version: an UPDATE, which PostgreSQL
 // holds to the end of the transaction (SQLite's one writer holds
 // everything already). It raises the plan version: a write that the feed
@@ -169,7 +169,7 @@ func (q *queries) purged(ctx context.Context, userID int64) error {
 	if err != nil {
 		return err
 	}
-	_, err = q.ex.ExecContext(ctx, `UPDATE users SET feed_purged = ? WHERE id = ?`, rev, userID)
+	_, err = q.ex.ExecContext(ctx, `UPDATE user_versions SET feed_purged = ? WHERE user_id = ?`, rev, userID)
 	return err
 }
 

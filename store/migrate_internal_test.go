@@ -138,11 +138,14 @@ func dump(t *testing.T, db *DB, like map[string]table) map[string]table {
 	t.Helper()
 	out := map[string]table{}
 	for _, name := range []string{"users", "api_tokens", "commitments", "steps", "caldav_accounts", "busy_sources", "user_locks"} {
-		cols := "*"
+		cols, from, order := "*", name, "rowid"
 		if like != nil {
 			cols = strings.Join(like[name].cols, ", ")
+			if name == "users" { // its versions moved to user_versions (migration 00054)
+				from, order = "users LEFT JOIN user_versions ON user_versions.user_id = users.id", "users.rowid"
+			}
 		}
-		rows, err := db.db.QueryContext(context.Background(), `SELECT `+cols+` FROM `+name+` ORDER BY rowid`)
+		rows, err := db.db.QueryContext(context.Background(), `SELECT `+cols+` FROM `+from+` ORDER BY `+order)
 		if err != nil {
 			t.Fatal(err)
 		}

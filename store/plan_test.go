@@ -76,7 +76,7 @@ func TestClaimPlanAndFeed(t *testing.T) {
 	c := mustCommitment(t, db, a.ID, "Jane")
 	versions := func() (feed, plan int64) {
 		t.Helper()
-		if err := db.SQL().QueryRowContext(ctx, db.Rebind(`SELECT feed_version, plan_version FROM users WHERE id = ?`), a.ID).
+		if err := db.SQL().QueryRowContext(ctx, db.Rebind(`SELECT feed_version, plan_version FROM user_versions WHERE user_id = ?`), a.ID).
 			Scan(&feed, &plan); err != nil {
 			t.Fatal(err)
 		}

@@ -17,16 +17,20 @@ func (q *queries) CreateUser(ctx context.Context, u *followup.User, s followup.S
 	if err != nil {
 		return err
 	}
-	err = q.ex.QueryRowContext(ctx, `
-		INSERT INTO users (email, password_hash, settings, feed_updated_at, created_at)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		u.Email, u.PasswordHash, string(settings), ts(u.CreatedAt), ts(u.CreatedAt)).Scan(&u.ID)
-	if isUnique(err) {
-		return followup.Errorf(followup.ECONFLICT, "email", "A user with email %q already exists.", u.Email)
-	} else if err != nil {
-		return fmt.Errorf("store: create user: %w", err)
-	}
-	return nil
+	return q.atomic(ctx, func(q *queries) error {
+		err := q.ex.QueryRowContext(ctx, `
+			INSERT INTO users (email, password_hash, settings, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			u.Email, u.PasswordHash, string(settings), ts(u.CreatedAt)).Scan(&u.ID)
+		if isUnique(err) {
+			return followup.Errorf(followup.ECONFLICT, "email", "A user with email %q already exists.", u.Email)
+		} else if err != nil {
+			return fmt.Errorf("store: create user: %w", err)
+		}
+		if _, err := q.ex.ExecContext(ctx, `INSERT INTO user_versions (user_id, feed_updated_at) VALUES (?, ?)`, u.ID, ts(u.CreatedAt)); err != nil {
+			return fmt.Errorf("store: create user: %w", err)
+		}
+		return nil
+	})
 }
 
 const userColumns = `id, email, password_hash, created_at`
@@ -148,7 +152,8 @@ func (q *queries) FeedToken(ctx context.Context, userID int64) (string, error) {
 // FeedByToken finds a feed by its token hash: one indexed row, no scan of events.
 func (q *queries) FeedByToken(ctx context.Context, tokenHash []byte) (followup.Feed, error) {
 	var f followup.Feed
-	err := q.ex.QueryRowContext(ctx, `SELECT id, feed_version, feed_purged, feed_updated_at FROM users WHERE feed_token_hash = ?`, tokenHash).
+	err := q.ex.QueryRowContext(ctx, `SELECT u.id, v.feed_version, v.feed_purged, v.feed_updated_at
+		FROM users u JOIN user_versions v ON v.user_id = u.id WHERE u.feed_token_hash = ?`, tokenHash).
 		Scan(&f.UserID, &f.Version, &f.Purged, scanTime(&f.UpdatedAt))
 	return f, notFound(err, "Feed")
 }
@@ -164,14 +169,14 @@ func (q *queries) TouchFeed(ctx context.Context, userID int64, now time.Time) er
 
 // PlanVersion returns the user's plan version. In a transaction that
 // wrote it already, the version is known without reading: the write holds
-// the users row to the end of the transaction, so that nobody else can
+// the user's row of user_versions to the end of the transaction, so that nobody else can
 // change it meanwhile.
 func (q *queries) PlanVersion(ctx context.Context, userID int64) (int64, error) {
 	if v, ok := q.plans[userID]; ok {
 		return v, nil
 	}
 	var v int64
-	err := q.ex.QueryRowContext(ctx, `SELECT plan_version FROM users WHERE id = ?`, userID).Scan(&v)
+	err := q.ex.QueryRowContext(ctx, `SELECT plan_version FROM user_versions WHERE user_id = ?`, userID).Scan(&v)
 	return v, notFound(err, "User")
 }
 
@@ -189,7 +194,7 @@ func (q *queries) planWritten(userID, v int64) {
 
 // ClaimPlan raises the plan version from seen (compare and swap).
 func (q *queries) ClaimPlan(ctx context.Context, userID, seen int64) (bool, error) {
-	res, err := q.ex.ExecContext(ctx, `UPDATE users SET plan_version = plan_version + 1 WHERE id = ? AND plan_version = ?`, userID, seen)
+	res, err := q.ex.ExecContext(ctx, `UPDATE user_versions SET plan_version = plan_version + 1 WHERE user_id = ? AND plan_version = ?`, userID, seen)
 	if err != nil {
 		return false, fmt.Errorf("store: claim plan: %w", err)
 	}
@@ -208,8 +213,8 @@ func (q *queries) ClaimPlanAndFeed(ctx context.Context, userID, seen int64) (boo
 		return q.ClaimPlan(ctx, userID, seen) // the feed version rose in this transaction already
 	}
 	var rev, plan int64
-	err := q.ex.QueryRowContext(ctx, `UPDATE users SET feed_version = feed_version + 1, feed_updated_at = ?,
-		plan_version = plan_version + 1 WHERE id = ? AND plan_version = ? RETURNING feed_version, plan_version`,
+	err := q.ex.QueryRowContext(ctx, `UPDATE user_versions SET feed_version = feed_version + 1, feed_updated_at = ?,
+		plan_version = plan_version + 1 WHERE user_id = ? AND plan_version = ? RETURNING feed_version, plan_version`,
 		ts(q.db.now()), userID, seen).Scan(&rev, &plan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -222,7 +227,7 @@ func (q *queries) ClaimPlanAndFeed(ctx context.Context, userID, seen int64) (boo
 
 // WantReplan records that the user's blocks need a full re-plan.
 func (q *queries) WantReplan(ctx context.Context, userID int64) (bool, error) {
-	res, err := q.ex.ExecContext(ctx, `UPDATE users SET replan_wanted = 1 WHERE id = ? AND replan_wanted = 0`, userID)
+	res, err := q.ex.ExecContext(ctx, `UPDATE user_versions SET replan_wanted = 1 WHERE user_id = ? AND replan_wanted = 0`, userID)
 	if err != nil {
 		return false, fmt.Errorf("store: want replan: %w", err)
 	}
@@ -247,8 +252,8 @@ func (q *queries) WantReplan(ctx context.Context, userID int64) (bool, error) {
 // wish may be gone.
 func (q *queries) TakeReplan(ctx context.Context, userID int64) (bool, error) {
 	var v int64
-	err := q.ex.QueryRowContext(ctx, `UPDATE users SET replan_wanted = 0, plan_version = plan_version + 1
-		WHERE id = ? AND replan_wanted = 1 RETURNING plan_version`, userID).Scan(&v)
+	err := q.ex.QueryRowContext(ctx, `UPDATE user_versions SET replan_wanted = 0, plan_version = plan_version + 1
+		WHERE user_id = ? AND replan_wanted = 1 RETURNING plan_version`, userID).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
@@ -270,7 +275,7 @@ func (q *queries) bumpPlan(ctx context.Context, userID int64) error {
 // PlanVersion. An unknown user is no error: nothing changes.
 func (q *queries) raisePlan(ctx context.Context, userID int64) error {
 	var v int64
-	err := q.ex.QueryRowContext(ctx, `UPDATE users SET plan_version = plan_version + 1 WHERE id = ? RETURNING plan_version`, userID).Scan(&v)
+	err := q.ex.QueryRowContext(ctx, `UPDATE user_versions SET plan_version = plan_version + 1 WHERE user_id = ? RETURNING plan_version`, userID).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	} else if err != nil {

@@ -100,7 +100,7 @@ func (h *harness) fingerprint(tb testing.TB, u user) fingerprint {
 		{`SELECT count(*) FROM caldav_accounts WHERE user_id = ?`, &f.CalDAV},
 		{`SELECT coalesce(max(updated_at), '') FROM commitments WHERE user_id = ?`, &last1},
 		{`SELECT coalesce(max(updated_at), '') || ':' || coalesce(sum(sequence), 0) FROM steps WHERE user_id = ?`, &last2},
-		{`SELECT feed_version FROM users WHERE id = ?`, &f.FeedVersion},
+		{`SELECT feed_version FROM user_versions WHERE user_id = ?`, &f.FeedVersion},
 		{`SELECT hex(feed_token_hash) FROM users WHERE id = ?`, &f.FeedToken},
 	} {
 		if err := db.QueryRow(q.sql, u.ID).Scan(q.dst); err != nil {
