@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/followup/followup"
+	"github.com/followup/followup/store"
 )
 
 // TestFeedRevision: every write that changes what the feed shows raises
@@ -19,11 +20,7 @@ import (
 // version alone; deleted tombstones raise Purged.
 func TestFeedRevision(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpenDB(t)
-	u := mustUser(t, db, "rev@example.com")
-	if err := db.SetFeedToken(ctx, u.ID, []byte("tok"), "sealed"); err != nil {
-		t.Fatal(err)
-	}
+	db, u := feedUser(t, "rev@example.com")
 	feed := func() followup.Feed {
 		f, err := db.FeedByToken(ctx, []byte("tok"))
 		if err != nil {
@@ -158,15 +155,7 @@ func TestFeedRevision(t *testing.T) {
 		if got := after.Version - before.Version; got != tc.raise {
 			t.Errorf("%s: the version rose by %d, want %d", tc.name, got, tc.raise)
 		}
-		changed, err := db.StepsChangedSince(ctx, u.ID, before.Version)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var uids []string
-		for _, s := range changed {
-			uids = append(uids, s.UID)
-		}
-		slices.Sort(uids)
+		uids := changedUIDs(t, db, u.ID, before.Version)
 		if tc.name != "a calendar switch with tombstones" {
 			if diff := cmp.Diff(tc.changed, uids); diff != "" {
 				t.Errorf("%s: changed steps (-want +got):\n%s", tc.name, diff)
@@ -199,11 +188,7 @@ func habitSeries(userID int64, etag string) *followup.HabitSeries {
 // feed version it raised; others stay out.
 func TestCommitmentsChangedSince(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpenDB(t)
-	u := mustUser(t, db, "named@example.com")
-	if err := db.SetFeedToken(ctx, u.ID, []byte("tok"), "sealed"); err != nil {
-		t.Fatal(err)
-	}
+	db, u := feedUser(t, "named@example.com")
 	a := mustCommitment(t, db, u.ID, "Ann")
 	mustCommitment(t, db, u.ID, "Bob")
 	f, err := db.FeedByToken(ctx, []byte("tok"))
@@ -228,11 +213,7 @@ func TestCommitmentsChangedSince(t *testing.T) {
 // transaction raised it before or not; with none on, neither.
 func TestInsertCommitmentHabitOn(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpenDB(t)
-	u := mustUser(t, db, "habits@example.com")
-	if err := db.SetFeedToken(ctx, u.ID, []byte("tok"), "sealed"); err != nil {
-		t.Fatal(err)
-	}
+	db, u := feedUser(t, "habits@example.com")
 	version := func() int64 {
 		t.Helper()
 		f, err := db.FeedByToken(ctx, []byte("tok"))
@@ -331,11 +312,7 @@ func TestCreateStampsCommitmentOnlyWithHabits(t *testing.T) {
 // its index reads only the changed ones), and the unchanged do not.
 func TestStepsChangedSinceEveryStatus(t *testing.T) {
 	ctx := context.Background()
-	db := MustOpenDB(t)
-	u := mustUser(t, db, "statuses@example.com")
-	if err := db.SetFeedToken(ctx, u.ID, []byte("tok"), "sealed"); err != nil {
-		t.Fatal(err)
-	}
+	db, u := feedUser(t, "statuses@example.com")
 	c := mustCommitment(t, db, u.ID, "Ann")
 	for _, status := range []followup.StepStatus{followup.StepPlanned, followup.StepSynced, followup.StepDone, followup.StepCancelled} {
 		mustStep(t, db, c, followup.KindDeliver, "old-"+string(status)+"@followup", t0)
@@ -366,17 +343,36 @@ func TestStepsChangedSinceEveryStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed, err := db.StepsChangedSince(ctx, u.ID, f.Version)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, s := range changed {
-		got = append(got, s.UID)
-	}
-	slices.Sort(got)
+	got := changedUIDs(t, db, u.ID, f.Version)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("steps changed since version %d: %v, want %v", f.Version, got, want)
 	}
+}
+
+// changedUIDs returns the UIDs of the user's steps changed since the feed
+// version rev, sorted.
+func changedUIDs(t *testing.T, db followup.Store, userID, rev int64) []string {
+	t.Helper()
+	changed, err := db.StepsChangedSince(context.Background(), userID, rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uids []string
+	for _, s := range changed {
+		uids = append(uids, s.UID)
+	}
+	slices.Sort(uids)
+	return uids
+}
+
+// feedUser opens a database with one user whose feed token is "tok".
+func feedUser(t *testing.T, email string) (*store.DB, followup.User) {
+	t.Helper()
+	db := MustOpenDB(t)
+	u := mustUser(t, db, email)
+	if err := db.SetFeedToken(context.Background(), u.ID, []byte("tok"), "sealed"); err != nil {
+		t.Fatal(err)
+	}
+	return db, u
 }

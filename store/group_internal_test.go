@@ -25,16 +25,7 @@ func TestGroupSavepointsOnlyAfterAFailure(t *testing.T) {
 
 	group := func(name string, n, fail int) (runs []int, errs []error) {
 		t.Helper()
-		held, release := make(chan struct{}), make(chan struct{})
-		holder := make(chan error, 1)
-		go func() {
-			holder <- db.InTx(ctx, func(followup.Queries) error {
-				close(held)
-				<-release
-				return nil
-			})
-		}()
-		<-held
+		release := holdTx(ctx, db)
 		counts := make([]atomic.Int32, n)
 		errs = make([]error, n)
 		var wg sync.WaitGroup
@@ -59,11 +50,10 @@ func TestGroupSavepointsOnlyAfterAFailure(t *testing.T) {
 			queued = len(db.txQueue)
 			db.txMu.Unlock()
 		}
-		close(release)
-		wg.Wait()
-		if err := <-holder; err != nil {
+		if err := release(); err != nil {
 			t.Fatal(err)
 		}
+		wg.Wait()
 		for i := range counts {
 			runs = append(runs, int(counts[i].Load()))
 		}
@@ -105,5 +95,24 @@ func TestGroupSavepointsOnlyAfterAFailure(t *testing.T) {
 	}
 	if got := stored("one fails", 10); got != 9 {
 		t.Errorf("%d commitments stored, want the 9 that did not fail, once each", got)
+	}
+}
+
+// holdTx starts a transaction of db that holds until release is called
+// (on SQLite the commit loop, on PostgreSQL the user's lock when ctx names
+// one), and returns once it runs; release returns the transaction's error.
+func holdTx(ctx context.Context, db *DB) (release func() error) {
+	held, done, errc := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		errc <- db.InTx(ctx, func(followup.Queries) error {
+			close(held)
+			<-done
+			return nil
+		})
+	}()
+	<-held
+	return func() error {
+		close(done)
+		return <-errc
 	}
 }

@@ -259,15 +259,7 @@ func TestUserLockFailureLeavesNoTransaction(t *testing.T) {
 	}
 	before := backend()
 
-	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- holder.InTx(userCtx, func(followup.Queries) error {
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
+	release := holdTx(userCtx, holder)
 	ran := false
 	err = impatient.InTx(userCtx, func(followup.Queries) error { ran = true; return nil })
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "55P03" || ran {
@@ -278,8 +270,7 @@ func TestUserLockFailureLeavesNoTransaction(t *testing.T) {
 	if err := holder.InTx(waitCtx, func(followup.Queries) error { ran = true; return nil }); err == nil || ran {
 		t.Errorf("a wait for the lock past the caller's deadline: ran %v, error %v; want an error", ran, err)
 	}
-	close(release)
-	if err := <-done; err != nil {
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
 	if after := backend(); after != before {
