@@ -192,9 +192,7 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 		var err error
 		if d.ended {
 			out, err = s.createEnded(ctx, q, d.c, d.steps, d.endedBy, d.st, d.loc, now)
-		} else if ok, cerr := q.ClaimPlanAndFeed(ctx, userID, version); cerr != nil || !ok {
-			return cmp.Or(cerr, errPlanStale)
-		} else if out, err = s.storePlanned(ctx, q, d, plan, snap, now); err == nil {
+		} else if out, err = s.storePlanned(ctx, q, d, plan, snap, version, now); err == nil {
 			// The version this transaction leaves, which the snapshot
 			// holds once it has this create's changes.
 			snap.version, err = q.PlanVersion(ctx, userID)
@@ -293,15 +291,16 @@ func (s *Service) draftWith(userID int64, st followup.Settings, loc *time.Locati
 	return d, nil
 }
 
-// storePlanned stores a drafted commitment with its steps where plan put
-// them, the blocks plan moved, their calendar writes and, when the window
-// could not keep every rule, a background re-plan; sn is the calendar the
-// plan was made in, at the plan version this transaction claimed.
-func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft, plan windowPlan, sn *planSnapshot, now time.Time) (followup.Commitment, error) {
+// storePlanned claims the plan version the plan was made at (errPlanStale
+// when it moved) and stores a drafted commitment with its steps where
+// plan put them, the blocks plan moved, their calendar writes and, when
+// the window could not keep every rule, a background re-plan; sn is the
+// calendar the plan was made in, at that version.
+func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft, plan windowPlan, sn *planSnapshot, version int64, now time.Time) (followup.Commitment, error) {
 	c, placed := d.c, plan.fresh
 	c.Warnings = append(c.Warnings, lateWarnings(placed, d.loc)...)
-	if err := q.InsertCommitmentWithSteps(ctx, &c, placed); err != nil {
-		return followup.Commitment{}, err
+	if ok, err := q.ClaimAndInsert(ctx, version, &c, placed); err != nil || !ok {
+		return followup.Commitment{}, cmp.Or(err, errPlanStale)
 	}
 	conn := sn.calendar
 	in := planInput{userID: c.UserID, now: now, conn: conn, connKnown: true}

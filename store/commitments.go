@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -64,42 +65,102 @@ func (q *queries) InsertCommitmentWithSteps(ctx context.Context, c *followup.Com
 		}
 		return q.InsertSteps(ctx, steps)
 	}
-	args := append(append([]any{c.UserID}, commitmentArgs(c)...), ts(c.CreatedAt), ts(c.UpdatedAt), c.UserID, rev)
+	_, err := q.insertWithSteps(ctx, `SELECT CAST(? AS BIGINT) AS feed_version, CAST(? AS BIGINT) AS plan_version`,
+		[]any{rev, q.plans[c.UserID]}, c, steps)
+	return err
+}
+
+// ClaimAndInsert is ClaimPlanAndFeed and then InsertCommitmentWithSteps,
+// for a create. False when the user's plan version is no longer seen: the
+// caller then rolls the transaction back, which on PostgreSQL may hold the
+// commitment and its steps already. On PostgreSQL, in a transaction that
+// has not raised the user's feed version yet, the claim and the inserts
+// are one statement: one round trip instead of two.
+func (q *queries) ClaimAndInsert(ctx context.Context, seen int64, c *followup.Commitment, steps []followup.Step) (bool, error) {
+	if _, raised := q.revs[c.UserID]; q.db.dialect != postgresDialect || raised || len(steps) == 0 {
+		if ok, err := q.ClaimPlanAndFeed(ctx, c.UserID, seen); err != nil || !ok {
+			return ok, err
+		}
+		return true, q.InsertCommitmentWithSteps(ctx, c, steps)
+	}
+	versions, err := q.insertWithSteps(ctx, `UPDATE user_versions SET feed_version = feed_version + 1, feed_updated_at = ?,
+		plan_version = plan_version + 1 WHERE user_id = ? AND plan_version = ? RETURNING feed_version, plan_version`,
+		[]any{ts(q.db.now()), c.UserID, seen}, c, steps)
+	if err != nil || !versions.Valid {
+		return false, err
+	}
+	q.feedRaised(c.UserID, versions.feed, versions.plan)
+	return true, nil
+}
+
+// raisedVersions are the user's feed and plan versions a statement of
+// insertWithSteps stored its rows at; not Valid when its versions query
+// gave no row (a claim that failed).
+type raisedVersions struct {
+	feed, plan int64
+	Valid      bool
+}
+
+// insertWithSteps stores c and its steps in one statement (PostgreSQL's
+// data-modifying WITH), stamped with the feed version that versions, a
+// query of one row (feed_version, plan_version) run in the same
+// statement, gives; with no row the rows are stamped 0 and the versions
+// come back not Valid.
+func (q *queries) insertWithSteps(ctx context.Context, versions string, versionArgs []any, c *followup.Commitment, steps []followup.Step) (raisedVersions, error) {
+	args := append(append(append(versionArgs, c.UserID), commitmentArgs(c)...), ts(c.CreatedAt), ts(c.UpdatedAt), c.UserID)
 	rows := make([]string, len(steps))
 	for i := range steps {
-		var err error
-		n := len(args)
-		if args, err = q.stepRow(ctx, args, &steps[i]); err != nil {
-			return err
-		}
-		args = append(args[:n], args[n+1:]...) // the commitment's id comes from its row
-		rows[i] = "(" + placeholders(18) + ")"
+		// Without the commitment's id, which comes from its row, and the
+		// feed version, which comes from versions.
+		args = appendStepValues(args, &steps[i])
+		rows[i] = "(" + placeholders(17) + ")"
 	}
 	// The first row's types type the VALUES list's columns.
 	rows[0] = `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
 		CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS TEXT),
-		CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS INTEGER))`
+		CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER))`
 	res, err := q.ex.QueryContext(ctx, `
-		WITH c AS (
+		WITH r AS (`+versions+`),
+		c AS (
 			INSERT INTO commitments (user_id, contact_name, contact_email, contact_phone, contact_company, contact_url,
 				met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes,
 				meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at,
 				feed_rev)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+revIfHabits+`)
-			RETURNING id)
-		INSERT INTO steps (`+stepInsertColumns+`)
-		SELECT c.id, v.* FROM c CROSS JOIN (VALUES `+strings.Join(rows, ", ")+`) AS v
-		RETURNING id, uid, commitment_id`, args...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+				CASE WHEN EXISTS (SELECT 1 FROM habit_series WHERE user_id = ? AND active = 1)
+					THEN coalesce((SELECT feed_version FROM r), 0) ELSE 0 END)
+			RETURNING id),
+		s AS (
+			INSERT INTO steps (`+stepInsertColumns+`)
+			SELECT c.id, v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8,
+				v.column9, v.column10, v.column11, v.column12, v.column13, v.column14, v.column15, v.column16,
+				coalesce((SELECT feed_version FROM r), 0), v.column17
+			FROM c CROSS JOIN (VALUES `+strings.Join(rows, ", ")+`) AS v
+			RETURNING id, uid, commitment_id)
+		SELECT s.id, s.uid, s.commitment_id, r.feed_version, r.plan_version FROM s LEFT JOIN r ON true`, args...)
 	if err != nil {
-		return insertStepsError(err)
+		return raisedVersions{}, insertStepsError(err)
 	}
-	if c.ID, err = scanInserted(res, steps); err != nil {
-		return err
+	defer res.Close()
+	ids := make(map[string]int64, len(steps))
+	var v raisedVersions
+	for res.Next() {
+		var id, commitment int64
+		var uid string
+		var feed, plan sql.NullInt64
+		if err := res.Scan(&id, &uid, &commitment, &feed, &plan); err != nil {
+			return raisedVersions{}, fmt.Errorf("store: insert steps: %w", err)
+		}
+		ids[uid], c.ID = id, commitment
+		v = raisedVersions{feed: feed.Int64, plan: plan.Int64, Valid: feed.Valid}
+	}
+	if err := res.Err(); err != nil {
+		return raisedVersions{}, insertStepsError(err)
 	}
 	for i := range steps {
-		steps[i].CommitmentID = c.ID
+		steps[i].ID, steps[i].CommitmentID = ids[steps[i].UID], c.ID
 	}
-	return nil
+	return v, nil
 }
 
 // commitmentArgs are the mutable columns, in INSERT/UPDATE order.

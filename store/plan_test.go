@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -471,5 +472,62 @@ func TestInsertCommitmentWithSteps(t *testing.T) {
 	}
 	if len(all) != 2 {
 		t.Errorf("%d commitments stored, want the 2 created: the failed one left nothing", len(all))
+	}
+
+	// ClaimAndInsert: the claim and the inserts (one statement on
+	// PostgreSQL) raise each version once and stamp the steps with the
+	// feed version; a stale claim is refused, and its transaction, rolled
+	// back, leaves nothing.
+	if err := db.SetFeedToken(ctx, a.ID, []byte("tok"), "sealed"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := db.FeedByToken(ctx, []byte("tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version, err = db.PlanVersion(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	claimed, claimedSteps := newCommitment("Claimed"), newSteps("claimed-")
+	var inTx int64
+	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
+		if ok, err := q.ClaimAndInsert(ctx, version, &claimed, claimedSteps); err != nil || !ok {
+			t.Fatalf("ClaimAndInsert(%d) = %v, %v; want it claimed", version, ok, err)
+		}
+		var err error
+		inTx, err = q.PlanVersion(ctx, a.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("claimed and inserted", claimed, claimedSteps)
+	after, err := db.FeedByToken(ctx, []byte("tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored, err := db.PlanVersion(ctx, a.ID); err != nil || stored != version+1 || inTx != stored || after.Version != before.Version+1 {
+		t.Errorf("plan version %d → %d (%d in the transaction, %v), feed version %d → %d; want each raised once",
+			version, stored, inTx, err, before.Version, after.Version)
+	}
+	if got := changedUIDs(t, db, a.ID, before.Version); len(got) != len(claimedSteps) {
+		t.Errorf("steps changed since feed version %d: %v, want the %d claimed", before.Version, got, len(claimedSteps))
+	}
+	stale, staleSteps := newCommitment("Stale"), newSteps("stale-")
+	errStale := errors.New("stale")
+	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
+		if ok, err := q.ClaimAndInsert(ctx, version, &stale, staleSteps); err != nil || ok {
+			t.Errorf("ClaimAndInsert(%d) after the version moved = %v, %v; want it refused", version, ok, err)
+		}
+		return errStale
+	})
+	if !errors.Is(err, errStale) {
+		t.Fatal(err)
+	}
+	if all, err = db.Commitments(ctx, a.ID, followup.CommitmentFilter{}); err != nil || len(all) != 3 {
+		t.Errorf("%d commitments stored (%v), want 3: the refused claim's transaction left nothing", len(all), err)
+	}
+	if stored, err := db.PlanVersion(ctx, a.ID); err != nil || stored != version+1 {
+		t.Errorf("plan version %d after the refused claim (%v), want %d", stored, err, version+1)
 	}
 }

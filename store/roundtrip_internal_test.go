@@ -80,8 +80,8 @@ func openTraced(t *testing.T) (*DB, *statementLog, followup.User, time.Time) {
 // create's transaction on PostgreSQL, as the service commits one: the
 // user's lock, the compare and swap of the plan version, the commitment,
 // its steps and the plan version it leaves. The lock is taken with the
-// transaction's BEGIN, in the same round trip, and given back by its
-// commit, and the plan version this
+// transaction's BEGIN and given back by its commit, the claim and the
+// inserts are one statement (ClaimAndInsert), and the plan version this
 // transaction wrote is known without reading it again.
 func TestCreateRoundTrips(t *testing.T) {
 	db, log, u, t0 := openTraced(t)
@@ -93,17 +93,15 @@ func TestCreateRoundTrips(t *testing.T) {
 	log.take()
 	var left int64
 	err = db.InTx(followup.ForUser(ctx, u.ID), func(q followup.Queries) error {
-		if ok, err := q.ClaimPlanAndFeed(ctx, u.ID, seen); err != nil || !ok {
-			t.Fatalf("ClaimPlanAndFeed = %v, %v", ok, err)
-		}
 		c := followup.Commitment{UserID: u.ID, Contact: followup.Contact{Name: "Jane"}, MetAt: t0, Promise: "p",
 			Direction: followup.Mine, Due: t0.Add(48 * time.Hour), Status: followup.StatusOpen, CreatedAt: t0, UpdatedAt: t0}
 		step := followup.Step{UserID: u.ID, Kind: followup.KindDeliver, Status: followup.StepPlanned,
 			Start: t0.Add(time.Hour), End: t0.Add(75 * time.Minute), NotBefore: t0, Due: t0.Add(24 * time.Hour),
 			UID: "rt-1@followup", RemoteSequence: -1, CreatedAt: t0, UpdatedAt: t0}
-		if err := q.InsertCommitmentWithSteps(ctx, &c, []followup.Step{step}); err != nil {
-			return err
+		if ok, err := q.ClaimAndInsert(ctx, seen, &c, []followup.Step{step}); err != nil || !ok {
+			t.Fatalf("ClaimAndInsert = %v, %v", ok, err)
 		}
+		var err error
 		left, err = q.PlanVersion(ctx, u.ID)
 		return err
 	})
@@ -114,9 +112,9 @@ func TestCreateRoundTrips(t *testing.T) {
 	if after, err := db.PlanVersion(ctx, u.ID); err != nil || after != left {
 		t.Errorf("PlanVersion in the transaction %d, after its commit %d (%v)", left, after, err)
 	}
-	// begin with the lock, claim (raising the feed version), the
-	// commitment with its steps, commit
-	const want = 4
+	// begin with the lock, the claim (raising the feed version) with the
+	// commitment and its steps, commit
+	const want = 3
 	if len(sent) > want {
 		t.Errorf("%d statements for a create's transaction, want at most %d:\n%s", len(sent), want, strings.Join(sent, "\n"))
 	}

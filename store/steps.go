@@ -108,9 +108,17 @@ func (q *queries) stepRow(ctx context.Context, args []any, s *followup.Step) ([]
 	if err != nil {
 		return nil, err
 	}
-	return append(args, s.CommitmentID, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore),
+	args = appendStepValues(append(args, s.CommitmentID), s)
+	return append(args[:len(args)-1], rev, s.Unplaced), nil
+}
+
+// appendStepValues appends a new step's values to args, in
+// stepInsertColumns order without the commitment's id and the feed
+// version.
+func appendStepValues(args []any, s *followup.Step) []any {
+	return append(args, s.UserID, string(s.Kind), string(s.Status), ts(s.Start), ts(s.End), ts(s.NotBefore),
 		ts(s.Due), s.UID, s.Late, s.Sequence, s.Pinned, s.RemoteETag, s.RemoteSequence, nullTS(s.CompletedAt), ts(s.CreatedAt),
-		ts(s.UpdatedAt), rev, s.Unplaced), nil
+		ts(s.UpdatedAt), s.Unplaced)
 }
 
 // insertSteps is InsertSteps inside a transaction.
