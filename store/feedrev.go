@@ -11,21 +11,21 @@ import (
 )
 
 // The feed's revision. Every write that changes what a user's feed shows
-// raises user_versions.feed_version in its own transaction, once per transaction,
-// and stamps the steps it wrote with the new version (steps.feed_rev): a
-// feed rendered at version V is brought up to date by re-rendering the
-// steps with feed_rev > V. The version is raised by the store, so that
-// every writer is covered without remembering to.
+// raises user_versions.feed_version in its own transaction, once per
+// transaction, and stamps the steps it wrote with the new version
+// (steps.feed_rev): a feed rendered at version V is brought up to date by
+// re-rendering the steps with feed_rev > V. The version is raised by the
+// store, so that every writer is covered without remembering to.
 //
-// The rise also raises user_versions.plan_version, which a create compares and
-// swaps (ClaimPlan) to store a plan made outside the writer.
+// The rise also raises user_versions.plan_version, which a create compares
+// and swaps (ClaimPlan) to store a plan made outside the writer.
 //
-// The rise takes the user's row of user_versions (an UPDATE), which orders the versions of
-// one user's transactions as they commit, in SQLite and in PostgreSQL
-// alike: a reader that sees version V sees every step stamped V or lower.
-// Every write takes that row before the rows it changes (see
-// lockUser), so that two transactions of one user never wait for each
-// other's rows in opposite orders.
+// The rise takes the user's row of user_versions (an UPDATE), which
+// orders the versions of one user's transactions as they commit, in
+// SQLite and in PostgreSQL alike: a reader that sees version V sees every
+// step stamped V or lower. Every write takes that row before the rows it
+// changes (see lockUser), so that two transactions of one user never wait
+// for each other's rows in opposite orders.
 
 // revPending stamps a step changed in a transaction that has not raised
 // the version yet; it is replaced by the version before the statement's
@@ -132,10 +132,10 @@ func (q *queries) updateStep(ctx context.Context, userID, id int64, query string
 	return nil
 }
 
-// lockUser takes the user_versions row of a transaction's user before a write
-// that may or may not raise the feed version: an UPDATE, which PostgreSQL
-// holds to the end of the transaction (SQLite's one writer holds
-// everything already). It raises the plan version: a write that the feed
+// lockUser takes the user_versions row of a transaction's user before a
+// write that may or may not raise the feed version: an UPDATE, which
+// PostgreSQL holds to the end of the transaction (SQLite's one writer
+// holds everything already). It raises the plan version: a write that the feed
 // does not show (a block written to a calendar is fixed) still changes
 // what planning reads. Nothing happens for user 0 (unknown).
 func (q *queries) lockUser(ctx context.Context, userID int64) error {

@@ -138,10 +138,10 @@ func (s *DB) inTxPostgres(ctx context.Context, fn func(q followup.Queries) error
 // caller's transaction.
 //
 // A transaction of one user (followup.ForUser) first takes the user's
-// transaction lock (with its BEGIN, lockingConn) and then runs READ COMMITTED: every
-// statement after the lock sees what the user's transaction before it
-// committed, and the user's other transactions, in this instance or
-// another, wait for its end. (A transaction that reads and writes a
+// transaction lock (with its BEGIN, lockingConn) and then runs READ
+// COMMITTED: every statement after the lock sees what the user's
+// transaction before it committed, and the user's other transactions, in
+// this instance or another, wait for its end. (A transaction that reads and writes a
 // user's rows without the mark is not ordered with them: mark it.)
 // SERIALIZABLE's predicate locks would make it
 // conflict with other users' transactions as well: they cover whole pages

@@ -169,8 +169,8 @@ func (q *queries) TouchFeed(ctx context.Context, userID int64, now time.Time) er
 
 // PlanVersion returns the user's plan version. In a transaction that
 // wrote it already, the version is known without reading: the write holds
-// the user's row of user_versions to the end of the transaction, so that nobody else can
-// change it meanwhile.
+// the user's row of user_versions to the end of the transaction, so that
+// nobody else can change it meanwhile.
 func (q *queries) PlanVersion(ctx context.Context, userID int64) (int64, error) {
 	if v, ok := q.plans[userID]; ok {
 		return v, nil
