@@ -447,10 +447,10 @@ func (s *DB) commitLoop() {
 // run more than once: followup.Store).
 func (s *DB) runGroup(group []*txRequest) {
 	results := make([]error, len(group))
-	err, again := s.groupOnce(group, results, false)
+	again, err := s.groupOnce(group, results, false)
 	if again {
 		s.savepointGroups.Add(1)
-		err, _ = s.groupOnce(group, results, true)
+		_, err = s.groupOnce(group, results, true)
 	}
 	for i, r := range group {
 		if results[i] == nil {
@@ -465,11 +465,11 @@ func (s *DB) runGroup(group []*txRequest) {
 // commit). Without savepoints, a failing fn rolls the transaction back and
 // again is true (unless the group is that fn alone, whose error is all
 // there is).
-func (s *DB) groupOnce(group []*txRequest, results []error, savepoints bool) (err error, again bool) {
+func (s *DB) groupOnce(group []*txRequest, results []error, savepoints bool) (again bool, err error) {
 	clear(results)
 	tx, err := s.beginGroup()
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err), false
+		return false, fmt.Errorf("store: begin: %w", err)
 	}
 	ex := stmts{db: s.db, tx: tx, dialect: s.dialect, cache: &s.stmts}
 	// The savepoints too run as statements kept prepared.
@@ -488,7 +488,7 @@ func (s *DB) groupOnce(group []*txRequest, results []error, savepoints bool) (er
 		}
 		if savepoints {
 			if err := exec(`SAVEPOINT grouped`); err != nil {
-				return err, false
+				return false, err
 			}
 		}
 		results[i] = call(r.fn, &queries{db: s, ex: ex, tx: tx})
@@ -496,24 +496,24 @@ func (s *DB) groupOnce(group []*txRequest, results []error, savepoints bool) (er
 		case results[i] == nil && !savepoints:
 		case results[i] == nil:
 			if err := exec(`RELEASE grouped`); err != nil {
-				return err, false
+				return false, err
 			}
 		case !savepoints:
 			tx.Rollback()
-			return nil, len(group) > 1
+			return len(group) > 1, nil
 		default:
 			if err := exec(`ROLLBACK TO grouped`); err != nil {
-				return err, false
+				return false, err
 			}
 			if err := exec(`RELEASE grouped`); err != nil {
-				return err, false
+				return false, err
 			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err), false
+		return false, fmt.Errorf("store: commit: %w", err)
 	}
-	return nil, false
+	return false, nil
 }
 
 // beginGroup begins a group's transaction on the writer connection,
