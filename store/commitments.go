@@ -83,9 +83,7 @@ func (q *queries) ClaimAndInsert(ctx context.Context, seen int64, c *followup.Co
 		}
 		return true, q.InsertCommitmentWithSteps(ctx, c, steps)
 	}
-	versions, err := q.insertWithSteps(ctx, `UPDATE user_versions SET feed_version = feed_version + 1, feed_updated_at = ?,
-		plan_version = plan_version + 1 WHERE user_id = ? AND plan_version = ? RETURNING feed_version, plan_version`,
-		[]any{ts(q.db.now()), c.UserID, seen}, c, steps)
+	versions, err := q.insertWithSteps(ctx, claimPlanAndFeed, []any{ts(q.db.now()), c.UserID, seen}, c, steps)
 	if err != nil || !versions.Valid {
 		return false, err
 	}

@@ -205,6 +205,11 @@ func (q *queries) ClaimPlan(ctx context.Context, userID, seen int64) (bool, erro
 	return n == 1, err
 }
 
+// claimPlanAndFeed is ClaimPlanAndFeed's statement (now, user, seen),
+// which ClaimAndInsert runs inside its inserts on PostgreSQL.
+const claimPlanAndFeed = `UPDATE user_versions SET feed_version = feed_version + 1, feed_updated_at = ?,
+	plan_version = plan_version + 1 WHERE user_id = ? AND plan_version = ? RETURNING feed_version, plan_version`
+
 // ClaimPlanAndFeed raises the plan version from seen and the feed version
 // in one statement; the transaction's later writes stamp the raised feed
 // version (feedRev) without another.
@@ -213,9 +218,7 @@ func (q *queries) ClaimPlanAndFeed(ctx context.Context, userID, seen int64) (boo
 		return q.ClaimPlan(ctx, userID, seen) // the feed version rose in this transaction already
 	}
 	var rev, plan int64
-	err := q.ex.QueryRowContext(ctx, `UPDATE user_versions SET feed_version = feed_version + 1, feed_updated_at = ?,
-		plan_version = plan_version + 1 WHERE user_id = ? AND plan_version = ? RETURNING feed_version, plan_version`,
-		ts(q.db.now()), userID, seen).Scan(&rev, &plan)
+	err := q.ex.QueryRowContext(ctx, claimPlanAndFeed, ts(q.db.now()), userID, seen).Scan(&rev, &plan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
