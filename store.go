@@ -32,6 +32,16 @@ type Feed struct {
 	UpdatedAt time.Time
 }
 
+// PlanMark is where a user's plan stands. Every write of the user's
+// calendar raises Version. A create stamps each step it inserts or moves
+// with the feed version it raises; every other write that raises Version
+// sets Base to it. So a calendar kept at plan version K, read when the
+// feed version was F, is brought to Version by the steps changed past F
+// (PlanningChanges) when Base <= K, and must be read in whole otherwise.
+type PlanMark struct {
+	Version, Feed, Base int64
+}
+
 // CalDAVConnection is a user's stored CalDAV account and what discovery found.
 type CalDAVConnection struct {
 	UserID         int64      `json:"-"`
@@ -186,6 +196,9 @@ type Queries interface {
 	// sources and CalDAV connection, and the taking of a re-plan wish
 	// (TakeReplan). ENOTFOUND for no user.
 	PlanVersion(ctx context.Context, userID int64) (int64, error)
+	// PlanMark returns the user's plan and feed versions and plan base
+	// (PlanMark). ENOTFOUND for no user.
+	PlanMark(ctx context.Context, userID int64) (PlanMark, error)
 	// ClaimPlan raises the user's plan version if it is still seen, and
 	// reports whether it was: a plan made from reads at version seen may
 	// then be stored.
@@ -249,6 +262,13 @@ type Queries interface {
 	// too, served by an index on (user_id, start); and what PlanningFacts
 	// does for their commitments, in the same read.
 	PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]Step, map[int64]Commitment, error)
+	// PlanningChanges returns the user's pending steps of a commitment
+	// stamped at a feed version past feed (StepsChangedSince), wherever
+	// and whether or not they are placed, with the columns PlanningWindow
+	// reads and Unplaced, and the planning facts of their commitments: from
+	// a calendar kept at a plan version at or past PlanMark.Base, with feed
+	// the feed version of that plan version, what changed since.
+	PlanningChanges(ctx context.Context, userID, feed int64) ([]Step, map[int64]Commitment, error)
 	// MoveStep stores a step's placement: Status, Start, End, Late,
 	// Unplaced, Sequence and UpdatedAt.
 	MoveStep(ctx context.Context, s *Step) error

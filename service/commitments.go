@@ -136,6 +136,7 @@ func (h createHooks) storedIn(q followup.Queries, c followup.Commitment) error {
 // creates then read the version first for a while (contendedFor).
 func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.NewCommitment, now time.Time, hooks createHooks, trustKept bool) (followup.Commitment, error) {
 	var snap *planSnapshot
+	var mark followup.PlanMark
 	var version int64
 	if trustKept && !s.contendedAt(userID, now) {
 		if snap = s.plans().takeKept(userID); snap != nil {
@@ -145,10 +146,13 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 	trusted := snap != nil
 	if !trusted {
 		var err error
-		if version, err = s.Store.PlanVersion(ctx, userID); err != nil {
+		if mark, err = s.Store.PlanMark(ctx, userID); err != nil {
 			return followup.Commitment{}, err
 		}
-		snap = s.plans().take(userID, version)
+		version = mark.Version
+		if snap, err = s.keptAt(ctx, userID, mark); err != nil {
+			return followup.Commitment{}, err
+		}
 	}
 	if snap != nil && (now.Sub(snap.built) > calendarRebuild || now.Before(snap.built)) {
 		snap = nil
@@ -175,6 +179,9 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 			if snap, err = loadCalendar(ctx, s.Store, userID, d.st, d.loc, now); err != nil {
 				return followup.Commitment{}, err
 			}
+			// Read after the mark: a catch-up from it reads again what
+			// came between, which changes nothing.
+			snap.version, snap.feed = mark.Version, mark.Feed
 		}
 		pin := planInput{userID: userID, st: d.st, loc: d.loc, now: now, c: &d.c, fresh: d.steps, connKnown: true}
 		if plan, err = placeInCalendar(ctx, s.Store, pin, snap); err != nil {
@@ -193,9 +200,11 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 		if d.ended {
 			out, err = s.createEnded(ctx, q, d.c, d.steps, d.endedBy, d.st, d.loc, now)
 		} else if out, err = s.storePlanned(ctx, q, d, plan, snap, version, now); err == nil {
-			// The version this transaction leaves, which the snapshot
+			// The versions this transaction leaves, which the snapshot
 			// holds once it has this create's changes.
-			snap.version, err = q.PlanVersion(ctx, userID)
+			var m followup.PlanMark
+			m, err = q.PlanMark(ctx, userID)
+			snap.version, snap.feed = m.Version, m.Feed
 			stored = err == nil
 		}
 		if err != nil {
@@ -206,9 +215,20 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 	})
 	if err == nil && created {
 		s.logCreatedEnded(ctx, out)
+		if d.ended && snap != nil {
+			s.plans().put(userID, snap) // stored let go: no block changed
+		}
 	}
-	if trusted && errors.Is(err, errPlanStale) {
-		s.contended.Store(userID, now)
+	if errors.Is(err, errPlanStale) {
+		if trusted {
+			s.contended.Store(userID, now)
+		}
+		if snap != nil {
+			// Kept for the next attempt, which catches it up with what
+			// came between (another instance's creates).
+			snap.dirty = true
+			s.plans().put(userID, snap)
+		}
 	}
 	if err == nil && stored {
 		s.lastCreates.Store(userID, now)

@@ -28,10 +28,10 @@ type localChange struct {
 	userID int64
 	now    time.Time
 	// snap is the user's calendar as the transaction began (nil until
-	// needed, or when the transaction planned every block again); version
-	// is the plan version the transaction leaves.
-	snap    *planSnapshot
-	version int64
+	// needed, or when the transaction planned every block again); mark is
+	// where the transaction leaves the user's plan.
+	snap *planSnapshot
+	mark followup.PlanMark
 	// steps are the stored steps whose rows the calendar must follow.
 	steps []followup.Step
 	// replan is set when the blocks want the background re-plan.
@@ -62,11 +62,15 @@ func (lc *localChange) calendar() (*followup.CalDAVConnection, error) {
 func (s *Service) changeLocally(ctx context.Context, userID int64, now time.Time, fn func(lc *localChange) error) error {
 	unlock := s.lockPlan(userID)
 	defer unlock()
-	version, err := s.Store.PlanVersion(ctx, userID)
+	mark, err := s.Store.PlanMark(ctx, userID)
 	if err != nil {
 		return err
 	}
-	kept := s.plans().take(userID, version)
+	version := mark.Version
+	kept, err := s.keptAt(ctx, userID, mark)
+	if err != nil {
+		return err
+	}
 	var lc *localChange
 	attempts := 0
 	err = s.Store.InTx(ctx, func(q followup.Queries) error {
@@ -90,11 +94,11 @@ func (s *Service) changeLocally(ctx context.Context, userID int64, now time.Time
 		if lc.snap == nil {
 			return nil
 		}
-		lc.version, err = q.PlanVersion(ctx, userID)
+		lc.mark, err = q.PlanMark(ctx, userID)
 		return err
 	})
 	if err == nil && lc.snap != nil {
-		lc.snap.version = lc.version
+		lc.snap.version, lc.snap.feed = lc.mark.Version, lc.mark.Feed
 		lc.snap.follow(lc.steps)
 		s.plans().put(userID, lc.snap)
 	}

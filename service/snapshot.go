@@ -1,6 +1,8 @@
 package service
 
 import (
+	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -22,7 +24,11 @@ const DefaultPlanCacheSteps = 50_000
 // process, raises the version in the store, so the snapshot is no longer
 // used.
 type planSnapshot struct {
-	version  int64
+	version int64
+	// feed is the user's feed version at plan version version (0: not
+	// known): the steps another instance's creates change later carry a
+	// higher one (see catchUp).
+	feed     int64
 	built    time.Time
 	from, to time.Time
 	rows     map[int64]followup.Step
@@ -37,6 +43,10 @@ type planSnapshot struct {
 	// enqueueing reads it (UserID and CalendarURL only; nil: none): read
 	// with the rows, as connecting and disconnecting raise the plan version.
 	calendar *followup.CalDAVConnection
+	// dirty is set when the calendar holds a placement that was not stored
+	// (its claim found the plan version moved on): it is made again from
+	// the rows before it is used.
+	dirty bool
 	// replanWanted is set once a write at this plan version recorded the
 	// wish for the background re-plan. Only TakeReplan clears the wish, and
 	// it raises the plan version: while the snapshot holds, the wish stands.
@@ -68,23 +78,6 @@ func (s *Service) plans() *planCache {
 		s.planCache = &planCache{max: max, users: map[int64]*planSnapshot{}}
 	})
 	return s.planCache
-}
-
-// take removes and returns the user's snapshot if it is at version; the
-// caller, holding the user's plan lock, puts it back with put.
-func (pc *planCache) take(userID, version int64) *planSnapshot {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	snap := pc.users[userID]
-	if snap == nil {
-		return nil
-	}
-	delete(pc.users, userID)
-	pc.size -= snap.size()
-	if snap.version != version {
-		return nil
-	}
-	return snap
 }
 
 // takeKept removes and returns the user's snapshot, whatever its version.
@@ -185,6 +178,44 @@ func storedTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
+// keptAt takes the user's kept calendar for a transaction at plan mark m:
+// as kept, or caught up with another instance's creates; nil when none is
+// kept or it must be read in whole.
+func (s *Service) keptAt(ctx context.Context, userID int64, m followup.PlanMark) (*planSnapshot, error) {
+	sn := s.plans().takeKept(userID)
+	if sn == nil {
+		return nil, nil
+	}
+	if ok, err := sn.catchUp(ctx, s.Store, userID, m); err != nil || !ok {
+		return nil, err
+	}
+	return sn, nil
+}
+
+// catchUp brings a snapshot kept at an older plan version to the user's
+// plan mark m, reading only the steps changed since its feed version
+// (followup.PlanMark): another instance's creates. It reports false, and
+// reads nothing, when a write of another kind came between, so that the
+// calendar is to be read in whole.
+func (sn *planSnapshot) catchUp(ctx context.Context, q followup.Queries, userID int64, m followup.PlanMark) (bool, error) {
+	if m.Version != sn.version {
+		if sn.feed == 0 || m.Base > sn.version || m.Version < sn.version || m.Feed < sn.feed {
+			return false, nil
+		}
+		rows, facts, err := q.PlanningChanges(ctx, userID, sn.feed)
+		if err != nil {
+			return false, err
+		}
+		maps.Copy(sn.facts, facts)
+		sn.follow(rows)
+		sn.version, sn.feed = m.Version, m.Feed
+	}
+	if sn.dirty {
+		sn.rebuild(sn.st, sn.loc)
+	}
+	return true, nil
+}
+
 // follow brings the snapshot's rows and calendar to steps as stored: a
 // step no longer placed and pending leaves both, one that is enters them.
 // A meeting that changed makes the calendar again, with its busy time.
@@ -192,15 +223,19 @@ func (sn *planSnapshot) follow(steps []followup.Step) {
 	meeting := false
 	for _, p := range steps {
 		delete(sn.rows, p.ID)
-		sn.cal.Remove(p.ID)
 		meeting = meeting || p.Kind == followup.KindMeeting
 		row, ok := planningRow(p)
-		if !ok || row.Start.Before(sn.from) || !row.Start.Before(sn.to) {
-			continue
+		if ok && !row.Start.Before(sn.from) && row.Start.Before(sn.to) {
+			sn.rows[row.ID] = row
 		}
-		sn.rows[row.ID] = row
-		if row.Kind != followup.KindMeeting {
-			sn.cal.Put(sn.entry(row))
+		if sn.dirty {
+			continue // made again from the rows before use
+		}
+		sn.cal.Remove(p.ID)
+		if ok && row.Kind != followup.KindMeeting {
+			if _, kept := sn.rows[row.ID]; kept {
+				sn.cal.Put(sn.entry(row))
+			}
 		}
 	}
 	if meeting {

@@ -96,6 +96,7 @@ func (sn *planSnapshot) rebuild(st followup.Settings, loc *time.Location) {
 		entries = append(entries, sn.entry(p))
 	}
 	sn.cal = scheduler.NewCalendar(st, loc, busy, sn.habits, entries)
+	sn.dirty = false
 }
 
 // entry is a placed block row as the calendar keeps it.

@@ -16,6 +16,7 @@ import (
 	"github.com/followup/followup"
 	"github.com/followup/followup/internal/plancheck"
 	"github.com/followup/followup/scheduler"
+	"github.com/followup/followup/service"
 )
 
 // TestWindowedCreateAgainstFullPlan is the differential test of placing a
@@ -116,7 +117,14 @@ func windowedSequence(t *testing.T, seed uint64, zoneName string) (creates, repl
 // the rows PlanningWindow reads over its range, field by field.
 func checkSnapshot(t *testing.T, h *harness, userID int64) {
 	t.Helper()
-	kept, version, from, to, ok := h.svc.PlanSnapshot(userID)
+	checkKept(t, h, h.svc, userID)
+}
+
+// checkKept is checkSnapshot for the calendar svc keeps, which holds a
+// block for each of its rows but meetings, too.
+func checkKept(t *testing.T, h *harness, svc *service.Service, userID int64) {
+	t.Helper()
+	kept, version, from, to, ok := svc.PlanSnapshot(userID)
 	if !ok {
 		return
 	}
@@ -188,8 +196,10 @@ func lateOnlyInStored(req scheduler.Request, stored, full []scheduler.Placement)
 type countingStore struct {
 	followup.Store
 	full       atomic.Int64
+	windows    atomic.Int64
 	windowRows atomic.Int64
 	attempts   atomic.Int64
+	changes    atomic.Int64
 	beforeTx   func()
 	hookOnce   sync.Once
 }
@@ -201,6 +211,7 @@ func (c *countingStore) PlanningSteps(ctx context.Context, userID int64, t time.
 
 func (c *countingStore) PlanningWindow(ctx context.Context, userID int64, from, to time.Time) ([]followup.Step, map[int64]followup.Commitment, error) {
 	steps, facts, err := c.Store.PlanningWindow(ctx, userID, from, to)
+	c.windows.Add(1)
 	c.windowRows.Add(int64(len(steps)))
 	return steps, facts, err
 }
@@ -208,6 +219,16 @@ func (c *countingStore) PlanningWindow(ctx context.Context, userID int64, from, 
 func (c *countingStore) PlanVersion(ctx context.Context, userID int64) (int64, error) {
 	c.attempts.Add(1)
 	return c.Store.PlanVersion(ctx, userID)
+}
+
+func (c *countingStore) PlanMark(ctx context.Context, userID int64) (followup.PlanMark, error) {
+	c.attempts.Add(1)
+	return c.Store.PlanMark(ctx, userID)
+}
+
+func (c *countingStore) PlanningChanges(ctx context.Context, userID, feed int64) ([]followup.Step, map[int64]followup.Commitment, error) {
+	c.changes.Add(1)
+	return c.Store.PlanningChanges(ctx, userID, feed)
 }
 
 func (c *countingStore) InTx(ctx context.Context, fn func(q followup.Queries) error) error {
@@ -452,9 +473,11 @@ func TestConcurrentCreatesKeepTheRules(t *testing.T) {
 
 // TestCreateKeepsItsWindowInMemory: a create keeps the window it read, so
 // the user's next create in this process reads none of its rows again
-// while the plan version holds; a write by another process, or a let-go
-// here, moves the version and the next create reads the window again. The
-// kept rows are those of the store and the plan keeps the rules throughout.
+// while the plan version holds; after a create by another process it reads
+// only the steps that create changed (PlanningChanges); a let-go here
+// moves the version otherwise and the next create reads the window again.
+// The kept rows are those of the store and the plan keeps the rules
+// throughout.
 func TestCreateKeepsItsWindowInMemory(t *testing.T) {
 	ny := zone(t, "America/New_York")
 	now := time.Date(2026, 11, 24, 8, 0, 0, 0, ny) // Tuesday
@@ -467,28 +490,31 @@ func TestCreateKeepsItsWindowInMemory(t *testing.T) {
 	_, other := h.instance()
 	counting := &countingStore{Store: h.db}
 	h.svc.Store = counting
-	create := func(name string, wantRead bool) {
+	create := func(name string, wantRead, wantChanges bool) {
 		t.Helper()
-		before := counting.windowRows.Load()
+		before, changes := counting.windowRows.Load(), counting.changes.Load()
 		h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: name}, Promise: "Send the deck", DueText: "in 2 days"})
 		switch read := counting.windowRows.Load() - before; {
 		case wantRead && read == 0:
 			t.Errorf("%s: the create read no rows after the plan version moved", name)
 		case !wantRead && read != 0:
-			t.Errorf("%s: the create read %d rows again at an unchanged plan version", name, read)
+			t.Errorf("%s: the create read %d rows again", name, read)
+		}
+		if got := counting.changes.Load() > changes; got != wantChanges {
+			t.Errorf("%s: the create read the changes: %v, want %v", name, got, wantChanges)
 		}
 		checkSnapshot(t, h, u.ID)
 	}
-	create("kept", false)
-	create("kept again", false)
+	create("kept", false, false)
+	create("kept again", false, false)
 	if _, err := other.Create(h.ctx, u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "Other"},
 		Promise: "Send the deck", DueText: "tomorrow", Priority: true}); err != nil {
 		t.Fatal(err)
 	}
-	create("after the other process", true)
-	create("kept after reading again", false)
+	create("after the other process", false, true)
+	create("kept after catching up", false, false)
 	h.act(u.ID, last.ID, followup.ActionLetGo)
-	create("after a let-go", true)
+	create("after a let-go", true, false)
 	req, pls, _ := planState(t, h, u.ID, ny, now)
 	for _, v := range plancheck.Check(req, pls) {
 		t.Error(v)
@@ -786,6 +812,102 @@ func TestCreateTrustsItsKeptCalendar(t *testing.T) {
 			t.Errorf("%s has no blocks", name)
 		}
 	}
+}
+
+// TestCreatesCatchUpAcrossInstances: two instances on one database (two
+// processes behind a balancer) take turns at random at one user's
+// creates, across the US change to summer time. Each keeps the user's
+// calendar: after the other's creates it reads only the steps they changed
+// (PlanningChanges) and then holds what the store holds; it reads the
+// whole calendar again only after a write that is not a create (a
+// commitment too late already is stored let go, by the store's feed
+// version). Every stored plan keeps the rules. After an action on the
+// other instance, the next create reads the calendar in whole.
+func TestCreatesCatchUpAcrossInstances(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	now := time.Date(2026, 3, 7, 20, 0, 0, 0, ny) // Saturday evening before the change
+	h := newHarness(t, now)
+	u := h.user("two@example.com", "America/New_York")
+	_, other := h.instance()
+	counts := []*countingStore{{Store: h.svc.Store}, {Store: other.Store}}
+	h.svc.Store, other.Store = counts[0], counts[1]
+	svcs := []*service.Service{h.svc, other}
+	r := rand.New(rand.NewPCG(13, 5))
+	// stale[k]: instance k has no calendar kept, or a write other than a
+	// create (a re-plan) came since it kept one. A commitment stored let go
+	// at once changes no block.
+	stale := []bool{true, true}
+	caughtUp := 0
+	for i := range 60 {
+		now = now.Add(time.Duration(r.IntN(25)) * time.Minute)
+		h.clock.Set(now)
+		k := r.IntN(2)
+		in := randomCommitment(r, i, now)
+		windows, changes := counts[k].windows.Load(), counts[k].changes.Load()
+		c, err := svcs[k].Create(h.ctx, u.ID, in)
+		if err != nil {
+			t.Fatalf("create %d on instance %d: %v", i, k, err)
+		}
+		windows, changes = counts[k].windows.Load()-windows, counts[k].changes.Load()-changes
+		if c.Status == followup.StatusOpen {
+			if want := int64(0); stale[k] {
+				want = 1
+				if windows != want {
+					t.Errorf("create %d on instance %d read the calendar in whole %d times, want %d", i, k, windows, want)
+				}
+			} else if windows != 0 {
+				t.Errorf("create %d on instance %d read the calendar in whole after creates only", i, k)
+			} else if changes > 0 {
+				caughtUp++
+			}
+			stale[k] = false
+		}
+		checkKept(t, h, svcs[k], u.ID)
+		// The background re-plan the create asked for, on the instance
+		// that takes the job: no create, and that instance forgets its
+		// calendar.
+		if wanted, err := h.db.TakeReplan(h.ctx, u.ID); err != nil {
+			t.Fatal(err)
+		} else if wanted {
+			stale = []bool{true, true}
+			if _, err := h.db.WantReplan(h.ctx, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := svcs[r.IntN(2)].HandleJob(h.ctx, followup.Job{Kind: followup.JobReplanUser, UserID: u.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		req, pls, names := planState(t, h, u.ID, ny, now)
+		for _, v := range plancheck.Check(req, pls) {
+			t.Errorf("create %d on instance %d at %v: %s", i, k, now, v)
+		}
+		if c.Status == followup.StatusOpen && !slices.Contains(names, in.Contact.Name) {
+			t.Errorf("create %d: %s has no blocks", i, in.Contact.Name)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+	t.Logf("60 creates: %d caught up with the other instance's creates; %d whole reads", caughtUp,
+		counts[0].windows.Load()+counts[1].windows.Load())
+	if caughtUp < 5 {
+		t.Errorf("%d creates caught up with the other instance's, want at least 5", caughtUp)
+	}
+
+	// An action elsewhere is no create: the calendar is read in whole.
+	cs, err := other.List(h.ctx, u.ID, followup.CommitmentFilter{Status: followup.StatusOpen, Limit: 1})
+	if err != nil || len(cs) == 0 {
+		t.Fatalf("List = %d commitments, %v", len(cs), err)
+	}
+	if _, err := other.Act(h.ctx, u.ID, cs[0].ID, followup.ActionDelivered); err != nil {
+		t.Fatal(err)
+	}
+	before := counts[0].windows.Load()
+	h.create(u.ID, followup.NewCommitment{Contact: followup.Contact{Name: "after the action"}, Promise: "Send the deck", DueText: "by Tuesday"})
+	if n := counts[0].windows.Load() - before; n != 1 {
+		t.Errorf("the create after another instance's action read the calendar in whole %d times, want 1", n)
+	}
+	checkKept(t, h, h.svc, u.ID)
 }
 
 // TestTrustedCalendarEndedCreateReadsSettings: a commitment too late

@@ -18,7 +18,11 @@ import (
 // store, so that every writer is covered without remembering to.
 //
 // The rise also raises user_versions.plan_version, which a create compares
-// and swaps (ClaimPlan) to store a plan made outside the writer.
+// and swaps (ClaimPlan) to store a plan made outside the writer, and sets
+// plan_base to it: the steps' feed versions do not tell what such a write
+// changed of the user's calendar (a deleted step, a commitment's facts). A
+// create's claim (claimPlanAndFeed) alone leaves plan_base, as every step
+// it inserts or moves carries its feed version (see PlanMark).
 //
 // The rise takes the user's row of user_versions (an UPDATE), which
 // orders the versions of one user's transactions as they commit, in
@@ -46,7 +50,7 @@ func (q *queries) feedRevAt(ctx context.Context, userID int64, now time.Time) (i
 	}
 	var rev, plan int64
 	err := q.ex.QueryRowContext(ctx, `UPDATE user_versions SET feed_version = feed_version + 1, feed_updated_at = ?,
-		plan_version = plan_version + 1 WHERE user_id = ? RETURNING feed_version, plan_version`, ts(now), userID).Scan(&rev, &plan)
+		plan_version = plan_version + 1, plan_base = plan_version + 1 WHERE user_id = ? RETURNING feed_version, plan_version`, ts(now), userID).Scan(&rev, &plan)
 	if err != nil {
 		return 0, notFound(err, "User")
 	}

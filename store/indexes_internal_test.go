@@ -16,7 +16,8 @@ import (
 // if it names the same kinds in the same words); the planning window, the
 // pending steps, the live blocks and the agenda's range must find their
 // rows through steps_user_status_rev and steps_user_done, the steps
-// changed since a feed version through steps_user_status_rev, and the commitments
+// changed since a feed version and the planning changes (migration 00055)
+// through steps_user_status_rev, and the commitments
 // changed for the habits through commitments_feed_rev (on PostgreSQL:
 // through an index), not by reading every row. PostgreSQL is asked with
 // sequential scans off, so that a small table still shows whether an
@@ -42,6 +43,7 @@ func TestQueriesUseTheirIndexes(t *testing.T) {
 		{"steps in range", stepsInRange, "steps_user_status_rev", []any{int64(1), ts(t0), ts(t0), int64(1), ts(t0), ts(t0)}},
 		{"steps in range done", stepsInRange, "steps_user_done", []any{int64(1), ts(t0), ts(t0), int64(1), ts(t0), ts(t0)}},
 		{"steps changed", `SELECT ` + stepColumns + ` FROM steps WHERE ` + stepsChanged, "steps_user_status_rev", []any{int64(1), int64(0)}},
+		{"planning changes", planningChanges, "steps_user_status_rev", []any{int64(1), int64(0)}},
 		{"commitments changed", commitmentsChanged, "commitments_feed_rev", []any{int64(1), int64(0)}},
 	}
 	for _, dialect := range []string{"sqlite", "postgres"} {

@@ -115,6 +115,136 @@ func TestClaimPlanAndFeed(t *testing.T) {
 	}
 }
 
+// TestPlanMarkAndChanges: a create's claim raises the plan and feed
+// versions and leaves the plan base, every step it inserts or moves
+// carries its feed version (a move that only marks a block late too), and
+// PlanningChanges reads them back past the feed version before, with the
+// new commitment's facts, an unplaced block among them, and nothing of
+// another user's or of a finished step. In the transaction the mark is
+// known, with the base given as the version. Every other raise of the plan
+// version (a move outside a create, a claim of a re-plan, the taking of
+// the re-plan wish) sets the base to it.
+func TestPlanMarkAndChanges(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a, b := mustUser(t, db, "a@example.com"), mustUser(t, db, "b@example.com")
+	old := mustCommitment(t, db, a.ID, "Jane")
+	kept := mustStep(t, db, old, followup.KindDeliver, "kept", t0.Add(2*time.Hour))
+	lateOnly := mustStep(t, db, old, followup.KindRefresher, "late-only", t0.Add(3*time.Hour))
+	done := mustStep(t, db, old, followup.KindNudge, "done", t0.Add(4*time.Hour))
+	foreign := mustStep(t, db, mustCommitment(t, db, b.ID, "Joe"), followup.KindDeliver, "foreign", t0.Add(2*time.Hour))
+	before, err := db.PlanMark(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Base > before.Version {
+		t.Fatalf("PlanMark = %+v: the base past the version", before)
+	}
+	if _, err := db.PlanMark(ctx, 999_999); followup.ErrorCode(err) != followup.ENOTFOUND {
+		t.Errorf("PlanMark of no user: %v, want ENOTFOUND", err)
+	}
+
+	c := followup.Commitment{UserID: a.ID, Contact: followup.Contact{Name: "New"}, MetAt: t0, Promise: "p",
+		Direction: followup.Mine, Due: t0.Add(48 * time.Hour), Priority: true, Status: followup.StatusOpen, CreatedAt: t0, UpdatedAt: t0}
+	fresh := []followup.Step{
+		{UserID: a.ID, Kind: followup.KindDeliver, Status: followup.StepPlanned, Start: t0.Add(time.Hour), End: t0.Add(90 * time.Minute),
+			NotBefore: t0, Due: t0.Add(24 * time.Hour), UID: "fresh@followup", RemoteSequence: -1, CreatedAt: t0, UpdatedAt: t0},
+		{UserID: a.ID, Kind: followup.KindChase, Status: followup.StepPlanned, Start: t0.Add(5 * time.Hour), End: t0.Add(5*time.Hour + 15*time.Minute),
+			NotBefore: t0, Due: t0.Add(24 * time.Hour), UID: "fresh-unplaced@followup", RemoteSequence: -1, Unplaced: true, CreatedAt: t0, UpdatedAt: t0},
+	}
+	lateOnly.Late = true // same start, end, sequence and time of change: the same look in the feed
+	var inTx followup.PlanMark
+	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
+		if ok, err := q.ClaimAndInsert(ctx, before.Version, &c, fresh); err != nil || !ok {
+			t.Fatalf("ClaimAndInsert = %v, %v", ok, err)
+		}
+		if err := q.MoveSteps(ctx, []followup.Step{lateOnly}); err != nil {
+			return err
+		}
+		var err error
+		inTx, err = q.PlanMark(ctx, a.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := db.PlanMark(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Version != before.Version+1 || after.Feed != before.Feed+1 || after.Base != before.Base {
+		t.Errorf("PlanMark after a create = %+v, before %+v; want the versions up one and the base as it was", after, before)
+	}
+	if inTx.Version != after.Version || inTx.Feed != after.Feed || inTx.Base != after.Version {
+		t.Errorf("PlanMark in the create's transaction = %+v, want %d, %d and the version as the base", inTx, after.Version, after.Feed)
+	}
+
+	steps, facts, err := db.PlanningChanges(ctx, a.ID, before.Feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]followup.Step{}
+	for _, s := range steps {
+		got[s.UID] = s
+	}
+	for _, uid := range []string{"fresh@followup", "fresh-unplaced@followup", "late-only"} {
+		if _, ok := got[uid]; !ok {
+			t.Errorf("PlanningChanges past %d lacks %s (got %d steps)", before.Feed, uid, len(steps))
+		}
+	}
+	for _, uid := range []string{kept.UID, done.UID, foreign.UID} {
+		if _, ok := got[uid]; ok {
+			t.Errorf("PlanningChanges past %d holds %s", before.Feed, uid)
+		}
+	}
+	if s := got["fresh-unplaced@followup"]; !s.Unplaced {
+		t.Errorf("the unplaced step reads back placed: %+v", s)
+	}
+	if s := got["late-only"]; !s.Late || !s.Start.Equal(lateOnly.Start) {
+		t.Errorf("the block marked late reads back as %+v", s)
+	}
+	if f, ok := facts[c.ID]; !ok || !f.Priority || !f.MetAt.Equal(t0) {
+		t.Errorf("the new commitment's facts: %+v, %v", f, ok)
+	}
+	if steps, _, err := db.PlanningChanges(ctx, a.ID, after.Feed); err != nil || len(steps) != 0 {
+		t.Errorf("PlanningChanges past the current feed version = %d steps, %v; want none", len(steps), err)
+	}
+
+	// Writes other than a create's claim set the base to the version.
+	moved := kept
+	moved.Start, moved.End, moved.UpdatedAt = kept.Start.Add(time.Hour), kept.End.Add(time.Hour), t0.Add(time.Minute)
+	for _, w := range []struct {
+		name  string
+		write func(m followup.PlanMark) error
+	}{
+		{"a move", func(followup.PlanMark) error { return db.MoveStep(ctx, &moved) }},
+		{"a re-plan's claim", func(m followup.PlanMark) error {
+			if ok, err := db.ClaimPlan(ctx, a.ID, m.Version); err != nil || !ok {
+				return fmt.Errorf("ClaimPlan = %v, %v", ok, err)
+			}
+			return nil
+		}},
+		{"the taking of the re-plan wish", func(followup.PlanMark) error {
+			if _, err := db.WantReplan(ctx, a.ID); err != nil {
+				return err
+			}
+			_, err := db.TakeReplan(ctx, a.ID)
+			return err
+		}},
+	} {
+		m, err := db.PlanMark(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.write(m); err != nil {
+			t.Fatalf("%s: %v", w.name, err)
+		}
+		if got, err := db.PlanMark(ctx, a.ID); err != nil || got.Version <= m.Version || got.Base != got.Version {
+			t.Errorf("PlanMark after %s = %+v (%v), before %+v; want the base at the raised version", w.name, got, err, m)
+		}
+	}
+}
+
 // TestPlanningWindow reads the pending steps that start in a window with
 // their commitments' planning facts, and leaves out closes, let-gos,
 // finished and unplaced steps and other users' steps.

@@ -81,8 +81,8 @@ func openTraced(t *testing.T) (*DB, *statementLog, followup.User, time.Time) {
 // user's lock, the compare and swap of the plan version, the commitment,
 // its steps and the plan version it leaves. The lock is taken with the
 // transaction's BEGIN and given back by its commit, the claim and the
-// inserts are one statement (ClaimAndInsert), and the plan version this
-// transaction wrote is known without reading it again.
+// inserts are one statement (ClaimAndInsert), and the plan and feed
+// versions this transaction wrote are known without reading them again.
 func TestCreateRoundTrips(t *testing.T) {
 	db, log, u, t0 := openTraced(t)
 	ctx := context.Background()
@@ -91,7 +91,7 @@ func TestCreateRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	log.take()
-	var left int64
+	var left followup.PlanMark
 	err = db.InTx(followup.ForUser(ctx, u.ID), func(q followup.Queries) error {
 		c := followup.Commitment{UserID: u.ID, Contact: followup.Contact{Name: "Jane"}, MetAt: t0, Promise: "p",
 			Direction: followup.Mine, Due: t0.Add(48 * time.Hour), Status: followup.StatusOpen, CreatedAt: t0, UpdatedAt: t0}
@@ -102,15 +102,15 @@ func TestCreateRoundTrips(t *testing.T) {
 			t.Fatalf("ClaimAndInsert = %v, %v", ok, err)
 		}
 		var err error
-		left, err = q.PlanVersion(ctx, u.ID)
+		left, err = q.PlanMark(ctx, u.ID)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sent := log.take()
-	if after, err := db.PlanVersion(ctx, u.ID); err != nil || after != left {
-		t.Errorf("PlanVersion in the transaction %d, after its commit %d (%v)", left, after, err)
+	if after, err := db.PlanMark(ctx, u.ID); err != nil || after.Version != left.Version || after.Feed != left.Feed {
+		t.Errorf("PlanMark in the transaction %+v, after its commit %+v (%v)", left, after, err)
 	}
 	// begin with the lock, the claim (raising the feed version) with the
 	// commitment and its steps, commit

@@ -241,6 +241,33 @@ func (q *queries) PlanningWindow(ctx context.Context, userID int64, from, to tim
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: planning window: %w", err)
 	}
+	return scanWindow(rows, userID, false)
+}
+
+// planningChanges is PlanningChanges' query: planningWindow's columns and
+// unplaced, for the pending steps stamped past a feed version, which
+// steps_user_status_rev finds.
+const planningChanges = `SELECT s.id, s.commitment_id, s.kind, s.status, s.start_at, s.end_at, s.not_before,
+		s.due, s.uid, s.late, s.sequence, s.pinned, s.remote_etag, c.priority, c.met_at, c.meeting_start, c.meeting_minutes,
+		s.unplaced
+	FROM steps s JOIN commitments c ON c.id = s.commitment_id
+	WHERE s.user_id = ? AND s.status IN ('planned', 'synced') AND s.feed_rev > ?`
+
+// PlanningChanges returns the user's pending steps of a commitment stamped
+// at a feed version past feed, whatever their start, kind or placement,
+// with the columns PlanningWindow reads and Unplaced, and the planning
+// facts of their commitments.
+func (q *queries) PlanningChanges(ctx context.Context, userID, feed int64) ([]followup.Step, map[int64]followup.Commitment, error) {
+	rows, err := q.ex.QueryContext(ctx, planningChanges, userID, feed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: planning changes: %w", err)
+	}
+	return scanWindow(rows, userID, true)
+}
+
+// scanWindow reads the rows of planningWindow, or with unplaced those of
+// planningChanges, and closes them.
+func scanWindow(rows *sql.Rows, userID int64, unplaced bool) ([]followup.Step, map[int64]followup.Commitment, error) {
 	defer rows.Close()
 	var steps []followup.Step
 	facts := map[int64]followup.Commitment{}
@@ -250,9 +277,13 @@ func (q *queries) PlanningWindow(ctx context.Context, userID int64, from, to tim
 		var kind, status string
 		var mStart *time.Time
 		var minutes int
-		if err := rows.Scan(&s.ID, &s.CommitmentID, &kind, &status, scanTime(&s.Start), scanTime(&s.End), scanTime(&s.NotBefore),
+		dest := []any{&s.ID, &s.CommitmentID, &kind, &status, scanTime(&s.Start), scanTime(&s.End), scanTime(&s.NotBefore),
 			scanTime(&s.Due), &s.UID, &s.Late, &s.Sequence, &s.Pinned, &s.RemoteETag,
-			&c.Priority, scanTime(&c.MetAt), scanTimePtr(&mStart), &minutes); err != nil {
+			&c.Priority, scanTime(&c.MetAt), scanTimePtr(&mStart), &minutes}
+		if unplaced {
+			dest = append(dest, &s.Unplaced)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, nil, err
 		}
 		s.Kind, s.Status = followup.StepKind(kind), followup.StepStatus(status)
@@ -355,10 +386,17 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 	// share one mark, so the rows' late and unplaced flags (0 or 1) made
 	// every execution parse the statement again (modernc keeps integer
 	// bindings between executions).
+	// In a transaction that raised the user's feed version already (a
+	// create's), every step moved carries it, whether or not its look
+	// changed: the feed's ETag changes anyway, and another instance's kept
+	// calendar finds the move by it (PlanMark).
+	stamp := `CASE WHEN ` + sameLook + ` THEN steps.feed_rev ELSE ? END`
+	if ok && userID != 0 {
+		stamp = `?`
+	}
 	update := `
 		UPDATE steps SET status = v.column2, start_at = v.column3, end_at = v.column4, late = v.column5,
-			unplaced = v.column6, sequence = v.column7, updated_at = v.column8,
-			feed_rev = CASE WHEN ` + sameLook + ` THEN steps.feed_rev ELSE ? END
+			unplaced = v.column6, sequence = v.column7, updated_at = v.column8, feed_rev = ` + stamp + `
 		FROM (VALUES ` + values + `) AS v
 		WHERE steps.id = v.column1 AND steps.user_id = CAST(? AS BIGINT)`
 	ids := map[int64]bool{}

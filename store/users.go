@@ -180,6 +180,22 @@ func (q *queries) PlanVersion(ctx context.Context, userID int64) (int64, error) 
 	return v, notFound(err, "User")
 }
 
+// PlanMark returns the user's plan and feed versions and plan base. In a
+// transaction that raised both (a create's claim), they are known without
+// reading, and the base is given as the plan version: the safe side, as a
+// base past a kept calendar's version only has it read in whole.
+func (q *queries) PlanMark(ctx context.Context, userID int64) (followup.PlanMark, error) {
+	if v, ok := q.plans[userID]; ok {
+		if f, ok := q.revs[userID]; ok {
+			return followup.PlanMark{Version: v, Feed: f, Base: v}, nil
+		}
+	}
+	var m followup.PlanMark
+	err := q.ex.QueryRowContext(ctx, `SELECT plan_version, feed_version, plan_base FROM user_versions WHERE user_id = ?`,
+		userID).Scan(&m.Version, &m.Feed, &m.Base)
+	return m, notFound(err, "User")
+}
+
 // planWritten records the plan version a write of this transaction left
 // the user at, for PlanVersion. Outside a transaction nothing holds it.
 func (q *queries) planWritten(userID, v int64) {
@@ -194,7 +210,8 @@ func (q *queries) planWritten(userID, v int64) {
 
 // ClaimPlan raises the plan version from seen (compare and swap).
 func (q *queries) ClaimPlan(ctx context.Context, userID, seen int64) (bool, error) {
-	res, err := q.ex.ExecContext(ctx, `UPDATE user_versions SET plan_version = plan_version + 1 WHERE user_id = ? AND plan_version = ?`, userID, seen)
+	res, err := q.ex.ExecContext(ctx, `UPDATE user_versions SET plan_version = plan_version + 1, plan_base = plan_version + 1
+		WHERE user_id = ? AND plan_version = ?`, userID, seen)
 	if err != nil {
 		return false, fmt.Errorf("store: claim plan: %w", err)
 	}
@@ -255,7 +272,7 @@ func (q *queries) WantReplan(ctx context.Context, userID int64) (bool, error) {
 // wish may be gone.
 func (q *queries) TakeReplan(ctx context.Context, userID int64) (bool, error) {
 	var v int64
-	err := q.ex.QueryRowContext(ctx, `UPDATE user_versions SET replan_wanted = 0, plan_version = plan_version + 1
+	err := q.ex.QueryRowContext(ctx, `UPDATE user_versions SET replan_wanted = 0, plan_version = plan_version + 1, plan_base = plan_version + 1
 		WHERE user_id = ? AND replan_wanted = 1 RETURNING plan_version`, userID).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -278,7 +295,8 @@ func (q *queries) bumpPlan(ctx context.Context, userID int64) error {
 // PlanVersion. An unknown user is no error: nothing changes.
 func (q *queries) raisePlan(ctx context.Context, userID int64) error {
 	var v int64
-	err := q.ex.QueryRowContext(ctx, `UPDATE user_versions SET plan_version = plan_version + 1 WHERE user_id = ? RETURNING plan_version`, userID).Scan(&v)
+	err := q.ex.QueryRowContext(ctx, `UPDATE user_versions SET plan_version = plan_version + 1, plan_base = plan_version + 1
+		WHERE user_id = ? RETURNING plan_version`, userID).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	} else if err != nil {
