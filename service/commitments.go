@@ -319,12 +319,11 @@ func (s *Service) draftWith(userID int64, st followup.Settings, loc *time.Locati
 func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft, plan windowPlan, sn *planSnapshot, version int64, now time.Time) (followup.Commitment, error) {
 	c, placed := d.c, plan.fresh
 	c.Warnings = append(c.Warnings, lateWarnings(placed, d.loc)...)
-	if ok, err := q.ClaimAndInsert(ctx, version, &c, placed); err != nil || !ok {
+	if ok, err := q.ClaimAndInsert(ctx, version, &c, placed, plan.changed); err != nil || !ok {
 		return followup.Commitment{}, cmp.Or(err, errPlanStale)
 	}
 	conn := sn.calendar
-	in := planInput{userID: c.UserID, now: now, conn: conn, connKnown: true}
-	if err := s.storeMoves(ctx, q, in, plan.changed); err != nil {
+	if err := s.enqueueTo(ctx, q, c.UserID, conn, plan.changed); err != nil {
 		return followup.Commitment{}, err
 	}
 	if err := s.enqueueTo(ctx, q, c.UserID, conn, placed); err != nil {

@@ -66,29 +66,50 @@ func (q *queries) InsertCommitmentWithSteps(ctx context.Context, c *followup.Com
 		return q.InsertSteps(ctx, steps)
 	}
 	_, err := q.insertWithSteps(ctx, `SELECT CAST(? AS BIGINT) AS feed_version, CAST(? AS BIGINT) AS plan_version`,
-		[]any{rev, q.plans[c.UserID]}, c, steps)
+		[]any{rev, q.plans[c.UserID]}, c, steps, nil)
 	return err
 }
 
-// ClaimAndInsert is ClaimPlanAndFeed and then InsertCommitmentWithSteps,
-// for a create. False when the user's plan version is no longer seen: the
-// caller then rolls the transaction back, which on PostgreSQL may hold the
-// commitment and its steps already. On PostgreSQL, in a transaction that
-// has not raised the user's feed version yet, the claim and the inserts
-// are one statement: one round trip instead of two.
-func (q *queries) ClaimAndInsert(ctx context.Context, seen int64, c *followup.Commitment, steps []followup.Step) (bool, error) {
-	if _, raised := q.revs[c.UserID]; q.db.dialect != postgresDialect || raised || len(steps) == 0 {
+// ClaimAndInsert is ClaimPlanAndFeed, InsertCommitmentWithSteps and then
+// MoveSteps of moved (steps of c's user), for a create. False when the
+// user's plan version is no longer seen: the caller then rolls the
+// transaction back, which on PostgreSQL may hold the commitment and its
+// steps already. On PostgreSQL, in a transaction that has not raised the
+// user's feed version yet, the claim, the inserts and the moves are one
+// statement: one round trip instead of three.
+func (q *queries) ClaimAndInsert(ctx context.Context, seen int64, c *followup.Commitment, steps, moved []followup.Step) (bool, error) {
+	if _, raised := q.revs[c.UserID]; q.db.dialect != postgresDialect || raised || len(steps) == 0 || !movableWith(c.UserID, moved) {
 		if ok, err := q.ClaimPlanAndFeed(ctx, c.UserID, seen); err != nil || !ok {
 			return ok, err
 		}
-		return true, q.InsertCommitmentWithSteps(ctx, c, steps)
+		if err := q.InsertCommitmentWithSteps(ctx, c, steps); err != nil {
+			return true, err
+		}
+		if len(moved) == 0 {
+			return true, nil
+		}
+		return true, q.MoveSteps(ctx, moved)
 	}
-	versions, err := q.insertWithSteps(ctx, claimPlanAndFeed, []any{ts(q.db.now()), c.UserID, seen}, c, steps)
+	versions, err := q.insertWithSteps(ctx, claimPlanAndFeed, []any{ts(q.db.now()), c.UserID, seen}, c, steps, moved)
 	if err != nil || !versions.Valid {
 		return false, err
 	}
 	q.feedRaised(c.UserID, versions.feed, versions.plan)
 	return true, nil
+}
+
+// movableWith reports whether moved can be written in a create's
+// statement (insertWithSteps): all of them the user's, in one chunk.
+func movableWith(userID int64, moved []followup.Step) bool {
+	if len(moved) > moveChunk {
+		return false
+	}
+	for _, s := range moved {
+		if s.UserID != userID {
+			return false
+		}
+	}
+	return true
 }
 
 // raisedVersions are the user's feed and plan versions a statement of
@@ -102,9 +123,11 @@ type raisedVersions struct {
 // insertWithSteps stores c and its steps in one statement (PostgreSQL's
 // data-modifying WITH), stamped with the feed version that versions, a
 // query of one row (feed_version, plan_version) run in the same
-// statement, gives; with no row the rows are stamped 0 and the versions
-// come back not Valid.
-func (q *queries) insertWithSteps(ctx context.Context, versions string, versionArgs []any, c *followup.Commitment, steps []followup.Step) (raisedVersions, error) {
+// statement, gives; with no row the rows are stamped 0, nothing is moved
+// and the versions come back not Valid. The same statement writes the
+// placements of moved, steps of c's user (see movableWith), stamped with
+// that feed version too.
+func (q *queries) insertWithSteps(ctx context.Context, versions string, versionArgs []any, c *followup.Commitment, steps, moved []followup.Step) (raisedVersions, error) {
 	args := append(append(append(versionArgs, c.UserID), commitmentArgs(c)...), ts(c.CreatedAt), ts(c.UpdatedAt), c.UserID)
 	rows := make([]string, len(steps))
 	for i := range steps {
@@ -117,6 +140,25 @@ func (q *queries) insertWithSteps(ctx context.Context, versions string, versionA
 	rows[0] = `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
 		CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS TEXT),
 		CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER))`
+	moves, movedCount := ``, `0`
+	ids := map[int64]bool{}
+	if len(moved) > 0 {
+		values, moveArgs := moveValues(moved)
+		args = append(append(args, moveArgs...), c.UserID)
+		for _, s := range moved {
+			ids[s.ID] = true
+		}
+		// As moveSteps writes them in a transaction that raised the feed
+		// version: every step stamped with it.
+		moves = `,
+		m AS (
+			UPDATE steps SET status = v.column2, start_at = v.column3, end_at = v.column4, late = v.column5,
+				unplaced = v.column6, sequence = v.column7, updated_at = v.column8, feed_rev = r.feed_version
+			FROM (VALUES ` + values + `) AS v, r
+			WHERE steps.id = v.column1 AND steps.user_id = CAST(? AS BIGINT)
+			RETURNING steps.id)`
+		movedCount = `(SELECT count(*) FROM m)`
+	}
 	res, err := q.ex.QueryContext(ctx, `
 		WITH r AS (`+versions+`),
 		c AS (
@@ -134,29 +176,33 @@ func (q *queries) insertWithSteps(ctx context.Context, versions string, versionA
 				v.column9, v.column10, v.column11, v.column12, v.column13, v.column14, v.column15, v.column16,
 				coalesce((SELECT feed_version FROM r), 0), v.column17
 			FROM c CROSS JOIN (VALUES `+strings.Join(rows, ", ")+`) AS v
-			RETURNING id, uid, commitment_id)
-		SELECT s.id, s.uid, s.commitment_id, r.feed_version, r.plan_version FROM s LEFT JOIN r ON true`, args...)
+			RETURNING id, uid, commitment_id)`+moves+`
+		SELECT s.id, s.uid, s.commitment_id, r.feed_version, r.plan_version, `+movedCount+` FROM s LEFT JOIN r ON true`, args...)
 	if err != nil {
 		return raisedVersions{}, insertStepsError(err)
 	}
 	defer res.Close()
-	ids := make(map[string]int64, len(steps))
+	uids := make(map[string]int64, len(steps))
 	var v raisedVersions
+	var movedRows int
 	for res.Next() {
 		var id, commitment int64
 		var uid string
 		var feed, plan sql.NullInt64
-		if err := res.Scan(&id, &uid, &commitment, &feed, &plan); err != nil {
+		if err := res.Scan(&id, &uid, &commitment, &feed, &plan, &movedRows); err != nil {
 			return raisedVersions{}, fmt.Errorf("store: insert steps: %w", err)
 		}
-		ids[uid], c.ID = id, commitment
+		uids[uid], c.ID = id, commitment
 		v = raisedVersions{feed: feed.Int64, plan: plan.Int64, Valid: feed.Valid}
 	}
 	if err := res.Err(); err != nil {
 		return raisedVersions{}, insertStepsError(err)
 	}
+	if v.Valid && movedRows != len(ids) {
+		return raisedVersions{}, followup.Errorf(followup.ENOTFOUND, "", "Step not found.")
+	}
 	for i := range steps {
-		steps[i].ID, steps[i].CommitmentID = ids[steps[i].UID], c.ID
+		steps[i].ID, steps[i].CommitmentID = uids[steps[i].UID], c.ID
 	}
 	return v, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -155,11 +156,8 @@ func TestPlanMarkAndChanges(t *testing.T) {
 	lateOnly.Late = true // same start, end, sequence and time of change: the same look in the feed
 	var inTx followup.PlanMark
 	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
-		if ok, err := q.ClaimAndInsert(ctx, before.Version, &c, fresh); err != nil || !ok {
+		if ok, err := q.ClaimAndInsert(ctx, before.Version, &c, fresh, []followup.Step{lateOnly}); err != nil || !ok {
 			t.Fatalf("ClaimAndInsert = %v, %v", ok, err)
-		}
-		if err := q.MoveSteps(ctx, []followup.Step{lateOnly}); err != nil {
-			return err
 		}
 		var err error
 		inTx, err = q.PlanMark(ctx, a.ID)
@@ -621,7 +619,7 @@ func TestInsertCommitmentWithSteps(t *testing.T) {
 	claimed, claimedSteps := newCommitment("Claimed"), newSteps("claimed-")
 	var inTx int64
 	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
-		if ok, err := q.ClaimAndInsert(ctx, version, &claimed, claimedSteps); err != nil || !ok {
+		if ok, err := q.ClaimAndInsert(ctx, version, &claimed, claimedSteps, nil); err != nil || !ok {
 			t.Fatalf("ClaimAndInsert(%d) = %v, %v; want it claimed", version, ok, err)
 		}
 		var err error
@@ -643,10 +641,13 @@ func TestInsertCommitmentWithSteps(t *testing.T) {
 	if got := changedUIDs(t, db, a.ID, before.Version); len(got) != len(claimedSteps) {
 		t.Errorf("steps changed since feed version %d: %v, want the %d claimed", before.Version, got, len(claimedSteps))
 	}
+	// A stale claim moves nothing either (one statement on PostgreSQL).
 	stale, staleSteps := newCommitment("Stale"), newSteps("stale-")
+	moved := claimedSteps[0]
+	moved.Start, moved.End = moved.Start.Add(time.Hour), moved.End.Add(time.Hour)
 	errStale := errors.New("stale")
 	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
-		if ok, err := q.ClaimAndInsert(ctx, version, &stale, staleSteps); err != nil || ok {
+		if ok, err := q.ClaimAndInsert(ctx, version, &stale, staleSteps, []followup.Step{moved}); err != nil || ok {
 			t.Errorf("ClaimAndInsert(%d) after the version moved = %v, %v; want it refused", version, ok, err)
 		}
 		return errStale
@@ -659,5 +660,48 @@ func TestInsertCommitmentWithSteps(t *testing.T) {
 	}
 	if stored, err := db.PlanVersion(ctx, a.ID); err != nil || stored != version+1 {
 		t.Errorf("plan version %d after the refused claim (%v), want %d", stored, err, version+1)
+	}
+	if got, err := db.StepByUID(ctx, moved.UID); err != nil || !got.Start.Equal(claimedSteps[0].Start) {
+		t.Errorf("the step the refused claim would move starts at %v (%v), want %v", got.Start, err, claimedSteps[0].Start)
+	}
+
+	// A claim that moves a step the user does not have fails whole.
+	version++
+	gone, goneSteps := newCommitment("Gone"), newSteps("gone-")
+	missing := moved
+	missing.ID = 999_999
+	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
+		_, err := q.ClaimAndInsert(ctx, version, &gone, goneSteps, []followup.Step{moved, missing})
+		return err
+	})
+	if followup.ErrorCode(err) != followup.ENOTFOUND {
+		t.Errorf("ClaimAndInsert moving a step not stored: %v, want ENOTFOUND", err)
+	}
+	if got, err := db.StepByUID(ctx, moved.UID); err != nil || !got.Start.Equal(claimedSteps[0].Start) {
+		t.Errorf("after the failed claim the step starts at %v (%v), want %v", got.Start, err, claimedSteps[0].Start)
+	}
+
+	// A claim that moves one: stamped with the raised feed version.
+	moved.UpdatedAt = moved.UpdatedAt.Add(time.Minute)
+	mark, err := db.PlanMark(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shifted, shiftedSteps := newCommitment("Shifted"), newSteps("shifted-")
+	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
+		if ok, err := q.ClaimAndInsert(ctx, mark.Version, &shifted, shiftedSteps, []followup.Step{moved}); err != nil || !ok {
+			t.Fatalf("ClaimAndInsert with a move = %v, %v; want it claimed", ok, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("claimed, inserted and moved", shifted, shiftedSteps)
+	if got, err := db.StepByUID(ctx, moved.UID); err != nil || !got.Start.Equal(moved.Start) {
+		t.Errorf("the moved step starts at %v (%v), want %v", got.Start, err, moved.Start)
+	}
+	if got := changedUIDs(t, db, a.ID, mark.Feed); !slices.Contains(got, moved.UID) || len(got) != len(shiftedSteps)+1 {
+		t.Errorf("steps changed since feed version %d: %v, want the %d inserted and the moved %s", mark.Feed, got, len(shiftedSteps), moved.UID)
 	}
 }

@@ -79,13 +79,26 @@ func openTraced(t *testing.T) (*DB, *statementLog, followup.User, time.Time) {
 // TestCreateRoundTrips counts the statements (each a round trip) of a
 // create's transaction on PostgreSQL, as the service commits one: the
 // user's lock, the compare and swap of the plan version, the commitment,
-// its steps and the plan version it leaves. The lock is taken with the
-// transaction's BEGIN and given back by its commit, the claim and the
-// inserts are one statement (ClaimAndInsert), and the plan and feed
-// versions this transaction wrote are known without reading them again.
+// its steps, the block it moves and the plan version it leaves. The lock
+// is taken with the transaction's BEGIN and given back by its commit, the
+// claim, the inserts and the move are one statement (ClaimAndInsert), and
+// the plan and feed versions this transaction wrote are known without
+// reading them again.
 func TestCreateRoundTrips(t *testing.T) {
 	db, log, u, t0 := openTraced(t)
 	ctx := context.Background()
+	c := followup.Commitment{UserID: u.ID, Contact: followup.Contact{Name: "Jane"}, MetAt: t0, Promise: "p",
+		Direction: followup.Mine, Due: t0.Add(48 * time.Hour), Status: followup.StatusOpen, CreatedAt: t0, UpdatedAt: t0}
+	step := followup.Step{UserID: u.ID, Kind: followup.KindDeliver, Status: followup.StepPlanned,
+		Start: t0.Add(time.Hour), End: t0.Add(75 * time.Minute), NotBefore: t0, Due: t0.Add(24 * time.Hour),
+		UID: "rt-0@followup", RemoteSequence: -1, CreatedAt: t0, UpdatedAt: t0}
+	stored := []followup.Step{step}
+	if err := db.InsertCommitmentWithSteps(ctx, &c, stored); err != nil {
+		t.Fatal(err)
+	}
+	// The new step takes the older one's slot, which moves an hour on.
+	moved := stored[0]
+	moved.Start, moved.End = step.Start.Add(time.Hour), step.End.Add(time.Hour)
 	seen, err := db.PlanVersion(ctx, u.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -93,12 +106,10 @@ func TestCreateRoundTrips(t *testing.T) {
 	log.take()
 	var left followup.PlanMark
 	err = db.InTx(followup.ForUser(ctx, u.ID), func(q followup.Queries) error {
-		c := followup.Commitment{UserID: u.ID, Contact: followup.Contact{Name: "Jane"}, MetAt: t0, Promise: "p",
-			Direction: followup.Mine, Due: t0.Add(48 * time.Hour), Status: followup.StatusOpen, CreatedAt: t0, UpdatedAt: t0}
-		step := followup.Step{UserID: u.ID, Kind: followup.KindDeliver, Status: followup.StepPlanned,
-			Start: t0.Add(time.Hour), End: t0.Add(75 * time.Minute), NotBefore: t0, Due: t0.Add(24 * time.Hour),
-			UID: "rt-1@followup", RemoteSequence: -1, CreatedAt: t0, UpdatedAt: t0}
-		if ok, err := q.ClaimAndInsert(ctx, seen, &c, []followup.Step{step}); err != nil || !ok {
+		c := c
+		step := step
+		step.UID = "rt-1@followup"
+		if ok, err := q.ClaimAndInsert(ctx, seen, &c, []followup.Step{step}, []followup.Step{moved}); err != nil || !ok {
 			t.Fatalf("ClaimAndInsert = %v, %v", ok, err)
 		}
 		var err error
@@ -113,7 +124,7 @@ func TestCreateRoundTrips(t *testing.T) {
 		t.Errorf("PlanMark in the transaction %+v, after its commit %+v (%v)", left, after, err)
 	}
 	// begin with the lock, the claim (raising the feed version) with the
-	// commitment and its steps, commit
+	// commitment, its steps and the move, commit
 	const want = 3
 	if len(sent) > want {
 		t.Errorf("%d statements for a create's transaction, want at most %d:\n%s", len(sent), want, strings.Join(sent, "\n"))
