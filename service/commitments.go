@@ -133,14 +133,17 @@ func (h createHooks) storedIn(q followup.Queries, c followup.Commitment) error {
 // plan version moved. A first attempt trusts the calendar kept here
 // (trustKept) without reading the plan version: the transaction's compare
 // and swap finds out if another process wrote meanwhile, and the user's
-// creates then read the version first for a while (contendedFor).
+// creates then read the version first for a while (contendedFor). A
+// calendar found stale is kept for the next attempt, which catches it up
+// when only another instance's creates came between (catchUp).
 func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.NewCommitment, now time.Time, hooks createHooks, trustKept bool) (followup.Commitment, error) {
-	var snap *planSnapshot
+	var snap, kept *planSnapshot
 	var mark followup.PlanMark
 	var version int64
 	if trustKept && !s.contendedAt(userID, now) {
-		if snap = s.plans().takeKept(userID); snap != nil {
-			version = snap.version
+		// A dirty calendar is known to be behind: it is caught up below.
+		if kept = s.plans().takeKept(userID); kept != nil && !kept.dirty {
+			snap, version = kept, kept.version
 		}
 	}
 	trusted := snap != nil
@@ -150,7 +153,10 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 			return followup.Commitment{}, err
 		}
 		version = mark.Version
-		if snap, err = s.keptAt(ctx, userID, mark); err != nil {
+		if kept == nil {
+			kept = s.plans().takeKept(userID)
+		}
+		if snap, err = s.caughtUp(ctx, userID, mark, kept); err != nil {
 			return followup.Commitment{}, err
 		}
 	}
@@ -220,9 +226,7 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 		}
 	}
 	if errors.Is(err, errPlanStale) {
-		if trusted {
-			s.contended.Store(userID, now)
-		}
+		s.contended.Store(userID, now)
 		if snap != nil {
 			// Kept for the next attempt, which catches it up with what
 			// came between (another instance's creates).

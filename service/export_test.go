@@ -22,3 +22,16 @@ func (s *Service) PlanSnapshot(userID int64) (rows []followup.Step, version int6
 	}
 	return rows, sn.version, sn.from, sn.to, true
 }
+
+// KeptCalendar returns how many blocks the calendar kept for the user
+// holds and whether it is dirty; ok is false when none is kept.
+func (s *Service) KeptCalendar(userID int64) (blocks int, dirty, ok bool) {
+	pc := s.plans()
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	sn := pc.users[userID]
+	if sn == nil {
+		return 0, false, false
+	}
+	return sn.cal.Len(), sn.dirty, true
+}

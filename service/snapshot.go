@@ -182,7 +182,11 @@ func storedTime(t time.Time) time.Time {
 // as kept, or caught up with another instance's creates; nil when none is
 // kept or it must be read in whole.
 func (s *Service) keptAt(ctx context.Context, userID int64, m followup.PlanMark) (*planSnapshot, error) {
-	sn := s.plans().takeKept(userID)
+	return s.caughtUp(ctx, userID, m, s.plans().takeKept(userID))
+}
+
+// caughtUp is keptAt for the kept calendar sn, taken already (nil: none).
+func (s *Service) caughtUp(ctx context.Context, userID int64, m followup.PlanMark, sn *planSnapshot) (*planSnapshot, error) {
 	if sn == nil {
 		return nil, nil
 	}

@@ -120,8 +120,8 @@ func checkSnapshot(t *testing.T, h *harness, userID int64) {
 	checkKept(t, h, h.svc, userID)
 }
 
-// checkKept is checkSnapshot for the calendar svc keeps, which holds a
-// block for each of its rows but meetings, too.
+// checkKept is checkSnapshot for the calendar svc keeps, whose calendar
+// holds a block for each of its rows but meetings, and is not dirty.
 func checkKept(t *testing.T, h *harness, svc *service.Service, userID int64) {
 	t.Helper()
 	kept, version, from, to, ok := svc.PlanSnapshot(userID)
@@ -136,6 +136,15 @@ func checkKept(t *testing.T, h *harness, svc *service.Service, userID int64) {
 	stored, _, err := h.db.PlanningWindow(h.ctx, userID, from, to)
 	if err != nil {
 		t.Fatal(err)
+	}
+	blocks := 0
+	for _, p := range stored {
+		if p.Kind != followup.KindMeeting && p.End.After(p.Start) {
+			blocks++
+		}
+	}
+	if n, dirty, _ := svc.KeptCalendar(userID); n != blocks || dirty {
+		t.Errorf("the calendar kept at version %d holds %d blocks (dirty %v), the store %d", version, n, dirty, blocks)
 	}
 	byID := map[int64]followup.Step{}
 	for _, p := range kept {
