@@ -444,8 +444,9 @@ func runReplan(t *testing.T, h *harness, userID int64) bool {
 // TestConcurrentCreatesKeepTheRules logs commitments for one user from
 // several goroutines and from a second process on the same database at
 // once: each plans outside the store's writer, and the plan version makes
-// a create whose reads went stale plan again, so no two blocks overlap and
-// every rule holds.
+// a create whose reads went stale plan again (its kept calendar caught up
+// or read again), so no two blocks overlap and every rule holds, and each
+// process's kept calendar ends as the store has it.
 func TestConcurrentCreatesKeepTheRules(t *testing.T) {
 	ny := zone(t, "America/New_York")
 	now := time.Date(2026, 11, 23, 8, 0, 0, 0, ny)
@@ -477,6 +478,17 @@ func TestConcurrentCreatesKeepTheRules(t *testing.T) {
 	}
 	for _, v := range plancheck.Check(req, pls) {
 		t.Error(v)
+	}
+	// The calendar each instance kept, if at the stored version, is the
+	// store's; one more create on each catches it up or reads it again.
+	checkKept(t, h, h.svc, u.ID)
+	checkKept(t, h, other, u.ID)
+	for i, svc := range []*service.Service{h.svc, other} {
+		if _, err := svc.Create(h.ctx, u.ID, followup.NewCommitment{Contact: followup.Contact{Name: fmt.Sprint("last ", i)},
+			Promise: "Send the deck", DueText: "tomorrow"}); err != nil {
+			t.Fatal(err)
+		}
+		checkKept(t, h, svc, u.ID)
 	}
 }
 
