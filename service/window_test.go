@@ -840,10 +840,11 @@ func TestCreateTrustsItsKeptCalendar(t *testing.T) {
 // creates, across the US change to summer time. Each keeps the user's
 // calendar: after the other's creates it reads only the steps they changed
 // (PlanningChanges) and then holds what the store holds; it reads the
-// whole calendar again only after a write that is not a create (a
-// commitment too late already is stored let go, by the store's feed
-// version). Every stored plan keeps the rules. After an action on the
-// other instance, the next create reads the calendar in whole.
+// whole calendar again only after a write that is not a create (the
+// background re-plan a create asks for, run on either instance), and a
+// commitment stored let go at once changes no block. Every stored plan
+// keeps the rules. After an action on the other instance, the next create
+// reads the calendar in whole.
 func TestCreatesCatchUpAcrossInstances(t *testing.T) {
 	ny := zone(t, "America/New_York")
 	now := time.Date(2026, 3, 7, 20, 0, 0, 0, ny) // Saturday evening before the change
