@@ -17,17 +17,29 @@ import (
 // round trip; the commitment is then stamped with the raised version.
 func (q *queries) InsertCommitment(ctx context.Context, c *followup.Commitment) error {
 	return q.atomic(ctx, func(q *queries) error {
-		args := commitmentArgs(c)
 		rev, raised := q.revs[c.UserID]
-		var habits bool
-		err := q.ex.QueryRowContext(ctx, `
+		args := append([]any{c.UserID}, append(commitmentArgs(c), ts(c.CreatedAt), ts(c.UpdatedAt), c.UserID, rev)...)
+		insert := `
 			INSERT INTO commitments (user_id, contact_name, contact_email, contact_phone, contact_company, contact_url,
 				met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes,
 				meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at,
 				feed_rev)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+revIfHabits+`)
-			RETURNING id, EXISTS (SELECT 1 FROM habit_series WHERE user_id = ? AND active = 1)`,
-			append([]any{c.UserID}, append(args, ts(c.CreatedAt), ts(c.UpdatedAt), c.UserID, rev, c.UserID)...)...).Scan(&c.ID, &habits)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ` + revIfHabits + `)`
+		if raised && q.db.dialect != postgresDialect {
+			// The version is stamped already if a habit is on: only the
+			// id is wanted, which SQLite tells without RETURNING.
+			res, err := q.ex.ExecContext(ctx, insert, args...)
+			if err == nil {
+				c.ID, err = res.LastInsertId()
+			}
+			if err != nil {
+				return fmt.Errorf("store: insert commitment: %w", err)
+			}
+			return nil
+		}
+		var habits bool
+		err := q.ex.QueryRowContext(ctx, insert+`
+			RETURNING id, EXISTS (SELECT 1 FROM habit_series WHERE user_id = ? AND active = 1)`, append(args, c.UserID)...).Scan(&c.ID, &habits)
 		if err != nil {
 			return fmt.Errorf("store: insert commitment: %w", err)
 		}
