@@ -207,13 +207,15 @@ type Queries interface {
 	// the feed shows (a create): the claim raises the feed version too, in
 	// one write of the user's row.
 	ClaimPlanAndFeed(ctx context.Context, userID, seen int64) (bool, error)
-	// ClaimAndInsert is ClaimPlanAndFeed for c's user, then
-	// InsertCommitmentWithSteps, then MoveSteps of moved, for a create (in
-	// one statement where the database allows). Every step inserted or
-	// moved carries the raised feed version (see PlanMark). False when the
-	// plan version is no longer seen: the transaction is then to be rolled
-	// back, as it may hold c already.
-	ClaimAndInsert(ctx context.Context, seen int64, c *Commitment, steps, moved []Step) (bool, error)
+	// ClaimAndInsert is ClaimPlanAndFeed for c's user from plan version
+	// seen.Version, then InsertCommitmentWithSteps, then MoveSteps of
+	// moved, for a create (in one statement where the database allows).
+	// Every step inserted or moved carries the raised feed version (see
+	// PlanMark). seen.Feed, unless 0, is the feed version at seen.Version,
+	// which the claim then requires too (and need not read back). False
+	// when the versions are no longer seen: the transaction is then to be
+	// rolled back, as it may hold c already.
+	ClaimAndInsert(ctx context.Context, seen PlanMark, c *Commitment, steps, moved []Step) (bool, error)
 
 	InsertCommitment(ctx context.Context, c *Commitment) error
 	// InsertCommitmentWithSteps is InsertCommitment and then InsertSteps

@@ -185,9 +185,11 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 			if snap, err = loadCalendar(ctx, s.Store, userID, d.st, d.loc, now); err != nil {
 				return followup.Commitment{}, err
 			}
-			// Read after the mark: a catch-up from it reads again what
-			// came between, which changes nothing.
-			snap.version, snap.feed = mark.Version, mark.Feed
+			if !trusted {
+				// Read after the mark: a catch-up from it reads again what
+				// came between, which changes nothing.
+				snap.version, snap.feed = mark.Version, mark.Feed
+			}
 		}
 		pin := planInput{userID: userID, st: d.st, loc: d.loc, now: now, c: &d.c, fresh: d.steps, connKnown: true}
 		if plan, err = placeInCalendar(ctx, s.Store, pin, snap); err != nil {
@@ -323,7 +325,9 @@ func (s *Service) draftWith(userID int64, st followup.Settings, loc *time.Locati
 func (s *Service) storePlanned(ctx context.Context, q followup.Queries, d draft, plan windowPlan, sn *planSnapshot, version int64, now time.Time) (followup.Commitment, error) {
 	c, placed := d.c, plan.fresh
 	c.Warnings = append(c.Warnings, lateWarnings(placed, d.loc)...)
-	if ok, err := q.ClaimAndInsert(ctx, version, &c, placed, plan.changed); err != nil || !ok {
+	// The snapshot's feed version is the one at version, where known.
+	seen := followup.PlanMark{Version: version, Feed: sn.feed}
+	if ok, err := q.ClaimAndInsert(ctx, seen, &c, placed, plan.changed); err != nil || !ok {
 		return followup.Commitment{}, cmp.Or(err, errPlanStale)
 	}
 	conn := sn.calendar

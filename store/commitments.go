@@ -84,14 +84,15 @@ func (q *queries) InsertCommitmentWithSteps(ctx context.Context, c *followup.Com
 
 // ClaimAndInsert is ClaimPlanAndFeed, InsertCommitmentWithSteps and then
 // MoveSteps of moved (steps of c's user), for a create. False when the
-// user's plan version is no longer seen: the caller then rolls the
+// user's versions are no longer seen: the caller then rolls the
 // transaction back, which on PostgreSQL may hold the commitment and its
 // steps already. On PostgreSQL, in a transaction that has not raised the
 // user's feed version yet, the claim, the inserts and the moves are one
-// statement: one round trip instead of three.
-func (q *queries) ClaimAndInsert(ctx context.Context, seen int64, c *followup.Commitment, steps, moved []followup.Step) (bool, error) {
+// statement: one round trip instead of three. On SQLite a claim that
+// knows the feed version it raises writes without reading back.
+func (q *queries) ClaimAndInsert(ctx context.Context, seen followup.PlanMark, c *followup.Commitment, steps, moved []followup.Step) (bool, error) {
 	if _, raised := q.revs[c.UserID]; q.db.dialect != postgresDialect || raised || len(steps) == 0 || !movableWith(c.UserID, moved) {
-		if ok, err := q.ClaimPlanAndFeed(ctx, c.UserID, seen); err != nil || !ok {
+		if ok, err := q.claimSeen(ctx, c.UserID, seen, raised); err != nil || !ok {
 			return ok, err
 		}
 		if err := q.InsertCommitmentWithSteps(ctx, c, steps); err != nil {
@@ -102,11 +103,36 @@ func (q *queries) ClaimAndInsert(ctx context.Context, seen int64, c *followup.Co
 		}
 		return true, q.MoveSteps(ctx, moved)
 	}
-	versions, err := q.insertWithSteps(ctx, claimPlanAndFeed, []any{ts(q.db.now()), c.UserID, seen}, c, steps, moved)
+	claim, args := claimPlanAndFeed, []any{ts(q.db.now()), c.UserID, seen.Version}
+	if seen.Feed != 0 {
+		claim, args = claimPlanAndFeedSeen+` RETURNING feed_version, plan_version`, append(args, seen.Feed)
+	}
+	versions, err := q.insertWithSteps(ctx, claim, args, c, steps, moved)
 	if err != nil || !versions.Valid {
 		return false, err
 	}
 	q.feedRaised(c.UserID, versions.feed, versions.plan)
+	return true, nil
+}
+
+// claimSeen is ClaimAndInsert's claim on its own: ClaimPlanAndFeed, or,
+// when the feed version at seen is known and this transaction has not
+// raised it, the same compare and swap of both versions, whose raised
+// values are then known without RETURNING (every write that raises the
+// feed version raises the plan version too, so at plan version
+// seen.Version the feed version is seen.Feed).
+func (q *queries) claimSeen(ctx context.Context, userID int64, seen followup.PlanMark, raised bool) (bool, error) {
+	if seen.Feed == 0 || raised {
+		return q.ClaimPlanAndFeed(ctx, userID, seen.Version)
+	}
+	res, err := q.ex.ExecContext(ctx, claimPlanAndFeedSeen, ts(q.db.now()), userID, seen.Version, seen.Feed)
+	if err != nil {
+		return false, fmt.Errorf("store: claim plan: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, err
+	}
+	q.feedRaised(userID, seen.Feed+1, seen.Version+1)
 	return true, nil
 }
 

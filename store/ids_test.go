@@ -89,7 +89,7 @@ func TestInsertedIDs(t *testing.T) {
 	created.Contact.Name = "Created"
 	createdSteps := steps("created")
 	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
-		if ok, err := q.ClaimAndInsert(ctx, mark.Version, &created, createdSteps, nil); err != nil || !ok {
+		if ok, err := q.ClaimAndInsert(ctx, mark, &created, createdSteps, nil); err != nil || !ok {
 			t.Fatalf("ClaimAndInsert = %v, %v", ok, err)
 		}
 		return nil

@@ -122,7 +122,8 @@ func TestClaimPlanAndFeed(t *testing.T) {
 // PlanningChanges reads them back past the feed version before, with the
 // new commitment's facts, an unplaced block among them, and nothing of
 // another user's or of a finished step. In the transaction the mark is
-// known, with the base given as the version. Every other raise of the plan
+// known, with the base given as the version. A claim naming another feed
+// version than the user's is refused. Every other raise of the plan
 // version (a move outside a create, a claim of a re-plan, the taking of
 // the re-plan wish) sets the base to it.
 func TestPlanMarkAndChanges(t *testing.T) {
@@ -154,9 +155,27 @@ func TestPlanMarkAndChanges(t *testing.T) {
 			NotBefore: t0, Due: t0.Add(24 * time.Hour), UID: "fresh-unplaced@followup", RemoteSequence: -1, Unplaced: true, CreatedAt: t0, UpdatedAt: t0},
 	}
 	lateOnly.Late = true // same start, end, sequence and time of change: the same look in the feed
+	// A claim that names a feed version other than the user's is refused,
+	// as one of a plan version other than theirs.
+	errRefused := errors.New("refused")
+	for _, wrong := range []followup.PlanMark{{Version: before.Version, Feed: before.Feed + 1}, {Version: before.Version + 1, Feed: before.Feed}} {
+		err := db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
+			c := c
+			if ok, err := q.ClaimAndInsert(ctx, wrong, &c, slices.Clone(fresh), []followup.Step{lateOnly}); err != nil || ok {
+				t.Errorf("ClaimAndInsert(%+v) with the user at %+v = %v, %v; want it refused", wrong, before, ok, err)
+			}
+			return errRefused
+		})
+		if !errors.Is(err, errRefused) {
+			t.Fatal(err)
+		}
+	}
+	if m, err := db.PlanMark(ctx, a.ID); err != nil || m != before {
+		t.Fatalf("PlanMark after refused claims = %+v (%v), want %+v", m, err, before)
+	}
 	var inTx followup.PlanMark
 	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
-		if ok, err := q.ClaimAndInsert(ctx, before.Version, &c, fresh, []followup.Step{lateOnly}); err != nil || !ok {
+		if ok, err := q.ClaimAndInsert(ctx, before, &c, fresh, []followup.Step{lateOnly}); err != nil || !ok {
 			t.Fatalf("ClaimAndInsert = %v, %v", ok, err)
 		}
 		var err error
@@ -619,7 +638,7 @@ func TestInsertCommitmentWithSteps(t *testing.T) {
 	claimed, claimedSteps := newCommitment("Claimed"), newSteps("claimed-")
 	var inTx int64
 	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
-		if ok, err := q.ClaimAndInsert(ctx, version, &claimed, claimedSteps, nil); err != nil || !ok {
+		if ok, err := q.ClaimAndInsert(ctx, followup.PlanMark{Version: version}, &claimed, claimedSteps, nil); err != nil || !ok {
 			t.Fatalf("ClaimAndInsert(%d) = %v, %v; want it claimed", version, ok, err)
 		}
 		var err error
@@ -647,7 +666,7 @@ func TestInsertCommitmentWithSteps(t *testing.T) {
 	moved.Start, moved.End = moved.Start.Add(time.Hour), moved.End.Add(time.Hour)
 	errStale := errors.New("stale")
 	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
-		if ok, err := q.ClaimAndInsert(ctx, version, &stale, staleSteps, []followup.Step{moved}); err != nil || ok {
+		if ok, err := q.ClaimAndInsert(ctx, followup.PlanMark{Version: version}, &stale, staleSteps, []followup.Step{moved}); err != nil || ok {
 			t.Errorf("ClaimAndInsert(%d) after the version moved = %v, %v; want it refused", version, ok, err)
 		}
 		return errStale
@@ -671,7 +690,7 @@ func TestInsertCommitmentWithSteps(t *testing.T) {
 	missing := moved
 	missing.ID = 999_999
 	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
-		_, err := q.ClaimAndInsert(ctx, version, &gone, goneSteps, []followup.Step{moved, missing})
+		_, err := q.ClaimAndInsert(ctx, followup.PlanMark{Version: version}, &gone, goneSteps, []followup.Step{moved, missing})
 		return err
 	})
 	if followup.ErrorCode(err) != followup.ENOTFOUND {
@@ -689,7 +708,7 @@ func TestInsertCommitmentWithSteps(t *testing.T) {
 	}
 	shifted, shiftedSteps := newCommitment("Shifted"), newSteps("shifted-")
 	err = db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
-		if ok, err := q.ClaimAndInsert(ctx, mark.Version, &shifted, shiftedSteps, []followup.Step{moved}); err != nil || !ok {
+		if ok, err := q.ClaimAndInsert(ctx, mark, &shifted, shiftedSteps, []followup.Step{moved}); err != nil || !ok {
 			t.Fatalf("ClaimAndInsert with a move = %v, %v; want it claimed", ok, err)
 		}
 		return nil

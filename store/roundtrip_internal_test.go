@@ -99,7 +99,7 @@ func TestCreateRoundTrips(t *testing.T) {
 	// The new step takes the older one's slot, which moves an hour on.
 	moved := stored[0]
 	moved.Start, moved.End = step.Start.Add(time.Hour), step.End.Add(time.Hour)
-	seen, err := db.PlanVersion(ctx, u.ID)
+	seen, err := db.PlanMark(ctx, u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
