@@ -113,6 +113,9 @@ func (s *Service) logCreatedEnded(ctx context.Context, c followup.Commitment) {
 	}
 }
 
+// none reports whether there are no hooks.
+func (h createHooks) none() bool { return h.replay == nil && h.stored == nil }
+
 // replayIn runs the replay hook, if any.
 func (h createHooks) replayIn(q followup.Queries) (followup.Commitment, bool, error) {
 	if h.replay == nil {
@@ -198,29 +201,19 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 	}
 	var out followup.Commitment
 	stored, created := false, false
-	err = s.Store.InTx(ctx, func(q followup.Queries) error {
-		stored, created = false, false // the transaction may run again
-		if c, done, err := hooks.replayIn(q); done || err != nil {
-			out = c
-			return err
+	if hooks.none() && !d.ended && snap.feed != 0 && snap.calendar == nil && (!plan.replan || snap.replanWanted) {
+		// Nothing to write but the claim, the commitment, its steps and
+		// the moves: ClaimAndInsert alone is the transaction (on
+		// PostgreSQL one statement), and the versions it leaves are those
+		// seen, plus one.
+		if out, err = s.storePlanned(ctx, s.Store, d, plan, snap, version, now); err == nil {
+			snap.version, snap.feed = version+1, snap.feed+1
+			stored, created = true, true
 		}
-		var err error
-		if d.ended {
-			out, err = s.createEnded(ctx, q, d.c, d.steps, d.endedBy, d.st, d.loc, now)
-		} else if out, err = s.storePlanned(ctx, q, d, plan, snap, version, now); err == nil {
-			// The versions this transaction leaves, which the snapshot
-			// holds once it has this create's changes.
-			var m followup.PlanMark
-			m, err = q.PlanMark(ctx, userID)
-			snap.version, snap.feed = m.Version, m.Feed
-			stored = err == nil
-		}
-		if err != nil {
-			return err
-		}
-		created = true
-		return hooks.storedIn(q, out)
-	})
+	} else {
+		out, stored, created, err = s.inTxCreate(ctx, userID, d, plan, snap, version, now, hooks)
+	}
+
 	if err == nil && created {
 		s.logCreatedEnded(ctx, out)
 		if d.ended && snap != nil {
@@ -246,6 +239,39 @@ func (s *Service) createWindowed(ctx context.Context, userID int64, in followup.
 		s.plans().put(userID, snap)
 	}
 	return out, err
+}
+
+// inTxCreate is createWindowed's transaction with the create's hooks, for
+// a commitment stored let go at once, or with writes beside the blocks
+// (calendar jobs, the re-plan wish). stored tells that blocks were stored
+// and the snapshot holds the versions left; created, that a commitment
+// was (not replayed).
+func (s *Service) inTxCreate(ctx context.Context, userID int64, d draft, plan windowPlan, snap *planSnapshot, version int64, now time.Time,
+	hooks createHooks) (out followup.Commitment, stored, created bool, err error) {
+	err = s.Store.InTx(ctx, func(q followup.Queries) error {
+		stored, created = false, false // the transaction may run again
+		if c, done, err := hooks.replayIn(q); done || err != nil {
+			out = c
+			return err
+		}
+		var err error
+		if d.ended {
+			out, err = s.createEnded(ctx, q, d.c, d.steps, d.endedBy, d.st, d.loc, now)
+		} else if out, err = s.storePlanned(ctx, q, d, plan, snap, version, now); err == nil {
+			// The versions this transaction leaves, which the snapshot
+			// holds once it has this create's changes.
+			var m followup.PlanMark
+			m, err = q.PlanMark(ctx, userID)
+			snap.version, snap.feed = m.Version, m.Feed
+			stored = err == nil
+		}
+		if err != nil {
+			return err
+		}
+		created = true
+		return hooks.storedIn(q, out)
+	})
+	return out, stored, created, err
 }
 
 // draft is a new commitment before it is stored: resolved, with its steps

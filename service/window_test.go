@@ -201,7 +201,8 @@ func lateOnlyInStored(req scheduler.Request, stored, full []scheduler.Placement)
 
 // countingStore counts what planning reads: the full read of a user's
 // pending steps (PlanningSteps) and the rows of the windowed one. A hook
-// may run before the first transaction, as another process's write would.
+// may run before the first transaction or create's write, as another
+// process's write would.
 type countingStore struct {
 	followup.Store
 	full       atomic.Int64
@@ -238,6 +239,15 @@ func (c *countingStore) PlanMark(ctx context.Context, userID int64) (followup.Pl
 func (c *countingStore) PlanningChanges(ctx context.Context, userID, feed int64) ([]followup.Step, map[int64]followup.Commitment, error) {
 	c.changes.Add(1)
 	return c.Store.PlanningChanges(ctx, userID, feed)
+}
+
+// ClaimAndInsert is a create's write when nothing else is written with it
+// (no transaction of its own): the hook runs before it too.
+func (c *countingStore) ClaimAndInsert(ctx context.Context, seen followup.PlanMark, cm *followup.Commitment, steps, moved []followup.Step) (bool, error) {
+	if c.beforeTx != nil {
+		c.hookOnce.Do(c.beforeTx)
+	}
+	return c.Store.ClaimAndInsert(ctx, seen, cm, steps, moved)
 }
 
 func (c *countingStore) InTx(ctx context.Context, fn func(q followup.Queries) error) error {

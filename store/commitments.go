@@ -77,21 +77,35 @@ func (q *queries) InsertCommitmentWithSteps(ctx context.Context, c *followup.Com
 		}
 		return q.InsertSteps(ctx, steps)
 	}
-	_, err := q.insertWithSteps(ctx, `SELECT CAST(? AS BIGINT) AS feed_version, CAST(? AS BIGINT) AS plan_version`,
+	_, err := q.insertWithSteps(ctx, nil, `SELECT CAST(? AS BIGINT) AS feed_version, CAST(? AS BIGINT) AS plan_version`,
 		[]any{rev, q.plans[c.UserID]}, c, steps, nil)
 	return err
 }
 
 // ClaimAndInsert is ClaimPlanAndFeed, InsertCommitmentWithSteps and then
 // MoveSteps of moved (steps of c's user), for a create. False when the
-// user's versions are no longer seen: the caller then rolls the
-// transaction back, which on PostgreSQL may hold the commitment and its
-// steps already. On PostgreSQL, in a transaction that has not raised the
-// user's feed version yet, the claim, the inserts and the moves are one
-// statement: one round trip instead of three. On SQLite a claim that
-// knows the feed version it raises writes without reading back.
+// user's versions are no longer seen, and nothing is stored; in a
+// transaction the caller then rolls it back. On PostgreSQL the claim, the
+// inserts and the moves are one statement (unless this transaction raised
+// the user's feed version already), and outside a transaction that
+// statement is the whole transaction: it takes the user's lock first, as
+// a transaction of the user's does with its BEGIN (lockingConn), so that a
+// create is one round trip instead of three. On SQLite, and for what one
+// statement cannot hold, outside a transaction it runs in one of the
+// user's; a claim that knows the feed version it raises writes without
+// reading back.
 func (q *queries) ClaimAndInsert(ctx context.Context, seen followup.PlanMark, c *followup.Commitment, steps, moved []followup.Step) (bool, error) {
-	if _, raised := q.revs[c.UserID]; q.db.dialect != postgresDialect || raised || len(steps) == 0 || !movableWith(c.UserID, moved) {
+	oneStatement := q.db.dialect == postgresDialect && len(steps) > 0 && movableWith(c.UserID, moved)
+	if q.tx == nil && !oneStatement {
+		var ok bool
+		err := q.atomic(followup.ForUser(ctx, c.UserID), func(q *queries) error {
+			var err error
+			ok, err = q.ClaimAndInsert(ctx, seen, c, steps, moved)
+			return err
+		})
+		return ok, err
+	}
+	if _, raised := q.revs[c.UserID]; !oneStatement || raised {
 		if ok, err := q.claimSeen(ctx, c.UserID, seen, raised); err != nil || !ok {
 			return ok, err
 		}
@@ -103,11 +117,16 @@ func (q *queries) ClaimAndInsert(ctx context.Context, seen followup.PlanMark, c 
 		}
 		return true, q.MoveSteps(ctx, moved)
 	}
-	claim, args := claimPlanAndFeed, []any{ts(q.db.now()), c.UserID, seen.Version}
+	claim, args := claimVersions, []any{ts(q.db.now()), c.UserID, seen.Version}
 	if seen.Feed != 0 {
-		claim, args = claimPlanAndFeedSeen+` RETURNING feed_version, plan_version`, append(args, seen.Feed)
+		claim, args = claimPlanAndFeedSeen, append(args, seen.Feed)
 	}
-	versions, err := q.insertWithSteps(ctx, claim, args, c, steps, moved)
+	var lock []any
+	if q.tx == nil {
+		claim += ` AND (SELECT true FROM l)`
+		lock = []any{int32(userTxLock), int32(c.UserID)}
+	}
+	versions, err := q.insertWithSteps(ctx, lock, claim+claimReturning, args, c, steps, moved)
 	if err != nil || !versions.Valid {
 		return false, err
 	}
@@ -161,12 +180,18 @@ type raisedVersions struct {
 // insertWithSteps stores c and its steps in one statement (PostgreSQL's
 // data-modifying WITH), stamped with the feed version that versions, a
 // query of one row (feed_version, plan_version) run in the same
-// statement, gives; with no row the rows are stamped 0, nothing is moved
-// and the versions come back not Valid. The same statement writes the
-// placements of moved, steps of c's user (see movableWith), stamped with
-// that feed version too.
-func (q *queries) insertWithSteps(ctx context.Context, versions string, versionArgs []any, c *followup.Commitment, steps, moved []followup.Step) (raisedVersions, error) {
-	args := append(append(append(versionArgs, c.UserID), commitmentArgs(c)...), ts(c.CreatedAt), ts(c.UpdatedAt), c.UserID)
+// statement, gives; with no row nothing is stored or moved and the
+// versions come back not Valid. The same statement writes the placements
+// of moved, steps of c's user (see movableWith), stamped with that feed
+// version too. With lock (the two keys of an advisory lock) the statement
+// first takes that lock in l, which versions is to name.
+func (q *queries) insertWithSteps(ctx context.Context, lock []any, versions string, versionArgs []any, c *followup.Commitment, steps, moved []followup.Step) (raisedVersions, error) {
+	locked := ``
+	if lock != nil {
+		locked = `l AS (SELECT pg_advisory_xact_lock(CAST(? AS INTEGER), CAST(? AS INTEGER)) AS held),
+		`
+	}
+	args := append(append(append(append(lock, versionArgs...), c.UserID), commitmentArgs(c)...), ts(c.CreatedAt), ts(c.UpdatedAt), c.UserID)
 	rows := make([]string, len(steps))
 	for i := range steps {
 		// Without the commitment's id, which comes from its row, and the
@@ -198,21 +223,21 @@ func (q *queries) insertWithSteps(ctx context.Context, versions string, versionA
 		movedCount = `(SELECT count(*) FROM m)`
 	}
 	res, err := q.ex.QueryContext(ctx, `
-		WITH r AS (`+versions+`),
+		WITH `+locked+`r AS (`+versions+`),
 		c AS (
 			INSERT INTO commitments (user_id, contact_name, contact_email, contact_phone, contact_company, contact_url,
 				met_at, met_where, promise, direction, due, due_text, priority, meeting_start, meeting_minutes,
 				meeting_location, notes, status, contacted_at, replied_at, delivered_at, ended_at, warnings, created_at, updated_at,
 				feed_rev)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-				CASE WHEN EXISTS (SELECT 1 FROM habit_series WHERE user_id = ? AND active = 1)
-					THEN coalesce((SELECT feed_version FROM r), 0) ELSE 0 END)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+				CASE WHEN EXISTS (SELECT 1 FROM habit_series WHERE user_id = ? AND active = 1) THEN r.feed_version ELSE 0 END
+			FROM r
 			RETURNING id),
 		s AS (
 			INSERT INTO steps (`+stepInsertColumns+`)
 			SELECT c.id, v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8,
 				v.column9, v.column10, v.column11, v.column12, v.column13, v.column14, v.column15, v.column16,
-				coalesce((SELECT feed_version FROM r), 0), v.column17
+				(SELECT feed_version FROM r), v.column17
 			FROM c CROSS JOIN (VALUES `+strings.Join(rows, ", ")+`) AS v
 			RETURNING id, uid, commitment_id)`+moves+`
 		SELECT s.id, s.uid, s.commitment_id, r.feed_version, r.plan_version, `+movedCount+` FROM s LEFT JOIN r ON true`, args...)

@@ -262,6 +262,106 @@ func TestPlanMarkAndChanges(t *testing.T) {
 	}
 }
 
+// TestClaimAndInsertAlone: outside a transaction ClaimAndInsert is one of
+// the user's own (on PostgreSQL one statement that takes the user's lock
+// first): claimed, it stores the commitment, its steps and the moves and
+// raises both versions once; refused, it stores nothing. It waits for a
+// transaction of the user's that holds their lock (before that one wrote
+// anything), and is refused when that transaction raised the version.
+func TestClaimAndInsertAlone(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a := mustUser(t, db, "a@example.com")
+	old := mustCommitment(t, db, a.ID, "Old")
+	block := mustStep(t, db, old, followup.KindDeliver, "old@followup", t0.Add(2*time.Hour))
+	newCommitment := func(name string) (followup.Commitment, []followup.Step) {
+		c := followup.Commitment{UserID: a.ID, Contact: followup.Contact{Name: name}, MetAt: t0, Promise: "p",
+			Direction: followup.Mine, Due: t0.Add(48 * time.Hour), Status: followup.StatusOpen, CreatedAt: t0, UpdatedAt: t0}
+		return c, []followup.Step{{UserID: a.ID, Kind: followup.KindDeliver, Status: followup.StepPlanned,
+			Start: t0.Add(2 * time.Hour), End: t0.Add(150 * time.Minute), NotBefore: t0, Due: t0.Add(24 * time.Hour),
+			UID: name + "@followup", RemoteSequence: -1, CreatedAt: t0, UpdatedAt: t0}}
+	}
+	count := func() int {
+		t.Helper()
+		all, err := db.Commitments(ctx, a.ID, followup.CommitmentFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(all)
+	}
+	mark, err := db.PlanMark(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := block
+	moved.Start, moved.End, moved.UpdatedAt = block.Start.Add(time.Hour), block.End.Add(time.Hour), t0.Add(time.Minute)
+	c, steps := newCommitment("First")
+	if ok, err := db.ClaimAndInsert(ctx, mark, &c, steps, []followup.Step{moved}); err != nil || !ok {
+		t.Fatalf("ClaimAndInsert(%+v) = %v, %v; want it claimed", mark, ok, err)
+	}
+	if got, err := db.StepByUID(ctx, steps[0].UID); err != nil || got.ID != steps[0].ID || got.CommitmentID != c.ID {
+		t.Errorf("the new step reads back as %+v (%v), want id %d of commitment %d", got, err, steps[0].ID, c.ID)
+	}
+	if got, err := db.StepByUID(ctx, block.UID); err != nil || !got.Start.Equal(moved.Start) {
+		t.Errorf("the moved block starts at %v (%v), want %v", got.Start, err, moved.Start)
+	}
+	after, err := db.PlanMark(ctx, a.ID)
+	if err != nil || after.Version != mark.Version+1 || after.Feed != mark.Feed+1 || after.Base != mark.Base {
+		t.Errorf("PlanMark after = %+v (%v), before %+v; want both versions up one, the base kept", after, err, mark)
+	}
+
+	for _, stale := range []followup.PlanMark{mark, {Version: mark.Version}} {
+		c, steps := newCommitment(fmt.Sprint("Stale", stale.Feed))
+		if ok, err := db.ClaimAndInsert(ctx, stale, &c, steps, []followup.Step{block}); err != nil || ok {
+			t.Errorf("ClaimAndInsert(%+v) with the user at %+v = %v, %v; want it refused", stale, after, ok, err)
+		}
+	}
+	if n := count(); n != 2 {
+		t.Errorf("%d commitments stored, want 2: the refused claims stored nothing", n)
+	}
+	if got, err := db.StepByUID(ctx, block.UID); err != nil || !got.Start.Equal(moved.Start) {
+		t.Errorf("after the refused claims the block starts at %v (%v), want %v", got.Start, err, moved.Start)
+	}
+
+	// A transaction of the user's holds their lock and raises the version:
+	// the claim waits for it, and is then refused.
+	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- db.InTx(followup.ForUser(ctx, a.ID), func(q followup.Queries) error {
+			// The lock alone at first (a transaction still reading), the
+			// version raised only after the claim was sent.
+			close(held)
+			<-release
+			return q.TouchFeed(ctx, a.ID, t0)
+		})
+	}()
+	<-held
+	claimed := make(chan bool, 1)
+	go func() {
+		c, steps := newCommitment("Waiting")
+		ok, err := db.ClaimAndInsert(ctx, after, &c, steps, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		claimed <- ok
+	}()
+	select {
+	case ok := <-claimed:
+		t.Fatalf("ClaimAndInsert returned %v while a transaction of the user's held their lock", ok)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if ok := <-claimed; ok {
+		t.Error("ClaimAndInsert claimed a version another transaction raised while it waited")
+	}
+	if n := count(); n != 2 {
+		t.Errorf("%d commitments stored, want 2", n)
+	}
+}
+
 // TestPlanningWindow reads the pending steps that start in a window with
 // their commitments' planning facts, and leaves out closes, let-gos,
 // finished and unplaced steps and other users' steps.

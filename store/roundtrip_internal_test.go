@@ -129,6 +129,19 @@ func TestCreateRoundTrips(t *testing.T) {
 	if len(sent) > want {
 		t.Errorf("%d statements for a create's transaction, want at most %d:\n%s", len(sent), want, strings.Join(sent, "\n"))
 	}
+
+	// Outside a transaction the statement is the transaction, the user's
+	// lock in it: one round trip.
+	alone, aloneStep := c, step
+	aloneStep.UID = "rt-2@followup"
+	moved.Start, moved.End = moved.Start.Add(time.Hour), moved.End.Add(time.Hour)
+	log.take()
+	if ok, err := db.ClaimAndInsert(ctx, left, &alone, []followup.Step{aloneStep}, []followup.Step{moved}); err != nil || !ok {
+		t.Fatalf("ClaimAndInsert outside a transaction = %v, %v", ok, err)
+	}
+	if sent := log.take(); len(sent) != 1 {
+		t.Errorf("%d statements for a create outside a transaction, want 1:\n%s", len(sent), strings.Join(sent, "\n"))
+	}
 }
 
 // TestMoveStepsWritesOnce: moves that change the feed, outside any

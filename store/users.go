@@ -222,16 +222,19 @@ func (q *queries) ClaimPlan(ctx context.Context, userID, seen int64) (bool, erro
 	return n == 1, err
 }
 
-// claimPlanAndFeed is ClaimPlanAndFeed's statement (now, user, seen),
-// which ClaimAndInsert runs inside its inserts on PostgreSQL.
-const claimPlanAndFeed = `UPDATE user_versions SET feed_version = feed_version + 1, feed_updated_at = ?,
-	plan_version = plan_version + 1 WHERE user_id = ? AND plan_version = ? RETURNING feed_version, plan_version`
-
-// claimPlanAndFeedSeen is claimPlanAndFeed that also requires the feed
-// version (now, user, seen plan version, seen feed version), without
-// RETURNING: the raised versions are those seen, plus one.
-const claimPlanAndFeedSeen = `UPDATE user_versions SET feed_version = feed_version + 1, feed_updated_at = ?,
-	plan_version = plan_version + 1 WHERE user_id = ? AND plan_version = ? AND feed_version = ?`
+// claimVersions raises a user's plan and feed versions from a plan
+// version seen (now, user, seen); claimPlanAndFeed is ClaimPlanAndFeed's
+// statement, which ClaimAndInsert runs inside its inserts on PostgreSQL.
+const (
+	claimVersions = `UPDATE user_versions SET feed_version = feed_version + 1, feed_updated_at = ?,
+	plan_version = plan_version + 1 WHERE user_id = ? AND plan_version = ?`
+	claimReturning   = ` RETURNING feed_version, plan_version`
+	claimPlanAndFeed = claimVersions + claimReturning
+	// claimPlanAndFeedSeen also requires the feed version seen (a fourth
+	// argument), without RETURNING: the raised versions are those seen,
+	// plus one.
+	claimPlanAndFeedSeen = claimVersions + ` AND feed_version = ?`
+)
 
 // ClaimPlanAndFeed raises the plan version from seen and the feed version
 // in one statement; the transaction's later writes stamp the raised feed
