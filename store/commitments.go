@@ -121,12 +121,20 @@ func (q *queries) ClaimAndInsert(ctx context.Context, seen followup.PlanMark, c 
 	if seen.Feed != 0 {
 		claim, args = claimPlanAndFeedSeen, append(args, seen.Feed)
 	}
-	var lock []any
+	var versions raisedVersions
+	var err error
 	if q.tx == nil {
+		// Its own transaction: run again, as inTxPostgres runs one, when
+		// PostgreSQL cannot order it with the others.
 		claim += ` AND (SELECT true FROM l)`
-		lock = []any{int32(userTxLock), int32(c.UserID)}
+		lock := []any{int32(userTxLock), int32(c.UserID)}
+		err = retried(ctx, func() (err error) {
+			versions, err = q.insertWithSteps(ctx, lock, claim+claimReturning, args, c, steps, moved)
+			return err
+		})
+	} else {
+		versions, err = q.insertWithSteps(ctx, nil, claim+claimReturning, args, c, steps, moved)
 	}
-	versions, err := q.insertWithSteps(ctx, lock, claim+claimReturning, args, c, steps, moved)
 	if err != nil || !versions.Valid {
 		return false, err
 	}

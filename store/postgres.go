@@ -117,6 +117,12 @@ const maxTxAttempts = 30
 // back and run again, after a short random wait. fn may thus run more than
 // once; its error rolls back, and a panic is an error.
 func (s *DB) inTxPostgres(ctx context.Context, fn func(q followup.Queries) error) error {
+	return retried(ctx, func() error { return s.txOnce(ctx, fn) })
+}
+
+// retried runs once, a transaction of PostgreSQL's, again after a short
+// random wait while it fails to be ordered with the others (isRetryable).
+func retried(ctx context.Context, once func() error) error {
 	var err error
 	for attempt := range maxTxAttempts {
 		if attempt > 0 {
@@ -124,8 +130,7 @@ func (s *DB) inTxPostgres(ctx context.Context, fn func(q followup.Queries) error
 				return werr
 			}
 		}
-		err = s.txOnce(ctx, fn)
-		if !isRetryable(err) {
+		if err = once(); !isRetryable(err) {
 			return err
 		}
 	}
