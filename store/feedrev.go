@@ -20,9 +20,10 @@ import (
 // The rise also raises user_versions.plan_version, which a create compares
 // and swaps (ClaimPlan) to store a plan made outside the writer, and sets
 // plan_base to it: the steps' feed versions do not tell what such a write
-// changed of the user's calendar (a deleted step, a commitment's facts). A
-// create's claim (claimPlanAndFeed) alone leaves plan_base, as every step
-// it inserts or moves carries its feed version (see PlanMark).
+// changed of the user's calendar (a deleted step, a commitment's facts).
+// A create's claim (claimVersions, in ClaimAndInsert) alone leaves
+// plan_base, as every step it inserts or moves carries its feed version
+// (see PlanMark).
 //
 // The rise takes the user's row of user_versions (an UPDATE), which
 // orders the versions of one user's transactions as they commit, in

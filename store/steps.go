@@ -409,12 +409,6 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 			return err
 		}
 	}
-	// The user id is compared through a CAST: SQLite marks a bare "col = ?"
-	// that no index serves to re-prepare the statement when a rebind
-	// changes whether a value is 0 or 1, and all parameters past the 31st
-	// share one mark, so the rows' late and unplaced flags (0 or 1) made
-	// every execution parse the statement again (modernc keeps integer
-	// bindings between executions).
 	// In a transaction that raised the user's feed version already (a
 	// create's), every step moved carries it, whether or not its look
 	// changed: the feed's ETag changes anyway, and another instance's kept
@@ -423,6 +417,12 @@ func (q *queries) moveSteps(ctx context.Context, steps []followup.Step) error {
 	if ok && userID != 0 {
 		stamp = `?`
 	}
+	// The user id is compared through a CAST: SQLite marks a bare "col = ?"
+	// that no index serves to re-prepare the statement when a rebind
+	// changes whether a value is 0 or 1, and all parameters past the 31st
+	// share one mark, so the rows' late and unplaced flags (0 or 1) made
+	// every execution parse the statement again (modernc keeps integer
+	// bindings between executions).
 	update := `
 		UPDATE steps SET status = v.column2, start_at = v.column3, end_at = v.column4, late = v.column5,
 			unplaced = v.column6, sequence = v.column7, updated_at = v.column8, feed_rev = ` + stamp + `
